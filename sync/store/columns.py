@@ -1,0 +1,51 @@
+"""Column types shared by the tables: aware UTC datetimes and JSON documents.
+
+SQLite has no time zone type: it would hand back naive datetimes and silently accept
+naive ones. :class:`UtcDateTime` makes both backends behave like PostgreSQL's
+``timestamptz`` read back in UTC: naive values are refused on the way in, and every
+value comes back aware, in UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+__all__ = ["NaiveDatetimeError", "UtcDateTime", "json_document"]
+
+
+class NaiveDatetimeError(ValueError):
+    """A datetime without a time zone was given where an instant is required."""
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A ``TIMESTAMP WITH TIME ZONE`` that only accepts and returns aware UTC datetimes."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise NaiveDatetimeError(f"naive datetime {value.isoformat()} needs a time zone")
+        utc = value.astimezone(UTC)
+        # SQLite's DATETIME keeps no offset: store the UTC wall time and re-attach UTC on read.
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def json_document() -> TypeEngine[Any]:
+    """JSON on SQLite, ``jsonb`` on PostgreSQL (compact, comparable, indexable later)."""
+    return JSON().with_variant(JSONB(), "postgresql")

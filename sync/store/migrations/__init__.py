@@ -1,0 +1,1 @@
+"""The Alembic environment of the store, shipped inside the package (see ``sync.store.migrate``)."""

@@ -1,0 +1,227 @@
+"""The SQLModel tables of clinic-sync, and nothing else (SPEC §4, §5, §8, §9).
+
+Every table has an integer surrogate key plus a unique constraint on its natural key.
+Constraint names follow one convention so Alembic (and SQLite's batch mode) can find
+them. Enumerations are stored as short strings guarded by CHECK constraints rather
+than native enum types, so adding a provider or a state is a one-line migration.
+These classes never leave ``sync.store``: repositories map them to plain records.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import registry
+from sqlmodel import Column, Field, SQLModel
+
+from sync.store.columns import UtcDateTime, json_document
+
+__all__ = [
+    "AuditEventRow",
+    "BookingRow",
+    "CalendarSourceRow",
+    "ClinicRow",
+    "ConflictRow",
+    "PatientRow",
+    "StoreModel",
+]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+PROVIDERS = ("google", "caldav", "ics")
+EVENT_STATUSES = ("confirmed", "tentative", "cancelled")
+MATCH_KINDS = ("id", "email", "name")
+CONFLICT_STATES = ("open", "flagged", "acknowledged", "overridden", "resolved")
+
+
+def _one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
+    listed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=name)
+
+
+def _fk(target: str, ondelete: str = "CASCADE") -> Any:
+    return Column(Integer, ForeignKey(target, ondelete=ondelete), nullable=False)
+
+
+class StoreModel(
+    SQLModel, registry=registry(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+):
+    """Base of the store's tables: its own metadata, apart from any other SQLModel tables."""
+
+
+class ClinicRow(StoreModel, table=True):
+    """A clinic: the unit that owns calendars, patients, conflicts and audit records."""
+
+    __tablename__ = "clinics"
+    __table_args__ = (UniqueConstraint("slug"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(sa_type=String(64))
+    name: str = Field(sa_type=String(200))
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class CalendarSourceRow(StoreModel, table=True):
+    """One calendar the worker polls, with its sync cursor, poll state and row lease."""
+
+    __tablename__ = "calendar_sources"
+    __table_args__ = (
+        UniqueConstraint("clinic_id", "provider", "external_id"),
+        Index(None, "next_poll_at"),
+        _one_of("provider", PROVIDERS, "provider"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    clinic_id: int = Field(sa_column=_fk("clinics.id"))
+    provider: str = Field(sa_type=String(16))
+    external_id: str = Field(sa_type=String(1024))
+    display_name: str = Field(sa_type=String(200))
+    time_zone: str = Field(sa_type=String(64))
+    enabled: bool = Field(sa_type=Boolean)
+    sync_token: str | None = Field(default=None, sa_type=Text)
+    next_poll_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    last_sync_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    last_error_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    consecutive_failures: int = Field(default=0, sa_type=Integer)
+    lease_owner: str | None = Field(default=None, sa_type=String(128))
+    lease_expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class BookingRow(StoreModel, table=True):
+    """The mirror of one provider event (one instance of a recurring one) and what we read in it."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        UniqueConstraint("source_id", "provider_event_id"),
+        Index(None, "clinic_id", "day"),
+        Index(None, "clinic_id", "patient_kind", "patient_value"),
+        _one_of("status", EVENT_STATUSES, "status"),
+        _one_of("patient_kind", MATCH_KINDS, "patient_kind"),
+        _one_of("match_kind", MATCH_KINDS, "match_kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    clinic_id: int = Field(sa_column=_fk("clinics.id"))
+    source_id: int = Field(sa_column=_fk("calendar_sources.id"))
+    provider_event_id: str = Field(sa_type=String(1024))
+    ical_uid: str = Field(sa_type=String(1024))
+    recurring_event_id: str | None = Field(default=None, sa_type=String(1024))
+    etag: str | None = Field(default=None, sa_type=String(256))
+    calendar: str = Field(sa_type=String(1024))
+    calendar_email: str = Field(sa_type=String(320))
+    organizer_email: str = Field(sa_type=String(320))
+    start_at: datetime = Field(sa_type=UtcDateTime)
+    end_at: datetime = Field(sa_type=UtcDateTime)
+    day: date = Field(sa_type=Date)
+    all_day: bool = Field(sa_type=Boolean)
+    status: str = Field(sa_type=String(16))
+    summary: str = Field(sa_type=Text)
+    description: str = Field(sa_type=Text)
+    attendees: list[dict[str, Any]] = Field(sa_type=json_document())
+    private_properties: dict[str, str] = Field(sa_type=json_document())
+    categories: list[str] = Field(sa_type=json_document())
+    explicit_patient_id: str | None = Field(default=None, sa_type=String(256))
+    patient_kind: str | None = Field(default=None, sa_type=String(8))
+    patient_value: str | None = Field(default=None, sa_type=String(512))
+    match_kind: str | None = Field(default=None, sa_type=String(8))
+    content_hash: str = Field(sa_type=String(64))
+    revision: int = Field(sa_type=Integer)
+    provider_updated_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    first_seen_at: datetime = Field(sa_type=UtcDateTime)
+    last_seen_at: datetime = Field(sa_type=UtcDateTime)
+    changed_at: datetime = Field(sa_type=UtcDateTime)
+    deleted_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class PatientRow(StoreModel, table=True):
+    """A patient of a clinic, known by the strongest key seen (SPEC §4)."""
+
+    __tablename__ = "patients"
+    __table_args__ = (
+        UniqueConstraint("clinic_id", "key_kind", "key_value"),
+        _one_of("key_kind", MATCH_KINDS, "key_kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    clinic_id: int = Field(sa_column=_fk("clinics.id"))
+    key_kind: str = Field(sa_type=String(8))
+    key_value: str = Field(sa_type=String(512))
+    display_name: str | None = Field(default=None, sa_type=String(200))
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class ConflictRow(StoreModel, table=True):
+    """A detected pair of bookings breaking a rule; found once per (rule, earlier, later)."""
+
+    __tablename__ = "conflicts"
+    __table_args__ = (
+        UniqueConstraint(
+            "clinic_id",
+            "rule_name",
+            "earlier_booking_id",
+            "later_booking_id",
+            name="uq_conflicts_rule_pair",
+        ),
+        Index(None, "clinic_id", "state"),
+        Index(None, "later_booking_id"),
+        _one_of("state", CONFLICT_STATES, "state"),
+        _one_of("match_kind", MATCH_KINDS, "match_kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    clinic_id: int = Field(sa_column=_fk("clinics.id"))
+    rule_name: str = Field(sa_type=String(128))
+    earlier_booking_id: int = Field(sa_column=_fk("bookings.id"))
+    later_booking_id: int = Field(sa_column=_fk("bookings.id"))
+    state: str = Field(sa_type=String(16))
+    patient_kind: str = Field(sa_type=String(8))
+    patient_value: str = Field(sa_type=String(512))
+    match_kind: str = Field(sa_type=String(8))
+    gap_days: int = Field(sa_type=Integer)
+    detected_at: datetime = Field(sa_type=UtcDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    resolution_reason: str | None = Field(default=None, sa_type=Text)
+
+
+class AuditEventRow(StoreModel, table=True):
+    """One entry of the append-only audit trail (SPEC §8).
+
+    ``conflict_id`` and ``calendar_source_id`` carry no foreign key on purpose: the trail
+    must outlive the rows it mentions and is never rewritten by a cascade.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index(None, "clinic_id", "at"),
+        Index(None, "conflict_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=UtcDateTime)
+    actor: str = Field(sa_type=String(200))
+    action: str = Field(sa_type=String(64))
+    clinic_id: int = Field(sa_column=_fk("clinics.id", ondelete="RESTRICT"))
+    conflict_id: int | None = Field(default=None, sa_type=Integer)
+    calendar_source_id: int | None = Field(default=None, sa_type=Integer)
+    detail: dict[str, Any] = Field(sa_type=json_document())
