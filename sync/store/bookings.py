@@ -1,0 +1,227 @@
+"""Bookings: the store's mirror of every calendar event of a clinic (SPEC §5, §9).
+
+Sync writes a page of events at a time with :func:`upsert_bookings`, which loads the
+existing rows of the page in one query and bumps a row's ``revision`` only when its
+content hash changed; the rules engine reads :class:`rules.model.Booking` records
+back with :func:`list_bookings` or :func:`list_patient_bookings`. Deleted events are
+kept (``deleted_at``) so conflicts and the audit trail can still name them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+
+from sqlalchemy import and_, or_, update
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from rules.model import Booking, PatientKey
+from sync.store.errors import RecordNotFound
+from sync.store.events import (
+    EventStatus,
+    StoredEvent,
+    booking_from_row,
+    content_columns,
+    event_from_row,
+)
+from sync.store.tables import BookingRow, CalendarSourceRow
+
+__all__ = [
+    "UpsertResult",
+    "list_bookings",
+    "list_patient_bookings",
+    "load_events",
+    "mark_bookings_cancelled",
+    "mark_bookings_deleted",
+    "upsert_bookings",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertResult:
+    """Which provider event ids of a batch were new, changed, or the same as stored."""
+
+    inserted: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+
+
+def upsert_bookings(
+    session: Session,
+    source_id: int,
+    events: Iterable[StoredEvent],
+    *,
+    now: datetime | None = None,
+) -> UpsertResult:
+    """Insert or refresh a batch of one source's events (the last of a duplicated id wins)."""
+    seen_at = now or datetime.now(UTC)
+    clinic_id = _clinic_of(session, source_id)
+    batch = {event.booking.id: event for event in events}
+    existing = _rows_by_event_id(session, source_id, batch.keys())
+    inserted: list[str] = []
+    updated: list[str] = []
+    unchanged: list[str] = []
+    for event_id, event in batch.items():
+        row = existing.get(event_id)
+        if row is None:
+            session.add(_new_row(clinic_id, source_id, event, seen_at))
+            inserted.append(event_id)
+        elif _refresh(row, event, seen_at):
+            updated.append(event_id)
+        else:
+            unchanged.append(event_id)
+    session.flush()
+    return UpsertResult(tuple(inserted), tuple(updated), tuple(unchanged))
+
+
+def mark_bookings_cancelled(
+    session: Session,
+    source_id: int,
+    provider_event_ids: Collection[str],
+    *,
+    now: datetime | None = None,
+) -> UpsertResult:
+    """Record that these events were cancelled (ids the store does not hold are ignored)."""
+    events = load_events(session, source_id, provider_event_ids).values()
+    cancelled = [_cancelled(event) for event in events]
+    return upsert_bookings(session, source_id, cancelled, now=now)
+
+
+def mark_bookings_deleted(
+    session: Session,
+    source_id: int,
+    provider_event_ids: Collection[str],
+    *,
+    now: datetime | None = None,
+) -> int:
+    """Record that these events are gone from the calendar; returns how many were live."""
+    deleted_at = now or datetime.now(UTC)
+    statement = (
+        update(BookingRow)
+        .where(col(BookingRow.source_id) == source_id)
+        .where(col(BookingRow.provider_event_id).in_(provider_event_ids))
+        .where(col(BookingRow.deleted_at).is_(None))
+        .values(
+            deleted_at=deleted_at,
+            changed_at=deleted_at,
+            revision=col(BookingRow.revision) + 1,
+        )
+        .execution_options(synchronize_session="fetch")
+    )
+    return session.exec(statement).rowcount
+
+
+def load_events(
+    session: Session, source_id: int, provider_event_ids: Collection[str]
+) -> dict[str, StoredEvent]:
+    """The live stored events of a source among ``provider_event_ids``, by id."""
+    rows = _rows_by_event_id(session, source_id, provider_event_ids)
+    return {key: event_from_row(row) for key, row in rows.items() if row.deleted_at is None}
+
+
+def list_bookings(
+    session: Session,
+    clinic_id: int,
+    *,
+    first_day: date | None = None,
+    last_day: date | None = None,
+) -> list[Booking]:
+    """The live bookings of a clinic, on all its calendars, by day and start."""
+    query = _live(clinic_id)
+    if first_day is not None:
+        query = query.where(col(BookingRow.day) >= first_day)
+    if last_day is not None:
+        query = query.where(col(BookingRow.day) <= last_day)
+    return [booking_from_row(row) for row in session.exec(query)]
+
+
+def list_patient_bookings(
+    session: Session, clinic_id: int, keys: Iterable[PatientKey]
+) -> list[Booking]:
+    """The live bookings of a clinic tied to any of the patient ``keys``."""
+    condition = _any_patient(keys)
+    if condition is None:
+        return []
+    return [booking_from_row(row) for row in session.exec(_live(clinic_id).where(condition))]
+
+
+def _live(clinic_id: int) -> SelectOfScalar[BookingRow]:
+    return (
+        select(BookingRow)
+        .where(col(BookingRow.clinic_id) == clinic_id)
+        .where(col(BookingRow.deleted_at).is_(None))
+        .order_by(col(BookingRow.day), col(BookingRow.start_at), col(BookingRow.id))
+    )
+
+
+def _any_patient(keys: Iterable[PatientKey]) -> ColumnElement[bool] | None:
+    by_kind: dict[str, set[str]] = {}
+    for key in keys:
+        by_kind.setdefault(key.kind.value, set()).add(key.value)
+    if not by_kind:
+        return None
+    return or_(
+        *(
+            and_(col(BookingRow.patient_kind) == kind, col(BookingRow.patient_value).in_(values))
+            for kind, values in by_kind.items()
+        )
+    )
+
+
+def _clinic_of(session: Session, source_id: int) -> int:
+    source = session.get(CalendarSourceRow, source_id)
+    if source is None:
+        raise RecordNotFound(f"no calendar source with id {source_id}")
+    return source.clinic_id
+
+
+def _rows_by_event_id(
+    session: Session, source_id: int, provider_event_ids: Collection[str]
+) -> dict[str, BookingRow]:
+    if not provider_event_ids:
+        return {}
+    query = (
+        select(BookingRow)
+        .where(col(BookingRow.source_id) == source_id)
+        .where(col(BookingRow.provider_event_id).in_(list(provider_event_ids)))
+    )
+    return {row.provider_event_id: row for row in session.exec(query)}
+
+
+def _new_row(clinic_id: int, source_id: int, event: StoredEvent, now: datetime) -> BookingRow:
+    return BookingRow(
+        clinic_id=clinic_id,
+        source_id=source_id,
+        provider_event_id=event.booking.id,
+        etag=event.etag,
+        provider_updated_at=event.updated,
+        revision=1,
+        first_seen_at=now,
+        last_seen_at=now,
+        changed_at=now,
+        **content_columns(event),
+    )
+
+
+def _refresh(row: BookingRow, event: StoredEvent, now: datetime) -> bool:
+    """Bring ``row`` up to ``event``; ``True`` when its content (or liveness) changed."""
+    row.etag = event.etag
+    row.provider_updated_at = event.updated
+    row.last_seen_at = now
+    columns = content_columns(event)
+    if columns["content_hash"] == row.content_hash and row.deleted_at is None:
+        return False
+    for name, value in columns.items():
+        setattr(row, name, value)
+    row.revision += 1
+    row.changed_at = now
+    row.deleted_at = None
+    return True
+
+
+def _cancelled(event: StoredEvent) -> StoredEvent:
+    booking = replace(event.booking, cancelled=True)
+    return replace(event, booking=booking, status=EventStatus.CANCELLED)

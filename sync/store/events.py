@@ -1,0 +1,150 @@
+"""A provider event as the store keeps it: a core :class:`~rules.model.Booking` plus extras.
+
+Sync adapters hand the store :class:`StoredEvent` records; the store maps them to
+``bookings`` rows and back, so table classes never leave ``sync.store``. The content
+hash covers everything the rules engine or a flag depends on, and leaves out what
+changes without the booking changing (ETag, the provider's ``updated`` stamp), so a
+re-read of an unchanged event is recognised as such.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from rules.model import Attendee, Booking, MatchKind, PatientKey
+from sync.store.columns import NaiveDatetimeError
+from sync.store.tables import BookingRow
+
+__all__ = ["EventStatus", "StoredEvent", "booking_from_row", "content_columns", "event_from_row"]
+
+
+class EventStatus(enum.StrEnum):
+    """The provider's status of an event (Google ``status``, iCalendar ``STATUS``)."""
+
+    CONFIRMED = "confirmed"
+    TENTATIVE = "tentative"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """One booking with what the provider says about it beyond the core record.
+
+    ``start`` and ``end`` must be aware; an all-day event gives midnight in the calendar's
+    zone. ``categories``, ``patient`` and ``match`` are what the rules engine read in it.
+    A ``cancelled`` booking is stored with status ``cancelled`` whatever ``status`` says.
+    """
+
+    booking: Booking
+    start: datetime
+    end: datetime
+    all_day: bool = False
+    status: EventStatus = EventStatus.CONFIRMED
+    etag: str | None = None
+    updated: datetime | None = None
+    recurring_event_id: str | None = None
+    private_properties: Mapping[str, str] = field(default_factory=dict, hash=False)
+    categories: tuple[str, ...] = ()
+    patient: PatientKey | None = None
+    match: MatchKind | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("start", "end", "updated"):
+            value = getattr(self, name)
+            if value is not None and value.utcoffset() is None:
+                raise NaiveDatetimeError(f"{name} of booking {self.booking.id!r} has no time zone")
+
+
+def content_columns(event: StoredEvent) -> dict[str, Any]:
+    """The ``bookings`` columns that hold the event's content, with their hash."""
+    booking = event.booking
+    status = EventStatus.CANCELLED if booking.cancelled else event.status
+    columns: dict[str, Any] = {
+        "ical_uid": booking.uid,
+        "recurring_event_id": event.recurring_event_id,
+        "calendar": booking.calendar,
+        "calendar_email": booking.calendar_email,
+        "organizer_email": booking.organizer_email,
+        "start_at": event.start,
+        "end_at": event.end,
+        "day": booking.day,
+        "all_day": event.all_day,
+        "status": status.value,
+        "summary": booking.summary,
+        "description": booking.description,
+        "attendees": [asdict(attendee) for attendee in booking.attendees],
+        "private_properties": dict(sorted(event.private_properties.items())),
+        "categories": sorted(set(event.categories)),
+        "explicit_patient_id": booking.patient_id,
+        "patient_kind": event.patient.kind.value if event.patient else None,
+        "patient_value": event.patient.value if event.patient else None,
+        "match_kind": event.match.value if event.match else None,
+    }
+    columns["content_hash"] = _hash(columns)
+    return columns
+
+
+def _hash(columns: Mapping[str, Any]) -> str:
+    text = json.dumps(columns, sort_keys=True, separators=(",", ":"), default=_plain)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _plain(value: Any) -> str:
+    # Instants hash by the instant, not by the zone they were written in.
+    if isinstance(value, datetime):
+        return value.timestamp().hex()
+    return str(value)
+
+
+def booking_from_row(row: BookingRow) -> Booking:
+    """The core record of a stored booking."""
+    return Booking(
+        id=row.provider_event_id,
+        uid=row.ical_uid,
+        calendar=row.calendar,
+        day=row.day,
+        summary=row.summary,
+        description=row.description,
+        cancelled=row.status == EventStatus.CANCELLED.value,
+        attendees=tuple(_attendee(item) for item in row.attendees),
+        calendar_email=row.calendar_email,
+        organizer_email=row.organizer_email,
+        patient_id=row.explicit_patient_id,
+    )
+
+
+def event_from_row(row: BookingRow) -> StoredEvent:
+    """The stored booking with its provider extras, as sync adapters passed it in."""
+    patient = None
+    if row.patient_kind is not None and row.patient_value is not None:
+        patient = PatientKey(MatchKind(row.patient_kind), row.patient_value)
+    return StoredEvent(
+        booking=booking_from_row(row),
+        start=row.start_at,
+        end=row.end_at,
+        all_day=row.all_day,
+        status=EventStatus(row.status),
+        etag=row.etag,
+        updated=row.provider_updated_at,
+        recurring_event_id=row.recurring_event_id,
+        private_properties=dict(row.private_properties),
+        categories=tuple(row.categories),
+        patient=patient,
+        match=MatchKind(row.match_kind) if row.match_kind else None,
+    )
+
+
+def _attendee(item: Mapping[str, Any]) -> Attendee:
+    return Attendee(
+        email=str(item["email"]),
+        organizer=bool(item.get("organizer", False)),
+        is_self=bool(item.get("is_self", False)),
+        resource=bool(item.get("resource", False)),
+        response=str(item.get("response", "needsAction")),
+    )
