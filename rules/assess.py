@@ -1,0 +1,117 @@
+"""The whole decision in one call: bookings in, conflicts and eligibility out (SPEC §3–§5, §7).
+
+This is the functional core's front door. It reads each booking once (categories,
+patient identity), leaves out what SPEC §5 says to ignore — recording why for every
+treatment booking it leaves out —, links patients, and runs detection and
+eligibility. It takes "today" as an argument and touches nothing outside its inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from rules.conflicts import detect_conflicts
+from rules.eligibility import DEFAULT_FEED_HORIZON_DAYS, find_eligibility
+from rules.model import Booking, Conflict, Eligibility, Policy, Skip
+from rules.patients import (
+    IdentityOptions,
+    PatientGroup,
+    ReadBooking,
+    identify,
+    link_patients,
+    patients_declined,
+)
+from rules.vocabulary import Matcher
+
+__all__ = ["Assessment", "Scope", "assess", "read_bookings"]
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which days are scanned (SPEC §5) and how far eligibility looks ahead (SPEC §7)."""
+
+    today: date
+    days_back: int = 180
+    days_ahead: int = 365
+    feed_horizon_days: int = DEFAULT_FEED_HORIZON_DAYS
+
+    def covers(self, day: date) -> bool:
+        offset = (day - self.today).days
+        return -self.days_back <= offset <= self.days_ahead
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """What the engine decided about one clinic's bookings."""
+
+    conflicts: list[Conflict]
+    eligibility: list[Eligibility]
+    skipped: list[Skip] = field(default_factory=list)
+    patients: list[PatientGroup] = field(default_factory=list)
+
+
+def read_bookings(
+    bookings: Iterable[Booking],
+    matcher: Matcher,
+    scope: Scope,
+    options: IdentityOptions,
+) -> tuple[list[ReadBooking], list[Skip]]:
+    """Classify and identify each booking; set aside what must not be evaluated."""
+    kept: list[ReadBooking] = []
+    skipped: list[Skip] = []
+    for booking in bookings:
+        if not scope.covers(booking.day):
+            continue
+        read = ReadBooking(
+            booking=booking,
+            identity=identify(booking, matcher, options),
+            categories=matcher.categories(booking.summary, booking.description),
+        )
+        reason = _reason_to_leave_out(read)
+        if reason is None:
+            kept.append(read)
+        elif read.categories:
+            skipped.append(Skip(uid=booking.uid, reason=reason, calendar=booking.calendar))
+    return kept, skipped
+
+
+def _reason_to_leave_out(read: ReadBooking) -> str | None:
+    if read.booking.cancelled:
+        return "cancelled"
+    if patients_declined(read.booking, read.identity):
+        return "declined by the patient"
+    if read.categories and read.identity.kind is None:
+        return "no patient could be identified (no id, patient e-mail or name)"
+    return None
+
+
+def assess(
+    bookings: Iterable[Booking],
+    policy: Policy,
+    scope: Scope,
+    *,
+    matcher: Matcher | None = None,
+    options: IdentityOptions | None = None,
+) -> Assessment:
+    """Detect conflicts and eligibility over a clinic's bookings, as of ``scope.today``."""
+    matcher = matcher or Matcher(policy)
+    read, skipped = read_bookings(bookings, matcher, scope, options or IdentityOptions())
+    groups = link_patients(read)
+    conflicts = detect_conflicts(groups, policy)
+    eligibility = find_eligibility(groups, policy, scope.today, scope.feed_horizon_days)
+    return Assessment(
+        conflicts=sorted(conflicts, key=_conflict_order),
+        eligibility=sorted(eligibility, key=_eligibility_order),
+        skipped=skipped,
+        patients=groups,
+    )
+
+
+def _conflict_order(conflict: Conflict) -> tuple[object, ...]:
+    return (conflict.later.day, conflict.earlier.day, conflict.rule.name, conflict.key)
+
+
+def _eligibility_order(item: Eligibility) -> tuple[object, ...]:
+    return (item.eligible_from, item.patient.key, item.rule.name, item.after.id)

@@ -1,0 +1,265 @@
+"""Who a booking is for, and which bookings are the same patient (SPEC §4).
+
+A booking's identity comes from, in order of trust: an explicit patient id, the
+attendee e-mail addresses that are not the clinic's own, a ``Patient:``/``Client:``
+line in the description, and last the words of the title left once treatment
+phrases and booking noise are taken out.
+
+Linking follows the SPEC's rule: two bookings are one patient when they share an id
+or an e-mail, or — where one of them has neither — a name. Ids and e-mails are
+joined transitively (a booking carrying both bridges them). A name-only booking
+joins the one identified patient of that name; when several identified patients
+share the name it cannot tell them apart, so it stays with the other name-only
+bookings of that name rather than guess.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rules.flag import strip_flag
+from rules.model import Booking, MatchKind, Patient, PatientKey
+from rules.vocabulary import Matcher, name_words, normalize, tokenize
+
+__all__ = [
+    "Identity",
+    "IdentityOptions",
+    "PatientGroup",
+    "ReadBooking",
+    "identify",
+    "link_patients",
+    "link_strength",
+    "name_key",
+    "patients_declined",
+]
+
+_NAME_LINE = re.compile(r"^\s*(?:patient|client)\s*:\s*(?P<name>.+?)\s*$", re.IGNORECASE)
+_RESOURCE_DOMAIN = "resource.calendar.google.com"
+_NAME_WORDS = range(2, 5)
+# Where a title's parts meet (SPEC §4 point 4): dashes between spaces, other separators,
+# and the connecting words "w/", "with", "for". A hyphen inside a word joins a name.
+_SEGMENT_BREAK = re.compile(r"\s[-–—]+\s|[–—:|/,+&()]|\s-|-\s|\b(?:w/|with|for)\b", re.IGNORECASE)
+_NAME_CHARS = re.compile(r"[^\w'’ -]+")
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityOptions:
+    """The clinic's own addresses, which never identify a patient."""
+
+    staff_domains: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """What one booking says about its patient; empty when it says nothing usable."""
+
+    patient_id: str | None = None
+    emails: frozenset[str] = frozenset()
+    name: str | None = None
+    """The name as a person writes it (for display)."""
+
+    @property
+    def name_key(self) -> str | None:
+        return name_key(self.name) if self.name else None
+
+    @property
+    def kind(self) -> MatchKind | None:
+        if self.patient_id:
+            return MatchKind.ID
+        if self.emails:
+            return MatchKind.EMAIL
+        return MatchKind.NAME if self.name else None
+
+    @property
+    def strong(self) -> bool:
+        return bool(self.patient_id or self.emails)
+
+
+def name_key(name: str) -> str:
+    """Names compare after NFKD, accents removed, case folded, spaces collapsed.
+
+    Word order is ignored too, so "O'Brien, Siobhan" and "Siobhan O'Brien" meet.
+    """
+    words = re.split(r"[\s,]+", normalize(name))
+    return " ".join(sorted(word for word in words if word))
+
+
+def identify(booking: Booking, matcher: Matcher, options: IdentityOptions) -> Identity:
+    """Read a booking's patient identity from its strongest sources (SPEC §4)."""
+    patient_id = (booking.patient_id or "").strip() or None
+    emails = _patient_emails(booking, options)
+    name = _description_name(booking.description) or _title_name(booking.summary, matcher)
+    return Identity(patient_id=patient_id, emails=emails, name=name)
+
+
+def _patient_emails(booking: Booking, options: IdentityOptions) -> frozenset[str]:
+    own = {booking.calendar_email.casefold(), booking.organizer_email.casefold(), ""}
+    found = set()
+    for attendee in booking.attendees:
+        email = attendee.email.strip().casefold()
+        if attendee.organizer or attendee.is_self or attendee.resource or email in own:
+            continue
+        domain = email.rpartition("@")[2]
+        if "@" not in email or domain == _RESOURCE_DOMAIN or domain in options.staff_domains:
+            continue
+        found.add(email)
+    return frozenset(found)
+
+
+def _description_name(description: str) -> str | None:
+    for line in strip_flag(description).splitlines():
+        match = _NAME_LINE.match(line)
+        if match and normalize(match["name"]):
+            return " ".join(match["name"].split())
+    return None
+
+
+def _title_name(summary: str, matcher: Matcher) -> str | None:
+    """The patient's name in a title, read part by part.
+
+    Staff separate the parts of a title ("Tox maintenance (moved) - Tom Reed",
+    "Potenza RF | Ben Carter"). A part that holds no treatment and 2 to 4 words is the
+    name; failing one, the words of all such parts together ("O'Brien, Siobhan"); and
+    only then the words left over beside a treatment ("RF", "maintenance"), which
+    usually describe the treatment rather than the patient.
+    """
+    plain: list[tuple[str, tuple[str, ...]]] = []
+    residue: list[str] = []
+    for segment in _SEGMENT_BREAK.split(summary):
+        words = name_words(segment, matcher)
+        if not words:
+            continue
+        if matcher.hits(tokenize(segment)):
+            residue.extend(words)
+        else:
+            plain.append((segment, words))
+    whole = [(segment, words) for segment, words in plain if len(words) in _NAME_WORDS]
+    if whole:
+        return _as_written(*whole[0])
+    joined = tuple(word for _, words in plain for word in words) or tuple(residue)
+    if len(joined) in _NAME_WORDS:
+        return " ".join(word.capitalize() for word in joined)
+    return None
+
+
+def _as_written(segment: str, words: tuple[str, ...]) -> str:
+    """The segment as staff wrote it when it is only the name, else the folded words."""
+    cleaned = " ".join(_NAME_CHARS.sub(" ", segment).split())
+    if tuple(tokenize(cleaned)) == words:
+        return cleaned
+    return " ".join(word.capitalize() for word in words)
+
+
+def patients_declined(booking: Booking, identity: Identity) -> bool:
+    """True when every attendee who is the patient declined the booking (SPEC §5)."""
+    responses = [a.response for a in booking.attendees if a.email.casefold() in identity.emails]
+    return bool(responses) and all(response == "declined" for response in responses)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadBooking:
+    """A booking with what the engine read from it: its patient identity and categories."""
+
+    booking: Booking
+    identity: Identity
+    categories: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class PatientGroup:
+    """The bookings of one patient, sorted by day then id."""
+
+    patient: Patient
+    members: tuple[ReadBooking, ...]
+
+
+def link_strength(first: Identity, second: Identity) -> MatchKind:
+    """How two bookings of one group are tied together (reported on every conflict)."""
+    if first.patient_id and first.patient_id == second.patient_id:
+        return MatchKind.ID
+    if first is second:
+        return first.kind or MatchKind.NAME
+    if first.emails & second.emails or (first.strong and second.strong):
+        return MatchKind.EMAIL
+    return MatchKind.NAME
+
+
+def link_patients(items: Iterable[ReadBooking]) -> list[PatientGroup]:
+    """Group bookings into patients; bookings with no identity are left out."""
+    entries = [item for item in items if item.identity.kind is not None]
+    sets = _DisjointSets(len(entries))
+    _join_strong(entries, sets)
+    _join_names(entries, sets)
+    groups: dict[int, list[ReadBooking]] = defaultdict(list)
+    for index, entry in enumerate(entries):
+        groups[sets.find(index)].append(entry)
+    built = [_group(members) for members in groups.values()]
+    return sorted(built, key=lambda group: group.patient.key)
+
+
+def _join_strong(entries: Sequence[ReadBooking], sets: _DisjointSets) -> None:
+    first_seen: dict[tuple[str, str], int] = {}
+    for index, entry in enumerate(entries):
+        ident = entry.identity
+        keys = [("id", ident.patient_id)] if ident.patient_id else []
+        keys += [("email", email) for email in ident.emails]
+        for key in keys:
+            sets.union(first_seen.setdefault(key, index), index)
+
+
+def _join_names(entries: Sequence[ReadBooking], sets: _DisjointSets) -> None:
+    strong_roots: dict[str, set[int]] = defaultdict(set)
+    weak_by_name: dict[str, list[int]] = defaultdict(list)
+    for index, entry in enumerate(entries):
+        ident = entry.identity
+        key = ident.name_key
+        if key is None:
+            continue
+        if ident.strong:
+            strong_roots[key].add(sets.find(index))
+        else:
+            weak_by_name[key].append(index)
+    for key, weak in weak_by_name.items():
+        roots = strong_roots.get(key, set())
+        anchor = next(iter(roots)) if len(roots) == 1 else weak[0]
+        for index in weak:
+            sets.union(anchor, index)
+
+
+def _group(members: list[ReadBooking]) -> PatientGroup:
+    members.sort(key=lambda entry: (entry.booking.day, entry.booking.id))
+    idents = [entry.identity for entry in members]
+    ids = frozenset(i.patient_id for i in idents if i.patient_id)
+    emails = frozenset(email for i in idents for email in i.emails)
+    names = Counter(i.name for i in idents if i.name)
+    name = min(names, key=lambda n: (-names[n], n)) if names else None
+    if ids:
+        key = PatientKey(MatchKind.ID, min(ids))
+    elif emails:
+        key = PatientKey(MatchKind.EMAIL, min(emails))
+    else:
+        key = PatientKey(MatchKind.NAME, min(i.name_key or "" for i in idents))
+    patient = Patient(key=key, name=name, ids=ids, emails=emails)
+    return PatientGroup(patient=patient, members=tuple(members))
+
+
+class _DisjointSets:
+    """Union–find with path halving; near-constant time per operation."""
+
+    def __init__(self, size: int) -> None:
+        self._parent = list(range(size))
+
+    def find(self, item: int) -> int:
+        parent = self._parent
+        while parent[item] != item:
+            parent[item] = parent[parent[item]]
+            item = parent[item]
+        return item
+
+    def union(self, first: int, second: int) -> None:
+        a, b = self.find(first), self.find(second)
+        if a != b:
+            self._parent[max(a, b)] = min(a, b)

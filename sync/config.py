@@ -1,0 +1,66 @@
+"""Settings, read once from the environment (prefix ``CLINIC_SYNC_``) into one typed object.
+
+Tests and the CLI build :class:`Settings` explicitly; nothing here runs at import.
+Every setting is listed with its default in ``.env.example``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from sync.errors import ConfigError
+
+__all__ = ["Settings", "load_settings"]
+
+
+class Settings(BaseSettings):
+    """clinic-sync's configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CLINIC_SYNC_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    database_url: str = Field(
+        "sqlite:///./clinic-sync.db", description="SQLAlchemy URL of the database."
+    )
+    policy: Path | None = Field(
+        None, description="A clinic's own policy TOML; empty means the default policy."
+    )
+    patient_id_property: str = Field(
+        "patient_id",
+        description="Google private extended property that holds an explicit patient id.",
+    )
+    staff_domains: Annotated[frozenset[str], NoDecode] = Field(
+        frozenset(),
+        description="Comma-separated e-mail domains of staff; never taken for a patient.",
+    )
+    scan_days_back: int = Field(180, ge=0, description="Days before today that are scanned.")
+    scan_days_ahead: int = Field(365, ge=0, description="Days after today that are scanned.")
+    feed_horizon_days: int = Field(
+        120, ge=1, description="Days ahead that eligibility feeds cover."
+    )
+
+    @field_validator("staff_domains", mode="before")
+    @classmethod
+    def _split_domains(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(
+                part.strip().lstrip("@").casefold() for part in value.split(",") if part.strip()
+            )
+        return value
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment (and ``.env``), raising :class:`ConfigError`."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as err:
+        problems = "; ".join(
+            f"CLINIC_SYNC_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in err.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from err

@@ -1,0 +1,226 @@
+"""Render an assessment as a table, JSON or CSV (SPEC §8, ``clinic-sync audit``).
+
+The JSON form is a contract other tools rely on (see the README): its keys only ever
+grow. Text from calendars is hostile until shown otherwise: terminal control
+characters are made visible before a table is printed, Rich markup in titles is never
+interpreted, and CSV cells that a spreadsheet would run as a formula are defused.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from rules.assess import Assessment
+from rules.model import Booking, Conflict, Eligibility, Skip
+
+__all__ = ["CSV_COLUMNS", "render_csv", "render_json", "render_table", "to_document"]
+
+CSV_COLUMNS = (
+    "record",
+    "rule",
+    "patient",
+    "patient_match",
+    "earlier_uid",
+    "earlier_summary",
+    "earlier_date",
+    "earlier_calendar",
+    "later_uid",
+    "later_summary",
+    "later_date",
+    "later_calendar",
+    "gap_days",
+    "min_days",
+    "earliest_eligible",
+    "ideal_window",
+    "reason",
+)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def to_document(assessment: Assessment) -> dict[str, Any]:
+    """The JSON contract: conflicts, eligibility and skipped records."""
+    return {
+        "conflicts": [_conflict(c) for c in assessment.conflicts],
+        "eligibility": [_eligibility(e) for e in assessment.eligibility],
+        "skipped": [_skip(s) for s in assessment.skipped],
+    }
+
+
+def render_json(assessment: Assessment) -> str:
+    return json.dumps(to_document(assessment), indent=2, ensure_ascii=False) + "\n"
+
+
+def _booking(booking: Booking) -> dict[str, str]:
+    return {
+        "uid": booking.uid,
+        "summary": booking.summary,
+        "date": booking.day.isoformat(),
+        "calendar": booking.calendar,
+    }
+
+
+def _conflict(conflict: Conflict) -> dict[str, Any]:
+    return {
+        "rule": conflict.rule.name,
+        "patient": conflict.patient.label,
+        "patient_key": str(conflict.patient.key),
+        "patient_match": conflict.match.value,
+        "earlier": _booking(conflict.earlier),
+        "later": _booking(conflict.later),
+        "gap_days": conflict.gap_days,
+        "min_days": conflict.rule.min_days,
+        "earliest_eligible": conflict.earliest_eligible.isoformat(),
+        "ideal_window": [day.isoformat() for day in conflict.ideal_window],
+    }
+
+
+def _eligibility(item: Eligibility) -> dict[str, Any]:
+    return {
+        "rule": item.rule.name,
+        "patient": item.patient.label,
+        "patient_key": str(item.patient.key),
+        "category": item.category,
+        "after": _booking(item.after),
+        "eligible_from": item.eligible_from.isoformat(),
+        "ideal_windows": [[lo.isoformat(), hi.isoformat()] for lo, hi in item.ideal],
+    }
+
+
+def _skip(skip: Skip) -> dict[str, str]:
+    return {"uid": skip.uid, "reason": skip.reason, "calendar": skip.calendar}
+
+
+def render_csv(assessment: Assessment) -> str:
+    """One row per conflict, eligibility and skipped record; ``record`` says which."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    rows: list[dict[str, object]] = [
+        *(_conflict_row(c) for c in assessment.conflicts),
+        *(_eligibility_row(e) for e in assessment.eligibility),
+        *(_skip_row(s) for s in assessment.skipped),
+    ]
+    for row in rows:
+        writer.writerow({key: _cell(value) for key, value in row.items()})
+    return out.getvalue()
+
+
+def _conflict_row(conflict: Conflict) -> dict[str, object]:
+    return {
+        "record": "conflict",
+        "rule": conflict.rule.name,
+        "patient": conflict.patient.label,
+        "patient_match": conflict.match.value,
+        **_prefixed("earlier", conflict.earlier),
+        **_prefixed("later", conflict.later),
+        "gap_days": conflict.gap_days,
+        "min_days": conflict.rule.min_days,
+        "earliest_eligible": conflict.earliest_eligible.isoformat(),
+        "ideal_window": _intervals([conflict.ideal_window]),
+    }
+
+
+def _eligibility_row(item: Eligibility) -> dict[str, object]:
+    return {
+        "record": "eligibility",
+        "rule": item.rule.name,
+        "patient": item.patient.label,
+        **_prefixed("earlier", item.after),
+        "min_days": item.rule.min_days,
+        "earliest_eligible": item.eligible_from.isoformat(),
+        "ideal_window": _intervals(item.ideal),
+    }
+
+
+def _skip_row(skip: Skip) -> dict[str, object]:
+    return {
+        "record": "skipped",
+        "earlier_uid": skip.uid,
+        "earlier_calendar": skip.calendar,
+        "reason": skip.reason,
+    }
+
+
+def _prefixed(prefix: str, booking: Booking) -> dict[str, str]:
+    return {f"{prefix}_{key}": value for key, value in _booking(booking).items()}
+
+
+def _intervals(spans: Iterable[tuple[date, date]]) -> str:
+    """ISO 8601 intervals, space separated: ``2026-01-01/2026-01-14 2026-01-20/2026-01-28``."""
+    return " ".join(f"{lo.isoformat()}/{hi.isoformat()}" for lo, hi in spans)
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def render_table(assessment: Assessment, console: Console) -> None:
+    """Print conflicts, eligibility and skipped records as Rich tables."""
+    console.print(_conflict_table(assessment.conflicts))
+    console.print(_eligibility_table(assessment.eligibility))
+    if assessment.skipped:
+        console.print(_skipped_table(assessment.skipped))
+
+
+def _safe(value: object) -> Text:
+    """Calendar text shown literally: no markup, no terminal control characters."""
+    return Text(_CONTROL.sub("\N{REPLACEMENT CHARACTER}", str(value)))
+
+
+def _when(booking: Booking) -> Text:
+    return _safe(f"{booking.day.isoformat()} {booking.calendar}\n{booking.summary}")
+
+
+def _conflict_table(conflicts: list[Conflict]) -> Table:
+    table = Table(title=f"Conflicts ({len(conflicts)})", show_lines=True)
+    for column in ("Patient", "Match", "Rule", "Earlier", "Later", "Gap", "Eligible from"):
+        table.add_column(column)
+    for c in conflicts:
+        table.add_row(
+            _safe(c.patient.label),
+            c.match.value,
+            _safe(c.rule.name),
+            _when(c.earlier),
+            _when(c.later),
+            f"{c.gap_days} d (min {c.rule.min_days})",
+            c.earliest_eligible.isoformat(),
+        )
+    return table
+
+
+def _eligibility_table(items: list[Eligibility]) -> Table:
+    table = Table(title=f"Eligibility ({len(items)})")
+    for column in ("Patient", "Category", "After", "Eligible from", "Ideal window"):
+        table.add_column(column)
+    for item in items:
+        table.add_row(
+            _safe(item.patient.label),
+            _safe(item.category),
+            _safe(f"{item.after.day.isoformat()} {item.after.summary}"),
+            item.eligible_from.isoformat(),
+            _intervals(item.ideal).replace(" ", "\n") or "—",
+        )
+    return table
+
+
+def _skipped_table(skipped: list[Skip]) -> Table:
+    table = Table(title=f"Skipped ({len(skipped)})")
+    for column in ("Calendar", "UID", "Reason"):
+        table.add_column(column)
+    for skip in skipped:
+        table.add_row(_safe(skip.calendar), _safe(skip.uid), _safe(skip.reason))
+    return table
