@@ -1,0 +1,238 @@
+"""Bookings round-trip as core records; batches upsert by content hash in one lookup."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, event
+from sqlmodel import col, select
+
+from rules.model import Attendee, Booking, MatchKind, PatientKey
+from sync.store.bookings import (
+    list_bookings,
+    list_patient_bookings,
+    load_events,
+    mark_bookings_cancelled,
+    mark_bookings_deleted,
+    upsert_bookings,
+)
+from sync.store.clinics import get_or_create_clinic
+from sync.store.columns import NaiveDatetimeError
+from sync.store.database import session_scope
+from sync.store.errors import ConstraintViolation
+from sync.store.events import EventStatus, StoredEvent
+from sync.store.sources import CalendarSource, Provider, add_source
+from sync.store.tables import BookingRow
+
+NOW = datetime(2025, 3, 10, 9, 30, tzinfo=UTC)
+PARIS = ZoneInfo("Europe/Paris")
+ANNA = PatientKey(MatchKind.EMAIL, "anna@example.com")
+
+
+def _source(engine: Engine, external_id: str = "room1@clinic.example") -> CalendarSource:
+    with session_scope(engine) as session:
+        clinic = get_or_create_clinic(session, "rivera")
+        return add_source(
+            session,
+            clinic.id,
+            Provider.GOOGLE,
+            external_id,
+            display_name=external_id,
+            time_zone="Europe/Paris",
+        )
+
+
+def _event(event_id: str, day: date, summary: str = "Botox 20u", **extra: Any) -> StoredEvent:
+    start = datetime(day.year, day.month, day.day, 10, 0, tzinfo=PARIS)
+    booking = Booking(
+        id=event_id,
+        uid=f"{event_id}@google.com",
+        calendar="room1@clinic.example",
+        day=day,
+        summary=summary,
+        description="Service: Botox\nPatient: Anna Lopez",
+        attendees=(
+            Attendee("room1@clinic.example", organizer=True, is_self=True),
+            Attendee("anna@example.com", response="accepted"),
+        ),
+        calendar_email="room1@clinic.example",
+        organizer_email="room1@clinic.example",
+        patient_id="P-17",
+    )
+    values: dict[str, Any] = {
+        "start": start,
+        "end": start + timedelta(minutes=45),
+        "etag": '"3181161784712000"',
+        "updated": NOW,
+        "private_properties": {"patient_id": "P-17"},
+        "categories": ("neuromodulator",),
+        "patient": ANNA,
+        "match": MatchKind.EMAIL,
+    }
+    values.update(extra)
+    return StoredEvent(booking=booking, **values)
+
+
+@contextmanager
+def _counting_selects(engine: Engine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def _revisions(engine: Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(col(BookingRow.provider_event_id), col(BookingRow.revision))
+        )
+        return {str(event_id): int(revision) for event_id, revision in rows}
+
+
+def test_booking_round_trips_with_attendees_zones_and_extras(engine: Engine) -> None:
+    source = _source(engine)
+    stored = _event("evt1", date(2025, 3, 30))  # the day Paris moves to summer time
+    with session_scope(engine) as session:
+        upsert_bookings(session, source.id, [stored], now=NOW)
+    with session_scope(engine) as session:
+        assert list_bookings(session, source.clinic_id) == [stored.booking]
+        loaded = load_events(session, source.id, ["evt1"])["evt1"]
+    assert loaded == stored
+    assert loaded.start.tzinfo is UTC
+    assert loaded.start == datetime(2025, 3, 30, 8, 0, tzinfo=UTC)
+    assert loaded.updated == NOW
+
+
+def test_unchanged_events_keep_their_revision_and_changed_ones_bump_it(engine: Engine) -> None:
+    source = _source(engine)
+    first = [_event(f"evt{n}", date(2025, 4, n)) for n in (1, 2, 3)]
+    with session_scope(engine) as session:
+        upsert_bookings(session, source.id, first, now=NOW)
+    second = [first[0], replace(first[1], etag='"new"'), _event("evt3", date(2025, 4, 4))]
+    second.append(_event("evt4", date(2025, 4, 5)))
+    with session_scope(engine) as session:
+        result = upsert_bookings(session, source.id, second, now=NOW + timedelta(minutes=1))
+    assert result.inserted == ("evt4",)
+    assert result.updated == ("evt3",)
+    assert set(result.unchanged) == {"evt1", "evt2"}, "an ETag alone is not a content change"
+    assert _revisions(engine) == {"evt1": 1, "evt2": 1, "evt3": 2, "evt4": 1}
+    with session_scope(engine) as session:
+        assert load_events(session, source.id, ["evt2"])["evt2"].etag == '"new"'
+
+
+def test_batch_loads_existing_rows_in_one_query(engine: Engine) -> None:
+    source = _source(engine)
+    events = [_event(f"evt{n}", date(2025, 5, n)) for n in range(1, 21)]
+    with session_scope(engine) as session:
+        upsert_bookings(session, source.id, events, now=NOW)
+    with _counting_selects(engine) as selects, session_scope(engine) as session:
+        upsert_bookings(session, source.id, events, now=NOW)
+    booking_selects = [s for s in selects if "FROM bookings" in s]
+    assert len(booking_selects) == 1
+
+
+def test_cancelled_bookings_stay_listed_as_cancelled(engine: Engine) -> None:
+    source = _source(engine)
+    with session_scope(engine) as session:
+        upsert_bookings(session, source.id, [_event("evt1", date(2025, 4, 1))], now=NOW)
+        result = mark_bookings_cancelled(session, source.id, ["evt1", "unknown"], now=NOW)
+    assert result.updated == ("evt1",)
+    with session_scope(engine) as session:
+        (booking,) = list_bookings(session, source.clinic_id)
+        status = load_events(session, source.id, ["evt1"])["evt1"].status
+    assert booking.cancelled
+    assert status is EventStatus.CANCELLED
+
+
+def test_deleted_bookings_leave_the_listings_and_come_back_when_seen_again(engine: Engine) -> None:
+    source = _source(engine)
+    stored = _event("evt1", date(2025, 4, 1))
+    with session_scope(engine) as session:
+        upsert_bookings(session, source.id, [stored], now=NOW)
+        assert mark_bookings_deleted(session, source.id, ["evt1"], now=NOW) == 1
+        assert mark_bookings_deleted(session, source.id, ["evt1"], now=NOW) == 0
+        assert list_bookings(session, source.clinic_id) == []
+        assert load_events(session, source.id, ["evt1"]) == {}
+        assert upsert_bookings(session, source.id, [stored], now=NOW).updated == ("evt1",)
+        assert list_bookings(session, source.clinic_id) == [stored.booking]
+
+
+def test_bookings_list_by_day_range_across_calendars(engine: Engine) -> None:
+    room1, room2 = _source(engine), _source(engine, "room2@clinic.example")
+    with session_scope(engine) as session:
+        upsert_bookings(session, room2.id, [_event("b", date(2025, 4, 3))], now=NOW)
+        upsert_bookings(session, room1.id, [_event("a", date(2025, 4, 1))], now=NOW)
+        upsert_bookings(session, room1.id, [_event("c", date(2025, 6, 1))], now=NOW)
+        within = list_bookings(
+            session, room1.clinic_id, first_day=date(2025, 4, 1), last_day=date(2025, 4, 30)
+        )
+    assert [booking.id for booking in within] == ["a", "b"]
+
+
+def test_bookings_are_found_by_patient_keys(engine: Engine) -> None:
+    source = _source(engine)
+    ben = PatientKey(MatchKind.NAME, "ben ortiz")
+    events = [
+        _event("anna", date(2025, 4, 1)),
+        _event("ben", date(2025, 4, 2), patient=ben, match=MatchKind.NAME),
+        _event("nobody", date(2025, 4, 3), patient=None, match=None),
+    ]
+    with session_scope(engine) as session:
+        upsert_bookings(session, source.id, events, now=NOW)
+        found = list_patient_bookings(session, source.clinic_id, [ANNA, ben])
+        only_ben = list_patient_bookings(session, source.clinic_id, [ben])
+        assert list_patient_bookings(session, source.clinic_id, []) == []
+    assert [booking.id for booking in found] == ["anna", "ben"]
+    assert [booking.id for booking in only_ben] == ["ben"]
+
+
+def test_same_event_id_twice_in_one_source_is_refused(engine: Engine) -> None:
+    source = _source(engine)
+    with session_scope(engine) as session:
+        upsert_bookings(session, source.id, [_event("evt1", date(2025, 4, 1))], now=NOW)
+    with session_scope(engine) as session:
+        row = session.exec(select(BookingRow)).one()
+        copy = BookingRow.model_validate(row.model_dump(exclude={"id"}))
+    with pytest.raises(ConstraintViolation), session_scope(engine) as session:
+        session.add(copy)
+
+
+def test_same_event_id_on_two_calendars_is_two_bookings(engine: Engine) -> None:
+    room1, room2 = _source(engine), _source(engine, "room2@clinic.example")
+    with session_scope(engine) as session:
+        upsert_bookings(session, room1.id, [_event("shared", date(2025, 4, 1))], now=NOW)
+        upsert_bookings(session, room2.id, [_event("shared", date(2025, 4, 1))], now=NOW)
+        assert len(list_bookings(session, room1.clinic_id)) == 2
+
+
+def test_naive_start_is_refused() -> None:
+    with pytest.raises(NaiveDatetimeError, match="start"):
+        _event("evt1", date(2025, 4, 1), start=datetime(2025, 4, 1, 10, 0))
+
+
+def test_naive_datetime_never_reaches_the_database(engine: Engine) -> None:
+    """Even a row built by hand with a naive instant is refused by the column type."""
+    source = _source(engine)
+    with session_scope(engine) as session:
+        upsert_bookings(session, source.id, [_event("evt1", date(2025, 4, 1))], now=NOW)
+
+    def touch_with_naive_time() -> None:
+        with session_scope(engine) as session:
+            row = session.exec(select(BookingRow)).one()
+            row.last_seen_at = datetime(2025, 4, 1, 12, 0)
+
+    with pytest.raises(NaiveDatetimeError, match="naive"):
+        touch_with_naive_time()
