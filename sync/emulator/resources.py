@@ -1,0 +1,145 @@
+"""Event resources in Google's JSON shape: ids, validation, server-set fields, patch merging.
+
+Follows https://developers.google.com/calendar/api/v3/reference/events (the resource and
+its ``id`` rules), .../v3/reference/events/patch and
+https://developers.google.com/calendar/api/guides/performance#patch (patch merges objects
+and replaces arrays) and https://developers.google.com/calendar/api/guides/version-resources
+(every modification changes the ETag).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import itertools
+import re
+import threading
+import time
+import uuid
+from typing import Any
+
+from sync.emulator.errors import ApiError
+from sync.emulator.timefmt import event_instant
+
+__all__ = [
+    "WRITABLE_FIELDS",
+    "check_event",
+    "html_link",
+    "merge_patch",
+    "new_etag",
+    "new_id",
+    "validate_id",
+    "writable_part",
+]
+
+Json = dict[str, Any]
+
+# Fields a client may write; read-only fields in a request body are ignored, as Google does.
+WRITABLE_FIELDS = frozenset(
+    {
+        "anyoneCanAddSelf", "attachments", "attendees", "colorId", "conferenceData",
+        "description", "end", "endTimeUnspecified", "eventType", "extendedProperties",
+        "gadget", "guestsCanInviteOthers", "guestsCanModify", "guestsCanSeeOtherGuests",
+        "location", "originalStartTime", "recurrence", "reminders", "sequence", "source",
+        "start", "status", "summary", "transparency", "visibility",
+    }
+)  # fmt: skip
+# Objects replaced as a whole by patch: merging {"date"} into {"dateTime"} would make nonsense.
+_WHOLE_OBJECTS = frozenset({"start", "end", "originalStartTime"})
+_ID_PATTERN = re.compile(r"^[a-v0-9]{5,1024}$")
+_STATUSES = frozenset({"confirmed", "tentative", "cancelled"})
+_RECURRENCE_LINE = re.compile(r"^(RRULE|EXRULE|RDATE|EXDATE)[;:]", re.IGNORECASE)
+_etag_counter = itertools.count(1)
+_etag_lock = threading.Lock()
+
+
+def new_id() -> str:
+    """A fresh event id: 26 lowercase base32hex characters, as Google generates."""
+    return base64.b32hexencode(uuid.uuid4().bytes).decode().lower().rstrip("=")
+
+
+def validate_id(event_id: str) -> None:
+    """400 unless ``event_id`` is 5-1024 characters of base32hex (a-v, 0-9)."""
+    if not _ID_PATTERN.match(event_id):
+        raise ApiError.bad_request("Invalid resource id value.")
+
+
+def new_etag() -> str:
+    """A quoted, strictly increasing ETag, so every modification gets a new one."""
+    with _etag_lock:
+        return f'"{time.time_ns() // 1000}{next(_etag_counter) % 1000:03d}"'
+
+
+def html_link(event_id: str, calendar_id: str) -> str:
+    """The web link Google builds from the event and calendar ids."""
+    eid = base64.urlsafe_b64encode(f"{event_id} {calendar_id}".encode()).decode().rstrip("=")
+    return f"https://www.google.com/calendar/event?eid={eid}"
+
+
+def writable_part(body: Json) -> Json:
+    """The client-writable fields of a request body (deep-copied)."""
+    return {k: copy.deepcopy(v) for k, v in body.items() if k in WRITABLE_FIELDS}
+
+
+def merge_patch(target: Json, patch: Json) -> Json:
+    """Patch semantics: objects merge key by key, ``null`` removes, arrays replace wholesale."""
+    merged = copy.deepcopy(target)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = value if key in _WHOLE_OBJECTS else merge_patch(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def check_event(event: Json, calendar_tz: str) -> None:
+    """400 for an event Google would refuse: times, status, colour, attendees, recurrence."""
+    _check_times(event, calendar_tz)
+    if event.get("status", "confirmed") not in _STATUSES:
+        raise ApiError.bad_request(f"Invalid status: {event.get('status')!r}")
+    _check_color(event.get("colorId"))
+    _check_attendees(event.get("attendees"))
+    _check_recurrence(event)
+
+
+def _check_times(event: Json, calendar_tz: str) -> None:
+    start, end = event.get("start"), event.get("end")
+    if not isinstance(start, dict) or not start:
+        raise ApiError.bad_request("Missing start time.", "required")
+    if not isinstance(end, dict) or not end:
+        raise ApiError.bad_request("Missing end time.", "required")
+    if ("date" in start) != ("date" in end):
+        raise ApiError.bad_request(
+            "Start and end times must either both be date or both be dateTime."
+        )
+    if event_instant(end, calendar_tz) < event_instant(start, calendar_tz):
+        raise ApiError.bad_request("The specified time range is empty.", "timeRangeEmpty")
+
+
+def _check_color(color: Any) -> None:
+    if color is not None and str(color) not in {str(n) for n in range(1, 12)}:
+        raise ApiError.bad_request(f"Invalid colorId: {color!r}")
+
+
+def _check_attendees(attendees: Any) -> None:
+    if attendees is None:
+        return
+    if not isinstance(attendees, list) or not all(isinstance(a, dict) for a in attendees):
+        raise ApiError.bad_request("attendees must be a list of objects")
+    if any(not a.get("email") and not a.get("id") for a in attendees):
+        raise ApiError.bad_request("Missing attendee email.", "required")
+
+
+def _check_recurrence(event: Json) -> None:
+    lines = event.get("recurrence")
+    if lines is None:
+        return
+    if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):
+        raise ApiError.bad_request("recurrence must be a list of strings")
+    if any(not _RECURRENCE_LINE.match(line) for line in lines):
+        raise ApiError.bad_request("Invalid recurrence rule.")
+    if "dateTime" in event["start"] and not event["start"].get("timeZone"):
+        # Google needs a zone to expand a timed series across DST changes.
+        raise ApiError(400, "missingTimeZone", "Missing time zone definition for start time.")

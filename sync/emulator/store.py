@@ -1,0 +1,354 @@
+"""The emulator's state: calendars, their events, the change log and sync tokens.
+
+Everything lives behind one re-entrant lock, so HTTP handlers, batch parts and the admin API may
+call in from any thread. Semantics follow Google's reference pages:
+
+- calendars: https://developers.google.com/calendar/api/v3/reference/calendars
+- events insert/get/patch/update/delete:
+  https://developers.google.com/calendar/api/v3/reference/events
+- deleted events stay readable with ``status: "cancelled"`` and surface in incremental syncs;
+  a second delete answers 410 (https://developers.google.com/calendar/api/guides/sync).
+- instances of a series are virtual until patched or deleted, which stores an exception
+  (https://developers.google.com/calendar/api/guides/recurringevents).
+- ETags and ``If-Match``: https://developers.google.com/calendar/api/guides/version-resources
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sync.emulator.errors import ApiError
+from sync.emulator.recurrence import (
+    Occurrence,
+    instance_id,
+    instance_of,
+    occurrences,
+    split_instance_id,
+)
+from sync.emulator.resources import (
+    WRITABLE_FIELDS,
+    check_event,
+    html_link,
+    merge_patch,
+    new_etag,
+    new_id,
+    validate_id,
+    writable_part,
+)
+from sync.emulator.timefmt import format_ms, now_utc, zone
+
+__all__ = ["DEFAULT_OWNER", "CalendarSnapshot", "CalendarStore"]
+
+Json = dict[str, Any]
+DEFAULT_OWNER = "owner@clinic.example"
+# Fields a seed (an export of real Google data) may carry besides the writable ones.
+_IMPORTED_FIELDS = ("created", "updated", "iCalUID", "organizer", "creator", "recurringEventId")
+_RESCHEDULING_FIELDS = ("start", "end", "recurrence")
+
+
+@dataclass
+class _Record:
+    resource: Json
+    seq: int
+    order: int
+
+
+@dataclass
+class _Calendar:
+    resource: Json
+    events: dict[str, _Record] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CalendarSnapshot:
+    """A consistent copy of one calendar: its resource and its events with their change numbers."""
+
+    calendar: Json
+    events: tuple[tuple[Json, int], ...]
+    seq: int
+
+
+class CalendarStore:
+    """All calendars and events of one emulated Google account."""
+
+    def __init__(self, owner: str = DEFAULT_OWNER) -> None:
+        self.owner = owner
+        self._lock = threading.RLock()
+        self._listeners: list[Callable[[str], None]] = []
+        self._calendars: dict[str, _Calendar] = {}
+        self._tokens: dict[str, tuple[str, int]] = {}
+        self._seq = 0
+        self._order = itertools.count()
+        self.reset()
+
+    def add_listener(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(calendar_id)`` after every change to a calendar's events."""
+        self._listeners.append(listener)
+
+    def reset(self) -> None:
+        """Forget every calendar, event and sync token; keep only the primary calendar."""
+        with self._lock:
+            self._calendars.clear()
+            self._tokens.clear()
+            self.insert_calendar({"summary": self.owner}, calendar_id=self.owner)
+
+    # Calendars -------------------------------------------------------------------------
+
+    def insert_calendar(self, body: Json, calendar_id: str | None = None) -> Json:
+        """calendars.insert; ``calendar_id`` lets seeds name their calendars."""
+        if not body.get("summary"):
+            raise ApiError.bad_request("Missing title.", "required")
+        tz = str(body.get("timeZone") or "UTC")
+        zone(tz)
+        cid = calendar_id or f"{new_id()}@group.calendar.google.com"
+        resource = {"kind": "calendar#calendar", "etag": new_etag(), "id": cid, "timeZone": tz}
+        resource.update({k: body[k] for k in ("summary", "description", "location") if k in body})
+        with self._lock:
+            if cid in self._calendars:
+                raise ApiError.duplicate()
+            self._calendars[cid] = _Calendar(resource)
+            return copy.deepcopy(resource)
+
+    def get_calendar(self, calendar_id: str) -> Json:
+        """calendars.get."""
+        with self._lock:
+            return copy.deepcopy(self._calendar(calendar_id).resource)
+
+    def delete_calendar(self, calendar_id: str) -> None:
+        """calendars.delete; the primary calendar cannot be deleted, only cleared."""
+        with self._lock:
+            cid = self._calendar(calendar_id).resource["id"]
+            if cid == self.owner:
+                raise ApiError.bad_request(
+                    "Cannot delete primary calendar.", "cannotDeletePrimaryCalendar"
+                )
+            del self._calendars[cid]
+            self._tokens = {t: v for t, v in self._tokens.items() if v[0] != cid}
+
+    def list_calendars(self) -> list[Json]:
+        """Every calendar resource, primary first."""
+        with self._lock:
+            return [copy.deepcopy(c.resource) for c in self._calendars.values()]
+
+    def resolve(self, calendar_id: str) -> str:
+        """The real id for ``calendar_id`` (``primary`` is the owner's calendar)."""
+        with self._lock:
+            return str(self._calendar(calendar_id).resource["id"])
+
+    # Events ----------------------------------------------------------------------------
+
+    def insert_event(self, calendar_id: str, body: Json, *, imported: bool = False) -> Json:
+        """events.insert; ``imported`` keeps server fields from exported Google JSON (seeds)."""
+        with self._lock:
+            cal = self._calendar(calendar_id)
+            event_id = str(body.get("id") or new_id())
+            self._check_new_id(cal, event_id, imported)
+            resource = writable_part(body)
+            if imported:
+                resource.update({k: copy.deepcopy(body[k]) for k in _IMPORTED_FIELDS if k in body})
+            resource.update(
+                {"id": event_id, "created": resource.get("created") or format_ms(now_utc())}
+            )
+            return self._write(cal, resource, creating=True)
+
+    def get_event(self, calendar_id: str, event_id: str) -> Json:
+        """events.get; deleted events are still returned, with status cancelled."""
+        with self._lock:
+            return copy.deepcopy(self._find(self._calendar(calendar_id), event_id))
+
+    def patch_event(
+        self, calendar_id: str, event_id: str, body: Json, if_match: str | None
+    ) -> Json:
+        """events.patch: merge ``body`` into the event (an instance becomes an exception)."""
+        with self._lock:
+            cal = self._calendar(calendar_id)
+            current = self._matching(cal, event_id, if_match)
+            return self._write(cal, merge_patch(current, writable_part(body)))
+
+    def update_event(
+        self, calendar_id: str, event_id: str, body: Json, if_match: str | None
+    ) -> Json:
+        """events.update: replace every writable field, keeping the server-owned ones."""
+        with self._lock:
+            cal = self._calendar(calendar_id)
+            current = self._matching(cal, event_id, if_match)
+            replaced = {k: v for k, v in current.items() if k not in WRITABLE_FIELDS}
+            replaced.update(writable_part(body))
+            if "originalStartTime" in current:
+                replaced["originalStartTime"] = current["originalStartTime"]
+            return self._write(cal, {k: v for k, v in replaced.items() if v is not None})
+
+    def delete_event(self, calendar_id: str, event_id: str, if_match: str | None) -> None:
+        """events.delete: the event (and a series' exceptions) become cancelled."""
+        with self._lock:
+            cal = self._calendar(calendar_id)
+            current = self._matching(cal, event_id, if_match)
+            if current.get("status") == "cancelled":
+                raise ApiError.deleted()
+            self._write(cal, {**current, "status": "cancelled"})
+            for record in list(cal.events.values()):
+                if record.resource.get("recurringEventId") == event_id:
+                    self._write(cal, {**record.resource, "status": "cancelled"})
+
+    def instances(self, calendar_id: str, event_id: str, until: datetime | None) -> list[Json]:
+        """Every instance of a series starting before ``until``, exceptions applied."""
+        with self._lock:
+            cal = self._calendar(calendar_id)
+            series = self._find(cal, event_id)
+            if not series.get("recurrence"):
+                return [copy.deepcopy(series)]
+            return [self._instance(cal, series, occ) for occ in occurrences(series, until)]
+
+    def snapshot(self, calendar_id: str) -> CalendarSnapshot:
+        """A copy of the calendar and its events (insertion order) with their change numbers."""
+        with self._lock:
+            cal = self._calendar(calendar_id)
+            records = sorted(cal.events.values(), key=lambda r: r.order)
+            events = tuple((copy.deepcopy(r.resource), r.seq) for r in records)
+            return CalendarSnapshot(copy.deepcopy(cal.resource), events, self._seq)
+
+    # Sync tokens (https://developers.google.com/calendar/api/guides/sync) -----------------
+
+    def issue_sync_token(self, calendar_id: str, seq: int) -> str:
+        """An opaque token meaning "changes of this calendar after change ``seq``"."""
+        token = secrets.token_urlsafe(18)
+        with self._lock:
+            self._tokens[token] = (self.resolve(calendar_id), seq)
+        return token
+
+    def sync_token_seq(self, calendar_id: str, token: str) -> int:
+        """The change number behind ``token``; 410 fullSyncRequired when unknown or expired."""
+        with self._lock:
+            found = self._tokens.get(token)
+            if found is None or found[0] != self.resolve(calendar_id):
+                raise ApiError.sync_token_gone()
+            return found[1]
+
+    def expire_sync_tokens(self) -> None:
+        """Invalidate every sync token, forcing clients into a full sync."""
+        with self._lock:
+            self._tokens.clear()
+
+    # Internals --------------------------------------------------------------------------
+
+    def _calendar(self, calendar_id: str) -> _Calendar:
+        cid = self.owner if calendar_id == "primary" else calendar_id
+        cal = self._calendars.get(cid)
+        if cal is None:
+            raise ApiError.not_found()
+        return cal
+
+    def _check_new_id(self, cal: _Calendar, event_id: str, imported: bool) -> None:
+        if not (imported and split_instance_id(event_id)):
+            validate_id(event_id)
+        if event_id in cal.events:
+            raise ApiError.duplicate()
+
+    def _find(self, cal: _Calendar, event_id: str) -> Json:
+        record = cal.events.get(event_id)
+        if record is not None:
+            return record.resource
+        parts = split_instance_id(event_id)
+        series = cal.events.get(parts[0]) if parts else None
+        if parts is None or series is None or not series.resource.get("recurrence"):
+            raise ApiError.not_found()
+        return self._virtual_instance(cal, series.resource, parts[1])
+
+    def _virtual_instance(self, cal: _Calendar, series: Json, suffix: str) -> Json:
+        until = _suffix_instant(suffix) + timedelta(days=1)
+        for occ in occurrences(series, until):
+            if occ.suffix == suffix:
+                return self._instance(cal, series, occ)
+        raise ApiError.not_found()
+
+    def _instance(self, cal: _Calendar, series: Json, occ: Occurrence) -> Json:
+        iid = instance_id(series["id"], occ)
+        stored = cal.events.get(iid)
+        if stored is not None:
+            return copy.deepcopy(stored.resource)
+        return instance_of(series, occ, cal.resource["id"])
+
+    def _matching(self, cal: _Calendar, event_id: str, if_match: str | None) -> Json:
+        current = self._find(cal, event_id)
+        if if_match not in (None, "*", current.get("etag")):
+            raise ApiError.precondition_failed()
+        return current
+
+    def _write(self, cal: _Calendar, resource: Json, *, creating: bool = False) -> Json:
+        cid = str(cal.resource["id"])
+        check_event(resource, cal.resource["timeZone"])
+        previous = cal.events.get(resource["id"])
+        old = previous.resource if previous else None
+        full = self._decorate(cid, resource, old, imported_updated=creating)
+        self._seq += 1
+        order = previous.order if previous else next(self._order)
+        cal.events[full["id"]] = _Record(full, self._seq, order)
+        for listener in self._listeners:
+            listener(cid)
+        return copy.deepcopy(full)
+
+    def _decorate(self, cid: str, resource: Json, old: Json | None, imported_updated: bool) -> Json:
+        full = copy.deepcopy(resource)
+        full.update(
+            {
+                "kind": "calendar#event",
+                "etag": new_etag(),
+                "status": full.get("status", "confirmed"),
+            }
+        )
+        full["htmlLink"] = html_link(full["id"], cid)
+        updated = full.get("updated") if imported_updated else None
+        full["updated"] = updated or format_ms(now_utc())
+        full.setdefault("iCalUID", f"{full['id']}@google.com")
+        full.setdefault("creator", {"email": self.owner})
+        full.setdefault("organizer", {"email": cid})
+        full.setdefault("eventType", "default")
+        full.setdefault("reminders", {"useDefault": True})
+        full["sequence"] = _next_sequence(full, old)
+        _mark_people(full, cid, self.owner)
+        return full
+
+
+def _next_sequence(new: Json, old: Json | None) -> int:
+    """RFC 5545 SEQUENCE: rises when the event is rescheduled."""
+    if old is None:
+        return int(new.get("sequence", 0))
+    rescheduled = any(new.get(k) != old.get(k) for k in _RESCHEDULING_FIELDS)
+    return max(int(new.get("sequence", 0)), int(old.get("sequence", 0)) + int(rescheduled))
+
+
+def _mark_people(event: Json, calendar_id: str, owner: str) -> None:
+    """Set ``self``/``organizer`` flags and a default responseStatus, as Google does."""
+    _flag(event["creator"], "self", event["creator"].get("email") == owner)
+    _flag(event["organizer"], "self", event["organizer"].get("email") == calendar_id)
+    organizer = str(event["organizer"].get("email", "")).lower()
+    for attendee in event.get("attendees") or []:
+        email = str(attendee.get("email", "")).lower()
+        attendee.setdefault("responseStatus", "needsAction")
+        _flag(attendee, "self", email == calendar_id.lower())
+        _flag(attendee, "organizer", email == organizer)
+
+
+def _flag(person: Json, name: str, value: bool) -> None:
+    """Google writes boolean flags only when true."""
+    if value:
+        person[name] = True
+    else:
+        person.pop(name, None)
+
+
+def _suffix_instant(suffix: str) -> datetime:
+    """The original start an instance-id suffix names, or 404 when it is not one."""
+    try:
+        if len(suffix) == 8:
+            return datetime.strptime(suffix, "%Y%m%d").replace(tzinfo=UTC)
+        return datetime.strptime(suffix, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError as err:
+        raise ApiError.not_found() from err
