@@ -130,7 +130,11 @@ _TYPE_WORDS = {
 
 def _shape_error(err: ValidationError, text: str, source: str) -> PolicyError:
     lines = _line_index(text)
-    first = min(err.errors(), key=lambda error: _order(tuple(error["loc"]), lines))
+    # A missing key is often a misspelt one: report the unknown spelling first.
+    first = min(
+        err.errors(),
+        key=lambda error: (error["type"] == "missing", _order(tuple(error["loc"]), lines)),
+    )
     return PolicyError(source, _line_of(tuple(first["loc"]), lines), _plain_shape_problem(first))
 
 
@@ -143,6 +147,8 @@ def _plain_shape_problem(error: ErrorDetails) -> str:
     if kind == "missing":
         return f"missing key '{loc[-1]}' in {_table_name(loc[:-1])}"
     what = _TYPE_WORDS.get(kind)
+    if loc == ("rules",) and isinstance(error["input"], dict):
+        return "'rules' must be a list of [[rules]] blocks (double brackets), not one [rules] table"
     if what is not None:
         return f"{_key_name(loc)} must be {what}, not {_toml_repr(error['input'])}"
     return f"{_key_name(loc)}: {error['msg']}"
@@ -306,7 +312,7 @@ def _order(loc: Loc, lines: dict[Loc, int]) -> int:
     return line if line is not None else max(lines.values(), default=0) + 1
 
 
-_ITEM_OR_END = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'|#.*|\]')
+_ITEM_OR_END = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'|#.*|\]|[^\s,\[\]#"\']+')
 _BARE_OR_QUOTED = r'(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|\'[^\']*\')'
 _KEY_PART = re.compile(r'[A-Za-z0-9_-]+|"((?:[^"\\]|\\.)*)"|\'([^\']*)\'')
 _DOTTED = rf"{_BARE_OR_QUOTED}(?:\s*\.\s*{_BARE_OR_QUOTED})*"
@@ -362,7 +368,7 @@ class _LineScanner:
             self._array_items(number, rest[1:])
 
     def _array_items(self, number: int, line: str) -> None:
-        """Record the line of each string item of an open array; close it at ``]``."""
+        """Record the line of each item of an open array of plain values; close it at ``]``."""
         assert self.open_array is not None
         for match in _ITEM_OR_END.finditer(line):
             found = match.group(0)
