@@ -24,8 +24,10 @@ def audit_exports(
     paths: Sequence[Path], policy: Policy, scope: Scope, options: IdentityOptions
 ) -> Assessment:
     """Assess the bookings of every export; files that cannot be read are skipped with why."""
-    window = (scope.today - timedelta(days=scope.days_back),
-              scope.today + timedelta(days=scope.days_ahead))  # fmt: skip
+    window = (
+        scope.today - timedelta(days=scope.days_back),
+        scope.today + timedelta(days=scope.days_ahead),
+    )
     bookings: list[Booking] = []
     skipped: list[Skip] = []
     for path in paths:

@@ -1,8 +1,4 @@
-"""The ``clinic-sync`` command line (Typer + Rich).
-
-Every command funnels clinic-sync's own errors through :func:`_fail`, so bad input or
-set-up ends in one clear line on stderr and exit status 2 — tracebacks are for bugs.
-"""
+"""``clinic-sync audit``: the offline audit over calendar exports (SPEC §8)."""
 
 from __future__ import annotations
 
@@ -10,7 +6,7 @@ import enum
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -18,25 +14,12 @@ from rich.console import Console
 from rules.assess import Scope
 from rules.patients import IdentityOptions
 from sync.audit import audit_exports
-from sync.config import Settings, load_settings
+from sync.cli.common import fail, settings_or_exit
 from sync.errors import ClinicSyncError
 from sync.policy_file import load_policy
 from sync.report import render_csv, render_json, render_table
 
-__all__ = ["app", "main"]
-
-app = typer.Typer(
-    name="clinic-sync",
-    help="Calendar safety net for aesthetic clinics.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-
-@app.callback()
-def _root() -> None:
-    """Calendar safety net for aesthetic clinics (see README.md)."""
+__all__ = ["OutputFormat", "audit"]
 
 
 class OutputFormat(enum.StrEnum):
@@ -45,19 +28,6 @@ class OutputFormat(enum.StrEnum):
     CSV = "csv"
 
 
-def _fail(err: ClinicSyncError) -> NoReturn:
-    Console(stderr=True).print(f"[bold red]error:[/] {err}", markup=True, highlight=False)
-    raise typer.Exit(code=2)
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ClinicSyncError as err:
-        _fail(err)
-
-
-@app.command()
 def audit(
     files: Annotated[list[Path], typer.Argument(help="Calendar exports (.ics), one per calendar.")],
     policy: Annotated[
@@ -71,7 +41,7 @@ def audit(
     ] = OutputFormat.TABLE,
 ) -> None:
     """Detect conflicts and eligibility offline over calendar exports."""
-    settings = _settings()
+    settings = settings_or_exit()
     try:
         rules_policy = load_policy(policy or settings.policy)
         scope = Scope(
@@ -83,7 +53,7 @@ def audit(
         options = IdentityOptions(staff_domains=settings.staff_domains)
         result = audit_exports(files, rules_policy, scope, options)
     except ClinicSyncError as err:
-        _fail(err)
+        fail(err)
     if output is OutputFormat.JSON:
         sys.stdout.write(render_json(result))
     elif output is OutputFormat.CSV:
@@ -100,8 +70,3 @@ def _parse_day(value: str | None) -> date:
     except ValueError:
         message = f"{value!r} is not a date (YYYY-MM-DD)"
         raise typer.BadParameter(message, param_hint="--today") from None
-
-
-def main() -> None:
-    """Console-script entry point."""
-    app()

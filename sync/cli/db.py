@@ -1,0 +1,37 @@
+"""``clinic-sync db``: the database schema (Alembic migrations shipped in the package)."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from sync.cli.common import fail, settings_or_exit
+from sync.store.database import database_name, make_engine
+from sync.store.errors import StoreError
+from sync.store.migrate import current_revision, head_revision, upgrade
+
+__all__ = ["db_app"]
+
+db_app = typer.Typer(help="Database schema: apply and inspect migrations.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration to CLINIC_SYNC_DATABASE_URL."""
+    settings = settings_or_exit()
+    try:
+        upgrade(settings.database_url)
+    except StoreError as err:
+        fail(err)
+    Console().print(f"{database_name(settings.database_url)} is at revision {head_revision()}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's schema revision (none before the first upgrade)."""
+    settings = settings_or_exit()
+    try:
+        revision = current_revision(make_engine(settings.database_url))
+    except StoreError as err:
+        fail(err)
+    Console().print(revision or "none (run `clinic-sync db upgrade`)")

@@ -1,0 +1,20 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import pytest
+
+from rules.model import Policy
+from rules.vocabulary import Matcher
+from sync.policy_file import load_policy
+
+
+@pytest.fixture(scope="session")
+def default_policy() -> Policy:
+    """The policy shipped with the package (SPEC §3)."""
+    return load_policy()
+
+
+@pytest.fixture(scope="session")
+def matcher(default_policy: Policy) -> Matcher:
+    return Matcher(default_policy)
