@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from functools import cache
 from importlib.resources import files
+from itertools import pairwise
 
 import pytest
 from hypothesis import assume, given
@@ -321,25 +322,66 @@ def test_matching_ignores_separators_and_emoji_around_the_title(
     assert classify(f"{before}{title}{after}") == classify(title)
 
 
-_FILLER = st.lists(
-    st.sampled_from(["jane", "doe", "room", "2", "pm", "left", "side", "ana", "with", "dr"]),
+_WORDS = st.lists(
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789'", min_size=1, max_size=10),
     max_size=4,
 )
 
 
 @given(
     st.sampled_from(_phrases("microneedling") + _phrases("neuromodulator")),
-    _FILLER,
-    _FILLER,
+    _WORDS,
+    _WORDS,
     _SEPARATORS,
 )
-def test_a_phrase_among_other_words_matches(
+def test_a_phrase_inserted_among_other_words_matches(
     phrase: str, before: list[str], after: list[str], separator: str
 ) -> None:
+    """Words that name no treatment and no exclusion never hide a phrase put among them."""
+    assume(not default_matcher().hits(tokenize(" ".join(before + after))))
     sep = separator if separator.strip() else " "
     title = sep.join([*before, f" {phrase} ", *after])
     category = "microneedling" if phrase in _phrases("microneedling") else "neuromodulator"
     assert category in classify(title)
+
+
+def _long_phrases() -> list[tuple[str, str]]:
+    return [
+        ("".join(tokenize(phrase)), category.name)
+        for category in default_policy().categories
+        for phrase in category.phrases
+        if len("".join(tokenize(phrase))) >= 6
+    ]
+
+
+@st.composite
+def _one_slip(draw: st.DrawFn) -> tuple[str, str]:
+    """A long phrase with one edit, then cut by spaces anywhere: (title, category)."""
+    key, category = draw(st.sampled_from(_long_phrases()))
+    at = draw(st.integers(0, len(key) - 1))
+    letter = draw(st.sampled_from("abcdefghijklmnopqrstuvwxyz"))
+    edits = [
+        key[:at] + key[at + 1 :],
+        key[:at] + letter + key[at:],
+        key[:at] + letter + key[at + 1 :],
+        key[:at] + key[at + 1 : at + 2] + key[at : at + 1] + key[at + 2 :],
+    ]
+    edited = draw(st.sampled_from(edits))
+    cuts = draw(st.sets(st.integers(1, len(edited) - 1), max_size=3))
+    bounds = [0, *sorted(cuts), len(edited)]
+    pieces = [edited[i:j] for i, j in pairwise(bounds)]
+    return " ".join(pieces), category
+
+
+@given(_one_slip())
+def test_any_one_slip_in_a_long_phrase_matches_however_it_is_spaced(
+    slip: tuple[str, str],
+) -> None:
+    """Unless a piece is itself another exact phrase ("xeo MN"): exact hits win overlaps."""
+    title, category = slip
+    hits = default_matcher().hits(tokenize(title))
+    assume(not any(hit.exact and hit.category != category for hit in hits))
+    assert category in classify(f"{title} - Jane Doe")
 
 
 @given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=12))
