@@ -118,6 +118,7 @@ def list_events(store: CalendarStore, calendar_id: str, query: EventQuery) -> Js
 def list_instances(store: CalendarStore, calendar_id: str, event_id: str, params: Params) -> Json:
     """events.instances: the series' instances, paged like events.list."""
     query = EventQuery(
+        single_events=True,  # cancelled instances are hidden unless showDeleted
         time_min=_time(params, "timeMin"),
         time_max=_time(params, "timeMax"),
         show_deleted=_flag(params, "showDeleted"),

@@ -1,0 +1,143 @@
+"""Recurring events, instances and exceptions
+(https://developers.google.com/calendar/api/guides/recurringevents, .../v3/reference/events/instances)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+London = "Europe/London"
+
+
+@pytest.fixture
+def series(service: Any, calendar_id: str) -> dict[str, Any]:
+    """Weekly microneedling, four times, across the end of British Summer Time (27 Oct 2030)."""
+    body = {
+        "summary": "Microneedling",
+        "start": {"dateTime": "2030-10-15T10:00:00", "timeZone": London},
+        "end": {"dateTime": "2030-10-15T11:00:00", "timeZone": London},
+        "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=4"],
+    }
+    return dict(service.events().insert(calendarId=calendar_id, body=body).execute())
+
+
+def _instances(
+    service: Any, calendar_id: str, event_id: str, **params: Any
+) -> list[dict[str, Any]]:
+    return list(
+        service.events()
+        .instances(calendarId=calendar_id, eventId=event_id, **params)
+        .execute()["items"]
+    )
+
+
+def test_instances_keep_wall_time_across_dst_and_have_google_ids(
+    service: Any, calendar_id: str, series: dict[str, Any]
+) -> None:
+    items = _instances(service, calendar_id, series["id"])
+    assert [i["id"].split("_")[1] for i in items] == [
+        "20301015T090000Z",
+        "20301022T090000Z",
+        "20301029T100000Z",
+        "20301105T100000Z",
+    ]
+    assert all(i["start"]["dateTime"][11:16] == "10:00" for i in items)
+    assert all(i["recurringEventId"] == series["id"] for i in items)
+    assert items[0]["originalStartTime"] == items[0]["start"]
+
+
+def test_patching_an_instance_creates_an_exception(
+    service: Any, calendar_id: str, series: dict[str, Any]
+) -> None:
+    second = _instances(service, calendar_id, series["id"])[1]
+    body = {"summary": "Microneedling (moved)", "start": {"dateTime": "2030-10-23T12:00:00+01:00"},
+            "end": {"dateTime": "2030-10-23T13:00:00+01:00"}}  # fmt: skip
+    service.events().patch(calendarId=calendar_id, eventId=second["id"], body=body).execute()
+    items = _instances(service, calendar_id, series["id"])
+    moved = items[1]
+    assert moved["id"] == second["id"]
+    assert moved["summary"] == "Microneedling (moved)"
+    assert moved["originalStartTime"] == second["originalStartTime"]
+    assert items[0]["summary"] == "Microneedling"
+
+
+def test_deleting_an_instance_cancels_just_that_one(
+    service: Any, calendar_id: str, series: dict[str, Any]
+) -> None:
+    third = _instances(service, calendar_id, series["id"])[2]
+    service.events().delete(calendarId=calendar_id, eventId=third["id"]).execute()
+    assert len(_instances(service, calendar_id, series["id"])) == 3
+    cancelled = service.events().get(calendarId=calendar_id, eventId=third["id"]).execute()
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["recurringEventId"] == series["id"]
+
+
+def test_single_events_listing_expands_series_with_exceptions(
+    service: Any, calendar_id: str, series: dict[str, Any]
+) -> None:
+    first, second, third, _ = _instances(service, calendar_id, series["id"])
+    service.events().patch(
+        calendarId=calendar_id, eventId=second["id"], body={"summary": "MN + Botox"}
+    ).execute()
+    service.events().delete(calendarId=calendar_id, eventId=third["id"]).execute()
+    listed = (
+        service.events()
+        .list(calendarId=calendar_id, singleEvents=True, orderBy="startTime")
+        .execute()
+    )
+    assert [e["summary"] for e in listed["items"]] == [
+        "Microneedling",
+        "MN + Botox",
+        "Microneedling",
+    ]
+    assert all("recurrence" not in e for e in listed["items"])
+
+
+def test_unexpanded_listing_shows_series_and_its_exceptions(
+    service: Any, calendar_id: str, series: dict[str, Any]
+) -> None:
+    third = _instances(service, calendar_id, series["id"])[2]
+    service.events().delete(calendarId=calendar_id, eventId=third["id"]).execute()
+    items = service.events().list(calendarId=calendar_id).execute()["items"]
+    # A cancelled exception is listed even without showDeleted when singleEvents is false.
+    assert [(e["id"], e["status"]) for e in items] == [
+        (series["id"], "confirmed"),
+        (third["id"], "cancelled"),
+    ]
+
+
+def test_exdate_and_time_window_limit_instances(service: Any, calendar_id: str) -> None:
+    body = {
+        "summary": "Daily",
+        "start": {"dateTime": "2030-03-01T09:00:00Z", "timeZone": "UTC"},
+        "end": {"dateTime": "2030-03-01T09:30:00Z", "timeZone": "UTC"},
+        "recurrence": ["RRULE:FREQ=DAILY", "EXDATE:20300303T090000Z"],
+    }
+    event = service.events().insert(calendarId=calendar_id, body=body).execute()
+    items = service.events().list(calendarId=calendar_id, singleEvents=True, orderBy="startTime",
+        timeMin="2030-03-02T00:00:00Z", timeMax="2030-03-05T00:00:00Z").execute()["items"]  # fmt: skip
+    assert [i["id"] for i in items] == [f"{event['id']}_2030030{d}T090000Z" for d in (2, 4)]
+
+
+def test_all_day_series_instances_use_date_ids(service: Any, calendar_id: str) -> None:
+    body = {"summary": "Closed", "start": {"date": "2030-01-06"}, "end": {"date": "2030-01-07"},
+            "recurrence": ["RRULE:FREQ=WEEKLY;UNTIL=20300120"]}  # fmt: skip
+    event = service.events().insert(calendarId=calendar_id, body=body).execute()
+    items = _instances(service, calendar_id, event["id"])
+    assert [i["id"] for i in items] == [
+        f"{event['id']}_2030010{6}",
+        f"{event['id']}_20300113",
+        f"{event['id']}_20300120",
+    ]
+    assert items[1]["start"] == {"date": "2030-01-13"}
+
+
+def test_timed_series_without_time_zone_is_refused(service: Any, calendar_id: str) -> None:
+    from googleapiclient.errors import HttpError
+
+    body = {"start": {"dateTime": "2030-01-01T10:00:00Z"}, "end": {"dateTime": "2030-01-01T11:00:00Z"},
+            "recurrence": ["RRULE:FREQ=DAILY"]}  # fmt: skip
+    with pytest.raises(HttpError) as caught:
+        service.events().insert(calendarId=calendar_id, body=body).execute()
+    assert caught.value.status_code == 400
