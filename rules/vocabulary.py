@@ -35,6 +35,7 @@ __all__ = [
     "PhraseHit",
     "name_words",
     "normalize",
+    "service_lines",
     "tokenize",
 ]
 
@@ -290,20 +291,24 @@ class _FuzzyIndex:
         if facts is None:
             if len(self._memo) >= self._MEMO_LIMIT:
                 self._memo.clear()
+            variants = _deletions(token) | {token}
             facts = _TokenFacts(
-                self.near(token), _one_slip_in(token, self._heads), _one_slip_in(token, self._tails)
+                self._near(token, variants),
+                not variants.isdisjoint(self._heads),
+                not variants.isdisjoint(self._tails),
             )
             self._memo[token] = facts
         return facts
 
     def near(self, word: str) -> tuple[str, ...]:
         """Phrase keys at distance exactly 1 from ``word``."""
+        return self._near(word, _deletions(word) | {word})
+
+    def _near(self, word: str, variants: set[str]) -> tuple[str, ...]:
         if len(word) < self._shortest:
             return ()
         index = self._deletions
-        keys: set[str] = set(index.get(word, ()))
-        for i in range(len(word)):
-            keys.update(index.get(word[:i] + word[i + 1 :], ()))
+        keys = {key for variant in variants for key in index.get(variant, ())}
         return tuple(sorted(key for key in keys if key != word and _within_one(word, key)))
 
 
@@ -358,11 +363,6 @@ def _same_role(one: _Target, other: _Target) -> bool:
 def _neighbourhood(words: Iterable[str]) -> frozenset[str]:
     """``words`` and all their single-character deletions."""
     return frozenset(variant for word in words for variant in _deletions(word) | {word})
-
-
-def _one_slip_in(word: str, neighbourhood: frozenset[str]) -> bool:
-    """Whether ``word`` is within one slip of a word whose neighbourhood is given."""
-    return word in neighbourhood or not _deletions(word).isdisjoint(neighbourhood)
 
 
 def _deletions(word: str) -> set[str]:
