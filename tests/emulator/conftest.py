@@ -24,7 +24,7 @@ def _emulator_server() -> Iterator[EmulatorServer]:
 
 @pytest.fixture
 def emulator(_emulator_server: EmulatorServer) -> EmulatorServer:
-    """A running emulator in its initial state: no faults, zero counts, only the primary calendar."""
+    """A running emulator, reset: no faults, zero counts, only the primary calendar."""
     _emulator_server.reset()
     return _emulator_server
 

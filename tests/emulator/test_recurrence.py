@@ -1,11 +1,15 @@
-"""Recurring events, instances and exceptions
-(https://developers.google.com/calendar/api/guides/recurringevents, .../v3/reference/events/instances)."""
+"""Recurring events, instances and exceptions.
+
+https://developers.google.com/calendar/api/guides/recurringevents and
+https://developers.google.com/calendar/api/v3/reference/events/instances
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from googleapiclient.errors import HttpError
 
 London = "Europe/London"
 
@@ -51,8 +55,11 @@ def test_patching_an_instance_creates_an_exception(
     service: Any, calendar_id: str, series: dict[str, Any]
 ) -> None:
     second = _instances(service, calendar_id, series["id"])[1]
-    body = {"summary": "Microneedling (moved)", "start": {"dateTime": "2030-10-23T12:00:00+01:00"},
-            "end": {"dateTime": "2030-10-23T13:00:00+01:00"}}  # fmt: skip
+    body = {
+        "summary": "Microneedling (moved)",
+        "start": {"dateTime": "2030-10-23T12:00:00+01:00"},
+        "end": {"dateTime": "2030-10-23T13:00:00+01:00"},
+    }
     service.events().patch(calendarId=calendar_id, eventId=second["id"], body=body).execute()
     items = _instances(service, calendar_id, series["id"])
     moved = items[1]
@@ -76,7 +83,7 @@ def test_deleting_an_instance_cancels_just_that_one(
 def test_single_events_listing_expands_series_with_exceptions(
     service: Any, calendar_id: str, series: dict[str, Any]
 ) -> None:
-    first, second, third, _ = _instances(service, calendar_id, series["id"])
+    _, second, third, _ = _instances(service, calendar_id, series["id"])
     service.events().patch(
         calendarId=calendar_id, eventId=second["id"], body={"summary": "MN + Botox"}
     ).execute()
@@ -115,14 +122,27 @@ def test_exdate_and_time_window_limit_instances(service: Any, calendar_id: str) 
         "recurrence": ["RRULE:FREQ=DAILY", "EXDATE:20300303T090000Z"],
     }
     event = service.events().insert(calendarId=calendar_id, body=body).execute()
-    items = service.events().list(calendarId=calendar_id, singleEvents=True, orderBy="startTime",
-        timeMin="2030-03-02T00:00:00Z", timeMax="2030-03-05T00:00:00Z").execute()["items"]  # fmt: skip
+    items = (
+        service.events()
+        .list(
+            calendarId=calendar_id,
+            singleEvents=True,
+            orderBy="startTime",
+            timeMin="2030-03-02T00:00:00Z",
+            timeMax="2030-03-05T00:00:00Z",
+        )
+        .execute()["items"]
+    )
     assert [i["id"] for i in items] == [f"{event['id']}_2030030{d}T090000Z" for d in (2, 4)]
 
 
 def test_all_day_series_instances_use_date_ids(service: Any, calendar_id: str) -> None:
-    body = {"summary": "Closed", "start": {"date": "2030-01-06"}, "end": {"date": "2030-01-07"},
-            "recurrence": ["RRULE:FREQ=WEEKLY;UNTIL=20300120"]}  # fmt: skip
+    body = {
+        "summary": "Closed",
+        "start": {"date": "2030-01-06"},
+        "end": {"date": "2030-01-07"},
+        "recurrence": ["RRULE:FREQ=WEEKLY;UNTIL=20300120"],
+    }
     event = service.events().insert(calendarId=calendar_id, body=body).execute()
     items = _instances(service, calendar_id, event["id"])
     assert [i["id"] for i in items] == [
@@ -134,10 +154,11 @@ def test_all_day_series_instances_use_date_ids(service: Any, calendar_id: str) -
 
 
 def test_timed_series_without_time_zone_is_refused(service: Any, calendar_id: str) -> None:
-    from googleapiclient.errors import HttpError
-
-    body = {"start": {"dateTime": "2030-01-01T10:00:00Z"}, "end": {"dateTime": "2030-01-01T11:00:00Z"},
-            "recurrence": ["RRULE:FREQ=DAILY"]}  # fmt: skip
+    body = {
+        "start": {"dateTime": "2030-01-01T10:00:00Z"},
+        "end": {"dateTime": "2030-01-01T11:00:00Z"},
+        "recurrence": ["RRULE:FREQ=DAILY"],
+    }
     with pytest.raises(HttpError) as caught:
         service.events().insert(calendarId=calendar_id, body=body).execute()
     assert caught.value.status_code == 400
