@@ -20,7 +20,8 @@ __all__ = ["fail", "settings_or_exit"]
 
 def fail(err: Exception) -> NoReturn:
     """Print ``err`` as one line on stderr and exit with status 2."""
-    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(str(err))}")
+    console = Console(stderr=True, highlight=False)
+    console.print(f"[bold red]error:[/] {escape(str(err))}", soft_wrap=True)
     raise typer.Exit(code=2)
 
 
