@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import settings
 
 from rules.model import Policy
 from rules.vocabulary import Matcher
 from sync.policy_file import load_policy
+
+# Speed belongs to bench/, not to tests: a busy two-core CI machine must not fail a property.
+settings.register_profile("clinic-sync", deadline=None)
+settings.load_profile("clinic-sync")
 
 
 @pytest.fixture(scope="session")
