@@ -1,0 +1,17 @@
+"""Google Calendar behind the calendar-source port (SPEC §9).
+
+Modules, one concept each: ``client`` (building the google-api-python-client service,
+credentials and scopes, one HTTP connection per thread, batch requests), ``retry``
+(backoff on rate limits and outages), ``errors`` (Google's HTTP errors translated into
+:mod:`sync.errors`), ``mapping`` (event JSON to provider-neutral records) and ``source``
+(:class:`GoogleCalendarSource`, full and incremental sync). Importing this package builds
+no client and opens no connection.
+"""
+
+from __future__ import annotations
+
+from sync.google.client import CalendarClient, ClientConfig, GoogleAuth
+from sync.google.retry import RetryPolicy
+from sync.google.source import GoogleCalendarSource
+
+__all__ = ["CalendarClient", "ClientConfig", "GoogleAuth", "GoogleCalendarSource", "RetryPolicy"]

@@ -1,0 +1,154 @@
+"""Building the Calendar v3 client: endpoint, credentials, scopes, connections, batches (SPEC §9).
+
+- The service is google-api-python-client's ``build("calendar", "v3",
+  static_discovery=True)`` with ``client_options={"api_endpoint": ...}``, so the same code
+  talks to Google or to the emulator (:mod:`sync.emulator`) over loopback.
+- Credentials (https://developers.google.com/calendar/api/auth, least privilege):
+  ``calendar.events`` to read events and, later, write flags, and
+  ``calendar.calendarlist.readonly`` to discover calendars. ``oauth`` reads an
+  authorized-user JSON file (a clinic's own account); ``service_account`` a key file, with
+  ``subject`` for domain-wide delegation; ``none`` sends no credentials (the emulator).
+- httplib2 is not thread-safe
+  (https://googleapis.github.io/google-api-python-client/docs/thread_safety.html): each
+  thread gets its own ``Http`` and its own service object.
+- ``new_batch_http_request()`` posts to Google's batch URL whatever the endpoint, so batches
+  are built with ``batch_uri`` derived from the endpoint
+  (https://developers.google.com/calendar/api/guides/batch).
+
+Nothing here connects until a request is executed.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httplib2
+from google.auth.exceptions import GoogleAuthError
+from google.oauth2 import credentials as user_credentials
+from google.oauth2 import service_account
+from google_auth_httplib2 import AuthorizedHttp  # type: ignore[import-untyped]
+from googleapiclient.discovery import build
+from googleapiclient.http import BatchHttpRequest
+
+from sync.google.errors import CredentialsError
+
+__all__ = [
+    "DEFAULT_ENDPOINT",
+    "SCOPES",
+    "CalendarClient",
+    "ClientConfig",
+    "GoogleAuth",
+    "batch_uri_for",
+]
+
+DEFAULT_ENDPOINT = "https://www.googleapis.com/calendar/v3/"
+SCOPES = (
+    "https://www.googleapis.com/auth/calendar.events",
+    "https://www.googleapis.com/auth/calendar.calendarlist.readonly",
+)
+
+
+class GoogleAuth(enum.StrEnum):
+    """How requests to Google are authorised."""
+
+    NONE = "none"
+    OAUTH = "oauth"
+    SERVICE_ACCOUNT = "service_account"
+
+
+@dataclass(frozen=True, slots=True)
+class ClientConfig:
+    """Where the Calendar API is and how to authenticate to it."""
+
+    endpoint: str = DEFAULT_ENDPOINT
+    auth: GoogleAuth = GoogleAuth.OAUTH
+    credentials_file: Path | None = None
+    subject: str | None = None
+    timeout: float = 30.0
+
+
+def batch_uri_for(endpoint: str) -> str:
+    """The batch URL that belongs to ``endpoint``: its origin plus ``/batch/calendar/v3``."""
+    parts = urlsplit(endpoint)
+    return f"{parts.scheme}://{parts.netloc}/batch/calendar/v3"
+
+
+class CalendarClient:
+    """Per-thread Calendar v3 service objects over one set of credentials."""
+
+    def __init__(self, config: ClientConfig) -> None:
+        self.config = config
+        self._credentials = _load_credentials(config)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._opened: list[Any] = []
+
+    @property
+    def batch_uri(self) -> str:
+        """Where this client's batch requests go."""
+        return batch_uri_for(self.config.endpoint)
+
+    def service(self) -> Any:
+        """The calendar service of the calling thread (built on first use)."""
+        service = getattr(self._local, "service", None)
+        if service is None:
+            service = self._build()
+            self._local.service = service
+        return service
+
+    def new_batch(self, callback: Callable[..., None] | None = None) -> BatchHttpRequest:
+        """An empty batch request posted to the endpoint's own batch URL."""
+        return BatchHttpRequest(callback=callback, batch_uri=self.batch_uri)
+
+    def close(self) -> None:
+        """Close every connection any thread opened."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for service in opened:
+            service.close()
+
+    def _build(self) -> Any:
+        service = build(
+            "calendar",
+            "v3",
+            http=self._http(),
+            static_discovery=True,
+            client_options={"api_endpoint": self.config.endpoint},
+            cache_discovery=False,
+        )
+        with self._lock:
+            self._opened.append(service)
+        return service
+
+    def _http(self) -> Any:
+        http = httplib2.Http(timeout=int(self.config.timeout))
+        if self._credentials is None:
+            return http
+        return AuthorizedHttp(self._credentials, http=http)
+
+
+def _load_credentials(config: ClientConfig) -> Any:
+    if config.auth is GoogleAuth.NONE:
+        return None
+    path = config.credentials_file
+    if path is None:
+        raise CredentialsError(f"CLINIC_SYNC_GOOGLE_CREDENTIALS must name a file for {config.auth}")
+    try:
+        if config.auth is GoogleAuth.OAUTH:
+            return user_credentials.Credentials.from_authorized_user_file(  # type: ignore[no-untyped-call]
+                str(path), list(SCOPES)
+            )
+        account = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+            str(path), scopes=SCOPES
+        )
+        return account.with_subject(config.subject) if config.subject else account
+    except OSError as err:
+        raise CredentialsError(f"{path}: cannot be read ({err.strerror or err})") from err
+    except (ValueError, KeyError, GoogleAuthError) as err:
+        raise CredentialsError(f"{path}: not usable {config.auth} credentials ({err})") from err
