@@ -19,11 +19,12 @@ from rules.patients import (
     IdentityOptions,
     PatientGroup,
     ReadBooking,
+    TitleNames,
     identify,
     link_patients,
     patients_declined,
 )
-from rules.vocabulary import Matcher
+from rules.vocabulary import Matcher, service_lines
 
 __all__ = ["Assessment", "Scope", "assess", "read_bookings"]
 
@@ -61,13 +62,15 @@ def read_bookings(
     """Classify and identify each booking; set aside what must not be evaluated."""
     kept: list[ReadBooking] = []
     skipped: list[Skip] = []
+    titles = TitleNames(matcher)
+    categories = _Categories(matcher)
     for booking in bookings:
         if not scope.covers(booking.day):
             continue
         read = ReadBooking(
             booking=booking,
-            identity=identify(booking, matcher, options),
-            categories=matcher.categories(booking.summary, booking.description),
+            identity=identify(booking, titles, options),
+            categories=categories(booking.summary, booking.description),
         )
         reason = _reason_to_leave_out(read)
         if reason is None:
@@ -75,6 +78,22 @@ def read_bookings(
         elif read.categories:
             skipped.append(Skip(uid=booking.uid, reason=reason, calendar=booking.calendar))
     return kept, skipped
+
+
+class _Categories:
+    """A booking's categories, remembering titles whose description adds nothing."""
+
+    def __init__(self, matcher: Matcher) -> None:
+        self._matcher = matcher
+        self._by_title: dict[str, frozenset[str]] = {}
+
+    def __call__(self, summary: str, description: str) -> frozenset[str]:
+        if description and service_lines(description):
+            return self._matcher.categories(summary, description)
+        found = self._by_title.get(summary)
+        if found is None:
+            found = self._by_title[summary] = self._matcher.categories_of_text(summary)
+        return found
 
 
 def _reason_to_leave_out(read: ReadBooking) -> str | None:

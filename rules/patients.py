@@ -22,13 +22,14 @@ from dataclasses import dataclass
 
 from rules.flag import strip_flag
 from rules.model import Booking, MatchKind, Patient, PatientKey
-from rules.vocabulary import Matcher, name_words, normalize, tokenize
+from rules.vocabulary import Matcher, leftover_words, normalize, tokenize
 
 __all__ = [
     "Identity",
     "IdentityOptions",
     "PatientGroup",
     "ReadBooking",
+    "TitleNames",
     "identify",
     "link_patients",
     "link_strength",
@@ -60,10 +61,8 @@ class Identity:
     emails: frozenset[str] = frozenset()
     name: str | None = None
     """The name as a person writes it (for display)."""
-
-    @property
-    def name_key(self) -> str | None:
-        return name_key(self.name) if self.name else None
+    name_key: str | None = None
+    """The name as names are compared (see :func:`name_key`)."""
 
     @property
     def kind(self) -> MatchKind | None:
@@ -87,12 +86,13 @@ def name_key(name: str) -> str:
     return " ".join(sorted(word for word in words if word))
 
 
-def identify(booking: Booking, matcher: Matcher, options: IdentityOptions) -> Identity:
+def identify(booking: Booking, titles: TitleNames, options: IdentityOptions) -> Identity:
     """Read a booking's patient identity from its strongest sources (SPEC §4)."""
     patient_id = (booking.patient_id or "").strip() or None
     emails = _patient_emails(booking, options)
-    name = _description_name(booking.description) or _title_name(booking.summary, matcher)
-    return Identity(patient_id=patient_id, emails=emails, name=name)
+    written = _description_name(booking.description)
+    name, key = (written, name_key(written)) if written else titles(booking.summary)
+    return Identity(patient_id=patient_id, emails=emails, name=name, name_key=key)
 
 
 def _patient_emails(booking: Booking, options: IdentityOptions) -> frozenset[str]:
@@ -117,6 +117,26 @@ def _description_name(description: str) -> str | None:
     return None
 
 
+class TitleNames:
+    """Reads the patient's name (as written, and as compared) in titles, remembering them.
+
+    A clinic's titles repeat (every instance of a recurring booking, a patient's
+    regular treatment), so one reader per assessment saves most of the matching.
+    """
+
+    def __init__(self, matcher: Matcher) -> None:
+        self._matcher = matcher
+        self._seen: dict[str, tuple[str | None, str | None]] = {}
+
+    def __call__(self, summary: str) -> tuple[str | None, str | None]:
+        try:
+            return self._seen[summary]
+        except KeyError:
+            name = _title_name(summary, self._matcher)
+            read = self._seen[summary] = (name, name_key(name) if name else None)
+            return read
+
+
 def _title_name(summary: str, matcher: Matcher) -> str | None:
     """The patient's name in a title, read part by part.
 
@@ -129,12 +149,14 @@ def _title_name(summary: str, matcher: Matcher) -> str | None:
     plain: list[tuple[str, tuple[str, ...]]] = []
     residue: list[str] = []
     for segment in _SEGMENT_BREAK.split(summary):
-        words = name_words(segment, matcher)
-        if not words:
+        tokens = tokenize(segment)
+        if not tokens:
             continue
-        if matcher.hits(tokenize(segment)):
+        hits = matcher.hits(tokens)
+        words = leftover_words(tokens, hits, matcher)
+        if hits:
             residue.extend(words)
-        else:
+        elif words:
             plain.append((segment, words))
     whole = [(segment, words) for segment, words in plain if len(words) in _NAME_WORDS]
     if whole:

@@ -33,6 +33,7 @@ from rules.model import Policy
 __all__ = [
     "Matcher",
     "PhraseHit",
+    "leftover_words",
     "name_words",
     "normalize",
     "service_lines",
@@ -320,8 +321,15 @@ def name_words(title: str, matcher: Matcher) -> tuple[str, ...]:
     (two to four words) is a name.
     """
     tokens = tokenize(title)
+    return leftover_words(tokens, matcher.hits(tokens), matcher)
+
+
+def leftover_words(
+    tokens: Sequence[str], hits: Sequence[PhraseHit], matcher: Matcher
+) -> tuple[str, ...]:
+    """:func:`name_words` for a caller that already holds the tokens and their hits."""
     removed: set[int] = set()
-    for hit in matcher.hits(tokens):
+    for hit in hits:
         removed.update(range(hit.start, hit.end))
     for start, end in matcher.noise_spans(tokens):
         removed.update(range(start, end))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rules.model import MatchKind, Policy
-from rules.patients import IdentityOptions, identify, name_key
+from rules.patients import IdentityOptions, TitleNames, identify, name_key
 from rules.vocabulary import Matcher
 from tests.factories import booking, guest, pairs, run
 
@@ -18,7 +18,7 @@ def test_explicit_id_is_trusted_first(matcher: Matcher) -> None:
         patient_id=" P-7 ",
         attendees=(guest("jane@example.com"),),
     )
-    ident = identify(b, matcher, NO_OPTIONS)
+    ident = identify(b, TitleNames(matcher), NO_OPTIONS)
     assert ident.patient_id == "P-7"
     assert ident.kind is MatchKind.ID
 
@@ -33,14 +33,16 @@ def test_attendee_emails_exclude_organizer_calendar_rooms_and_staff(matcher: Mat
         guest("Jane.Doe@Example.COM"),
     )
     b = booking("a", "2026-12-01", "Botox", attendees=attendees)
-    ident = identify(b, matcher, IdentityOptions(staff_domains=frozenset({"clinic.example"})))
+    ident = identify(
+        b, TitleNames(matcher), IdentityOptions(staff_domains=frozenset({"clinic.example"}))
+    )
     assert ident.emails == frozenset({"jane.doe@example.com"})
     assert ident.kind is MatchKind.EMAIL
 
 
 def test_patient_or_client_line_in_description_names_the_patient(matcher: Matcher) -> None:
     b = booking("a", "2026-12-01", "Appointment", description="Booked online\nClient: Ana López")
-    assert identify(b, matcher, NO_OPTIONS).name == "Ana López"
+    assert identify(b, TitleNames(matcher), NO_OPTIONS).name == "Ana López"
 
 
 def test_title_name_is_what_is_left_of_a_messy_title(matcher: Matcher) -> None:
@@ -53,12 +55,25 @@ def test_title_name_is_what_is_left_of_a_messy_title(matcher: Matcher) -> None:
         "Microneedling + Botox | O'Brien, Siobhan": "O'brien Siobhan",
     }
     for title, expected in titles.items():
-        assert identify(booking("a", "2026-12-01", title), matcher, NO_OPTIONS).name == expected
+        assert (
+            identify(booking("a", "2026-12-01", title), TitleNames(matcher), NO_OPTIONS).name
+            == expected
+        )
 
 
 def test_title_without_a_two_to_four_word_name_gives_no_patient(matcher: Matcher) -> None:
     for title in ("Botox", "Botox - Jane", "Botox - one two three four five"):
-        assert identify(booking("a", "2026-12-01", title), matcher, NO_OPTIONS).kind is None
+        assert (
+            identify(booking("a", "2026-12-01", title), TitleNames(matcher), NO_OPTIONS).kind
+            is None
+        )
+
+
+def test_identity_carries_the_compared_form_of_the_name(matcher: Matcher) -> None:
+    ident = identify(
+        booking("a", "2026-12-01", "Botox - José ÁLVAREZ"), TitleNames(matcher), NO_OPTIONS
+    )
+    assert (ident.name, ident.name_key) == ("José ÁLVAREZ", "alvarez jose")
 
 
 def test_names_compare_without_accents_case_spacing_or_word_order() -> None:
