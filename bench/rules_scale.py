@@ -38,13 +38,63 @@ from sync.policy_file import load_policy
 RESULTS = Path(__file__).parent / "results" / "rules_scale.json"
 TODAY = date(2026, 11, 26)
 BOOKINGS_PER_PATIENT = 10
-FIRST = ("Jane", "Olivia", "Amelia", "Isla", "Ava", "Mia", "Grace", "Sofia", "Ana", "Zoë",
-         "Priya", "Chloe", "Emma", "Lucy", "Nina", "Tom", "Ben", "Sam", "Omar", "José")  # fmt: skip
-LAST = ("Doe", "Smith", "Brown", "Taylor", "Wilson", "Davies", "Evans", "Thomas", "López",
-        "O'Brien", "Patel", "Khan", "Nguyen", "Müller", "Rossi", "Kowalski", "Reed", "Park")  # fmt: skip
-TREATMENTS = ("Microneedling", "Botox 20u", "Dysport", "SkinPen®", "Hydrafacial", "Morpheus 8",
-              "Botox consult", "Anti-wrinkle injections", "Xeomen top-up", "Lip filler",
-              "Microneedling + Botox", "Vampire facial", "Chemical peel")  # fmt: skip
+FIRST = (
+    "Jane",
+    "Olivia",
+    "Amelia",
+    "Isla",
+    "Ava",
+    "Mia",
+    "Grace",
+    "Sofia",
+    "Ana",
+    "Zoë",
+    "Priya",
+    "Chloe",
+    "Emma",
+    "Lucy",
+    "Nina",
+    "Tom",
+    "Ben",
+    "Sam",
+    "Omar",
+    "José",
+)
+LAST = (
+    "Doe",
+    "Smith",
+    "Brown",
+    "Taylor",
+    "Wilson",
+    "Davies",
+    "Evans",
+    "Thomas",
+    "López",
+    "O'Brien",
+    "Patel",
+    "Khan",
+    "Nguyen",
+    "Müller",
+    "Rossi",
+    "Kowalski",
+    "Reed",
+    "Park",
+)
+TREATMENTS = (
+    "Microneedling",
+    "Botox 20u",
+    "Dysport",
+    "SkinPen®",
+    "Hydrafacial",
+    "Morpheus 8",
+    "Botox consult",
+    "Anti-wrinkle injections",
+    "Xeomen top-up",
+    "Lip filler",
+    "Microneedling + Botox",
+    "Vampire facial",
+    "Chemical peel",
+)
 T = TypeVar("T")
 
 
@@ -61,8 +111,16 @@ def synthetic_clinic(size: int, seed: int = 7) -> list[Booking]:
             day = TODAY + timedelta(days=rnd.randint(-170, 190))
             title = f"{rnd.choice(TREATMENTS)} - {name}"
             uid = f"{patient}-{visit}"
-            bookings.append(Booking(id=uid, uid=uid, calendar=f"Room {patient % 7}", day=day,
-                                    summary=title, patient_id=patient_id))  # fmt: skip
+            bookings.append(
+                Booking(
+                    id=uid,
+                    uid=uid,
+                    calendar=f"Room {patient % 7}",
+                    day=day,
+                    summary=title,
+                    patient_id=patient_id,
+                )
+            )
     return bookings
 
 
@@ -119,17 +177,34 @@ def growth(rows: list[dict[str, float | int]], key: str) -> list[float]:
 
 def render(rows: list[dict[str, float | int]]) -> Table:
     table = Table(title="rules engine at scale (one core)")
-    for column in ("bookings", "patients", "conflicts", "read s", "link s", "detect s",
-                   "eligibility s", "detect+elig s", "link+detect+elig s", "growth vs n log n",
-                   "total s"):  # fmt: skip
+    for column in (
+        "bookings",
+        "patients",
+        "conflicts",
+        "read s",
+        "link s",
+        "detect s",
+        "eligibility s",
+        "detect+elig s",
+        "link+detect+elig s",
+        "growth vs n log n",
+        "total s",
+    ):
         table.add_column(column, justify="right")
     for row, ratio in zip(rows, growth(rows, "detect_and_eligibility_s"), strict=True):
         table.add_row(
-            f"{row['bookings']:,}", f"{row['patients']:,}", f"{row['conflicts']:,}",
-            f"{row['read_s']:.2f}", f"{row['link_s']:.2f}", f"{row['detect_s']:.2f}",
-            f"{row['eligibility_s']:.2f}", f"{row['detect_and_eligibility_s']:.2f}",
-            f"{row['link_detect_eligibility_s']:.2f}", f"{ratio:.2f}", f"{row['total_s']:.2f}",
-        )  # fmt: skip
+            f"{row['bookings']:,}",
+            f"{row['patients']:,}",
+            f"{row['conflicts']:,}",
+            f"{row['read_s']:.2f}",
+            f"{row['link_s']:.2f}",
+            f"{row['detect_s']:.2f}",
+            f"{row['eligibility_s']:.2f}",
+            f"{row['detect_and_eligibility_s']:.2f}",
+            f"{row['link_detect_eligibility_s']:.2f}",
+            f"{ratio:.2f}",
+            f"{row['total_s']:.2f}",
+        )
     return table
 
 
