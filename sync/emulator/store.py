@@ -153,9 +153,10 @@ class CalendarStore:
             resource = writable_part(body)
             if imported:
                 resource.update({k: copy.deepcopy(body[k]) for k in _IMPORTED_FIELDS if k in body})
-            resource.update(
-                {"id": event_id, "created": resource.get("created") or format_ms(now_utc())}
-            )
+            # A new event's created and updated are one instant, as Google reports them.
+            stamp = format_ms(now_utc())
+            resource.setdefault("updated", stamp)
+            resource.update({"id": event_id, "created": resource.get("created") or stamp})
             return self._write(cal, resource, creating=True)
 
     def get_event(self, calendar_id: str, event_id: str) -> Json:
