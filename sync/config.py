@@ -7,7 +7,7 @@ Every setting is listed with its default in ``.env.example``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -42,6 +42,37 @@ class Settings(BaseSettings):
     scan_days_ahead: int = Field(365, ge=0, description="Days after today that are scanned.")
     feed_horizon_days: int = Field(
         120, ge=1, description="Days ahead that eligibility feeds cover."
+    )
+    clinic: str = Field(
+        "default", description="Slug of the clinic the command line and the worker act for."
+    )
+    poll_interval_seconds: int = Field(
+        60, ge=1, description="Seconds between two polls of one calendar (SPEC §9)."
+    )
+    google_api_endpoint: str = Field(
+        "https://www.googleapis.com/calendar/v3/",
+        description="Base URL of the Calendar API v3 (the emulator's URL in tests and demos).",
+    )
+    google_auth: Literal["none", "oauth", "service_account"] = Field(
+        "oauth",
+        description="How to authorise to Google: oauth (a clinic's account), "
+        "service_account (domain-wide delegation) or none (the emulator only).",
+    )
+    google_credentials: Path | None = Field(
+        None,
+        description="Authorized-user JSON (oauth) or service-account key file (service_account).",
+    )
+    google_subject: str | None = Field(
+        None, description="User a service account acts as (domain-wide delegation)."
+    )
+    google_timeout_seconds: float = Field(
+        30.0, gt=0, description="Socket timeout of one request to Google, in seconds."
+    )
+    google_retry_attempts: int = Field(
+        6, ge=1, description="Attempts at one Google request on rate limits and 5xx."
+    )
+    google_retry_max_wait_seconds: float = Field(
+        120.0, ge=0, description="Most seconds spent waiting between retries of one request."
     )
 
     @field_validator("staff_domains", mode="before")

@@ -1,0 +1,126 @@
+"""The one place that wires settings into running parts: store, policy, rules, calendar source.
+
+Entry points (the command line, later the worker and the web app) call these with a
+:class:`~sync.config.Settings` object; nothing is built at import time (STYLE). Opening
+the store applies pending migrations first (SPEC §9: one process on SQLite needs no
+separate step), and a bad policy file stops start-up (SPEC §3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Engine
+
+from rules.model import Policy
+from rules.patients import IdentityOptions
+from rules.vocabulary import Matcher
+from sync.config import Settings
+from sync.google.client import CalendarClient, ClientConfig, GoogleAuth
+from sync.google.retry import RetryPolicy
+from sync.google.source import GoogleCalendarSource
+from sync.policy_file import load_policy
+from sync.pull import BookingReader
+from sync.store.database import make_engine
+from sync.store.migrate import upgrade
+
+__all__ = [
+    "Services",
+    "booking_reader",
+    "google_client",
+    "google_source",
+    "open_services",
+    "open_store",
+    "retry_policy",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Everything a sync pass needs, built from one settings object; close it when done."""
+
+    settings: Settings
+    engine: Engine
+    policy: Policy
+    reader: BookingReader
+    google: GoogleCalendarSource
+
+    @property
+    def poll_interval(self) -> timedelta:
+        return timedelta(seconds=self.settings.poll_interval_seconds)
+
+    def close(self) -> None:
+        """Close Google connections and the database pool."""
+        self.google.client.close()
+        self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def open_store(settings: Settings, *, migrate: bool = True) -> Engine:
+    """An engine on the configured database, migrated to the head revision."""
+    engine = make_engine(settings.database_url)
+    if migrate:
+        upgrade(engine)
+    return engine
+
+
+def booking_reader(policy: Policy, settings: Settings) -> BookingReader:
+    """Reads categories and patients with ``policy`` and the clinic's staff domains."""
+    return BookingReader(Matcher(policy), IdentityOptions(staff_domains=settings.staff_domains))
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    """Backoff bounded by the configured attempts and total wait."""
+    return RetryPolicy(
+        max_attempts=settings.google_retry_attempts,
+        max_total_wait=settings.google_retry_max_wait_seconds,
+    )
+
+
+def google_client(settings: Settings) -> CalendarClient:
+    """The Calendar v3 client for the configured endpoint and credentials."""
+    return CalendarClient(
+        ClientConfig(
+            endpoint=settings.google_api_endpoint,
+            auth=GoogleAuth(settings.google_auth),
+            credentials_file=settings.google_credentials,
+            subject=settings.google_subject,
+            timeout=settings.google_timeout_seconds,
+        )
+    )
+
+
+def google_source(settings: Settings, *, retry: RetryPolicy | None = None) -> GoogleCalendarSource:
+    """Google as a calendar source, scanning the configured horizon."""
+    return GoogleCalendarSource(
+        google_client(settings),
+        scan_days_back=settings.scan_days_back,
+        scan_days_ahead=settings.scan_days_ahead,
+        patient_id_property=settings.patient_id_property,
+        retry=retry or retry_policy(settings),
+    )
+
+
+def open_services(settings: Settings, *, retry: RetryPolicy | None = None) -> Services:
+    """Policy first (a bad file must stop start-up before anything opens), then the rest."""
+    policy = load_policy(settings.policy)
+    google = google_source(settings, retry=retry)
+    try:
+        engine = open_store(settings)
+    except BaseException:
+        google.client.close()
+        raise
+    return Services(settings, engine, policy, booking_reader(policy, settings), google)
