@@ -5,7 +5,10 @@ from __future__ import annotations
 import typer
 
 from sync.cli.audit import audit
+from sync.cli.calendars import calendars_app
 from sync.cli.db import db_app
+from sync.cli.emulator import emulator
+from sync.cli.sync_command import sync_command
 
 __all__ = ["app", "main"]
 
@@ -25,6 +28,9 @@ def _root() -> None:
 
 app.command()(audit)
 app.add_typer(db_app, name="db")
+app.add_typer(calendars_app, name="calendars")
+app.command("sync")(sync_command)
+app.command("emulator")(emulator)
 
 
 def main() -> None:

@@ -1,0 +1,108 @@
+"""``clinic-sync calendars``: connect, list and disconnect Google calendars (SPEC §8, §9).
+
+The clinic is ``CLINIC_SYNC_CLINIC`` (created on first use); Google is reached as
+configured by the ``CLINIC_SYNC_GOOGLE_*`` settings.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlmodel import Session
+
+from sync.calendar_source import RemoteCalendar
+from sync.cli.common import settings_or_exit
+from sync.cli.services import clean_errors, google, store, when
+from sync.errors import InputError
+from sync.store.clinics import get_or_create_clinic
+from sync.store.database import session_scope
+from sync.store.sources import CalendarSource, Provider, add_source, list_sources, remove_source
+
+__all__ = ["calendars_app"]
+
+calendars_app = typer.Typer(
+    help="The Google calendars a clinic syncs: discover, add, list, remove.", no_args_is_help=True
+)
+
+
+@calendars_app.command("discover")
+def discover() -> None:
+    """Connect every calendar the Google account can see."""
+    settings = settings_or_exit()
+    with clean_errors():
+        with google(settings) as source:
+            remote = source.list_calendars()
+        with store(settings) as engine, session_scope(engine) as session:
+            clinic = get_or_create_clinic(session, settings.clinic)
+            known = {s.external_id for s in list_sources(session, clinic.id)}
+            added = [_connect(session, clinic.id, c) for c in remote if c.id not in known]
+    Console().print(f"{len(added)} calendar(s) added, {len(remote) - len(added)} already connected")
+
+
+@calendars_app.command("add")
+def add(calendar_id: Annotated[str, typer.Argument(help="Google calendar id.")]) -> None:
+    """Connect one calendar by its Google id (checked against the account's calendar list)."""
+    settings = settings_or_exit()
+    with clean_errors():
+        with google(settings) as source:
+            remote = source.get_calendar(calendar_id)
+        with store(settings) as engine, session_scope(engine) as session:
+            clinic = get_or_create_clinic(session, settings.clinic)
+            if any(s.external_id == remote.id for s in list_sources(session, clinic.id)):
+                raise InputError(f"calendar {remote.id} is already connected to {clinic.slug}")
+            _connect(session, clinic.id, remote)
+    Console().print(f"added {remote.summary} ({remote.id}, {remote.time_zone})")
+
+
+@calendars_app.command("list")
+def list_calendars() -> None:
+    """The clinic's calendars and their sync health."""
+    settings = settings_or_exit()
+    with clean_errors(), store(settings) as engine, session_scope(engine) as session:
+        clinic = get_or_create_clinic(session, settings.clinic)
+        sources = list_sources(session, clinic.id)
+    Console().print(_table(settings.clinic, sources))
+
+
+@calendars_app.command("remove")
+def remove(calendar_id: Annotated[str, typer.Argument(help="Google calendar id.")]) -> None:
+    """Disconnect a calendar; its stored bookings go with it (the audit trail stays)."""
+    settings = settings_or_exit()
+    with clean_errors(), store(settings) as engine, session_scope(engine) as session:
+        clinic = get_or_create_clinic(session, settings.clinic)
+        found = [s for s in list_sources(session, clinic.id) if s.external_id == calendar_id]
+        if not found:
+            raise InputError(f"calendar {calendar_id} is not connected to {clinic.slug}")
+        remove_source(session, found[0].id)
+    Console().print(f"removed {calendar_id}")
+
+
+def _connect(session: Session, clinic_id: int, calendar: RemoteCalendar) -> CalendarSource:
+    return add_source(
+        session,
+        clinic_id,
+        Provider.GOOGLE,
+        calendar.id,
+        display_name=calendar.summary[:200],
+        time_zone=calendar.time_zone,
+    )
+
+
+def _table(clinic: str, sources: list[CalendarSource]) -> Table:
+    table = Table(title=f"Calendars of {clinic}")
+    for column in ("id", "name", "zone", "last sync", "last error", "next poll"):
+        table.add_column(column)
+    for source in sources:
+        error = source.last_error if source.consecutive_failures else None
+        table.add_row(
+            source.external_id,
+            source.display_name + ("" if source.enabled else " (paused)"),
+            source.time_zone,
+            when(source.last_sync_at),
+            "—" if error is None else f"[red]{error}[/] ({source.consecutive_failures}×)",
+            when(source.next_poll_at),
+        )
+    return table

@@ -1,0 +1,56 @@
+"""What the calendar commands share: ending cleanly on errors, and the Google wiring.
+
+Every clinic-sync error and store error ends the command in one line through
+:func:`sync.cli.common.fail` (exit 2, no traceback).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from sync.bootstrap import google_source, open_store
+from sync.cli.common import fail
+from sync.config import Settings
+from sync.errors import ClinicSyncError
+from sync.google.source import GoogleCalendarSource
+from sync.store.errors import StoreError
+
+__all__ = ["clean_errors", "google", "store", "when"]
+
+
+@contextmanager
+def clean_errors() -> Iterator[None]:
+    """Turn clinic-sync's and the store's errors into one clear line and exit status 2."""
+    try:
+        yield
+    except (ClinicSyncError, StoreError) as err:
+        fail(err)
+
+
+@contextmanager
+def store(settings: Settings) -> Iterator[Engine]:
+    """The configured database, migrated; its pool is closed afterwards."""
+    engine = open_store(settings)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def google(settings: Settings) -> Iterator[GoogleCalendarSource]:
+    """The configured Google account; its connections are closed afterwards."""
+    source = google_source(settings)
+    try:
+        yield source
+    finally:
+        source.client.close()
+
+
+def when(moment: datetime | None) -> str:
+    """A stored instant as a person reads it in a table (UTC, to the second)."""
+    return "—" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S UTC")
