@@ -182,37 +182,44 @@ def _safe(value: object) -> Text:
 
 
 def _when(booking: Booking) -> Text:
-    return _safe(f"{booking.day.isoformat()} {booking.calendar}\n{booking.summary}")
+    return _safe(f"{booking.day.isoformat()}\n{booking.calendar}\n{booking.summary}")
 
 
 def _conflict_table(conflicts: list[Conflict]) -> Table:
-    table = Table(title=f"Conflicts ({len(conflicts)})", show_lines=True)
-    for column in ("Patient", "Match", "Rule", "Earlier", "Later", "Gap", "Eligible from"):
-        table.add_column(column)
+    rules = sorted({c.rule.name for c in conflicts})
+    caption = f"rule: {rules[0]}" if len(rules) == 1 else None
+    table = Table(title=f"Conflicts ({len(conflicts)})", caption=caption, show_lines=True)
+    table.add_column("Patient (matched by)", ratio=2, overflow="fold")
+    if caption is None:
+        table.add_column("Rule", ratio=2, overflow="fold")
+    table.add_column("Earlier", ratio=3, min_width=12, overflow="fold")
+    table.add_column("Later", ratio=3, min_width=12, overflow="fold")
+    table.add_column("Gap", no_wrap=True)
+    table.add_column("Eligible from", min_width=10, no_wrap=True)
     for c in conflicts:
+        patient = _safe(f"{c.patient.label}\n({c.match.value})")
+        cells = [patient] if caption else [patient, _safe(c.rule.name)]
+        gap = f"{c.gap_days} d\n(min {c.rule.min_days})"
         table.add_row(
-            _safe(c.patient.label),
-            c.match.value,
-            _safe(c.rule.name),
-            _when(c.earlier),
-            _when(c.later),
-            f"{c.gap_days} d (min {c.rule.min_days})",
-            c.earliest_eligible.isoformat(),
+            *cells, _when(c.earlier), _when(c.later), gap, c.earliest_eligible.isoformat()
         )
     return table
 
 
 def _eligibility_table(items: list[Eligibility]) -> Table:
     table = Table(title=f"Eligibility ({len(items)})")
-    for column in ("Patient", "Category", "After", "Eligible from", "Ideal window"):
-        table.add_column(column)
+    table.add_column("Patient", ratio=2, overflow="fold")
+    table.add_column("Category", ratio=1, overflow="fold")
+    table.add_column("After", ratio=3, min_width=12, overflow="fold")
+    table.add_column("Eligible from", min_width=10, no_wrap=True)
+    table.add_column("Ideal window", min_width=10, no_wrap=True)
     for item in items:
         table.add_row(
             _safe(item.patient.label),
             _safe(item.category),
-            _safe(f"{item.after.day.isoformat()} {item.after.summary}"),
+            _safe(f"{item.after.day.isoformat()}\n{item.after.summary}"),
             item.eligible_from.isoformat(),
-            _intervals(item.ideal).replace(" ", "\n") or "—",
+            "\n".join(f"{lo.isoformat()} →\n{hi.isoformat()}" for lo, hi in item.ideal) or "—",
         )
     return table
 
