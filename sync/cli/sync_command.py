@@ -15,8 +15,10 @@ from rich.table import Table
 from sync.bootstrap import open_services
 from sync.cli.common import settings_or_exit
 from sync.cli.services import clean_errors
+from sync.config import Settings
 from sync.errors import InputError, SetupError
 from sync.pull import PullReport, pull_clinic
+from sync.store.errors import RecordNotFound
 
 __all__ = ["sync_command"]
 
@@ -31,7 +33,16 @@ def sync_command(
     with clean_errors():
         if not once:
             raise InputError("only `clinic-sync sync --once` exists so far (no polling worker)")
-        with open_services(settings) as services:
+        report = _pull_once(settings)
+    Console().print(_table(report))
+    if report.all_failed:
+        raise typer.Exit(code=1)
+
+
+def _pull_once(settings: Settings) -> PullReport:
+    hint = "run `clinic-sync calendars discover` or `calendars add ID` first"
+    with open_services(settings) as services:
+        try:
             report = pull_clinic(
                 services.engine,
                 services.google,
@@ -39,13 +50,11 @@ def sync_command(
                 settings.clinic,
                 poll_interval=services.poll_interval,
             )
-        if not report.calendars:
-            raise SetupError(
-                f"clinic {settings.clinic!r} has no calendars: run `clinic-sync calendars discover`"
-            )
-    Console().print(_table(report))
-    if report.all_failed:
-        raise typer.Exit(code=1)
+        except RecordNotFound as err:
+            raise SetupError(f"{err}: {hint}") from err
+    if not report.calendars:
+        raise SetupError(f"clinic {settings.clinic!r} has no calendars: {hint}")
+    return report
 
 
 def _table(report: PullReport) -> Table:

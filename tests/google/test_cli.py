@@ -1,0 +1,115 @@
+"""The calendar commands end to end: CliRunner, settings from the environment, the emulator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from sync.cli import app
+from sync.emulator import EmulatorServer
+
+Insert = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def cli(emulator: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.chdir(tmp_path)  # no stray .env is read
+    env = {
+        "CLINIC_SYNC_DATABASE_URL": f"sqlite:///{tmp_path}/clinic.db",
+        "CLINIC_SYNC_GOOGLE_API_ENDPOINT": emulator.url,
+        "CLINIC_SYNC_GOOGLE_AUTH": "none",
+        "CLINIC_SYNC_GOOGLE_RETRY_ATTEMPTS": "1",
+        "CLINIC_SYNC_CLINIC": "harley-street",
+        "COLUMNS": "300",  # Rich tables keep whole ids on one line
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return CliRunner()
+
+
+def test_discover_list_sync_and_remove(
+    cli: CliRunner, new_calendar: Callable[..., str], insert: Insert
+) -> None:
+    calendar_id = new_calendar("Dr Smith")
+    insert(calendar_id, "Botox Jane Doe", "2026-12-01T10:00:00+00:00")
+
+    discovered = cli.invoke(app, ["calendars", "discover"])
+    assert (discovered.exit_code, discovered.output.strip()) == (
+        0,
+        "2 calendar(s) added, 0 already connected",
+    )
+    again = cli.invoke(app, ["calendars", "discover"]).output.strip()
+    assert again == "0 calendar(s) added, 2 already connected"
+
+    listed = cli.invoke(app, ["calendars", "list"])
+    assert calendar_id in listed.output
+    assert "Europe/London" in listed.output
+
+    synced = cli.invoke(app, ["sync", "--once"])
+    assert synced.exit_code == 0, synced.output
+    assert "Dr Smith" in synced.output
+    assert "full" in synced.output
+
+    removed = cli.invoke(app, ["calendars", "remove", calendar_id])
+    assert removed.exit_code == 0
+    assert calendar_id not in cli.invoke(app, ["calendars", "list"]).output
+
+
+def test_add_checks_the_calendar_with_google(
+    cli: CliRunner, new_calendar: Callable[..., str]
+) -> None:
+    calendar_id = new_calendar("Room 1", "Europe/Paris")
+    added = cli.invoke(app, ["calendars", "add", calendar_id])
+    assert (added.exit_code, added.output.strip()) == (
+        0,
+        f"added Room 1 ({calendar_id}, Europe/Paris)",
+    )
+    again = cli.invoke(app, ["calendars", "add", calendar_id])
+    assert again.exit_code == 2
+    assert "already connected" in again.output
+
+    unknown = cli.invoke(app, ["calendars", "add", "nobody@clinic.example"])
+    assert unknown.exit_code == 2
+    assert "HTTP 404" in unknown.output
+    assert "Traceback" not in unknown.output
+
+
+def test_sync_exits_non_zero_only_when_every_calendar_failed(
+    cli: CliRunner, new_calendar: Callable[..., str], emulator: EmulatorServer
+) -> None:
+    cli.invoke(app, ["calendars", "add", new_calendar("Dr A")])
+    cli.invoke(app, ["calendars", "add", new_calendar("Dr B")])
+    emulator.inject_fault(status=500, count=1, method="events.list")
+    partly = cli.invoke(app, ["sync", "--once"])
+    assert partly.exit_code == 0
+    assert "HTTP 500" in partly.output
+
+    emulator.inject_fault(status=500, count=2, method="events.list")
+    failed = cli.invoke(app, ["sync", "--once"])
+    assert failed.exit_code == 1
+    listed = cli.invoke(app, ["calendars", "list"])
+    assert "HTTP 500" in listed.output
+
+
+def test_commands_end_in_one_line_on_bad_setup(cli: CliRunner, monkeypatch: Any) -> None:
+    assert "calendars discover" in cli.invoke(app, ["sync", "--once"]).output
+    cli.invoke(app, ["calendars", "list"])  # creates the clinic
+    assert "has no calendars" in cli.invoke(app, ["sync", "--once"]).output
+    assert cli.invoke(app, ["sync"]).exit_code == 2
+    assert "is not connected" in cli.invoke(app, ["calendars", "remove", "x@y"]).output
+    monkeypatch.setenv("CLINIC_SYNC_GOOGLE_AUTH", "oauth")
+    result = cli.invoke(app, ["calendars", "discover"])
+    assert result.exit_code == 2
+    assert "CLINIC_SYNC_GOOGLE_CREDENTIALS must name a file" in result.output
+
+
+def test_emulator_command_reports_a_bad_seed(cli: CliRunner, tmp_path: Path) -> None:
+    seed = tmp_path / "seed.json"
+    seed.write_text("{not json", encoding="utf-8")
+    result = cli.invoke(app, ["emulator", "--port", "0", "--seed", str(seed)])
+    assert result.exit_code == 2
+    assert "seed.json" in result.output
