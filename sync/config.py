@@ -6,8 +6,10 @@ Every setting is listed with its default in ``.env.example``.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -74,6 +76,37 @@ class Settings(BaseSettings):
     google_retry_max_wait_seconds: float = Field(
         120.0, ge=0, description="Most seconds spent waiting between retries of one request."
     )
+
+    clinic_time_zone: str = Field(
+        "UTC", description="IANA zone whose date is the clinic's 'today' (feeds, SPEC §7)."
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Base URL that feed links are printed with (what practitioners subscribe to).",
+    )
+    feed_patient_label: Literal["full", "initials", "id"] = Field(
+        "initials",
+        description="How much of a patient's name feeds show: full, initials or id (SPEC §7).",
+    )
+    feed_refresh_interval: timedelta = Field(
+        timedelta(hours=1),
+        gt=timedelta(0),
+        description="How often subscribers should refetch a feed (ISO 8601 duration, e.g. PT1H).",
+    )
+
+    @field_validator("clinic_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"unknown time zone {value!r}") from err
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
 
     @field_validator("staff_domains", mode="before")
     @classmethod

@@ -225,3 +225,67 @@ class AuditEventRow(StoreModel, table=True):
     conflict_id: int | None = Field(default=None, sa_type=Integer)
     calendar_source_id: int | None = Field(default=None, sa_type=Integer)
     detail: dict[str, Any] = Field(sa_type=json_document())
+
+
+FEED_SCOPES = ("patient", "calendar", "clinic")
+
+
+class FeedTokenRow(StoreModel, table=True):
+    """A feed URL's secret, kept only as its SHA-256 hash, and what it opens (SPEC §7).
+
+    ``scope_value`` is the patient key (``kind:value``), the calendar source id, or empty
+    for the whole clinic. A rotated token points at the one it replaced.
+    """
+
+    __tablename__ = "feed_tokens"
+    __table_args__ = (
+        UniqueConstraint("token_hash"),
+        Index(None, "clinic_id", "created_at"),
+        _one_of("scope_kind", FEED_SCOPES, "scope_kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    clinic_id: int = Field(sa_column=_fk("clinics.id"))
+    token_hash: str = Field(sa_type=String(64))
+    scope_kind: str = Field(sa_type=String(16))
+    scope_value: str = Field(sa_type=String(1024))
+    label: str | None = Field(default=None, sa_type=String(200))
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    last_fetched_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    rotated_from_id: int | None = Field(default=None, sa_type=Integer)
+
+
+class FeedFetchRow(StoreModel, table=True):
+    """One request for a feed: when, which token (none when unknown) and the HTTP status.
+
+    ``token_id`` carries no foreign key on purpose, like the audit trail: the log outlives
+    the tokens it mentions. The presented token itself is never stored.
+    """
+
+    __tablename__ = "feed_fetches"
+    __table_args__ = (
+        Index(None, "at"),
+        Index(None, "token_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=UtcDateTime)
+    token_id: int | None = Field(default=None, sa_type=Integer)
+    status: int = Field(sa_type=Integer)
+
+
+class FeedEventRow(StoreModel, table=True):
+    """The last published content hash and SEQUENCE of one feed event UID (RFC 5545 §3.8.7.4)."""
+
+    __tablename__ = "feed_event_sequences"
+    __table_args__ = (UniqueConstraint("clinic_id", "uid"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    clinic_id: int = Field(sa_column=_fk("clinics.id"))
+    uid: str = Field(sa_type=String(255))
+    content_hash: str = Field(sa_type=String(64))
+    sequence: int = Field(sa_type=Integer)
+    changed_at: datetime = Field(sa_type=UtcDateTime)
+
+__all__ += ["FeedEventRow", "FeedFetchRow", "FeedTokenRow"]
