@@ -40,7 +40,14 @@ from sync.store.sources import (
     record_poll_success,
 )
 
-__all__ = ["BookingReader", "CalendarPull", "PullReport", "pull_calendar", "pull_clinic"]
+__all__ = [
+    "BookingReader",
+    "CalendarPull",
+    "LiveBookings",
+    "PullReport",
+    "pull_calendar",
+    "pull_clinic",
+]
 
 _log = logging.getLogger(__name__)
 _UPSERT_CHUNK = 500
@@ -78,6 +85,27 @@ def patient_key(identity: Identity) -> PatientKey | None:
         return PatientKey(MatchKind.EMAIL, min(identity.emails))
     name = identity.name_key
     return PatientKey(MatchKind.NAME, name) if name else None
+
+
+class LiveBookings:
+    """The live stored bookings of a clinic by calendar id, read once when first needed.
+
+    The store has no per-source listing yet; a Google booking carries its calendar id as
+    ``calendar_email`` (see :mod:`sync.google.mapping`), which singles out a source's
+    bookings. Within one pass each calendar is pulled once, so its entry stays true until
+    its own pull, the only writer of its bookings.
+    """
+
+    def __init__(self) -> None:
+        self._by_calendar: dict[str, dict[str, date]] | None = None
+
+    def of(self, session: Session, source: ConnectedCalendar) -> dict[str, date]:
+        """Booking id → day of the live bookings of ``source``."""
+        if self._by_calendar is None:
+            self._by_calendar = {}
+            for booking in list_bookings(session, source.clinic_id):
+                self._by_calendar.setdefault(booking.calendar_email, {})[booking.id] = booking.day
+        return self._by_calendar.get(source.external_id, {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,8 +157,11 @@ def pull_clinic(
     with session_scope(engine) as session:
         clinic_id = get_clinic(session, clinic).id
         sources = list_sources(session, clinic_id, enabled_only=True)
+    live = LiveBookings()
     pulls = tuple(
-        pull_calendar(engine, remote, reader, source, poll_interval=poll_interval, now=now)
+        pull_calendar(
+            engine, remote, reader, source, poll_interval=poll_interval, now=now, live=live
+        )
         for source in sources
         if source.provider is Provider.GOOGLE
     )
@@ -145,15 +176,19 @@ def pull_calendar(
     *,
     poll_interval: timedelta = timedelta(seconds=60),
     now: datetime | None = None,
+    live: LiveBookings | None = None,
 ) -> CalendarPull:
-    """Pull one calendar and store the outcome; a provider failure is recorded, not raised."""
+    """Pull one calendar and store the outcome; a provider failure is recorded, not raised.
+
+    ``live`` shares one read of the clinic's stored bookings between the calendars of a pass.
+    """
     at = now or datetime.now(UTC)
     try:
         changes = remote.pull(source.external_id, source.sync_token)
     except ClinicSyncError as err:
         return _record_failure(engine, source, err, at, poll_interval)
     with session_scope(engine) as session:
-        pull = _apply(session, source, changes, reader, at)
+        pull = _apply(session, source, changes, reader, at=at, live=live or LiveBookings())
         record_poll_success(
             session, source.id, now=at, next_poll_at=at + poll_interval, sync_token=changes.cursor
         )
@@ -185,7 +220,9 @@ def _apply(
     source: ConnectedCalendar,
     changes: ChangeSet,
     reader: BookingReader,
+    *,
     at: datetime,
+    live: LiveBookings,
 ) -> CalendarPull:
     inserted: list[str] = []
     updated: list[str] = []
@@ -193,7 +230,7 @@ def _apply(
         result = upsert_bookings(session, source.id, chunk, now=at)
         inserted += result.inserted
         updated += result.updated
-    gone = _gone(session, source, changes)
+    gone = _gone(session, source, changes, live)
     if gone:
         mark_bookings_deleted(session, source.id, gone, now=at)
     return CalendarPull(
@@ -211,30 +248,25 @@ def _apply(
     )
 
 
-def _gone(session: Session, source: ConnectedCalendar, changes: ChangeSet) -> set[str]:
+def _gone(
+    session: Session, source: ConnectedCalendar, changes: ChangeSet, live: LiveBookings
+) -> set[str]:
     """Live stored bookings the provider no longer has.
 
     Those reported removed, the instances of a removed recurring series (Google reports the
     series, whose instance ids are ``{series id}_{original start}``), and, after a full
     listing, the bookings of the listed days that the listing did not contain.
     """
-    if not changes.removed and not changes.full:
-        return set()
-    live = _live_days(session, source)
+    if source.last_sync_at is None or not (changes.removed or changes.full):
+        return set()  # bookings are only ever stored by a successful poll, with last_sync_at
+    stored = live.of(session, source)
     removed = set(changes.removed)
-    gone = {key for key in live if key in removed or key.partition("_")[0] in removed}
+    gone = {key for key in stored if key in removed or key.partition("_")[0] in removed}
     if changes.full and changes.window is not None:
         first, last = changes.window
         seen = {event.booking.id for event in changes.events}
-        gone |= {key for key, day in live.items() if first <= day <= last and key not in seen}
+        gone |= {key for key, day in stored.items() if first <= day <= last and key not in seen}
     return gone
-
-
-def _live_days(session: Session, source: ConnectedCalendar) -> dict[str, date]:
-    # The store has no per-source listing yet: a clinic's bookings carry the calendar id
-    # as calendar_email (see sync.google.mapping), which singles out this source's.
-    bookings = list_bookings(session, source.clinic_id)
-    return {b.id: b.day for b in bookings if b.calendar_email == source.external_id}
 
 
 def _chunks(items: Sequence[StoredEvent], size: int) -> Iterator[Sequence[StoredEvent]]:

@@ -192,3 +192,29 @@ def test_an_idle_pass_costs_one_request_per_calendar(
     report = run(engine, source, reader)
     assert [(p.requests, p.seen) for p in report.calendars] == [(1, 0)] * 3
     assert emulator.stats() == {"events.list": 3}
+
+
+def test_one_pass_of_full_resyncs_finds_deletions_on_every_calendar(
+    engine: Engine,
+    source: GoogleCalendarSource,
+    reader: BookingReader,
+    new_calendar: Callable[..., str],
+    insert: Insert,
+    service: Any,
+    emulator: EmulatorServer,
+) -> None:
+    doomed = []
+    for name in ("Dr A", "Dr B"):
+        calendar_id = new_calendar(name)
+        connect(engine, calendar_id)
+        insert(calendar_id, "Botox Jane Doe", "2030-01-10T10:00:00+00:00")
+        doomed.append(
+            (calendar_id, insert(calendar_id, "Botox Ann Lee", "2030-01-11T10:00:00+00:00"))
+        )
+    run(engine, source, reader)
+    emulator.expire_sync_tokens()
+    for calendar_id, event in doomed:
+        service.events().delete(calendarId=calendar_id, eventId=event["id"]).execute()
+    report = run(engine, source, reader)
+    assert [(p.full, p.deleted) for p in report.calendars] == [(True, 1), (True, 1)]
+    assert {summary for _, summary in stored(engine).values()} == {"Botox Jane Doe"}
