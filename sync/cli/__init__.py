@@ -8,6 +8,8 @@ from sync.cli.audit import audit
 from sync.cli.calendars import calendars_app
 from sync.cli.db import db_app
 from sync.cli.emulator import emulator
+from sync.cli.feeds import feeds_app
+from sync.cli.serve import serve
 from sync.cli.sync_command import sync_command
 
 __all__ = ["app", "main"]
@@ -31,6 +33,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(calendars_app, name="calendars")
 app.command("sync")(sync_command)
 app.command("emulator")(emulator)
+app.add_typer(feeds_app, name="feeds")
+app.command("serve")(serve)
 
 
 def main() -> None:

@@ -1,0 +1,63 @@
+"""The app factory: settings (and optionally an engine, a policy, a clock) in, an ASGI app out.
+
+Nothing is built at import time. :func:`create_app` wires the feed service, the fetch
+log and the metrics into routers; the fetch log's writer thread runs for the app's
+lifespan and writes what is pending on shutdown. An engine passed in stays the
+caller's; one built here from ``settings.database_url`` is disposed on shutdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from rules.model import Policy
+from sync.config import Settings
+from sync.feeds.fetch_log import FetchLog
+from sync.feeds.service import Clock, FeedOptions, FeedService, utc_now
+from sync.policy_file import load_policy
+from sync.store.database import make_engine
+from sync.web.access_log import RedactedAccessLog
+from sync.web.feeds import feeds_router
+from sync.web.health import health_router
+from sync.web.metrics import WebMetrics
+
+__all__ = ["create_app"]
+
+
+def create_app(
+    settings: Settings,
+    engine: Engine | None = None,
+    *,
+    policy: Policy | None = None,
+    clock: Clock = utc_now,
+) -> FastAPI:
+    """The clinic-sync web app; a bad policy file raises here, before anything serves."""
+    policy = policy or load_policy(settings.policy)
+    owned = engine is None
+    database = engine or make_engine(settings.database_url)
+    service = FeedService(database, policy, FeedOptions.from_settings(settings), clock=clock)
+    fetch_log = FetchLog(database, clock=clock)
+    metrics = WebMetrics()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        fetch_log.start()
+        try:
+            yield
+        finally:
+            fetch_log.stop()
+            if owned:
+                database.dispose()
+
+    app = FastAPI(title="clinic-sync", version="0.1.0", lifespan=lifespan)
+    app.add_middleware(RedactedAccessLog)
+    app.include_router(feeds_router(service, fetch_log, metrics))
+    app.include_router(health_router(database, metrics))
+    app.state.feeds = service
+    app.state.fetch_log = fetch_log
+    app.state.metrics = metrics
+    return app

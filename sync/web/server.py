@@ -1,0 +1,91 @@
+"""Running the web app with uvicorn: in the foreground (``clinic-sync serve``) or on a thread.
+
+uvicorn's access log is off in both: it would print each feed URL, token included. The
+app's own :mod:`sync.web.access_log` logs requests with the token redacted.
+:class:`WebServer` binds in :meth:`~WebServer.start` (port 0 picks a free port) and
+returns once the server accepts connections; tests and benchmarks use it.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from types import TracebackType
+from typing import Self
+
+import uvicorn
+from fastapi import FastAPI
+
+__all__ = ["WebServer", "run_web", "server_config"]
+
+_START_TIMEOUT = 10.0
+
+
+def server_config(app: FastAPI, *, log_level: str = "info") -> uvicorn.Config:
+    """uvicorn settings for clinic-sync: no access log (it would print tokens)."""
+    return uvicorn.Config(
+        app, log_level=log_level, access_log=False, lifespan="on", ws="none", server_header=False
+    )
+
+
+def run_web(app: FastAPI, host: str, port: int) -> None:
+    """Serve ``app`` on ``host:port`` until interrupted."""
+    config = server_config(app)
+    config.host, config.port = host, port
+    uvicorn.Server(config).run()
+
+
+class WebServer:
+    """The app served on a background thread, on loopback by default."""
+
+    def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = app
+        self.host = host
+        self.port = port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL, without a trailing slash."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> Self:
+        """Bind, serve on a daemon thread, and return once connections are accepted."""
+        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        self.port = sock.getsockname()[1]
+        self._server = uvicorn.Server(server_config(self.app, log_level="warning"))
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="web-http", daemon=True
+        )
+        self._thread.start()
+        self._wait_until_started()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving (the app's shutdown runs: pending fetches are written)."""
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=_START_TIMEOUT)
+        self._server = self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _wait_until_started(self) -> None:
+        deadline = time.monotonic() + _START_TIMEOUT
+        while self._server is not None and not self._server.started:
+            if time.monotonic() > deadline or not (self._thread and self._thread.is_alive()):
+                raise RuntimeError(f"the web app did not start on {self.host}:{self.port}")
+            time.sleep(0.01)
