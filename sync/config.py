@@ -93,6 +93,11 @@ class Settings(BaseSettings):
         gt=timedelta(0),
         description="How often subscribers should refetch a feed (ISO 8601 duration, e.g. PT1H).",
     )
+    feed_recheck_seconds: float = Field(
+        1.0,
+        ge=0,
+        description="Seconds a clinic's bookings fingerprint is trusted before feeds re-read it.",
+    )
 
     @field_validator("clinic_time_zone")
     @classmethod

@@ -1,12 +1,13 @@
 """A token in, a rendered feed out: the feeds use case (SPEC §7).
 
 :meth:`FeedService.answer` checks the token, reads the clinic's data version (one
-aggregate query) and the clinic's date ("today" in ``CLINIC_SYNC_CLINIC_TIME_ZONE``,
-from an injected clock), and serves the rendered feed kept for that pair. Only when
-either moved does it load the clinic's bookings, run :func:`rules.assess.assess` once
-for the whole clinic (shared by every feed of the clinic), pick the scope's patients,
-publish sequences and render. Patients of a calendar are those with a booking on it
-within the scan window; the clinic feed has every patient.
+aggregate query, then trusted for ``CLINIC_SYNC_FEED_RECHECK_SECONDS``) and the clinic's
+date ("today" in ``CLINIC_SYNC_CLINIC_TIME_ZONE``, from an injected clock), and serves
+the rendered feed kept for that pair. Only when either moved does it load the clinic's
+bookings, run :func:`rules.assess.assess` once for the whole clinic (shared by every
+feed of the clinic), pick the scope's patients, publish sequences and render. Patients
+of a calendar are those with a booking on it within the scan window; the clinic feed
+has every patient.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from time import perf_counter
+from time import monotonic, perf_counter
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -68,6 +69,7 @@ class FeedOptions:
     days_ahead: int = 365
     horizon_days: int = 120
     staff_domains: frozenset[str] = frozenset()
+    recheck_seconds: float = 0.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FeedOptions:
@@ -79,6 +81,7 @@ class FeedOptions:
             days_ahead=settings.scan_days_ahead,
             horizon_days=settings.feed_horizon_days,
             staff_domains=settings.staff_domains,
+            recheck_seconds=settings.feed_recheck_seconds,
         )
 
     def scope(self, today: date) -> Scope:
@@ -129,6 +132,7 @@ class FeedService:
         self._matcher = Matcher(policy)
         self._identity = IdentityOptions(staff_domains=options.staff_domains)
         self._views: dict[int, _ClinicView] = {}
+        self._versions: dict[int, tuple[float, DataVersion]] = {}
         self._render_lock = threading.Lock()
 
     def today(self) -> date:
@@ -141,7 +145,7 @@ class FeedService:
             token, live = live_token(session, secret)
             if token is None or not live:
                 return FeedAnswer(token.id if token else None, None)
-            version = booking_data_version(session, token.clinic_id)
+            version = self._version(session, token.clinic_id)
         key = (version, self.today())
         scope = (token.clinic_id, token.scope_kind, token.scope_value, token.label)
         cached = self.cache.get(scope, key)
@@ -156,6 +160,16 @@ class FeedService:
             if feed is not None:
                 self.cache.put(scope, key, feed)
             return FeedAnswer(token.id, feed, perf_counter() - started)
+
+    def _version(self, session: Session, clinic_id: int) -> DataVersion:
+        """The clinic's data version, read again once ``recheck_seconds`` have passed."""
+        now = monotonic()
+        known = self._versions.get(clinic_id)
+        if known is not None and now - known[0] < self.options.recheck_seconds:
+            return known[1]
+        version = booking_data_version(session, clinic_id)
+        self._versions[clinic_id] = (now, version)
+        return version
 
     def _render_retrying(
         self, token: FeedToken, key: tuple[DataVersion, date]

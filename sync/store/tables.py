@@ -288,4 +288,5 @@ class FeedEventRow(StoreModel, table=True):
     sequence: int = Field(sa_type=Integer)
     changed_at: datetime = Field(sa_type=UtcDateTime)
 
+
 __all__ += ["FeedEventRow", "FeedFetchRow", "FeedTokenRow"]
