@@ -1,0 +1,253 @@
+"""What Google sync costs: first sync, an idle poll, and a poll after 1% of events changed.
+
+50 calendars × 2,000 events are loaded into the Calendar emulator (sync.emulator); the
+pull use case (sync.pull) syncs them with the real google-api-python-client into a
+SQLite store. Measured, with the emulator's request counts
+(https://developers.google.com/calendar/api/guides/sync):
+
+- first sync: time, events/s and requests;
+- an idle poll of every calendar: requests (target: exactly one per calendar);
+- a poll after 1% of the events changed, against a naive full re-list of every calendar
+  (sync tokens dropped: same page size, every event read and compared with the store):
+  requests, events transferred and time — the ratio is the headline.
+
+Prints a table and writes ``bench/results/sync_cost.json``.
+
+Run: ``.venv/bin/python bench/sync_cost.py [--calendars 50 --events 2000 --changed 0.01]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine
+
+from rules.vocabulary import Matcher
+from sync.emulator import EmulatorServer
+from sync.google import CalendarClient, ClientConfig, GoogleAuth, GoogleCalendarSource
+from sync.policy_file import load_policy
+from sync.pull import BookingReader, PullReport, pull_clinic
+from sync.store.clinics import get_or_create_clinic
+from sync.store.database import make_engine, session_scope
+from sync.store.migrate import upgrade
+from sync.store.sources import Provider, add_source, list_sources, save_sync_token
+
+RESULTS = Path(__file__).parent / "results" / "sync_cost.json"
+CLINIC = "bench"
+TITLES = (
+    "Botox {name}",
+    "Microneedling (SkinPen) - {name}",
+    "{name} — Dysport 20u",
+    "Consultation {name}",
+    "{name} follow-up",
+    "Morpheus8 {name}",
+)
+NAMES = ("Jane Doe", "Olivia Smith", "Amelia Jones", "Isla Brown", "Ava Taylor", "Mia Wilson")
+T = TypeVar("T")
+
+
+def main() -> None:
+    args = _arguments()
+    with EmulatorServer() as server, tempfile.TemporaryDirectory() as tmp:
+        results = measure(server, Path(tmp), args.calendars, args.events, args.changed)
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    Console().print(_table(results))
+    Console().print(f"written to {RESULTS}")
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calendars", type=int, default=50)
+    parser.add_argument("--events", type=int, default=2000, help="events per calendar")
+    parser.add_argument("--changed", type=float, default=0.01, help="share of events changed")
+    return parser.parse_args()
+
+
+def measure(
+    server: EmulatorServer, tmp: Path, calendars: int, events: int, changed: float
+) -> dict[str, Any]:
+    """Run every measurement and return them as JSON-ready numbers."""
+    ids, load_s = _timed(lambda: _load(server, calendars, events))
+    engine = make_engine(f"sqlite:///{tmp}/bench.db")
+    upgrade(engine)
+    _connect(engine, ids)
+    client = CalendarClient(ClientConfig(endpoint=server.url, auth=GoogleAuth.NONE))
+    source = GoogleCalendarSource(client)
+    reader = BookingReader(Matcher(load_policy()))
+    try:
+        first = _pass(server, engine, source, reader)
+        idle = _pass(server, engine, source, reader)
+        touched = _change(server, ids, changed)
+        after = _pass(server, engine, source, reader)
+        naive = _naive(server, engine, source, reader)
+    finally:
+        client.close()
+        engine.dispose()
+    return _summary(calendars, events, load_s, first, idle, touched, after, naive)
+
+
+def _load(server: EmulatorServer, calendars: int, events: int) -> dict[str, list[str]]:
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    rng = random.Random(7)
+    ids: dict[str, list[str]] = {}
+    for n in range(calendars):
+        calendar_id = server.store.insert_calendar(
+            {"summary": f"Practitioner {n}", "timeZone": "Europe/London"}
+        )["id"]
+        ids[calendar_id] = [
+            server.store.insert_event(calendar_id, _event(now, rng))["id"] for _ in range(events)
+        ]
+    return ids
+
+
+def _event(now: datetime, rng: random.Random) -> dict[str, Any]:
+    start = now + timedelta(days=rng.randint(-170, 350), hours=rng.randint(-6, 6))
+    title = rng.choice(TITLES).format(name=rng.choice(NAMES))
+    return {
+        "summary": title,
+        "start": {"dateTime": start.isoformat()},
+        "end": {"dateTime": (start + timedelta(hours=1)).isoformat()},
+    }
+
+
+def _connect(engine: Engine, ids: dict[str, list[str]]) -> None:
+    with session_scope(engine) as session:
+        clinic_id = get_or_create_clinic(session, CLINIC).id
+        for calendar_id in ids:
+            add_source(
+                session,
+                clinic_id,
+                Provider.GOOGLE,
+                calendar_id,
+                display_name=calendar_id,
+                time_zone="Europe/London",
+            )
+
+
+def _pass(
+    server: EmulatorServer, engine: Engine, source: GoogleCalendarSource, reader: BookingReader
+) -> dict[str, Any]:
+    server.reset_stats()
+    report, seconds = _timed(lambda: pull_clinic(engine, source, reader, CLINIC))
+    return _pass_numbers(report, seconds, server.stats())
+
+
+def _pass_numbers(report: PullReport, seconds: float, stats: dict[str, int]) -> dict[str, Any]:
+    failed = [pull.error for pull in report.calendars if not pull.ok]
+    if failed:
+        raise SystemExit(f"a calendar failed: {failed[0]}")
+    return {
+        "seconds": round(seconds, 3),
+        "requests": sum(stats.values()),
+        "requests_by_method": stats,
+        "events_transferred": sum(pull.seen for pull in report.calendars),
+        "inserted": sum(pull.inserted for pull in report.calendars),
+        "updated": sum(pull.updated for pull in report.calendars),
+        "full": all(pull.full for pull in report.calendars),
+    }
+
+
+def _change(server: EmulatorServer, ids: dict[str, list[str]], share: float) -> int:
+    rng = random.Random(11)
+    everything = [(c, e) for c, events in ids.items() for e in events]
+    picked = rng.sample(everything, max(1, round(len(everything) * share)))
+    for calendar_id, event_id in picked:
+        server.store.patch_event(calendar_id, event_id, {"summary": "Botox Grace Hall"}, None)
+    return len(picked)
+
+
+def _naive(
+    server: EmulatorServer, engine: Engine, source: GoogleCalendarSource, reader: BookingReader
+) -> dict[str, Any]:
+    """Re-list and re-store every calendar in full, as a client without sync tokens would."""
+    with session_scope(engine) as session:
+        for connected in list_sources(session):
+            save_sync_token(session, connected.id, None)
+    return _pass(server, engine, source, reader)
+
+
+def _summary(
+    calendars: int,
+    events: int,
+    load_s: float,
+    first: dict[str, Any],
+    idle: dict[str, Any],
+    touched: int,
+    after: dict[str, Any],
+    naive: dict[str, Any],
+) -> dict[str, Any]:
+    total = calendars * events
+    return {
+        "machine": f"{platform.python_implementation()} {platform.python_version()} "
+        f"on {platform.machine()}",
+        "calendars": calendars,
+        "events_per_calendar": events,
+        "emulator_load_seconds": round(load_s, 3),
+        "first_sync": first | {"events_per_second": round(total / first["seconds"])},
+        "idle_poll": idle | {"requests_per_calendar": idle["requests"] / calendars},
+        "changed_events": touched,
+        "poll_after_change": after,
+        "naive_full_relist": naive,
+        "naive_over_incremental": {
+            "seconds": round(naive["seconds"] / after["seconds"], 1),
+            "events_transferred": round(
+                naive["events_transferred"] / after["events_transferred"], 1
+            ),
+            "requests": round(naive["requests"] / after["requests"], 2),
+        },
+    }
+
+
+def _table(results: dict[str, Any]) -> Table:
+    table = Table(
+        title=f"Google sync cost: {results['calendars']} calendars × "
+        f"{results['events_per_calendar']} events ({results['machine']})"
+    )
+    for column in ("pass", "requests", "events transferred", "seconds", "note"):
+        table.add_column(column, justify="left" if column in ("pass", "note") else "right")
+    first, idle = results["first_sync"], results["idle_poll"]
+    after, naive = results["poll_after_change"], results["naive_full_relist"]
+    ratio = results["naive_over_incremental"]
+    table.add_row(
+        "first sync (full)", *_cells(first), f"{first['events_per_second']:,} events/s stored"
+    )
+    table.add_row("idle poll", *_cells(idle), f"{idle['requests_per_calendar']:g} per calendar")
+    table.add_row(
+        f"poll after {results['changed_events']:,} changes", *_cells(after), "incremental"
+    )
+    table.add_row(
+        "naive full re-list",
+        *_cells(naive),
+        f"{ratio['seconds']}× the time, {ratio['events_transferred']}× the events",
+    )
+    return table
+
+
+def _cells(numbers: dict[str, Any]) -> tuple[str, str, str]:
+    return (
+        str(numbers["requests"]),
+        f"{numbers['events_transferred']:,}",
+        f"{numbers['seconds']:.2f}",
+    )
+
+
+def _timed(work: Callable[[], T]) -> tuple[T, float]:
+    started = time.perf_counter()
+    result = work()
+    return result, time.perf_counter() - started
+
+
+if __name__ == "__main__":
+    main()
