@@ -99,6 +99,16 @@ class Settings(BaseSettings):
         description="Seconds a clinic's bookings fingerprint is trusted before feeds re-read it.",
     )
 
+    flag_color: str = Field(
+        "11",
+        pattern=r"^[0-9]{1,2}$",
+        description="Google colorId a flagged booking gets (SPEC §6; 11 is red).",
+    )
+    dry_run: bool = Field(
+        False,
+        description="Detect and record what would be written, but write nothing (SPEC §6).",
+    )
+
     @field_validator("clinic_time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
