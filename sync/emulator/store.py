@@ -208,11 +208,16 @@ class CalendarStore:
             return [self._instance(cal, series, occ) for occ in occurrences(series, until)]
 
     def snapshot(self, calendar_id: str) -> CalendarSnapshot:
-        """A copy of the calendar and its events (insertion order) with their change numbers."""
+        """The calendar and its events (insertion order) with their change numbers.
+
+        Stored event resources are never changed in place — every write stores a new
+        dict — so the snapshot shares them instead of copying a whole calendar for each
+        list call; readers must not mutate them either.
+        """
         with self._lock:
             cal = self._calendar(calendar_id)
             records = sorted(cal.events.values(), key=lambda r: r.order)
-            events = tuple((copy.deepcopy(r.resource), r.seq) for r in records)
+            events = tuple((r.resource, r.seq) for r in records)
             return CalendarSnapshot(copy.deepcopy(cal.resource), events, self._seq)
 
     # Sync tokens (https://developers.google.com/calendar/api/guides/sync) -----------------
