@@ -19,7 +19,7 @@ import uuid
 from typing import Any
 
 from sync.emulator.errors import ApiError
-from sync.emulator.timefmt import event_instant
+from sync.emulator.timefmt import event_instant, zone
 
 __all__ = [
     "WRITABLE_FIELDS",
@@ -114,8 +114,17 @@ def _check_times(event: Json, calendar_tz: str) -> None:
         raise ApiError.bad_request(
             "Start and end times must either both be date or both be dateTime."
         )
+    for when in (start, end):
+        _check_zone(when)
     if event_instant(end, calendar_tz) < event_instant(start, calendar_tz):
         raise ApiError.bad_request("The specified time range is empty.", "timeRangeEmpty")
+
+
+def _check_zone(when: Json) -> None:
+    """An unknown IANA name in ``start``/``end`` is refused with 400, as Google does."""
+    name = when.get("timeZone")
+    if name is not None:
+        zone(str(name))
 
 
 def _check_color(color: Any) -> None:

@@ -214,3 +214,13 @@ def test_update_replaces_the_resource_but_keeps_server_fields(
         event["created"],
         event["iCalUID"],
     )
+
+
+def test_unknown_time_zone_is_refused(insert: Insert) -> None:
+    """https://developers.google.com/calendar/api/v3/reference/events: timeZone is an IANA name."""
+    with pytest.raises(HttpError) as caught:
+        insert(
+            start={"dateTime": "2026-12-01T10:00:00Z", "timeZone": "Mars/Olympus"},
+            end={"dateTime": "2026-12-01T11:00:00Z"},
+        )
+    assert caught.value.status_code == 400
