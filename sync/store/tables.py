@@ -183,6 +183,7 @@ class ConflictRow(StoreModel, table=True):
             "later_booking_id",
             name="uq_conflicts_rule_pair",
         ),
+        UniqueConstraint("clinic_id", "public_id"),
         Index(None, "clinic_id", "state"),
         Index(None, "later_booking_id"),
         _one_of("state", CONFLICT_STATES, "state"),
@@ -202,6 +203,10 @@ class ConflictRow(StoreModel, table=True):
     detected_at: datetime = Field(sa_type=UtcDateTime)
     resolved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     resolution_reason: str | None = Field(default=None, sa_type=Text)
+    public_id: str | None = Field(default=None, sa_type=String(32))
+    """``rules.flag.conflict_id``: what flags, review links and the audit trail name it by."""
+    flagged_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    """When its flag was last seen written on the later booking."""
 
 
 class AuditEventRow(StoreModel, table=True):
