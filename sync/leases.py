@@ -1,0 +1,188 @@
+"""Row leases: how workers share the calendars and never poll one twice at once (SPEC §9).
+
+A calendar is *due* when it is enabled and its ``next_poll_at`` has passed (or was never
+set), and *free* when nobody holds its lease or the lease has expired. :func:`claim_due`
+takes due, free calendars in one statement — ``UPDATE … WHERE id IN (SELECT … FOR UPDATE
+SKIP LOCKED)`` on PostgreSQL, so concurrent claimers skip each other's rows instead of
+waiting (https://www.postgresql.org/docs/current/sql-select.html#SQL-FOR-UPDATE-SHARE);
+SQLite has one writer at a time, which serialises claims by itself. The guard on the lease
+is repeated in the ``UPDATE`` so a row can only change hands while it is free.
+
+The holder :func:`renew`\\ s its leases while it polls and :func:`release`\\ s each one with
+the calendar's next due time: the one the poll recorded, pushed back by exponential backoff
+while the calendar keeps failing, plus jitter (:class:`PollSchedule`). A worker that dies
+keeps nothing: its leases expire and another worker takes the calendars over.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import secrets
+import socket
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, Engine, ScalarSelect, or_, select, update
+from sqlmodel import Session, col
+
+from sync.store.database import session_scope
+from sync.store.sources import Provider, record_poll_failure
+from sync.store.tables import CalendarSourceRow, ClinicRow
+
+__all__ = [
+    "Lease",
+    "PollSchedule",
+    "claim_due",
+    "new_owner",
+    "release",
+    "renew",
+]
+
+_Row = CalendarSourceRow
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """The right to poll one calendar until ``expires_at``."""
+
+    source_id: int
+    owner: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PollSchedule:
+    """When a calendar is next due: each interval, backing off while it fails, with jitter."""
+
+    interval: timedelta
+    jitter: float = 0.1
+    """Total spread, as a fraction of the interval, centred on the due time."""
+    max_backoff: timedelta = timedelta(hours=1)
+    random: Callable[[], float] = field(default=random.random, compare=False)
+
+    def backoff(self, failures: int) -> timedelta:
+        """The wait after ``failures`` failed polls in a row: the interval, doubled each time."""
+        if failures <= 0:
+            return self.interval
+        doubled: timedelta = self.interval * 2 ** min(failures - 1, 20)
+        return max(self.interval, min(doubled, self.max_backoff))
+
+    def next_due(self, recorded: datetime | None, *, now: datetime, failures: int) -> datetime:
+        """The due time the poll ``recorded`` (if any), no sooner than the backoff, jittered."""
+        if failures > 0:
+            due = max(recorded or now, now + self.backoff(failures))
+        else:
+            due = recorded or now + self.interval
+        return due + self.interval * (self.jitter * (self.random() - 0.5))
+
+
+def new_owner() -> str:
+    """A name for this worker's leases, unique across hosts and restarts."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def claim_due(
+    engine: Engine,
+    owner: str,
+    *,
+    now: datetime,
+    ttl: timedelta,
+    limit: int,
+    clinic: str | None = None,
+    providers: Collection[Provider] = (Provider.GOOGLE,),
+) -> list[Lease]:
+    """Lease up to ``limit`` due, free calendars (most overdue first) to ``owner``."""
+    if limit <= 0:
+        return []
+    expires = now + ttl
+    claim = (
+        update(_Row)
+        .where(col(_Row.id).in_(_due(now, limit, clinic, providers)), _free(now))
+        .values(lease_owner=owner, lease_expires_at=expires)
+        .returning(col(_Row.id))
+        .execution_options(synchronize_session=False)
+    )
+    with session_scope(engine) as session:
+        ids = sorted(session.execute(claim).scalars())
+    return [Lease(source_id, owner, expires) for source_id in ids]
+
+
+def renew(
+    engine: Engine, owner: str, source_ids: Collection[int], *, now: datetime, ttl: timedelta
+) -> set[int]:
+    """Extend ``owner``'s leases on ``source_ids``; the ids whose lease was still held."""
+    if not source_ids:
+        return set()
+    statement = (
+        update(_Row)
+        .where(col(_Row.id).in_(list(source_ids)), col(_Row.lease_owner) == owner)
+        .values(lease_expires_at=now + ttl)
+        .returning(col(_Row.id))
+        .execution_options(synchronize_session=False)
+    )
+    with session_scope(engine) as session:
+        return set(session.execute(statement).scalars())
+
+
+def release(
+    engine: Engine,
+    lease: Lease,
+    schedule: PollSchedule,
+    *,
+    now: datetime,
+    error: str | None = None,
+) -> datetime | None:
+    """Give ``lease`` back and set the calendar's next due time; ``error`` records a crash.
+
+    Returns the next due time, or ``None`` when the lease had already been lost (expired
+    and taken over) or the calendar was removed: then nothing is written.
+    """
+    with session_scope(engine) as session:
+        row = _held(session, lease)
+        if row is None:
+            return None
+        if error is not None:
+            record_poll_failure(session, lease.source_id, error, now=now, next_poll_at=now)
+            session.refresh(row)
+        due = schedule.next_due(row.next_poll_at, now=now, failures=row.consecutive_failures)
+        row.next_poll_at, row.lease_owner, row.lease_expires_at = due, None, None
+        session.add(row)
+    return due
+
+
+def _held(session: Session, lease: Lease) -> CalendarSourceRow | None:
+    query = select(_Row).where(
+        col(_Row.id) == lease.source_id, col(_Row.lease_owner) == lease.owner
+    )
+    return session.execute(query.with_for_update()).scalar_one_or_none()
+
+
+def _due(
+    now: datetime, limit: int, clinic: str | None, providers: Collection[Provider]
+) -> ScalarSelect[int]:
+    query = (
+        select(col(_Row.id))
+        .where(
+            col(_Row.enabled).is_(True),
+            col(_Row.provider).in_([provider.value for provider in providers]),
+            or_(col(_Row.next_poll_at).is_(None), col(_Row.next_poll_at) <= now),
+            _free(now),
+        )
+        .order_by(col(_Row.next_poll_at).asc().nulls_first(), col(_Row.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if clinic is not None:
+        slug = select(col(ClinicRow.id)).where(col(ClinicRow.slug) == clinic)
+        query = query.where(col(_Row.clinic_id).in_(slug.scalar_subquery()))
+    return query.scalar_subquery()
+
+
+def _free(now: datetime) -> ColumnElement[bool]:
+    return or_(
+        col(_Row.lease_owner).is_(None),
+        col(_Row.lease_expires_at).is_(None),
+        col(_Row.lease_expires_at) <= now,
+    )
