@@ -9,8 +9,12 @@ gone, the next cursor, and whether this was a full listing (first sync, or after
 provider dropped the cursor), so the caller knows that events it holds and did not see
 are gone too.
 
-Not yet part of the protocol: ``get_event``, ``write_flag`` and ``remove_flag``
-(SPEC §6) arrive with flags; sources must not grow them ad hoc before then.
+Flags (SPEC §6) go through two more calls: :meth:`CalendarSource.get_event` reads what
+an event holds now (description, colour, private properties, ETag) and
+:meth:`CalendarSource.write_flag` applies a :class:`~rules.flag.FlagPatch` — putting a
+flag on or taking it off — only if the event still has the ETag it was read with
+(If-Match). A staff edit made in between makes it raise :class:`EventChanged`; the caller
+re-reads and decides again, so a staff edit is never overwritten.
 """
 
 from __future__ import annotations
@@ -19,9 +23,36 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
+from rules.flag import EventFlagState, FlagPatch
+from sync.errors import ProviderError, SetupError
 from sync.store.events import StoredEvent
 
-__all__ = ["CalendarSource", "ChangeSet", "RemoteCalendar", "SkippedEvent"]
+__all__ = [
+    "CalendarReadOnly",
+    "CalendarSource",
+    "ChangeSet",
+    "EventChanged",
+    "RemoteCalendar",
+    "RemoteEvent",
+    "SkippedEvent",
+]
+
+
+class EventChanged(ProviderError):
+    """The event changed since it was read (HTTP 412 on If-Match): read it again."""
+
+
+class CalendarReadOnly(SetupError):
+    """The connected account may read this calendar but not write to it."""
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteEvent:
+    """What an event holds now, as far as a flag is concerned, and its version."""
+
+    event_id: str
+    etag: str
+    flag_state: EventFlagState
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,4 +114,17 @@ class CalendarSource(Protocol):
 
     def pull(self, calendar_id: str, cursor: str | None) -> ChangeSet:
         """Changes on ``calendar_id`` since ``cursor`` (``None``: list everything)."""
+        ...
+
+    def get_event(self, calendar_id: str, event_id: str) -> RemoteEvent | None:
+        """The event as it is now; ``None`` when it is deleted or cancelled."""
+        ...
+
+    def write_flag(
+        self, calendar_id: str, event_id: str, patch: FlagPatch, *, etag: str
+    ) -> RemoteEvent:
+        """Apply ``patch`` if the event still has ``etag``; :class:`EventChanged` if not.
+
+        :class:`CalendarReadOnly` when the account may not write to the calendar.
+        """
         ...

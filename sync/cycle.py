@@ -12,16 +12,33 @@ process killed at any point converges on the next run (SPEC §9).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
+from weakref import WeakKeyDictionary
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import Engine
+
+from rules.assess import Scope
 from sync.bootstrap import Services
+from sync.detect import Detection, Reconciled, load_detection, reconcile
+from sync.flagging import FlagOptions, FlagTally, apply_flags, plan_flags, settle_states
 from sync.pull import CalendarPull, LiveBookings, pull_calendar
 from sync.store.clinics import get_clinic
+from sync.store.conflicts import copies_by_row, list_conflicts
 from sync.store.database import session_scope
 from sync.store.sources import Provider, get_source, list_sources
 
 __all__ = ["CalendarCycle", "PassReport", "run_calendar_cycle", "run_clinic_pass"]
+
+_log = logging.getLogger(__name__)
+
+# Clinics whose conflicts and flags were fully reconciled through this engine. A new
+# process (a new engine) starts with none, so its first cycle of each clinic re-checks
+# everything: that is how changes pulled by a run killed before detection are not lost.
+# A cycle that fails or leaves writes undone drops its clinic, to be re-checked next time.
+_settled: WeakKeyDictionary[Engine, set[int]] = WeakKeyDictionary()
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +55,17 @@ class CalendarCycle:
     skipped_writes: int = 0
     """Writes left out on purpose: dry run, already started, read-only, gave up on 412."""
     write_failures: int = 0
+    gave_up: int = 0
+    """Writes abandoned because the event kept changing under them (HTTP 412)."""
 
     @property
     def ok(self) -> bool:
         return self.pull.ok and self.write_failures == 0
+
+    @property
+    def complete(self) -> bool:
+        """Whether every write this cycle wanted was done or deliberately left out."""
+        return self.ok and self.gave_up == 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +92,9 @@ def run_calendar_cycle(
     """Pull calendar ``source_id`` once, then reconcile the clinic's conflicts and flags.
 
     ``dry_run`` (default: the settings' ``dry_run``) records what would be written and
-    writes nothing. A provider failure of the pull is recorded on the calendar, not raised.
+    writes nothing. A provider failure of the pull is recorded on the calendar, not raised;
+    detection and flags run only when something changed or the clinic was not yet fully
+    reconciled by this process.
     """
     with session_scope(services.engine) as session:
         source = get_source(session, source_id)
@@ -81,7 +107,83 @@ def run_calendar_cycle(
         now=now,
         live=live,
     )
-    return CalendarCycle(pull=pull)
+    settled = _settled.setdefault(services.engine, set())
+    if not pull.ok or (not pull.changed and source.clinic_id in settled):
+        return CalendarCycle(pull=pull)
+    settled.discard(source.clinic_id)
+    dry = services.settings.dry_run if dry_run is None else dry_run
+    cycle = _reconcile_clinic(services, source.clinic_id, pull, now=now, dry_run=dry)
+    if cycle.complete:
+        settled.add(source.clinic_id)
+    return cycle
+
+
+def _reconcile_clinic(
+    services: Services, clinic_id: int, pull: CalendarPull, *, now: datetime, dry_run: bool
+) -> CalendarCycle:
+    """Detect over the clinic, store the conflicts, then bring the flags in line."""
+    settings = services.settings
+    scope = Scope(
+        today=now.astimezone(ZoneInfo(settings.clinic_time_zone)).date(),
+        days_back=settings.scan_days_back,
+        days_ahead=settings.scan_days_ahead,
+    )
+    with session_scope(services.engine) as session:
+        detection, stored = load_detection(
+            session, clinic_id, services.policy, services.reader, scope
+        )
+        done = reconcile(
+            session,
+            clinic_id,
+            detection,
+            stored,
+            policy=services.policy,
+            reader=services.reader,
+            now=now,
+        )
+    options = FlagOptions(
+        color=settings.flag_color,
+        link_base=f"{settings.public_url}/admin",
+        now=now,
+        dry_run=dry_run,
+    )
+    tally = _flag(services, clinic_id, detection, done, options)
+    return CalendarCycle(
+        pull=pull,
+        detected=done.opened,
+        resolved=done.resolved,
+        flagged=tally.flagged,
+        unflagged=tally.unflagged,
+        skipped_writes=tally.skipped,
+        write_failures=tally.failed,
+        gave_up=tally.gave_up,
+    )
+
+
+def _flag(
+    services: Services,
+    clinic_id: int,
+    detection: Detection,
+    done: Reconciled,
+    options: FlagOptions,
+) -> FlagTally:
+    targets = plan_flags(detection, done.active, services.policy, options)
+    with session_scope(services.engine) as session:
+        known = {c.facts.public_id: c for c in list_conflicts(session, clinic_id)}
+    tally = apply_flags(
+        services.engine,
+        services.google,
+        services.reader,
+        clinic_id,
+        targets,
+        options=options,
+        known=known,
+    )
+    with session_scope(services.engine) as session:
+        later = copies_by_row(session, {stored.facts.later_row_id for stored, _ in done.active})
+        carried = {c.event.booking.id: c.event.private_properties for c in later.values()}
+        settle_states(session, clinic_id, done.active, carried, options.now)
+    return tally
 
 
 def run_clinic_pass(services: Services, *, now: datetime) -> PassReport:

@@ -12,6 +12,12 @@ Follows https://developers.google.com/calendar/api/guides/sync:
 - HTTP 410 means the token is gone: the source drops it and lists in full, in the same
   pull (the :class:`~sync.calendar_source.ChangeSet` then says ``full``).
 
+Flags (SPEC §6) are read with events.get and written with events.patch carrying
+``If-Match`` (https://developers.google.com/calendar/api/guides/version-resources):
+412 becomes :class:`~sync.calendar_source.EventChanged`, 403 ``requiredAccessLevel``
+:class:`~sync.calendar_source.CalendarReadOnly`. In a patch ``null`` removes a field or a
+private property, which is how a flag comes off.
+
 Every request goes through :func:`sync.google.retry.call_with_retry` and is counted.
 """
 
@@ -24,9 +30,18 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sync.calendar_source import ChangeSet, RemoteCalendar, SkippedEvent
+from rules.flag import EventFlagState, FlagPatch
+from sync.calendar_source import (
+    CalendarReadOnly,
+    ChangeSet,
+    EventChanged,
+    RemoteCalendar,
+    RemoteEvent,
+    SkippedEvent,
+)
+from sync.errors import ClinicSyncError
 from sync.google.client import CalendarClient
-from sync.google.errors import SyncTokenExpired
+from sync.google.errors import GoogleProviderError, GoogleSetupError, SyncTokenExpired
 from sync.google.mapping import (
     CalendarView,
     MalformedEvent,
@@ -128,6 +143,31 @@ class GoogleCalendarSource:
         )
         return _change_set(listing, tally, full=True, window=window)
 
+    def get_event(self, calendar_id: str, event_id: str) -> RemoteEvent | None:
+        """events.get; ``None`` when the event is gone (404, 410 or ``status: cancelled``)."""
+        request = self._service().events().get(calendarId=calendar_id, eventId=event_id)
+        try:
+            item = self._execute(request, f"reading event {event_id} of {calendar_id}", _Tally())
+        except ClinicSyncError as err:
+            if _status(err) in (404, 410):
+                return None
+            raise
+        return None if is_removed(item) else _remote_event(item)
+
+    def write_flag(
+        self, calendar_id: str, event_id: str, patch: FlagPatch, *, etag: str
+    ) -> RemoteEvent:
+        """events.patch with ``If-Match: etag``: the flag's description, colour and properties."""
+        request = self._service().events().patch(
+            calendarId=calendar_id, eventId=event_id, body=_patch_body(patch)
+        )
+        request.headers["If-Match"] = etag
+        what = f"writing the flag of event {event_id} on {calendar_id}"
+        try:
+            return _remote_event(self._execute(request, what, _Tally()))
+        except ClinicSyncError as err:
+            raise _write_error(err) from err
+
     def _horizon(self) -> tuple[datetime, datetime]:
         now = self._now()
         return now - timedelta(days=self.scan_days_back), now + timedelta(days=self.scan_days_ahead)
@@ -220,3 +260,40 @@ def _remote_calendar(item: Json) -> RemoteCalendar:
 
 def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _status(err: ClinicSyncError) -> int | None:
+    return err.status if isinstance(err, GoogleProviderError | GoogleSetupError) else None
+
+
+def _write_error(err: ClinicSyncError) -> ClinicSyncError:
+    if _status(err) == 412:
+        return EventChanged(str(err))
+    if isinstance(err, GoogleSetupError) and err.reason in _READ_ONLY_REASONS:
+        return CalendarReadOnly(str(err))
+    return err
+
+
+_READ_ONLY_REASONS = frozenset({"requiredAccessLevel", "forbiddenForNonOrganizer"})
+
+
+def _patch_body(patch: FlagPatch) -> Json:
+    return {
+        "description": patch.description,
+        "colorId": patch.color_id,
+        "extendedProperties": {"private": dict(patch.private)},
+    }
+
+
+def _remote_event(item: Json) -> RemoteEvent:
+    properties = item.get("extendedProperties") or {}
+    private = properties.get("private") or {}
+    return RemoteEvent(
+        event_id=str(item.get("id") or ""),
+        etag=str(item.get("etag") or ""),
+        flag_state=EventFlagState(
+            description=str(item.get("description") or ""),
+            color_id=str(item["colorId"]) if item.get("colorId") else None,
+            private={str(k): str(v) for k, v in private.items() if isinstance(v, str)},
+        ),
+    )

@@ -1,0 +1,268 @@
+"""Detection over a clinic's stored bookings, and the conflicts it opens and resolves (SPEC §5).
+
+:func:`detect` merges the copies of one event held by several calendars (one booking per
+id, like :func:`sync.audit.merge_copies`, remembering which copy it kept so its flag goes
+there), runs :func:`rules.assess.assess` once over the clinic, and returns the conflicts.
+:func:`reconcile` compares them with the stored ones: new conflicts are opened (and a
+resolved one that comes back is reopened), conflicts no longer detected are resolved with
+the plain reason :func:`rules.resolution.resolution_reason` gives. Every change is
+recorded in the audit trail (SPEC §8) in the same unit of work.
+
+The whole clinic is re-assessed on each change rather than only the changed patients:
+patient linking is transitive (an e-mail bridges an id and a name), so a patient's group
+cannot be found from one booking's key without linking everybody.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from rules.assess import Assessment, Scope, assess
+from rules.flag import conflict_id
+from rules.model import Booking, Conflict, Policy, Rule
+from rules.patients import ReadBooking, TitleNames, identify
+from rules.resolution import resolution_reason
+from sync.pull import BookingReader
+from sync.store.audit import record_audit_event
+from sync.store.conflicts import (
+    BookingCopy,
+    ConflictFacts,
+    ConflictState,
+    StoredConflict,
+    insert_conflict,
+    list_conflicts,
+    load_copies,
+    update_conflict,
+)
+
+__all__ = ["ACTOR", "Detection", "Reconciled", "detect", "load_detection", "reconcile"]
+
+ACTOR = "service"
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """What the rules engine found over a clinic's bookings, with the copies it read."""
+
+    assessment: Assessment
+    chosen: Mapping[str, BookingCopy]
+    """The copy kept for each booking id: where that booking's flag is written."""
+    rows: Mapping[int, BookingCopy]
+    """Every copy read, live or deleted, by row id."""
+
+    @property
+    def conflicts(self) -> dict[str, Conflict]:
+        return {conflict_id(c): c for c in self.assessment.conflicts}
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciled:
+    """The stored conflicts after a reconciliation, and what changed."""
+
+    active: list[tuple[StoredConflict, Conflict]] = field(default_factory=list)
+    """Conflicts detected now, with their stored row (any state but resolved)."""
+    opened: int = 0
+    resolved: int = 0
+
+
+def load_detection(
+    session: Session, clinic_id: int, policy: Policy, reader: BookingReader, scope: Scope
+) -> tuple[Detection, list[StoredConflict]]:
+    """Read the clinic's copies and stored conflicts, and run detection over them."""
+    stored = list_conflicts(session, clinic_id)
+    referenced = {row for c in stored for row in (c.facts.earlier_row_id, c.facts.later_row_id)}
+    copies = load_copies(session, clinic_id, also_rows=referenced)
+    return detect(copies, policy, reader, scope), stored
+
+
+def detect(
+    copies: Iterable[BookingCopy], policy: Policy, reader: BookingReader, scope: Scope
+) -> Detection:
+    """Merge copies, then assess the clinic once."""
+    rows = {copy.row_id: copy for copy in copies}
+    chosen = _choose(copy for copy in rows.values() if not copy.deleted)
+    bookings = [copy.event.booking for copy in chosen.values()]
+    result = assess(bookings, policy, scope, matcher=reader.matcher, options=reader.options)
+    return Detection(result, chosen, rows)
+
+
+def _choose(copies: Iterable[BookingCopy]) -> dict[str, BookingCopy]:
+    chosen: dict[str, BookingCopy] = {}
+    for copy in copies:
+        kept = chosen.get(copy.event.booking.id)
+        if kept is None or _rank(copy) < _rank(kept):
+            chosen[copy.event.booking.id] = copy
+    return chosen
+
+
+def _rank(copy: BookingCopy) -> tuple[str, int]:
+    return (copy.event.booking.calendar, copy.source_id)
+
+
+def reconcile(
+    session: Session,
+    clinic_id: int,
+    detection: Detection,
+    stored: Sequence[StoredConflict],
+    *,
+    policy: Policy,
+    reader: BookingReader,
+    now: datetime,
+) -> Reconciled:
+    """Open, refresh, reopen and resolve stored conflicts to match ``detection``."""
+    by_id = {c.facts.public_id: c for c in stored}
+    active: list[tuple[StoredConflict, Conflict]] = []
+    opened = 0
+    for public_id, conflict in detection.conflicts.items():
+        facts = _facts(public_id, conflict, detection)
+        row, new = _store(session, clinic_id, by_id.get(public_id), facts, conflict, now=now)
+        opened += new
+        active.append((row, conflict))
+    resolved = 0
+    gone = [c for c in stored if c.state is not ConflictState.RESOLVED]
+    for row in gone:
+        if row.facts.public_id not in detection.conflicts:
+            reason = _reason(row, detection, policy, reader)
+            _resolve(session, clinic_id, row, reason, now)
+            resolved += 1
+    return Reconciled(active, opened, resolved)
+
+
+def _store(
+    session: Session,
+    clinic_id: int,
+    row: StoredConflict | None,
+    facts: ConflictFacts,
+    conflict: Conflict,
+    *,
+    now: datetime,
+) -> tuple[StoredConflict, bool]:
+    if row is None:
+        row = insert_conflict(session, clinic_id, facts, now=now)
+        _audit(session, clinic_id, row, "conflict.detected", now=now, detail=_describe(conflict))
+        return row, True
+    if row.state is ConflictState.RESOLVED:
+        row = update_conflict(
+            session,
+            row.id,
+            facts=facts,
+            state=ConflictState.OPEN,
+            resolved_at=None,
+            resolution_reason=None,
+            flagged_at=None,
+        )
+        _audit(session, clinic_id, row, "conflict.reopened", now=now, detail=_describe(conflict))
+        return row, True
+    if row.facts != facts:
+        row = update_conflict(session, row.id, facts=facts)
+    return row, False
+
+
+def _resolve(
+    session: Session, clinic_id: int, row: StoredConflict, reason: str, now: datetime
+) -> None:
+    update_conflict(
+        session, row.id, state=ConflictState.RESOLVED, resolved_at=now, resolution_reason=reason
+    )
+    _audit(session, clinic_id, row, "conflict.resolved", now=now, detail={"reason": reason})
+
+
+def _facts(public_id: str, conflict: Conflict, detection: Detection) -> ConflictFacts:
+    return ConflictFacts(
+        public_id=public_id,
+        rule_name=conflict.rule.name,
+        earlier_row_id=detection.chosen[conflict.earlier.id].row_id,
+        later_row_id=detection.chosen[conflict.later.id].row_id,
+        patient_kind=conflict.patient.key.kind.value,
+        patient_value=conflict.patient.key.value,
+        match_kind=conflict.match.value,
+        gap_days=conflict.gap_days,
+    )
+
+
+def _reason(
+    row: StoredConflict, detection: Detection, policy: Policy, reader: BookingReader
+) -> str:
+    rule = _rule(policy, row.facts.rule_name)
+    if rule is None:
+        return f"the rule '{row.facts.rule_name}' is no longer in the policy"
+    earlier = _now_reads(detection, row.facts.earlier_row_id, reader)
+    later = _now_reads(detection, row.facts.later_row_id, reader)
+    same = earlier is not None and later is not None and _same_patient(detection, earlier, later)
+    return resolution_reason(rule, earlier, later, same_patient=same)
+
+
+def _rule(policy: Policy, name: str) -> Rule | None:
+    return next((rule for rule in policy.rules if rule.name == name), None)
+
+
+def _now_reads(detection: Detection, row_id: int, reader: BookingReader) -> ReadBooking | None:
+    """How the booking of ``row_id`` reads now; ``None`` when it is deleted everywhere."""
+    copy = detection.rows.get(row_id)
+    if copy is None:
+        return None
+    booking = copy.event.booking
+    current = detection.chosen.get(booking.id)
+    if current is None:
+        return None
+    return _read(current.event.booking, reader)
+
+
+def _read(booking: Booking, reader: BookingReader) -> ReadBooking:
+    identity = identify(booking, TitleNames(reader.matcher), reader.options)
+    categories = reader.matcher.categories(booking.summary, booking.description)
+    return ReadBooking(booking=booking, identity=identity, categories=categories)
+
+
+def _same_patient(detection: Detection, earlier: ReadBooking, later: ReadBooking) -> bool:
+    wanted = {earlier.booking.id, later.booking.id}
+    for group in detection.assessment.patients:
+        ids = {member.booking.id for member in group.members}
+        if wanted <= ids:
+            return True
+    return False
+
+
+def _describe(conflict: Conflict) -> dict[str, Any]:
+    return {
+        "rule": conflict.rule.name,
+        "earlier": _booking_detail(conflict.earlier),
+        "later": _booking_detail(conflict.later),
+        "gap_days": conflict.gap_days,
+        "patient": conflict.patient.label,
+        "matched_by": conflict.match.value,
+    }
+
+
+def _booking_detail(booking: Booking) -> dict[str, str]:
+    return {
+        "id": booking.id,
+        "day": booking.day.isoformat(),
+        "calendar": booking.calendar,
+        "summary": booking.summary,
+    }
+
+
+def _audit(
+    session: Session,
+    clinic_id: int,
+    row: StoredConflict,
+    action: str,
+    *,
+    now: datetime,
+    detail: Mapping[str, Any],
+) -> None:
+    record_audit_event(
+        session,
+        clinic_id,
+        ACTOR,
+        action,
+        conflict_id=row.id,
+        detail={"conflict": row.facts.public_id, **detail},
+        at=now,
+    )

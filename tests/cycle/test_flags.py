@@ -1,0 +1,194 @@
+"""Detection, flags and unflags through the emulator with the real Google client (SPEC §5, §6)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from rules.flag import CONFLICT_PROPERTY, FLAG_BEGIN, FLAG_END, PREVIOUS_COLOR_PROPERTY
+from sync.bootstrap import Services
+from sync.cycle import run_clinic_pass
+from sync.emulator import EmulatorServer
+from sync.store.audit import AuditEvent, list_audit_events
+from sync.store.conflicts import ConflictState, StoredConflict, list_conflicts
+from sync.store.database import session_scope
+from tests.cycle.conftest import NOW, PATIENT
+
+Json = dict[str, Any]
+STAFF_NOTE = "Bring the consent form.\nParking at the back."
+
+
+def _conflicts(engine: Engine) -> list[StoredConflict]:
+    with session_scope(engine) as session:
+        return list_conflicts(session, 1)
+
+
+def _audit(engine: Engine) -> list[AuditEvent]:
+    with session_scope(engine) as session:
+        return list_audit_events(session, 1)
+
+
+def _get(service: Any, calendar: str, event: Json) -> Json:
+    return dict(service.events().get(calendarId=calendar, eventId=event["id"]).execute())
+
+
+def _book_pair(
+    insert: Callable[..., Json], calendars: tuple[str, str], botox_day: str = "2030-01-17"
+) -> tuple[Json, Json]:
+    smith, room = calendars
+    mn = insert(smith, "Microneedling Jane Doe", "2030-01-10T10:00:00+00:00", attendees=PATIENT)
+    botox = insert(
+        room,
+        "Botox Jane Doe",
+        f"{botox_day}T10:00:00+00:00",
+        attendees=PATIENT,
+        description=STAFF_NOTE,
+        colorId="5",
+    )
+    return mn, botox
+
+
+def test_botox_a_week_after_microneedling_is_flagged_around_staff_text(
+    services: Services, calendars: tuple[str, str], insert: Callable[..., Json], service: Any
+) -> None:
+    _, botox = _book_pair(insert, calendars)
+    report = run_clinic_pass(services, now=NOW)
+    assert sum(c.detected for c in report.cycles) == 1
+    event = _get(service, calendars[1], botox)
+    description = event["description"]
+    assert description.startswith(STAFF_NOTE + "\n\n" + FLAG_BEGIN)
+    assert description.endswith(FLAG_END)
+    assert "booked 7 days after" in description
+    assert "Earliest eligible date: 2030-01-24" in description
+    [conflict] = _conflicts(services.engine)
+    assert f"https://clinic.example/admin/conflicts/{conflict.facts.public_id}" in description
+    assert event["colorId"] == "11"
+    private = event["extendedProperties"]["private"]
+    assert private[CONFLICT_PROPERTY] == conflict.facts.public_id
+    assert private[PREVIOUS_COLOR_PROPERTY] == "5"
+    assert conflict.state is ConflictState.FLAGGED
+    actions = [e.action for e in _audit(services.engine)]
+    assert actions == ["conflict.detected", "flag.written"]
+
+
+def test_a_second_pass_writes_nothing(
+    services: Services,
+    calendars: tuple[str, str],
+    insert: Callable[..., Json],
+    service: Any,
+    emulator: EmulatorServer,
+) -> None:
+    """The service's own write comes back through sync and causes no new write."""
+    _, botox = _book_pair(insert, calendars)
+    run_clinic_pass(services, now=NOW)
+    etag = _get(service, calendars[1], botox)["etag"]
+    emulator.reset_stats()
+    for minutes in (1, 2):
+        report = run_clinic_pass(services, now=NOW + timedelta(minutes=minutes))
+        assert all(c.flagged == c.unflagged == 0 for c in report.cycles)
+    assert emulator.stats().get("events.patch", 0) == 0
+    assert emulator.stats().get("events.get", 0) == 0
+    assert _get(service, calendars[1], botox)["etag"] == etag
+    assert len(_audit(services.engine)) == 2
+
+
+def test_moving_botox_out_removes_the_flag_and_restores_the_event(
+    services: Services, calendars: tuple[str, str], insert: Callable[..., Json], service: Any
+) -> None:
+    _, botox = _book_pair(insert, calendars)
+    run_clinic_pass(services, now=NOW)
+    moved = {"start": {"dateTime": "2030-01-26T10:00:00+00:00"}}
+    moved["end"] = {"dateTime": "2030-01-26T11:00:00+00:00"}
+    service.events().patch(calendarId=calendars[1], eventId=botox["id"], body=moved).execute()
+    report = run_clinic_pass(services, now=NOW + timedelta(minutes=1))
+    assert sum(c.resolved for c in report.cycles) == 1
+    assert sum(c.unflagged for c in report.cycles) == 1
+    event = _get(service, calendars[1], botox)
+    assert event["description"] == STAFF_NOTE
+    assert event["colorId"] == "5"
+    assert not event.get("extendedProperties", {}).get("private")
+    [conflict] = _conflicts(services.engine)
+    assert conflict.state is ConflictState.RESOLVED
+    assert conflict.resolution_reason == "moved: the gap is now 16 days (minimum 14)"
+    assert [e.action for e in _audit(services.engine)][-2:] == ["conflict.resolved", "flag.removed"]
+
+
+def test_deleting_the_microneedling_resolves_with_the_reason(
+    services: Services, calendars: tuple[str, str], insert: Callable[..., Json], service: Any
+) -> None:
+    mn, botox = _book_pair(insert, calendars)
+    run_clinic_pass(services, now=NOW)
+    service.events().delete(calendarId=calendars[0], eventId=mn["id"]).execute()
+    run_clinic_pass(services, now=NOW + timedelta(minutes=1))
+    [conflict] = _conflicts(services.engine)
+    assert conflict.state is ConflictState.RESOLVED
+    assert conflict.resolution_reason == "earlier booking deleted"
+    assert FLAG_BEGIN not in _get(service, calendars[1], botox)["description"]
+
+
+def test_a_booking_whose_patient_changes_resolves(
+    services: Services, calendars: tuple[str, str], insert: Callable[..., Json], service: Any
+) -> None:
+    _, botox = _book_pair(insert, calendars)
+    run_clinic_pass(services, now=NOW)
+    other = {"summary": "Botox Mary Major", "attendees": [{"email": "mary@example.com"}]}
+    service.events().patch(calendarId=calendars[1], eventId=botox["id"], body=other).execute()
+    run_clinic_pass(services, now=NOW + timedelta(minutes=1))
+    [conflict] = _conflicts(services.engine)
+    assert conflict.resolution_reason == "the two bookings are no longer the same patient"
+    event = _get(service, calendars[1], botox)
+    assert event["description"] == STAFF_NOTE
+    assert event["colorId"] == "5"
+
+
+def test_dry_run_writes_nothing_and_records_what_it_would_do(
+    dry_services: Services,
+    calendars: tuple[str, str],
+    insert: Callable[..., Json],
+    service: Any,
+    emulator: EmulatorServer,
+) -> None:
+    _, botox = _book_pair(insert, calendars)
+    run_clinic_pass(dry_services, now=NOW)
+    run_clinic_pass(dry_services, now=NOW + timedelta(minutes=1))
+    assert emulator.stats().get("events.patch", 0) == 0
+    assert _get(service, calendars[1], botox)["description"] == STAFF_NOTE
+    [conflict] = _conflicts(dry_services.engine)
+    assert conflict.state is ConflictState.OPEN
+    skips = [e for e in _audit(dry_services.engine) if e.action == "flag.skipped"]
+    assert [e.detail["reason"] for e in skips] == ["dry run: would flag"]
+
+
+def test_past_bookings_are_recorded_but_never_written(
+    services: Services,
+    calendars: tuple[str, str],
+    insert: Callable[..., Json],
+    emulator: EmulatorServer,
+) -> None:
+    smith, room = calendars
+    insert(smith, "Microneedling Jane Doe", "2029-12-01T10:00:00+00:00", attendees=PATIENT)
+    insert(room, "Botox Jane Doe", "2029-12-05T10:00:00+00:00", attendees=PATIENT)
+    run_clinic_pass(services, now=NOW)
+    run_clinic_pass(services, now=NOW + timedelta(minutes=1))
+    assert emulator.stats().get("events.patch", 0) == 0
+    [conflict] = _conflicts(services.engine)
+    assert conflict.state is ConflictState.OPEN
+    skips = [e.detail["reason"] for e in _audit(services.engine) if e.action == "flag.skipped"]
+    assert skips == ["booking already started: recorded for audit only"]
+
+
+def test_a_read_only_calendar_is_recorded_as_skipped(
+    services: Services,
+    calendars: tuple[str, str],
+    insert: Callable[..., Json],
+    emulator: EmulatorServer,
+) -> None:
+    _book_pair(insert, calendars)
+    emulator.inject_fault(status=403, reason="requiredAccessLevel", method="events.patch")
+    report = run_clinic_pass(services, now=NOW)
+    assert sum(c.skipped_writes for c in report.cycles) == 1
+    [skip] = [e for e in _audit(services.engine) if e.action == "flag.skipped"]
+    assert skip.detail["reason"].startswith("read-only calendar")
