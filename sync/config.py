@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sync.errors import ConfigError
@@ -109,6 +109,25 @@ class Settings(BaseSettings):
         description="Detect and record what would be written, but write nothing (SPEC §6).",
     )
 
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Fernet keys that encrypt stored credentials, comma-separated: the first "
+        "encrypts, every one decrypts (rotation, `clinic-sync secrets rotate`).",
+    )
+    google_client_secrets: Path | None = Field(
+        None,
+        description="OAuth client secrets JSON (installed app) `connect google` signs in with.",
+    )
+    caldav_timeout_seconds: float = Field(
+        30.0, gt=0, description="Timeout of one request to a CalDAV server, in seconds."
+    )
+    ics_timeout_seconds: float = Field(
+        30.0, gt=0, description="Timeout of one fetch of a subscribed .ics URL, in seconds."
+    )
+    doctor_timeout_seconds: float = Field(
+        5.0, gt=0, description="Timeout of each reachability check `clinic-sync doctor` makes."
+    )
+
     @field_validator("clinic_time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -117,6 +136,11 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as err:
             raise ValueError(f"unknown time zone {value!r}") from err
         return value
+
+    @field_validator("secret_key", "google_client_secrets", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("public_url")
     @classmethod

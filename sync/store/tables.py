@@ -295,3 +295,40 @@ class FeedEventRow(StoreModel, table=True):
 
 
 __all__ += ["FeedEventRow", "FeedFetchRow", "FeedTokenRow"]
+
+
+CREDENTIAL_KINDS = ("oauth", "service_account", "password")
+CREDENTIAL_STATES = ("active", "reconnect_required")
+
+
+class CredentialRow(StoreModel, table=True):
+    """How a clinic signs in to one provider, the secret encrypted (SPEC §9).
+
+    ``secret`` is a Fernet token (:mod:`sync.secrets`), never plain text. ``state`` turns
+    ``reconnect_required`` when the provider refuses the grant, with the reason, until
+    the clinic connects again. One account per provider and clinic.
+    """
+
+    __tablename__ = "credentials"
+    __table_args__ = (
+        UniqueConstraint("clinic_id", "provider"),
+        _one_of("provider", PROVIDERS, "provider"),
+        _one_of("kind", CREDENTIAL_KINDS, "kind"),
+        _one_of("state", CREDENTIAL_STATES, "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    clinic_id: int = Field(sa_column=_fk("clinics.id"))
+    provider: str = Field(sa_type=String(16))
+    kind: str = Field(sa_type=String(16))
+    account: str = Field(sa_type=String(320))
+    endpoint: str | None = Field(default=None, sa_type=String(1024))
+    secret: str = Field(sa_type=Text)
+    state: str = Field(sa_type=String(24))
+    state_reason: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+    state_changed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+__all__ += ["CredentialRow"]

@@ -1,0 +1,120 @@
+"""Signing a clinic in to Google: the installed-app flow and service-account keys (SPEC §9).
+
+- OAuth for a clinic's own account follows Google's installed-app guide
+  (https://developers.google.com/identity/protocols/oauth2/native-app): the browser is sent
+  to Google's consent page and comes back to a loopback redirect on ``127.0.0.1`` (RFC 8252
+  §7.3) on a free port; offline access, so a refresh token comes back. Scopes are exactly
+  :data:`sync.google.client.SCOPES` (least privilege: events, and the calendar list read
+  only). The result is an authorised-user document (client id and secret, refresh token,
+  token URI, scopes) for :mod:`sync.google.grants` to store encrypted.
+- Service accounts with domain-wide delegation
+  (https://developers.google.com/identity/protocols/oauth2/service-account#delegatingauthority):
+  the key file is validated by building credentials from it, acting as ``subject``.
+
+Nothing here stores anything; a refused or broken sign-in is a :class:`SignInFailed`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from google.auth.exceptions import GoogleAuthError
+from google.oauth2 import service_account
+from google_auth_oauthlib.flow import InstalledAppFlow  # type: ignore[import-untyped]
+from oauthlib.oauth2.rfc6749.errors import OAuth2Error  # type: ignore[import-untyped]
+
+from sync.google.client import SCOPES
+from sync.google.errors import CredentialsError, GoogleSetupError
+
+__all__ = [
+    "LOOPBACK_HOST",
+    "SignInFailed",
+    "read_client_secrets",
+    "read_service_account_key",
+    "service_account_credentials",
+    "sign_in_installed_app",
+]
+
+LOOPBACK_HOST = "127.0.0.1"
+_PROMPT = "Open this address in a browser to let clinic-sync read and flag calendars:\n{url}"
+
+
+class SignInFailed(GoogleSetupError):
+    """The OAuth sign-in did not produce a grant (refused, timed out, bad client secrets)."""
+
+
+def read_client_secrets(path: Path) -> dict[str, Any]:
+    """The OAuth client of an installed app, as downloaded from Google Cloud Console."""
+    document = _json_file(path, "client secrets")
+    if not isinstance(document.get("installed"), Mapping):
+        raise CredentialsError(
+            f"{path}: not the client secrets of a desktop app (no 'installed' section)"
+        )
+    return document
+
+
+def sign_in_installed_app(
+    client_secrets: Path,
+    *,
+    port: int = 0,
+    open_browser: bool = True,
+    timeout_seconds: int = 300,
+    state: str | None = None,
+) -> str:
+    """Run the installed-app flow; the authorised-user JSON (with the refresh token)."""
+    flow = InstalledAppFlow.from_client_config(read_client_secrets(client_secrets), list(SCOPES))
+    extra = {"state": state} if state else {}
+    try:
+        credentials = flow.run_local_server(
+            host=LOOPBACK_HOST,
+            port=port,
+            open_browser=open_browser,
+            authorization_prompt_message=_PROMPT,
+            timeout_seconds=timeout_seconds,
+            prompt="consent",
+            **extra,
+        )
+    except (OAuth2Error, GoogleAuthError, OSError, AttributeError, ValueError) as err:
+        raise SignInFailed(f"Google sign-in failed: {err}") from err
+    if not credentials.refresh_token:
+        raise SignInFailed("Google sent no refresh token; remove clinic-sync's access and retry")
+    return str(credentials.to_json())
+
+
+def read_service_account_key(path: Path) -> dict[str, Any]:
+    """A service-account key file, checked by building credentials from it."""
+    info = _json_file(path, "service-account key")
+    if info.get("type") != "service_account":
+        raise CredentialsError(f"{path}: not a service-account key (type {info.get('type')!r})")
+    service_account_credentials(info, subject=None, source=str(path))
+    return info
+
+
+def service_account_credentials(
+    info: Mapping[str, Any], *, subject: str | None, source: str = "the stored key"
+) -> service_account.Credentials:
+    """Credentials of a service account, acting as ``subject`` when it is given."""
+    try:
+        account = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+            dict(info), scopes=list(SCOPES)
+        )
+    except (ValueError, KeyError, GoogleAuthError) as err:
+        raise CredentialsError(f"{source}: not a usable service-account key ({err})") from err
+    if subject:
+        return account.with_subject(subject)  # type: ignore[no-any-return]
+    return account  # type: ignore[no-any-return]
+
+
+def _json_file(path: Path, what: str) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise CredentialsError(f"{path}: cannot be read ({err.strerror or err})") from err
+    except ValueError as err:
+        raise CredentialsError(f"{path}: not a JSON {what} file ({err})") from err
+    if not isinstance(document, dict):
+        raise CredentialsError(f"{path}: not a JSON {what} file")
+    return document
