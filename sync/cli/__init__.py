@@ -5,7 +5,9 @@ from __future__ import annotations
 import typer
 
 from sync.cli.audit import audit
+from sync.cli.audit_log import audit_log
 from sync.cli.calendars import calendars_app
+from sync.cli.conflicts import conflicts_app
 from sync.cli.db import db_app
 from sync.cli.emulator import emulator
 from sync.cli.feeds import feeds_app
@@ -32,6 +34,8 @@ app.command()(audit)
 app.add_typer(db_app, name="db")
 app.add_typer(calendars_app, name="calendars")
 app.command("sync")(sync_command)
+app.add_typer(conflicts_app, name="conflicts")
+app.command("audit-log")(audit_log)
 app.command("emulator")(emulator)
 app.add_typer(feeds_app, name="feeds")
 app.command("serve")(serve)

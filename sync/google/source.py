@@ -158,8 +158,10 @@ class GoogleCalendarSource:
         self, calendar_id: str, event_id: str, patch: FlagPatch, *, etag: str
     ) -> RemoteEvent:
         """events.patch with ``If-Match: etag``: the flag's description, colour and properties."""
-        request = self._service().events().patch(
-            calendarId=calendar_id, eventId=event_id, body=_patch_body(patch)
+        request = (
+            self._service()
+            .events()
+            .patch(calendarId=calendar_id, eventId=event_id, body=_patch_body(patch))
         )
         request.headers["If-Match"] = etag
         what = f"writing the flag of event {event_id} on {calendar_id}"
