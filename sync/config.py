@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sync.errors import ConfigError
@@ -23,7 +23,12 @@ class Settings(BaseSettings):
     """clinic-sync's configuration."""
 
     model_config = SettingsConfigDict(
-        env_prefix="CLINIC_SYNC_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="CLINIC_SYNC_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        validate_by_name=True,  # a field with environment aliases is still set by its name
+        loc_by_alias=False,  # and its errors name the field, as load_settings expects
     )
 
     database_url: str = Field(
@@ -49,7 +54,29 @@ class Settings(BaseSettings):
         "default", description="Slug of the clinic the command line and the worker act for."
     )
     poll_interval_seconds: int = Field(
-        60, ge=1, description="Seconds between two polls of one calendar (SPEC §9)."
+        60,
+        ge=1,
+        description="Seconds between two polls of one calendar (SPEC §9); "
+        "CLINIC_SYNC_POLL_SECONDS is accepted too.",
+        validation_alias=AliasChoices(
+            "CLINIC_SYNC_POLL_INTERVAL_SECONDS", "CLINIC_SYNC_POLL_SECONDS"
+        ),
+    )
+    google_requests_per_minute: int = Field(
+        300,
+        ge=1,
+        description="Google requests one worker may make per minute; workers sharing an "
+        "account each get their share (Google allows about 600 per user per minute).",
+    )
+    worker_threads: int = Field(4, ge=1, description="Calendars one worker polls at the same time.")
+    worker_lease_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="How long a worker's claim on a calendar lasts unless renewed; a dead "
+        "worker's calendars are taken over after this long.",
+    )
+    worker_claim_seconds: float = Field(
+        2.0, gt=0, description="How often a worker looks for calendars that are due."
     )
     google_api_endpoint: str = Field(
         "https://www.googleapis.com/calendar/v3/",

@@ -13,6 +13,7 @@ from sync.cli.emulator import emulator
 from sync.cli.feeds import feeds_app
 from sync.cli.serve import serve
 from sync.cli.sync_command import sync_command
+from sync.cli.worker import worker
 
 __all__ = ["app", "main"]
 
@@ -39,6 +40,7 @@ app.command("audit-log")(audit_log)
 app.command("emulator")(emulator)
 app.add_typer(feeds_app, name="feeds")
 app.command("serve")(serve)
+app.command("worker")(worker)
 
 
 def main() -> None:

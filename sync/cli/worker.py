@@ -1,0 +1,28 @@
+"""``clinic-sync worker``: poll the clinic's calendars until stopped (SPEC §9).
+
+Runs :func:`sync.worker.run_worker` in the foreground with logs on stderr (JSON lines
+unless stderr is a terminal, :mod:`sync.logs`). SIGTERM or
+Ctrl-C finishes the calendars in hand and exits with status 0; a setup problem (a second
+worker on one SQLite database, a bad policy file, an unreachable database) ends in one
+line and status 2.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sync.cli.common import settings_or_exit
+from sync.cli.services import clean_errors
+from sync.logs import configure_logging
+from sync.worker import run_worker
+
+__all__ = ["worker"]
+
+
+def worker() -> None:
+    """Poll every calendar once per interval, sharing them with other workers."""
+    settings = settings_or_exit()
+    configure_logging()
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
+    with clean_errors():
+        run_worker(settings)

@@ -1,0 +1,374 @@
+"""The worker: poll every calendar once per interval, sharing them with other workers (SPEC §9).
+
+The main thread is a claim loop: every ``worker_claim_seconds`` it leases the calendars
+that are due and free (:func:`sync.leases.claim_due`), as many as it has idle threads and
+request budget for (:mod:`sync.budget`), and hands each to an APScheduler 3
+``BackgroundScheduler`` as a one-off job. Because claims go through the database, calendars
+added, enabled or removed while the worker runs are picked up (or dropped) at the next
+claim, and several workers on PostgreSQL share the calendars without ever polling one
+twice at once. Each poll calls :func:`sync.cycle.run_calendar_cycle`; provider failures are
+recorded by the cycle, anything unexpected is logged with its traceback and recorded on
+the calendar, which then backs off (:class:`sync.leases.PollSchedule`). No failure stops
+the worker.
+
+APScheduler 3 (https://apscheduler.readthedocs.io/en/3.x/userguide.html) is configured so:
+
+- each calendar's job has id ``calendar-<id>`` and ``max_instances=1`` ("Limiting the
+  number of concurrently executing instances of a job"), a second guard inside the process
+  beside the lease across processes;
+- ``coalesce=True``: a lease-renewal run missed while the process stalled runs once, not
+  once per missed interval ("Missed job executions and coalescing"); calendars coalesce by
+  construction, since a calendar overdue by many intervals is simply due, once;
+- ``misfire_grace_time=None`` on calendar jobs: a claimed calendar is polled however late
+  its job starts, so its lease is never left to expire unused;
+- ``shutdown(wait=True)`` lets running jobs finish ("Shutting down the scheduler").
+
+On SIGTERM or SIGINT the claim loop stops claiming, calendars claimed but not started are
+released untouched, the calendars in hand are finished, and the process exits with status
+0. Jobs never call back into the scheduler, so shutdown cannot deadlock on its locks.
+
+SQLite serves one worker: :func:`single_worker_lock` takes an exclusive lock on a file next
+to the database (``flock``: the kernel drops it when the process dies, even on SIGKILL), and
+a second worker refuses to start with :class:`WorkerAlreadyRunning`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import IO, Protocol
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.engine import make_url
+
+from sync.bootstrap import Services, open_services
+from sync.budget import TokenBucket
+from sync.config import Settings
+from sync.cycle import CalendarCycle, run_calendar_cycle
+from sync.errors import ClinicSyncError, SetupError
+from sync.leases import Lease, PollSchedule, claim_due, new_owner, release, renew
+from sync.store.errors import RecordNotFound, StoreError
+
+__all__ = [
+    "CycleRunner",
+    "Worker",
+    "WorkerAlreadyRunning",
+    "WorkerOptions",
+    "cycle_requests",
+    "lock_path",
+    "run_worker",
+    "single_worker_lock",
+]
+
+_log = logging.getLogger(__name__)
+
+
+class WorkerAlreadyRunning(SetupError):
+    """Another worker holds the SQLite database; only one may run on it."""
+
+
+class CycleRunner(Protocol):
+    """What the worker calls for one calendar: :func:`sync.cycle.run_calendar_cycle`."""
+
+    def __call__(self, services: Services, source_id: int, *, now: datetime) -> CalendarCycle: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerOptions:
+    """How a worker paces itself, read from the settings."""
+
+    clinic: str
+    threads: int
+    lease: timedelta
+    claim_every: float
+    schedule: PollSchedule
+    requests_per_minute: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WorkerOptions:
+        return cls(
+            clinic=settings.clinic,
+            threads=settings.worker_threads,
+            lease=timedelta(seconds=settings.worker_lease_seconds),
+            claim_every=settings.worker_claim_seconds,
+            schedule=PollSchedule(timedelta(seconds=settings.poll_interval_seconds)),
+            requests_per_minute=settings.google_requests_per_minute,
+        )
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Worker:
+    """Claims due calendars and polls them on an APScheduler thread pool until stopped."""
+
+    def __init__(
+        self,
+        services: Services,
+        options: WorkerOptions,
+        *,
+        cycle: CycleRunner = run_calendar_cycle,
+        owner: str | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.services = services
+        self.options = options
+        self.owner = owner or new_owner()
+        self.budget = TokenBucket.per_minute(options.requests_per_minute)
+        self._cycle = cycle
+        self._clock = clock
+        self._in_hand: dict[int, Lease] = {}
+        self._lock = threading.Condition()  # guards _in_hand; notified as calendars finish
+        self._stopping = threading.Event()
+        self._scheduler = _scheduler(options.threads)
+
+    def run(self, stop: threading.Event, why: Callable[[], str] = lambda: "asked to stop") -> None:
+        """Claim and poll until ``stop`` is set, then finish the calendars in hand.
+
+        ``why`` says what stopped it, for the log ("received SIGTERM").
+        """
+        self._scheduler.add_job(
+            self._renew, "interval", seconds=self.options.lease.total_seconds() / 3, id="renew"
+        )
+        self._scheduler.start()
+        _log.info("worker %s started (clinic %s)", self.owner, self.options.clinic)
+        try:
+            while not stop.is_set():
+                self._claim_safely()
+                stop.wait(self.options.claim_every)
+        finally:
+            self._stop(why())
+
+    def claim(self) -> list[Lease]:
+        """Lease what is due, within idle threads and budget, and schedule a poll of each."""
+        leases = claim_due(
+            self.services.engine,
+            self.owner,
+            now=self._clock(),
+            ttl=self.options.lease,
+            limit=self._room(),
+            clinic=self.options.clinic,
+        )
+        self.budget.charge(len(leases))  # a token each; the rest of a poll's cost comes after
+        for lease in leases:
+            self._schedule(lease)
+        return leases
+
+    def in_hand(self) -> list[int]:
+        """The calendars this worker holds right now."""
+        with self._lock:
+            return sorted(self._in_hand)
+
+    def _room(self) -> int:
+        with self._lock:
+            idle = self.options.threads - len(self._in_hand)
+        return max(0, min(idle, int(self.budget.available())))
+
+    def _claim_safely(self) -> None:
+        try:
+            self.claim()
+        except StoreError as err:
+            _log.warning("cannot claim calendars, trying again shortly: %s", err)
+
+    def _schedule(self, lease: Lease) -> None:
+        with self._lock:
+            self._in_hand[lease.source_id] = lease
+        self._scheduler.add_job(
+            self._poll,
+            args=[lease],
+            id=f"calendar-{lease.source_id}",
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+
+    def _poll(self, lease: Lease) -> None:
+        try:
+            if self._stopping.is_set():
+                self._release(lease)  # claimed but not started: leave it to the next worker
+                return
+            started = time.time()
+            cycle = self._run_cycle(lease)
+            if cycle is not None:
+                self.budget.charge(cycle_requests(cycle) - 1)
+                self._log_poll(lease, cycle, started, self._release(lease))
+        finally:
+            with self._lock:
+                self._in_hand.pop(lease.source_id, None)
+                self._lock.notify_all()
+
+    def _log_poll(
+        self, lease: Lease, cycle: CalendarCycle, started: float, due: datetime | None
+    ) -> None:
+        ended = time.time()
+        _log.info(
+            "calendar %d polled in %.2f s (%s); next poll %s",
+            lease.source_id,
+            ended - started,
+            _outcome(cycle),
+            "unknown" if due is None else due.isoformat(timespec="seconds"),
+            extra={
+                "calendar": lease.source_id,
+                "worker": self.owner,
+                "started": started,
+                "ended": ended,
+                "requests": cycle_requests(cycle),
+            },
+        )
+
+    def _run_cycle(self, lease: Lease) -> CalendarCycle | None:
+        """The cycle's report; ``None`` when it raised (then recorded and released here)."""
+        try:
+            return self._cycle(self.services, lease.source_id, now=self._clock())
+        except RecordNotFound:
+            _log.info("calendar %d was removed while it was due", lease.source_id)
+            return None
+        except (ClinicSyncError, StoreError) as err:
+            _log.warning("calendar %d: poll failed: %s", lease.source_id, err)
+            self._release(lease, error=str(err))
+            return None
+        except Exception as err:  # a bug: keep the traceback, keep the worker alive
+            _log.exception("calendar %d: poll failed unexpectedly", lease.source_id)
+            self._release(lease, error=f"{type(err).__name__}: {err}")
+            return None
+
+    def _release(self, lease: Lease, error: str | None = None) -> datetime | None:
+        try:
+            due = release(
+                self.services.engine, lease, self.options.schedule, now=self._clock(), error=error
+            )
+        except StoreError as err:
+            _log.warning(
+                "calendar %d: lease not released (expires itself): %s", lease.source_id, err
+            )
+            return None
+        if due is None:
+            _log.warning("calendar %d: lease was lost before the poll ended", lease.source_id)
+        return due
+
+    def _renew(self) -> None:
+        with self._lock:
+            held = list(self._in_hand)
+        try:
+            kept = renew(
+                self.services.engine, self.owner, held, now=self._clock(), ttl=self.options.lease
+            )
+        except StoreError as err:
+            _log.warning("cannot renew leases: %s", err)
+            return
+        for source_id in sorted(set(held) - kept):
+            _log.warning("calendar %d: lease lost to another worker", source_id)
+
+    def _stop(self, why: str) -> None:
+        """Claim nothing more, finish what is in hand (leases still renewed), shut down."""
+        self._stopping.set()
+        with self._lock:
+            _log.info(
+                "worker %s %s: finishing %d calendar(s) in hand, then stopping",
+                self.owner,
+                why,
+                len(self._in_hand),
+            )
+            self._lock.wait_for(lambda: not self._in_hand)
+        self._scheduler.shutdown(wait=True)
+        _log.info("worker %s stopped cleanly", self.owner)
+
+
+def cycle_requests(cycle: CalendarCycle) -> int:
+    """Google requests a cycle made: its pull's, plus at least one per flag written."""
+    writes = cycle.flagged + cycle.unflagged + cycle.write_failures
+    return max(1, cycle.pull.requests + writes)
+
+
+def _outcome(cycle: CalendarCycle) -> str:
+    pull = cycle.pull
+    if not pull.ok:
+        return f"failed: {pull.error}"
+    kind = "full" if pull.full else "incremental"
+    return f"{kind}, {len(pull.changed)} changed, {pull.requests} request(s)"
+
+
+def _scheduler(threads: int) -> BackgroundScheduler:
+    return BackgroundScheduler(
+        executors={"default": ThreadPoolExecutor(threads + 1)},  # one more for renewals
+        job_defaults={"coalesce": True, "max_instances": 1},
+        timezone=UTC,
+    )
+
+
+# Running it as a process -------------------------------------------------------------
+
+
+def lock_path(database_url: str) -> Path | None:
+    """The lock file that keeps a SQLite database to one worker; ``None`` when not needed."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    database = Path(url.database).resolve()
+    return database.with_name(database.name + ".worker-lock")
+
+
+@contextmanager
+def single_worker_lock(database_url: str) -> Iterator[None]:
+    """Hold the SQLite database for this worker; :class:`WorkerAlreadyRunning` if taken."""
+    path = lock_path(database_url)
+    if path is None:
+        yield
+        return
+    with path.open("a+") as handle:
+        _lock_or_refuse(handle, path)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
+
+
+def _lock_or_refuse(handle: IO[str], path: Path) -> None:
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as err:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        raise WorkerAlreadyRunning(
+            f"another worker (pid {holder}) is already running on this SQLite database "
+            f"(lock {path}); SQLite serves one worker, use PostgreSQL to run several"
+        ) from err
+
+
+def run_worker(settings: Settings, stop: threading.Event | None = None) -> None:
+    """Run a worker until SIGTERM or SIGINT (or ``stop``); clinic-sync errors are raised."""
+    stop = stop or threading.Event()
+    with single_worker_lock(settings.database_url), open_services(settings) as services:
+        worker = Worker(services, WorkerOptions.from_settings(settings))
+        with _stopping_on_signals(stop) as received:
+            worker.run(stop, why=lambda: f"received {received[0]}" if received else "asked to stop")
+
+
+@contextmanager
+def _stopping_on_signals(stop: threading.Event) -> Iterator[list[str]]:
+    """Set ``stop`` on SIGTERM/SIGINT; yields the names of the signals received."""
+    received: list[str] = []
+
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        # Only flag it: logging here could re-enter a stream the main thread is writing to.
+        received.append(signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
