@@ -1,0 +1,12 @@
+"""Read-only .ics URL subscriptions behind the calendar-source port (SPEC §9).
+
+Modules: ``source`` (:class:`IcsUrlSource`: conditional GET, snapshot diff) and ``errors``.
+Importing this package opens no connection.
+"""
+
+from __future__ import annotations
+
+from sync.icsurl.errors import FeedRejected, FeedUnavailable, ReadOnlySource
+from sync.icsurl.source import IcsUrlSource
+
+__all__ = ["FeedRejected", "FeedUnavailable", "IcsUrlSource", "ReadOnlySource"]
