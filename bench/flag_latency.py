@@ -1,0 +1,250 @@
+"""How fast a conflict reaches the calendar, and what idle polling costs (SPEC §6, §9).
+
+1. Flag latency: against the Calendar emulator with the real google-api-python-client and
+   a SQLite store, a loop runs :func:`sync.cycle.run_calendar_cycle` over a clinic's two
+   calendars back to back. For each of many patients a microneedling and a Botox a week
+   later are inserted; the time from inserting the Botox to its flag being visible through
+   events.get is measured (median, p95). With a poll interval, add on average half the
+   interval: this is the service's own share.
+2. Idle polling: 50 calendars × 2,000 events are loaded and pulled; one pass reconciles
+   the clinic (a full re-assessment of every booking, dry run), then idle passes over all
+   calendars are measured: wall time, CPU time and peak RSS (``resource.getrusage``).
+
+Prints a Rich table and writes ``bench/results/flag_latency.json``. Runs in under 3 minutes.
+
+Run: ``.venv/bin/python bench/flag_latency.py [--pairs 40 --calendars 50 --events 2000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import resource
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from rules.flag import CONFLICT_PROPERTY
+from sync.bootstrap import Services, booking_reader
+from sync.config import Settings
+from sync.cycle import run_calendar_cycle, run_clinic_pass
+from sync.emulator import EmulatorServer
+from sync.google import CalendarClient, ClientConfig, GoogleAuth, GoogleCalendarSource
+from sync.policy_file import load_policy
+from sync.pull import pull_clinic
+from sync.store.clinics import get_or_create_clinic
+from sync.store.database import make_engine, session_scope
+from sync.store.migrate import upgrade
+from sync.store.sources import Provider, add_source
+
+RESULTS = Path(__file__).parent / "results" / "flag_latency.json"
+TITLES = (
+    "Botox {name}",
+    "Microneedling (SkinPen) - {name}",
+    "{name} — Dysport 20u",
+    "Consultation {name}",
+    "{name} follow-up",
+    "Hydrafacial {name}",
+)
+
+
+def main() -> None:
+    args = _arguments()
+    results: dict[str, Any] = {"machine": f"{platform.system()} {platform.machine()}"}
+    with tempfile.TemporaryDirectory() as tmp:
+        with EmulatorServer() as server:
+            results["latency"] = _latency(server, Path(tmp) / "latency.db", args.pairs)
+        with EmulatorServer() as server:
+            results["idle"] = _idle(server, Path(tmp) / "idle.db", args.calendars, args.events)
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    Console().print(_table(results))
+    Console().print(f"written to {RESULTS}")
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=40, help="conflicts inserted one by one")
+    parser.add_argument("--calendars", type=int, default=50)
+    parser.add_argument("--events", type=int, default=2000, help="events per calendar")
+    return parser.parse_args()
+
+
+def _services(server: EmulatorServer, db: Path, **settings: Any) -> Services:
+    config = Settings(
+        database_url=f"sqlite:///{db}",
+        google_api_endpoint=server.url,
+        google_auth="none",
+        clinic="bench",
+        **settings,
+    )
+    engine = make_engine(config.database_url)
+    upgrade(engine)
+    policy = load_policy()
+    client = CalendarClient(ClientConfig(endpoint=server.url, auth=GoogleAuth.NONE))
+    return Services(
+        config, engine, policy, booking_reader(policy, config), GoogleCalendarSource(client)
+    )
+
+
+def _connect(services: Services, calendar_ids: list[str]) -> list[int]:
+    with session_scope(services.engine) as session:
+        clinic_id = get_or_create_clinic(session, "bench").id
+        return [
+            add_source(
+                session,
+                clinic_id,
+                Provider.GOOGLE,
+                cid,
+                display_name=cid,
+                time_zone="Europe/London",
+            ).id
+            for cid in calendar_ids
+        ]
+
+
+def _latency(server: EmulatorServer, db: Path, pairs: int) -> dict[str, Any]:
+    store = server.store
+    smith = store.insert_calendar({"summary": "Dr Smith", "timeZone": "Europe/London"})["id"]
+    room = store.insert_calendar({"summary": "Room 2", "timeZone": "Europe/London"})["id"]
+    with _services(server, db) as services:
+        sources = _connect(services, [smith, room])
+        run_clinic_pass(services, now=datetime.now(UTC))
+        events = services.google.client.service().events()
+        samples = []
+        day = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
+        for n in range(pairs):
+            who = [{"email": f"patient{n}@example.com"}]
+            _insert(events, smith, f"Microneedling Patient {n}", day + timedelta(days=10), who)
+            start = time.perf_counter()
+            botox = _insert(events, room, f"Botox Patient {n}", day + timedelta(days=17), who)
+            cycles = 0
+            while not _flagged(events, room, botox):
+                for source_id in sources:
+                    run_calendar_cycle(services, source_id, now=datetime.now(UTC))
+                cycles += 1
+            samples.append((time.perf_counter() - start, cycles))
+    seconds = sorted(s for s, _ in samples)
+    return {
+        "pairs": pairs,
+        "median_ms": statistics.median(seconds) * 1000,
+        "p95_ms": seconds[max(0, round(0.95 * len(seconds)) - 1)] * 1000,
+        "max_ms": seconds[-1] * 1000,
+        "cycles_per_flag": statistics.mean(c for _, c in samples),
+    }
+
+
+def _insert(events: Any, calendar: str, summary: str, start: datetime, who: Any) -> str:
+    body = {
+        "summary": summary,
+        "attendees": who,
+        "start": {"dateTime": start.isoformat()},
+        "end": {"dateTime": (start + timedelta(hours=1)).isoformat()},
+    }
+    return str(events.insert(calendarId=calendar, body=body).execute()["id"])
+
+
+def _flagged(events: Any, calendar: str, event_id: str) -> bool:
+    item = events.get(calendarId=calendar, eventId=event_id).execute()
+    return CONFLICT_PROPERTY in item.get("extendedProperties", {}).get("private", {})
+
+
+def _idle(server: EmulatorServer, db: Path, calendars: int, per_calendar: int) -> dict[str, Any]:
+    ids = _load(server, calendars, per_calendar)
+    with _services(server, db, dry_run=True) as services:
+        _connect(services, ids)
+        load_start = time.perf_counter()
+        pull_clinic(services.engine, services.google, services.reader, "bench")
+        first_pull = time.perf_counter() - load_start
+        start = time.perf_counter()
+        settle = run_clinic_pass(services, now=datetime.now(UTC))
+        reconcile = time.perf_counter() - start
+        conflicts = sum(c.detected for c in settle.cycles)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        passes, start = 3, time.perf_counter()
+        for _ in range(passes):
+            run_clinic_pass(services, now=datetime.now(UTC))
+        wall = (time.perf_counter() - start) / passes
+        after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime) / passes
+    return {
+        "calendars": calendars,
+        "events": calendars * per_calendar,
+        "first_pull_s": first_pull,
+        "full_reconcile_s": reconcile,
+        "conflicts_detected": conflicts,
+        "idle_pass_wall_s": wall,
+        "idle_pass_cpu_s": cpu,
+        "peak_rss_mb": after.ru_maxrss / 1024,
+    }
+
+
+def _load(server: EmulatorServer, calendars: int, per_calendar: int) -> list[str]:
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    rng = random.Random(7)
+    ids = []
+    for n in range(calendars):
+        cid = server.store.insert_calendar(
+            {"summary": f"Practitioner {n}", "timeZone": "Europe/London"}
+        )["id"]
+        for _ in range(per_calendar):
+            start = now + timedelta(days=rng.randint(-170, 350), hours=rng.randint(-6, 6))
+            name = f"{_word(rng.randrange(100))} {_word(1000 + rng.randrange(50))}"
+            body = {
+                "summary": rng.choice(TITLES).format(name=name),
+                "start": {"dateTime": start.isoformat()},
+                "end": {"dateTime": (start + timedelta(hours=1)).isoformat()},
+            }
+            server.store.insert_event(cid, body)
+        ids.append(cid)
+    return ids
+
+
+_SYLLABLES = ("ka", "lo", "mi", "ran", "de", "su", "vel", "to", "ni", "ber")
+
+
+def _word(number: int) -> str:
+    """A made-up name for ``number``: digits never reach a title, so names stay distinct."""
+    return "".join(_SYLLABLES[int(d)] for d in str(number)).capitalize()
+
+
+def _table(results: dict[str, Any]) -> Table:
+    latency, idle = results["latency"], results["idle"]
+    table = Table(title=f"Flag latency and idle cost ({results['machine']})")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    rows = [
+        (
+            f"insert → flag visible, median ({latency['pairs']} conflicts)",
+            f"{latency['median_ms']:.0f} ms",
+        ),
+        ("insert → flag visible, p95", f"{latency['p95_ms']:.0f} ms"),
+        ("cycles of both calendars per flag", f"{latency['cycles_per_flag']:.2f}"),
+        (
+            f"first pull, {idle['calendars']} × {idle['events'] // idle['calendars']:,} events",
+            f"{idle['first_pull_s']:.1f} s",
+        ),
+        (
+            f"full reconcile of {idle['events']:,} bookings (dry run)",
+            f"{idle['full_reconcile_s']:.2f} s",
+        ),
+        ("conflicts found by it", f"{idle['conflicts_detected']:,}"),
+        ("idle pass over every calendar: wall", f"{idle['idle_pass_wall_s']:.2f} s"),
+        ("idle pass over every calendar: CPU", f"{idle['idle_pass_cpu_s']:.2f} s"),
+        ("peak RSS of the process", f"{idle['peak_rss_mb']:.0f} MB"),
+    ]
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+if __name__ == "__main__":
+    main()
