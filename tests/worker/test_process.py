@@ -8,6 +8,8 @@ from outside: the calls the emulator answered (calendar, start, end) and the sto
 from __future__ import annotations
 
 import signal
+import time
+from itertools import pairwise
 
 from sqlalchemy import Engine
 from sqlmodel import col, select
@@ -19,7 +21,7 @@ from sync.store.database import make_engine, session_scope
 from sync.store.sources import CalendarSource, list_sources
 from sync.store.tables import CalendarSourceRow
 from tests.worker.conftest import google_calendars
-from tests.worker.processes import GoogleLog, Workers, worker_env
+from tests.worker.processes import GoogleLog, Workers, overlaps, worker_env
 
 
 def _sources(engine: Engine) -> dict[str, CalendarSource]:
@@ -102,3 +104,53 @@ def _leased(engine: Engine) -> list[CalendarSourceRow]:
     with session_scope(engine) as session:
         query = select(CalendarSourceRow).where(col(CalendarSourceRow.lease_owner).is_not(None))
         return list(session.exec(query))
+
+
+def test_three_workers_on_postgresql_never_poll_one_calendar_at_once(
+    postgres: tuple[Engine, str], emulator: EmulatorServer, google_log: GoogleLog, workers: Workers
+) -> None:
+    """Three workers, four calendars due every second, for a few seconds: shared, never doubled."""
+    engine, url = postgres
+    calendars = google_calendars(engine, emulator, 4)
+    google_log.latency = 0.15
+    env = worker_env(url, emulator, worker_threads=2, worker_lease_seconds=5)
+    for _ in range(3):
+        workers.start(env).wait_for_log("started")
+    time.sleep(4.0)
+    assert [worker.stop() for worker in workers] == [0, 0, 0]
+    for calendar in calendars:
+        calls = google_log.of(calendar)
+        assert len(calls) >= 3, calls
+        assert overlaps(calls) == []
+        gaps = [b.start - a.start for a, b in pairwise(calls)]
+        assert min(gaps) >= 0.9, gaps  # one poll per interval (1 s), jitter ±5 %
+    pollers = {poll["worker"] for worker in workers for poll in worker.polls()}
+    assert len(pollers) >= 2
+    assert _leased(engine) == []
+
+
+def test_a_low_budget_spreads_polls_out_instead_of_hitting_rate_limits(
+    sqlite_url: str, emulator: EmulatorServer, google_log: GoogleLog, workers: Workers
+) -> None:
+    """48 requests a minute (a burst of 8, then 0.8 a second) for 12 calendars due each second.
+
+    Unbudgeted, the worker would make about 12 calls a second; the emulator answers 429
+    beyond 20 calls in any 10 s, as Google does beyond its per-minute limit.
+    """
+    engine = make_engine(sqlite_url)
+    calendars = google_calendars(engine, emulator, 12, events=1)
+    google_log.quota = (20, 10.0)
+    env = worker_env(sqlite_url, emulator, google_requests_per_minute=48)
+    worker = workers.start(env)
+    worker.wait_for_log("started")
+    time.sleep(6.0)
+    assert worker.stop() == 0
+    calls = sorted(google_log.calls, key=lambda call: call.start)
+    assert [call for call in calls if call.status >= 400] == []
+    for first in calls:
+        window = [c for c in calls if first.start <= c.start < first.start + 5]
+        assert len(window) <= 8 + 0.8 * 5 + 1, window
+    polls = [len(google_log.of(calendar)) for calendar in calendars]
+    assert min(polls) >= 1, polls  # every calendar had its turn...
+    assert max(polls) - min(polls) <= 1, polls  # ...most overdue first: spread evenly
+    engine.dispose()
