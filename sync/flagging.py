@@ -38,7 +38,7 @@ from sync.calendar_source import CalendarReadOnly, CalendarSource, EventChanged,
 from sync.detect import ACTOR, Detection
 from sync.errors import ClinicSyncError
 from sync.pull import BookingReader
-from sync.store.audit import last_audit_event, record_audit_event
+from sync.store.audit import list_audit_events, record_audit_event
 from sync.store.bookings import upsert_bookings
 from sync.store.conflicts import BookingCopy, ConflictState, StoredConflict, update_conflict
 from sync.store.database import session_scope
@@ -300,8 +300,9 @@ class _Writer:
 def _repeat(
     session: Session, clinic_id: int, conflict_id: int, action: str, detail: Mapping[str, Any]
 ) -> bool:
-    last = last_audit_event(session, clinic_id, conflict_id=conflict_id, action=action)
-    return last is not None and dict(last.detail) == dict(detail)
+    history = list_audit_events(session, clinic_id, conflict_id=conflict_id)
+    same = [event for event in history if event.action == action]
+    return bool(same) and dict(same[-1].detail) == dict(detail)
 
 
 def _where(target: FlagTarget) -> dict[str, str]:

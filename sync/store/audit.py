@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from sync.store.tables import AuditEventRow
 
-__all__ = ["AuditEvent", "last_audit_event", "list_audit_events", "record_audit_event"]
+__all__ = ["AuditEvent", "list_audit_events", "record_audit_event"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,19 +81,3 @@ def _event(row: AuditEventRow) -> AuditEvent:
         calendar_source_id=row.calendar_source_id,
         detail=dict(row.detail),
     )
-
-
-def last_audit_event(
-    session: Session, clinic_id: int, *, conflict_id: int, action: str
-) -> AuditEvent | None:
-    """The newest entry of ``action`` about one conflict, to avoid recording a repeat."""
-    query = (
-        select(AuditEventRow)
-        .where(col(AuditEventRow.clinic_id) == clinic_id)
-        .where(col(AuditEventRow.conflict_id) == conflict_id)
-        .where(col(AuditEventRow.action) == action)
-        .order_by(col(AuditEventRow.id).desc())
-        .limit(1)
-    )
-    row = session.exec(query).first()
-    return None if row is None else _event(row)
