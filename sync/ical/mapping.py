@@ -45,6 +45,7 @@ __all__ = [
     "parse_calendar",
     "private_name",
     "read_events",
+    "recurrence_key",
     "scan_window",
     "x_name",
 ]
@@ -171,7 +172,7 @@ def _event(
     start, all_day = _moment(occ["DTSTART"].dt, view.zone)
     booking_id = uid
     if recurring and "RECURRENCE-ID" in occ:
-        booking_id = f"{uid}@{_instant(occ['RECURRENCE-ID'].dt)}"
+        booking_id = f"{uid}@{recurrence_key(occ['RECURRENCE-ID'].dt)}"
     private = _private(occ)
     organizer = _address(occ.get("ORGANIZER"))
     booking = Booking(
@@ -235,7 +236,8 @@ def _private(occ: Any) -> dict[str, str]:
     }
 
 
-def _instant(value: date) -> str:
+def recurrence_key(value: date) -> str:
+    """How an instance id names its RECURRENCE-ID: UTC ``YYYYMMDDTHHMMSSZ``, or ``YYYYMMDD``."""
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             value = value.astimezone(_UTC)
