@@ -2,7 +2,8 @@
 
 Each calendar is pulled, then the clinic's conflicts are detected, stored, flagged and
 unflagged (:func:`sync.cycle.run_clinic_pass`; ``CLINIC_SYNC_DRY_RUN=true`` writes
-nothing). Prints a per-calendar summary; exits 1 only when every calendar failed (one
+nothing). On SQLite it refuses to run beside a worker, which holds the database. Prints a
+per-calendar summary; exits 1 only when every calendar failed (one
 failing calendar is recorded on it and does not stop the others). The polling worker is
 ``clinic-sync worker``.
 """
@@ -24,6 +25,7 @@ from sync.config import Settings
 from sync.cycle import CalendarCycle, PassReport, run_clinic_pass
 from sync.errors import InputError, SetupError
 from sync.store.errors import RecordNotFound
+from sync.worker import single_worker_lock
 
 __all__ = ["sync_command"]
 
@@ -48,7 +50,8 @@ def sync_command(
 
 def _pull_once(settings: Settings) -> PassReport:
     hint = "run `clinic-sync calendars discover` or `calendars add ID` first"
-    with open_services(settings) as services:
+    # On SQLite a pass and a running worker would poll the same calendars at once.
+    with single_worker_lock(settings.database_url), open_services(settings) as services:
         try:
             report = run_clinic_pass(services, now=datetime.now(UTC))
         except RecordNotFound as err:
