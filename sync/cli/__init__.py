@@ -8,7 +8,9 @@ from sync.cli.audit import audit
 from sync.cli.audit_log import audit_log
 from sync.cli.calendars import calendars_app
 from sync.cli.conflicts import conflicts_app
+from sync.cli.connect import connect_app, secrets_app
 from sync.cli.db import db_app
+from sync.cli.doctor import doctor
 from sync.cli.emulator import emulator
 from sync.cli.feeds import feeds_app
 from sync.cli.serve import serve
@@ -40,6 +42,9 @@ app.command("audit-log")(audit_log)
 app.command("emulator")(emulator)
 app.add_typer(feeds_app, name="feeds")
 app.command("serve")(serve)
+app.add_typer(connect_app, name="connect")
+app.add_typer(secrets_app, name="secrets")
+app.command("doctor")(doctor)
 app.command("worker")(worker)
 
 

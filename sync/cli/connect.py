@@ -1,0 +1,178 @@
+"""``clinic-sync connect`` and ``clinic-sync secrets``: sign a clinic in to its calendars (SPEC §9).
+
+- ``connect google`` runs Google's installed-app flow (a browser, a loopback redirect) or,
+  with ``--service-account FILE --subject admin@clinic``, stores a service-account key for
+  domain-wide delegation; either way the grant is stored encrypted under
+  ``CLINIC_SYNC_SECRET_KEY``.
+- ``connect caldav URL --username NAME`` checks the account by discovering its calendars,
+  stores the password encrypted and connects every calendar found.
+- ``connect ics URL`` subscribes to a read-only .ics address.
+- ``secrets rotate`` re-encrypts every stored secret under the first key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from sqlmodel import Session
+
+from sync.caldav.connection import caldav_client
+from sync.caldav.source import CalDavSource
+from sync.calendar_source import RemoteCalendar
+from sync.cli.common import settings_or_exit
+from sync.cli.services import clean_errors, store
+from sync.config import Settings
+from sync.errors import InputError
+from sync.google.grants import save_oauth_grant, save_service_account
+from sync.google.oauth import read_service_account_key, sign_in_installed_app
+from sync.icsurl import IcsUrlSource
+from sync.secrets import SecretBox
+from sync.store.clinics import get_or_create_clinic
+from sync.store.credentials import CredentialKind, list_credentials, replace_secret, save_credential
+from sync.store.database import session_scope
+from sync.store.sources import Provider, add_source, list_sources
+
+__all__ = ["connect_app", "secret_box", "secrets_app"]
+
+connect_app = typer.Typer(
+    help="Sign the clinic in to Google, CalDAV or an .ics URL.", no_args_is_help=True
+)
+secrets_app = typer.Typer(
+    help="Stored secrets: re-encrypt them under a new key.", no_args_is_help=True
+)
+
+
+def secret_box(settings: Settings) -> SecretBox:
+    """The box of the configured ``CLINIC_SYNC_SECRET_KEY`` (a clear error when unset)."""
+    key = settings.secret_key.get_secret_value() if settings.secret_key else None
+    return SecretBox.from_setting(key)
+
+
+@connect_app.command("google")
+def connect_google(
+    client_secrets: Annotated[Path | None, typer.Option(help="OAuth client secrets JSON.")] = None,
+    service_account: Annotated[Path | None, typer.Option(help="Service-account key file.")] = None,
+    subject: Annotated[str | None, typer.Option(help="User the service account acts as.")] = None,
+    browser: Annotated[bool, typer.Option(help="Open the consent page in a browser.")] = True,
+    port: Annotated[int, typer.Option(help="Loopback port of the redirect (0: any).")] = 0,
+) -> None:
+    """Store the clinic's Google grant, encrypted."""
+    settings = settings_or_exit()
+    with clean_errors():
+        box = secret_box(settings)
+        if service_account is not None:
+            if not subject:
+                raise InputError("--service-account needs --subject (the Workspace user to act as)")
+            key = read_service_account_key(service_account)
+            with _clinic_session(settings) as (session, clinic_id):
+                save_service_account(session, clinic_id, key, subject, box)
+            Console().print(
+                f"service account {key.get('client_email')} stored, acting as {subject}"
+            )
+            return
+        secrets_file = client_secrets or settings.google_client_secrets
+        if secrets_file is None:
+            raise InputError("give --client-secrets or set CLINIC_SYNC_GOOGLE_CLIENT_SECRETS")
+        grant = sign_in_installed_app(secrets_file, port=port, open_browser=browser)
+        with _clinic_session(settings) as (session, clinic_id):
+            save_oauth_grant(session, clinic_id, grant, box)
+    Console().print("Google account connected; run `clinic-sync calendars discover` next")
+
+
+@connect_app.command("caldav")
+def connect_caldav(
+    url: Annotated[
+        str, typer.Argument(help="CalDAV server URL (e.g. https://caldav.icloud.com/).")
+    ],
+    username: Annotated[str, typer.Option(help="Account user name.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            envvar="CLINIC_SYNC_CALDAV_PASSWORD",
+            help="Password (app-specific password on iCloud).",
+        ),
+    ],
+) -> None:
+    """Check the account, store it encrypted and connect every calendar it has."""
+    settings = settings_or_exit()
+    with clean_errors():
+        box = secret_box(settings)
+        source = CalDavSource(
+            caldav_client(url, username, password, timeout=settings.caldav_timeout_seconds)
+        )
+        try:
+            calendars = source.list_calendars()
+        finally:
+            source.close()
+        with _clinic_session(settings) as (session, clinic_id):
+            save_credential(
+                session,
+                clinic_id,
+                Provider.CALDAV,
+                CredentialKind.PASSWORD,
+                account=username,
+                secret=box.encrypt(password),
+                endpoint=url,
+            )
+            added = _add_new(session, clinic_id, Provider.CALDAV, calendars)
+    Console().print(f"CalDAV account stored; {added} calendar(s) added of {len(calendars)} found")
+
+
+@connect_app.command("ics")
+def connect_ics(url: Annotated[str, typer.Argument(help="Address of the .ics file.")]) -> None:
+    """Subscribe to a read-only .ics address (flags cannot be written there)."""
+    settings = settings_or_exit()
+    with clean_errors():
+        source = IcsUrlSource(timeout=settings.ics_timeout_seconds)
+        try:
+            calendar = source.get_calendar(url)
+        finally:
+            source.close()
+        with _clinic_session(settings) as (session, clinic_id):
+            if not _add_new(session, clinic_id, Provider.ICS, [calendar]):
+                raise InputError(f"{url} is already connected")
+    Console().print(f"subscribed to {calendar.summary} ({calendar.time_zone}); read-only")
+
+
+@secrets_app.command("rotate")
+def rotate() -> None:
+    """Re-encrypt every stored secret under the first CLINIC_SYNC_SECRET_KEY."""
+    settings = settings_or_exit()
+    with clean_errors():
+        box = secret_box(settings)
+        with store(settings) as engine, session_scope(engine) as session:
+            credentials = list_credentials(session)
+            for credential in credentials:
+                replace_secret(session, credential.id, box.rotate(credential.secret))
+    Console().print(f"{len(credentials)} secret(s) re-encrypted under the first key")
+
+
+@contextmanager
+def _clinic_session(settings: Settings) -> Iterator[tuple[Session, int]]:
+    """One unit of work on the configured (migrated) store, with the clinic's id."""
+    with store(settings) as engine, session_scope(engine) as session:
+        yield session, get_or_create_clinic(session, settings.clinic).id
+
+
+def _add_new(
+    session: Session, clinic_id: int, provider: Provider, found: list[RemoteCalendar]
+) -> int:
+    known = {source.external_id for source in list_sources(session, clinic_id)}
+    new = [calendar for calendar in found if calendar.id not in known]
+    for calendar in new:
+        add_source(
+            session,
+            clinic_id,
+            provider,
+            calendar.id,
+            display_name=calendar.summary[:200],
+            time_zone=calendar.time_zone,
+        )
+    return len(new)
