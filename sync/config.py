@@ -155,6 +155,19 @@ class Settings(BaseSettings):
         5.0, gt=0, description="Timeout of each reachability check `clinic-sync doctor` makes."
     )
 
+    admin_session_hours: float = Field(
+        12.0, gt=0, description="How long an admin UI sign-in lasts, in hours (SPEC §8)."
+    )
+    login_max_failures: int = Field(
+        5,
+        ge=1,
+        description="Failed sign-ins per account, and per client address, before the admin "
+        "UI answers 429 for the rest of the window.",
+    )
+    login_window_seconds: int = Field(
+        900, ge=1, description="The window failed sign-ins are counted over, in seconds."
+    )
+
     @field_validator("clinic_time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

@@ -15,6 +15,7 @@ from sync.cli.emulator import emulator
 from sync.cli.feeds import feeds_app
 from sync.cli.serve import serve
 from sync.cli.sync_command import sync_command
+from sync.cli.users import users_app
 from sync.cli.worker import worker
 
 __all__ = ["app", "main"]
@@ -46,6 +47,7 @@ app.add_typer(connect_app, name="connect")
 app.add_typer(secrets_app, name="secrets")
 app.command("doctor")(doctor)
 app.command("worker")(worker)
+app.add_typer(users_app, name="users")
 
 
 def main() -> None:

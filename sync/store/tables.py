@@ -332,3 +332,70 @@ class CredentialRow(StoreModel, table=True):
 
 
 __all__ += ["CredentialRow"]
+
+
+USER_ROLES = ("admin", "auditor")
+
+
+class UserRow(StoreModel, table=True):
+    """A person who signs in to the admin UI and API (SPEC §8); e-mail kept case-folded.
+
+    ``password_hash`` is an argon2id hash (``sync.accounts.passwords``); a disabled user
+    keeps its row, so the audit trail's actor still names someone.
+    """
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("email"), _one_of("role", USER_ROLES, "role"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(sa_type=String(320))
+    role: str = Field(sa_type=String(16))
+    password_hash: str = Field(sa_type=String(256))
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    disabled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    password_changed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class ApiTokenRow(StoreModel, table=True):
+    """A personal API token, kept only as its SHA-256 hash (shown once when issued)."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (UniqueConstraint("token_hash"), Index(None, "user_id"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=_fk("users.id"))
+    token_hash: str = Field(sa_type=String(64))
+    label: str | None = Field(default=None, sa_type=String(200))
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class WebSessionRow(StoreModel, table=True):
+    """A signed-in browser: the cookie's hash, its CSRF token and when it expires."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (UniqueConstraint("token_hash"), Index(None, "expires_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=_fk("users.id"))
+    token_hash: str = Field(sa_type=String(64))
+    csrf_token: str = Field(sa_type=String(64))
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    expires_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class LoginAttemptRow(StoreModel, table=True):
+    """One sign-in attempt (never its password), for rate limiting by account and address."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index(None, "email", "at"), Index(None, "client", "at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=UtcDateTime)
+    email: str = Field(sa_type=String(320))
+    client: str = Field(sa_type=String(64))
+    succeeded: bool = Field(sa_type=Boolean)
+
+
+__all__ += ["ApiTokenRow", "LoginAttemptRow", "UserRow", "WebSessionRow"]

@@ -1,0 +1,126 @@
+"""Signing in to the admin UI, rate limited per account and per client address (SPEC §8).
+
+A sign-in is refused for the rest of the window once ``max_failures`` failed attempts
+were made on one account, or from one client address, within ``window`` (defaults:
+5 in 15 minutes); the caller answers 429 with ``Retry-After``. Attempts and outcomes
+go to the audit trail — the address tried and the client, never the password. A
+successful sign-in opens a server-side session: the browser holds a random cookie,
+the store its hash and the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from sync.accounts.passwords import dummy_verify, verify_password
+from sync.accounts.secrets import hash_secret, new_secret
+from sync.accounts.service import Actor
+from sync.store.audit import record_audit_event
+from sync.store.users import (
+    User,
+    add_web_session,
+    delete_web_session,
+    failed_logins_since,
+    find_user,
+    password_hash_of,
+    record_login_attempt,
+)
+
+__all__ = ["LoginLimits", "LoginResult", "OpenedSession", "sign_in", "sign_out"]
+
+
+@dataclass(frozen=True, slots=True)
+class LoginLimits:
+    """How many failures within which window stop further attempts, and how long a session lasts."""
+
+    max_failures: int = 5
+    window: timedelta = timedelta(minutes=15)
+    session_lifetime: timedelta = timedelta(hours=12)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedSession:
+    """A new session: the cookie's secret (given to the browser only) and its CSRF token."""
+
+    cookie: str
+    csrf_token: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    """A user and their session, or why not: bad credentials, or wait ``retry_after`` s."""
+
+    user: User | None = None
+    session: OpenedSession | None = None
+    retry_after: int | None = None
+
+
+def sign_in(
+    session: Session,
+    actor: Actor,
+    email: str,
+    password: str,
+    *,
+    client: str,
+    limits: LoginLimits,
+) -> LoginResult:
+    """Check the throttle, then the password; open a session on success."""
+    address = email.strip().casefold()[:320]
+    wait = _throttled(session, address, client, limits, actor.now)
+    if wait is not None:
+        _audit(session, actor, "login.throttled", address, client)
+        return LoginResult(retry_after=wait)
+    user = _verified(session, address, password)
+    record_login_attempt(session, address, client, succeeded=user is not None, now=actor.now)
+    if user is None:
+        _audit(session, actor, "login.failed", address, client)
+        return LoginResult()
+    _audit(
+        session, Actor(user.email, actor.clinic_id, actor.now), "login.succeeded", address, client
+    )
+    return LoginResult(user, _open(session, user, actor.now, limits.session_lifetime))
+
+
+def sign_out(session: Session, actor: Actor, cookie: str, client: str) -> None:
+    """End the session ``cookie`` names and record it."""
+    delete_web_session(session, hash_secret(cookie))
+    _audit(session, actor, "logout", actor.name, client)
+
+
+def _throttled(
+    session: Session, email: str, client: str, limits: LoginLimits, now: datetime
+) -> int | None:
+    since = now - limits.window
+    for failures in (
+        failed_logins_since(session, since, email=email),
+        failed_logins_since(session, since, client=client),
+    ):
+        if len(failures) >= limits.max_failures:
+            free_at = failures[-limits.max_failures] + limits.window
+            return max(1, math.ceil((free_at - now).total_seconds()))
+    return None
+
+
+def _verified(session: Session, email: str, password: str) -> User | None:
+    user = find_user(session, email)
+    if user is None or user.disabled_at is not None:
+        dummy_verify(password)
+        return None
+    return user if verify_password(password_hash_of(session, user.id), password) else None
+
+
+def _open(session: Session, user: User, now: datetime, lifetime: timedelta) -> OpenedSession:
+    cookie, csrf = new_secret(), new_secret()
+    expires = now + lifetime
+    add_web_session(session, user.id, hash_secret(cookie), csrf, now=now, expires_at=expires)
+    return OpenedSession(cookie, csrf, expires)
+
+
+def _audit(session: Session, actor: Actor, action: str, email: str, client: str) -> None:
+    detail = {"user": email, "client": client}
+    record_audit_event(session, actor.clinic_id, actor.name, action, detail=detail, at=actor.now)
