@@ -5,11 +5,16 @@ existing rows of the page in one query and bumps a row's ``revision`` only when 
 content hash changed; the rules engine reads :class:`rules.model.Booking` records
 back with :func:`list_bookings` or :func:`list_patient_bookings`. Deleted events are
 kept (``deleted_at``) so conflicts and the audit trail can still name them.
+
+An upsert also writes each event's identity keys (:mod:`sync.store.identity_keys`) when
+the event was read for them: a booking whose keys changed counts as updated even when
+its text did not (the policy or the staff domains changed how it reads), and the keys
+it lost are reported, so detection can reach the patient it left.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
@@ -27,6 +32,7 @@ from sync.store.events import (
     content_columns,
     event_from_row,
 )
+from sync.store.identity_keys import keys_by_row, replace_keys, stored_keys
 from sync.store.tables import BookingRow, CalendarSourceRow
 
 __all__ = [
@@ -47,6 +53,8 @@ class UpsertResult:
     inserted: tuple[str, ...] = ()
     updated: tuple[str, ...] = ()
     unchanged: tuple[str, ...] = ()
+    retired_keys: tuple[PatientKey, ...] = ()
+    """Identity keys the updated bookings carried before and carry no more."""
 
 
 def upsert_bookings(
@@ -60,21 +68,50 @@ def upsert_bookings(
     seen_at = now or datetime.now(UTC)
     clinic_id = _clinic_of(session, source_id)
     batch = {event.booking.id: event for event in events}
-    existing = _rows_by_event_id(session, source_id, batch.keys())
+    rows = _rows_by_event_id(session, source_id, batch.keys())
+    before = keys_by_row(session, [_row_id(row) for row in rows.values()])
     inserted: list[str] = []
     updated: list[str] = []
     unchanged: list[str] = []
     for event_id, event in batch.items():
-        row = existing.get(event_id)
+        row = rows.get(event_id)
         if row is None:
-            session.add(_new_row(clinic_id, source_id, event, seen_at))
+            session.add(rows.setdefault(event_id, _new_row(clinic_id, source_id, event, seen_at)))
             inserted.append(event_id)
-        elif _refresh(row, event, seen_at):
+        elif _refresh(row, event, seen_at, force=_rekeyed(event, before.get(_row_id(row)))):
             updated.append(event_id)
         else:
             unchanged.append(event_id)
     session.flush()
-    return UpsertResult(tuple(inserted), tuple(updated), tuple(unchanged))
+    retired = _write_keys(session, clinic_id, batch, rows, before)
+    return UpsertResult(tuple(inserted), tuple(updated), tuple(unchanged), retired)
+
+
+def _rekeyed(event: StoredEvent, stored: frozenset[PatientKey] | None) -> bool:
+    keys = event.identity_keys
+    return keys is not None and stored_keys(keys) != (stored or frozenset())
+
+
+def _write_keys(
+    session: Session,
+    clinic_id: int,
+    batch: Mapping[str, StoredEvent],
+    rows: Mapping[str, BookingRow],
+    before: Mapping[int, frozenset[PatientKey]],
+) -> tuple[PatientKey, ...]:
+    """Store the keys of the events read for them; returns the keys their rows lost."""
+    changed: dict[int, frozenset[PatientKey]] = {}
+    retired: set[PatientKey] = set()
+    for event_id, event in batch.items():
+        row_id = _row_id(rows[event_id])
+        if event.identity_keys is None:
+            continue
+        keys, old = stored_keys(event.identity_keys), before.get(row_id, frozenset())
+        if keys != old:
+            changed[row_id] = keys
+            retired |= old - keys
+    replace_keys(session, clinic_id, changed)
+    return tuple(sorted(retired, key=str))
 
 
 def mark_bookings_cancelled(
@@ -206,13 +243,21 @@ def _new_row(clinic_id: int, source_id: int, event: StoredEvent, now: datetime) 
     )
 
 
-def _refresh(row: BookingRow, event: StoredEvent, now: datetime) -> bool:
-    """Bring ``row`` up to ``event``; ``True`` when its content (or liveness) changed."""
+def _row_id(row: BookingRow) -> int:
+    assert row.id is not None, "a flushed booking has an id"
+    return row.id
+
+
+def _refresh(row: BookingRow, event: StoredEvent, now: datetime, *, force: bool = False) -> bool:
+    """Bring ``row`` up to ``event``; ``True`` when its content (or liveness) changed.
+
+    ``force`` counts it as changed whatever its content: its identity keys changed.
+    """
     row.etag = event.etag
     row.provider_updated_at = event.updated
     row.last_seen_at = now
     columns = content_columns(event)
-    if columns["content_hash"] == row.content_hash and row.deleted_at is None:
+    if columns["content_hash"] == row.content_hash and row.deleted_at is None and not force:
         return False
     for name, value in columns.items():
         setattr(row, name, value)

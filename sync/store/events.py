@@ -37,8 +37,9 @@ class StoredEvent:
     """One booking with what the provider says about it beyond the core record.
 
     ``start`` and ``end`` must be aware; an all-day event gives midnight in the calendar's
-    zone. ``categories``, ``patient`` and ``match`` are what the rules engine read in it.
-    A ``cancelled`` booking is stored with status ``cancelled`` whatever ``status`` says.
+    zone. ``categories``, ``patient``, ``match`` and ``identity_keys`` are what the rules
+    engine read in it. A ``cancelled`` booking is stored with status ``cancelled`` whatever
+    ``status`` says.
     """
 
     booking: Booking
@@ -53,6 +54,10 @@ class StoredEvent:
     categories: tuple[str, ...] = ()
     patient: PatientKey | None = None
     match: MatchKind | None = None
+    identity_keys: tuple[PatientKey, ...] | None = None
+    """Every key that can tie the booking to a patient (SPEC §4): its explicit id, each
+    patient e-mail, its compared name — where ``patient`` keeps only the strongest.
+    ``None`` when not read (an event read back from a row): the stored keys are kept."""
 
     def __post_init__(self) -> None:
         for name in ("start", "end", "updated"):

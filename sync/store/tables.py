@@ -399,3 +399,32 @@ class LoginAttemptRow(StoreModel, table=True):
 
 
 __all__ += ["ApiTokenRow", "LoginAttemptRow", "UserRow", "WebSessionRow"]
+
+
+IDENTITY_KEY_KINDS = MATCH_KINDS
+
+
+class BookingIdentityKeyRow(StoreModel, table=True):
+    """One key that can tie a booking to a patient (SPEC §4): its id, an e-mail, its name.
+
+    A booking holds one row per key it carries, all of them, not only the strongest one
+    ``bookings.patient_value`` keeps: detection finds the bookings a change can reach by
+    following shared keys (:mod:`sync.affected`). ``value`` is the compared form (e-mails
+    case-folded, names as :func:`rules.patients.name_key` gives them).
+    """
+
+    __tablename__ = "booking_identity_keys"
+    __table_args__ = (
+        UniqueConstraint("booking_id", "kind", "value"),
+        Index(None, "clinic_id", "kind", "value"),
+        _one_of("kind", IDENTITY_KEY_KINDS, "kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    clinic_id: int = Field(sa_column=_fk("clinics.id"))
+    booking_id: int = Field(sa_column=_fk("bookings.id"))
+    kind: str = Field(sa_type=String(8))
+    value: str = Field(sa_type=String(512))
+
+
+__all__ += ["BookingIdentityKeyRow"]

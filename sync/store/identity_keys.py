@@ -1,0 +1,142 @@
+"""The identity keys of stored bookings: every key that can tie a booking to a patient (SPEC §4).
+
+A booking carries its explicit patient id, each patient e-mail and its compared name,
+one row each in ``booking_identity_keys``. Upserts write them with the booking
+(:mod:`sync.store.bookings`); detection follows shared keys to find which bookings a
+change can reach (:mod:`sync.affected`), and its full re-check rewrites the keys that no
+longer agree with how the bookings read now (:func:`refresh_keys`).
+
+A value longer than the column is stored as its SHA-256 digest: keys are only ever
+compared for equality, and a digest keeps two long names apart as surely as the text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from typing import TypeVar
+
+from sqlalchemy import and_, delete, insert, or_
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col, select
+
+from rules.model import MatchKind, PatientKey
+from sync.store.tables import BookingIdentityKeyRow, BookingRow
+
+__all__ = [
+    "IN_CHUNK",
+    "chunked",
+    "keys_by_row",
+    "refresh_keys",
+    "replace_keys",
+    "rows_with_keys",
+    "stored_key",
+    "stored_keys",
+]
+
+IN_CHUNK = 500
+"""Members of one ``IN (...)`` list: far below SQLite's and PostgreSQL's parameter limits."""
+_VALUE_LENGTH = 512
+_T = TypeVar("_T")
+
+
+def stored_key(key: PatientKey) -> PatientKey:
+    """``key`` as the store keeps it: a value too long for the column becomes its digest."""
+    if len(key.value) <= _VALUE_LENGTH:
+        return key
+    digest = hashlib.sha256(key.value.encode()).hexdigest()
+    return PatientKey(key.kind, f"sha256:{digest}")
+
+
+def stored_keys(keys: Iterable[PatientKey]) -> frozenset[PatientKey]:
+    """Each of ``keys`` as the store keeps it."""
+    return frozenset(stored_key(key) for key in keys)
+
+
+def keys_by_row(session: Session, row_ids: Collection[int]) -> dict[int, frozenset[PatientKey]]:
+    """The stored keys of each booking row in ``row_ids`` (rows without keys are left out)."""
+    found: dict[int, set[PatientKey]] = {}
+    table = BookingIdentityKeyRow
+    columns = (col(table.booking_id), col(table.kind), col(table.value))
+    for chunk in chunked(row_ids):
+        query = select(*columns).where(col(table.booking_id).in_(chunk))
+        for row_id, kind, value in session.exec(query):
+            found.setdefault(row_id, set()).add(PatientKey(MatchKind(kind), value))
+    return {row_id: frozenset(keys) for row_id, keys in found.items()}
+
+
+def replace_keys(
+    session: Session, clinic_id: int, keys: Mapping[int, Iterable[PatientKey]]
+) -> None:
+    """Make ``keys[row]`` the only keys of each booking row named in ``keys``."""
+    table = BookingIdentityKeyRow
+    for chunk in chunked(keys):
+        session.exec(delete(table).where(col(table.booking_id).in_(chunk)))
+    values = [
+        {"clinic_id": clinic_id, "booking_id": row_id, "kind": key.kind.value, "value": key.value}
+        for row_id, row_keys in keys.items()
+        for key in sorted(stored_keys(row_keys), key=str)
+    ]
+    if values:
+        session.exec(insert(table), params=values)
+
+
+def rows_with_keys(session: Session, clinic_id: int, keys: Collection[PatientKey]) -> set[int]:
+    """The live booking rows of a clinic that carry any of ``keys``."""
+    table = BookingIdentityKeyRow
+    found: set[int] = set()
+    for chunk in chunked(stored_keys(keys)):
+        query = (
+            select(col(table.booking_id))
+            .join(BookingRow, col(BookingRow.id) == col(table.booking_id))
+            .where(col(table.clinic_id) == clinic_id)
+            .where(_any_key(chunk))
+            .where(col(BookingRow.deleted_at).is_(None))
+        )
+        found.update(session.exec(query))
+    return found
+
+
+def refresh_keys(
+    session: Session, clinic_id: int, fresh: Mapping[int, Iterable[PatientKey]]
+) -> int:
+    """Rewrite the keys of the rows in ``fresh`` that differ from it; returns how many did."""
+    table = BookingIdentityKeyRow
+    stored: dict[int, set[PatientKey]] = {}
+    query = select(col(table.booking_id), col(table.kind), col(table.value)).where(
+        col(table.clinic_id) == clinic_id
+    )
+    for row_id, kind, value in session.exec(query):
+        stored.setdefault(row_id, set()).add(PatientKey(MatchKind(kind), value))
+    stale = {
+        row_id: keys
+        for row_id, keys in ((row_id, stored_keys(keys)) for row_id, keys in fresh.items())
+        if keys != stored.get(row_id, set())
+    }
+    replace_keys(session, clinic_id, stale)
+    return len(stale)
+
+
+def _any_key(keys: Sequence[PatientKey]) -> ColumnElement[bool]:
+    by_kind: dict[str, list[str]] = {}
+    for key in keys:
+        by_kind.setdefault(key.kind.value, []).append(key.value)
+    table = BookingIdentityKeyRow
+    return or_(
+        *(
+            and_(col(table.kind) == kind, col(table.value).in_(values))
+            for kind, values in by_kind.items()
+        )
+    )
+
+
+def chunked(items: Iterable[_T], size: int = IN_CHUNK) -> Iterator[list[_T]]:
+    """``items`` in lists of at most ``size``, for ``IN (...)`` clauses."""
+    chunk: list[_T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
