@@ -7,6 +7,12 @@ rule, earlier and later booking) and moves through the states of SPEC §8: ``ope
 ``resolved``. Its booking columns point at the copies detection chose (one event can
 sit on several calendars of a clinic); deleted bookings are kept, so a resolved
 conflict still names them.
+
+Several workers may detect over one clinic at once, so the writes that would clash
+are made safe to repeat: :func:`insert_conflict` leaves a conflict another detection
+stored first as it is and returns that one, and :func:`update_conflict_if` changes a
+conflict only while it is still in the state the caller saw, so an opening, a reopening
+or a resolution happens — and is audited — once.
 """
 
 from __future__ import annotations
@@ -17,23 +23,31 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import Insert, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from sync.store.errors import RecordNotFound
 from sync.store.events import StoredEvent, event_from_row
-from sync.store.tables import BookingRow, ConflictRow
+from sync.store.identity_keys import chunked
+from sync.store.tables import BookingRow, CalendarSourceRow, ConflictRow
 
 __all__ = [
     "BookingCopy",
     "ConflictFacts",
     "ConflictState",
     "StoredConflict",
+    "conflicts_by_public_id",
+    "conflicts_touching",
     "copies_by_row",
     "insert_conflict",
     "list_conflicts",
+    "live_copies",
     "load_copies",
+    "rows_of_events",
     "update_conflict",
+    "update_conflict_if",
 ]
 
 
@@ -106,10 +120,49 @@ def load_copies(
 
 def copies_by_row(session: Session, row_ids: Collection[int]) -> dict[int, BookingCopy]:
     """The copies stored under ``row_ids`` (live or deleted), by row id."""
-    if not row_ids:
-        return {}
-    query = select(BookingRow).where(col(BookingRow.id).in_(list(row_ids)))
-    return {copy.row_id: copy for copy in map(_copy, session.exec(query))}
+    found: dict[int, BookingCopy] = {}
+    for chunk in chunked(sorted(row_ids)):
+        query = select(BookingRow).where(col(BookingRow.id).in_(chunk))
+        found.update((copy.row_id, copy) for copy in map(_copy, session.exec(query)))
+    return found
+
+
+def rows_of_events(session: Session, clinic_id: int, event_ids: Collection[str]) -> set[int]:
+    """Every row, live or deleted, on any calendar of a clinic, of the events ``event_ids``."""
+    found: set[int] = set()
+    for chunk in chunked(sorted(event_ids)):
+        query = (
+            select(col(BookingRow.id))
+            .where(col(BookingRow.source_id).in_(_sources_of(clinic_id)))
+            .where(col(BookingRow.provider_event_id).in_(chunk))
+        )
+        found.update(row_id for row_id in session.exec(query) if row_id is not None)
+    return found
+
+
+def live_copies(session: Session, clinic_id: int, row_ids: Collection[int]) -> set[int]:
+    """The live rows of a clinic holding the same events as the rows ``row_ids``.
+
+    Detection keeps one copy of each event (:func:`sync.detect.detect`), so it must see
+    all of them to keep the same one.
+    """
+    given = aliased(BookingRow)
+    found: set[int] = set()
+    for chunk in chunked(sorted(row_ids)):
+        events = select(col(given.provider_event_id)).where(col(given.id).in_(chunk))
+        query = (
+            select(col(BookingRow.id))
+            .where(col(BookingRow.source_id).in_(_sources_of(clinic_id)))
+            .where(col(BookingRow.provider_event_id).in_(events))
+            .where(col(BookingRow.deleted_at).is_(None))
+        )
+        found.update(row_id for row_id in session.exec(query) if row_id is not None)
+    return found
+
+
+def _sources_of(clinic_id: int) -> Any:
+    # Through the clinic's sources, bookings are found by the (source, event id) index.
+    return select(col(CalendarSourceRow.id)).where(col(CalendarSourceRow.clinic_id) == clinic_id)
 
 
 def _copy(row: BookingRow) -> BookingCopy:
@@ -128,19 +181,91 @@ def list_conflicts(
     return [_conflict(row) for row in session.exec(query)]
 
 
+def conflicts_touching(
+    session: Session,
+    clinic_id: int,
+    row_ids: Collection[int],
+    *,
+    states: Iterable[ConflictState] | None = None,
+) -> list[StoredConflict]:
+    """A clinic's conflicts (in ``states`` when given) with a booking row in ``row_ids``."""
+    found: dict[int, StoredConflict] = {}
+    for chunk in chunked(sorted(row_ids)):
+        touching = or_(
+            col(ConflictRow.earlier_booking_id).in_(chunk),
+            col(ConflictRow.later_booking_id).in_(chunk),
+        )
+        query = select(ConflictRow).where(col(ConflictRow.clinic_id) == clinic_id).where(touching)
+        if states is not None:
+            query = query.where(col(ConflictRow.state).in_([state.value for state in states]))
+        found.update((c.id, c) for c in map(_conflict, session.exec(query)))
+    return sorted(found.values(), key=lambda c: (c.detected_at, c.id))
+
+
+def conflicts_by_public_id(
+    session: Session, clinic_id: int, public_ids: Collection[str]
+) -> list[StoredConflict]:
+    """A clinic's conflicts among ``public_ids``, in any state."""
+    found: list[StoredConflict] = []
+    for chunk in chunked(sorted(public_ids)):
+        query = (
+            select(ConflictRow)
+            .where(col(ConflictRow.clinic_id) == clinic_id)
+            .where(col(ConflictRow.public_id).in_(chunk))
+        )
+        found += map(_conflict, session.exec(query))
+    return found
+
+
 def insert_conflict(
     session: Session, clinic_id: int, facts: ConflictFacts, *, now: datetime
-) -> StoredConflict:
-    """Store a newly detected conflict, ``open``."""
-    row = ConflictRow(
-        clinic_id=clinic_id,
-        state=ConflictState.OPEN.value,
-        detected_at=now,
+) -> tuple[StoredConflict, bool]:
+    """Store a newly detected conflict, ``open``; ``True`` with it when this call stored it.
+
+    When another detection stored the same conflict first (same public id, or same rule and
+    bookings), that row is returned as it is, with ``False``: the database's unique
+    constraints decide, so two workers racing on one clinic never fail on each other.
+    """
+    columns = {
+        "clinic_id": clinic_id,
+        "state": ConflictState.OPEN.value,
+        "detected_at": now,
         **_fact_columns(facts),
+    }
+    statement = _insert_if_absent(session).values(**columns).returning(col(ConflictRow.id))
+    new_id = session.exec(statement).scalar_one_or_none()
+    if new_id is not None:
+        return _conflict(_row(session, new_id)), True
+    return _existing(session, clinic_id, facts), False
+
+
+def _insert_if_absent(session: Session) -> Insert:
+    """``INSERT ... ON CONFLICT DO NOTHING`` into ``conflicts``, in the session's dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(ConflictRow).on_conflict_do_nothing()
+    return sqlite.insert(ConflictRow).on_conflict_do_nothing()
+
+
+def _existing(session: Session, clinic_id: int, facts: ConflictFacts) -> StoredConflict:
+    same_id = col(ConflictRow.public_id) == facts.public_id
+    same_pair = (
+        (col(ConflictRow.rule_name) == facts.rule_name)
+        & (col(ConflictRow.earlier_booking_id) == facts.earlier_row_id)
+        & (col(ConflictRow.later_booking_id) == facts.later_row_id)
     )
-    session.add(row)
-    session.flush()
+    query = select(ConflictRow).where(col(ConflictRow.clinic_id) == clinic_id)
+    row = session.exec(query.where(or_(same_id, same_pair)).order_by(col(ConflictRow.id))).first()
+    if row is None:
+        raise RecordNotFound(f"conflict {facts.public_id} was neither stored nor found")
+    session.refresh(row)
     return _conflict(row)
+
+
+def _row(session: Session, conflict_id: int) -> ConflictRow:
+    row = session.get(ConflictRow, conflict_id, populate_existing=True)
+    if row is None:
+        raise RecordNotFound(f"no conflict with id {conflict_id}")
+    return row
 
 
 def update_conflict(
@@ -154,11 +279,44 @@ def update_conflict(
     row = session.get(ConflictRow, conflict_id)
     if row is None:
         raise RecordNotFound(f"no conflict with id {conflict_id}")
-    columns = {**(_fact_columns(facts) if facts else {}), **values}
-    for name, value in columns.items():
-        setattr(row, name, value.value if isinstance(value, ConflictState) else value)
+    for name, value in _columns(facts, values).items():
+        setattr(row, name, value)
     session.flush()
     return _conflict(row)
+
+
+def update_conflict_if(
+    session: Session,
+    conflict_id: int,
+    states: Collection[ConflictState],
+    *,
+    facts: ConflictFacts | None = None,
+    **values: Any,
+) -> StoredConflict | None:
+    """Like :func:`update_conflict` while the conflict is in one of ``states``, else ``None``.
+
+    The check and the change are one statement: when another worker moved the conflict
+    first, this call changes nothing and says so.
+    """
+    session.flush()
+    statement = (
+        update(ConflictRow)
+        .where(col(ConflictRow.id) == conflict_id)
+        .where(col(ConflictRow.state).in_([state.value for state in states]))
+        .values(**_columns(facts, values))
+        .execution_options(synchronize_session=False)
+    )
+    if session.exec(statement).rowcount == 0:
+        return None
+    return _conflict(_row(session, conflict_id))
+
+
+def _columns(facts: ConflictFacts | None, values: dict[str, Any]) -> dict[str, Any]:
+    columns = {**(_fact_columns(facts) if facts else {}), **values}
+    return {
+        name: value.value if isinstance(value, ConflictState) else value
+        for name, value in columns.items()
+    }
 
 
 def _fact_columns(facts: ConflictFacts) -> dict[str, Any]:
