@@ -23,10 +23,12 @@ from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 import httplib2
+from google.auth.exceptions import RefreshError
 from googleapiclient.errors import HttpError
 
 from sync.errors import ClinicSyncError
 from sync.google.errors import (
+    AuthorizationFailed,
     GoogleProviderError,
     ProviderUnavailable,
     QuotaExhausted,
@@ -70,6 +72,12 @@ def call_with_retry(
             on_attempt()
         try:
             return call()
+        except RefreshError as err:
+            # An expired access token whose refresh Google refuses (invalid_grant, revoked
+            # consent) surfaces here, outside HttpError: the clinic must reconnect.
+            hint = "run `clinic-sync connect google`"
+            message = f"{what}: Google refused the stored grant ({err}); {hint}"
+            raise AuthorizationFailed(message, reason="invalid_grant") from err
         except (HttpError, *_TRANSPORT_ERRORS) as err:
             error = _translate(err, what)
             delay = _delay(error, attempt, policy)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import httplib2
 import pytest
+from google.auth.exceptions import RefreshError
 from googleapiclient.errors import HttpError
 
 from sync.emulator import EmulatorServer
@@ -22,7 +23,7 @@ from sync.google.errors import (
     QuotaExhausted,
     RateLimited,
 )
-from sync.google.retry import retry_after_seconds
+from sync.google.retry import call_with_retry, retry_after_seconds
 
 
 def test_a_429_with_retry_after_waits_that_long_then_succeeds(
@@ -111,3 +112,14 @@ def test_retry_after_may_be_an_http_date() -> None:
     response = httplib2.Response({"status": 503, "retry-after": "Wed, 01 Jan 2030 12:00:30 GMT"})
     error = HttpError(response, b"{}")
     assert retry_after_seconds(error, now=datetime(2030, 1, 1, 12, tzinfo=UTC)) == 30.0
+
+
+def test_a_refused_token_refresh_means_reconnect_not_a_crash() -> None:
+    """google-auth raises RefreshError outside HttpError when a grant is revoked."""
+
+    def refused() -> None:
+        raise RefreshError("invalid_grant: Token has been expired or revoked.")
+
+    with pytest.raises(AuthorizationFailed, match="connect google") as caught:
+        call_with_retry(refused, "events.list", RetryPolicy(sleep=lambda _: None))
+    assert caught.value.reason == "invalid_grant"
