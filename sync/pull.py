@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from rules.model import MatchKind, PatientKey
+from rules.model import Booking, MatchKind, PatientKey
 from rules.patients import Identity, IdentityOptions, TitleNames, identify
 from rules.vocabulary import Matcher
 from sync.calendar_source import CalendarSource, ChangeSet, SkippedEvent
@@ -45,6 +45,7 @@ __all__ = [
     "CalendarPull",
     "LiveBookings",
     "PullReport",
+    "identity_keys",
     "pull_calendar",
     "pull_clinic",
 ]
@@ -61,9 +62,14 @@ class BookingReader:
     options: IdentityOptions = field(default_factory=IdentityOptions)
 
     def read(self, events: Iterable[StoredEvent]) -> list[StoredEvent]:
-        """Each event with its treatment categories, patient key and how it was matched."""
+        """Each event with its categories, patient key, identity keys and how it was matched."""
         titles = TitleNames(self.matcher)  # one per batch: titles repeat, memory stays bounded
         return [self._read(event, titles) for event in events]
+
+    def keys(self, bookings: Iterable[Booking]) -> list[tuple[PatientKey, ...]]:
+        """The identity keys of each booking, as :meth:`read` stores them."""
+        titles = TitleNames(self.matcher)
+        return [identity_keys(identify(booking, titles, self.options)) for booking in bookings]
 
     def _read(self, event: StoredEvent, titles: TitleNames) -> StoredEvent:
         booking = event.booking
@@ -74,6 +80,7 @@ class BookingReader:
             categories=tuple(sorted(categories)),
             patient=patient_key(identity),
             match=identity.kind,
+            identity_keys=identity_keys(identity),
         )
 
 
@@ -85,6 +92,19 @@ def patient_key(identity: Identity) -> PatientKey | None:
         return PatientKey(MatchKind.EMAIL, min(identity.emails))
     name = identity.name_key
     return PatientKey(MatchKind.NAME, name) if name else None
+
+
+def identity_keys(identity: Identity) -> tuple[PatientKey, ...]:
+    """Every key an identity offers: its id, each e-mail and its name, as linking compares them.
+
+    Two bookings that :func:`rules.patients.link_patients` puts together always share one
+    of these, directly or through other bookings: what lets detection find a patient's
+    bookings from one of them (:mod:`sync.affected`).
+    """
+    keys = [PatientKey(MatchKind.ID, identity.patient_id)] if identity.patient_id else []
+    keys += [PatientKey(MatchKind.EMAIL, email) for email in sorted(identity.emails)]
+    keys += [PatientKey(MatchKind.NAME, identity.name_key)] if identity.name_key else []
+    return tuple(keys)
 
 
 class LiveBookings:
@@ -124,6 +144,9 @@ class CalendarPull:
     skipped: tuple[SkippedEvent, ...] = ()
     changed: tuple[str, ...] = ()
     """Ids of the bookings inserted, updated or deleted: what detection must look at."""
+    retired_keys: tuple[PatientKey, ...] = ()
+    """Identity keys updated bookings no longer carry: detection must reach the patients they
+    left, whose other bookings may no longer be linked without them."""
     error: str | None = None
 
     @property
@@ -226,10 +249,12 @@ def _apply(
 ) -> CalendarPull:
     inserted: list[str] = []
     updated: list[str] = []
+    retired: set[PatientKey] = set()
     for chunk in _chunks(reader.read(changes.events), _UPSERT_CHUNK):
         result = upsert_bookings(session, source.id, chunk, now=at)
         inserted += result.inserted
         updated += result.updated
+        retired.update(result.retired_keys)
     gone = _gone(session, source, changes, live)
     if gone:
         mark_bookings_deleted(session, source.id, gone, now=at)
@@ -245,6 +270,7 @@ def _apply(
         requests=changes.requests,
         skipped=changes.skipped,
         changed=(*inserted, *updated, *sorted(gone)),
+        retired_keys=tuple(sorted(retired, key=str)),
     )
 
 
