@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy import Engine
 
@@ -20,11 +20,14 @@ from rules.patients import IdentityOptions
 from rules.vocabulary import Matcher
 from sync.config import Settings
 from sync.google.client import CalendarClient, ClientConfig, GoogleAuth
+from sync.google.grants import load_or_mark
 from sync.google.retry import RetryPolicy
 from sync.google.source import GoogleCalendarSource
 from sync.policy_file import load_policy
 from sync.pull import BookingReader
-from sync.store.database import make_engine
+from sync.secrets import SecretBox
+from sync.store.clinics import get_or_create_clinic
+from sync.store.database import make_engine, session_scope
 from sync.store.migrate import upgrade
 
 __all__ = [
@@ -35,6 +38,7 @@ __all__ = [
     "open_services",
     "open_store",
     "retry_policy",
+    "secret_box",
 ]
 
 
@@ -90,23 +94,42 @@ def retry_policy(settings: Settings) -> RetryPolicy:
     )
 
 
-def google_client(settings: Settings) -> CalendarClient:
-    """The Calendar v3 client for the configured endpoint and credentials."""
-    return CalendarClient(
-        ClientConfig(
-            endpoint=settings.google_api_endpoint,
-            auth=GoogleAuth(settings.google_auth),
-            credentials_file=settings.google_credentials,
-            subject=settings.google_subject,
-            timeout=settings.google_timeout_seconds,
-        )
+def secret_box(settings: Settings) -> SecretBox:
+    """The box of the configured ``CLINIC_SYNC_SECRET_KEY`` (a clear error when unset)."""
+    key = settings.secret_key.get_secret_value() if settings.secret_key else None
+    return SecretBox.from_setting(key)
+
+
+def google_client(settings: Settings, engine: Engine | None = None) -> CalendarClient:
+    """The Calendar v3 client for the configured endpoint and credentials.
+
+    Credentials come from ``CLINIC_SYNC_GOOGLE_CREDENTIALS`` when it names a file, else
+    from the grant ``clinic-sync connect google`` stored (encrypted) in the database.
+    """
+    config = ClientConfig(
+        endpoint=settings.google_api_endpoint,
+        auth=GoogleAuth(settings.google_auth),
+        credentials_file=settings.google_credentials,
+        subject=settings.google_subject,
+        timeout=settings.google_timeout_seconds,
     )
+    uses_store = config.auth is not GoogleAuth.NONE and config.credentials_file is None
+    stored = _stored_grant(settings, engine) if uses_store and engine is not None else None
+    return CalendarClient(config, credentials=stored)
 
 
-def google_source(settings: Settings, *, retry: RetryPolicy | None = None) -> GoogleCalendarSource:
+def _stored_grant(settings: Settings, engine: Engine) -> Any:
+    with session_scope(engine) as session:
+        clinic = get_or_create_clinic(session, settings.clinic)
+    return load_or_mark(engine, clinic.id, secret_box(settings))
+
+
+def google_source(
+    settings: Settings, *, retry: RetryPolicy | None = None, engine: Engine | None = None
+) -> GoogleCalendarSource:
     """Google as a calendar source, scanning the configured horizon."""
     return GoogleCalendarSource(
-        google_client(settings),
+        google_client(settings, engine),
         scan_days_back=settings.scan_days_back,
         scan_days_ahead=settings.scan_days_ahead,
         patient_id_property=settings.patient_id_property,
@@ -117,10 +140,10 @@ def google_source(settings: Settings, *, retry: RetryPolicy | None = None) -> Go
 def open_services(settings: Settings, *, retry: RetryPolicy | None = None) -> Services:
     """Policy first (a bad file must stop start-up before anything opens), then the rest."""
     policy = load_policy(settings.policy)
-    google = google_source(settings, retry=retry)
+    engine = open_store(settings)
     try:
-        engine = open_store(settings)
+        google = google_source(settings, retry=retry, engine=engine)
     except BaseException:
-        google.client.close()
+        engine.dispose()
         raise
     return Services(settings, engine, policy, booking_reader(policy, settings), google)

@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from sqlmodel import Session
 
+from sync.bootstrap import secret_box
 from sync.caldav.connection import caldav_client
 from sync.caldav.source import CalDavSource
 from sync.calendar_source import RemoteCalendar
@@ -31,13 +32,12 @@ from sync.errors import InputError
 from sync.google.grants import save_oauth_grant, save_service_account
 from sync.google.oauth import read_service_account_key, sign_in_installed_app
 from sync.icsurl import IcsUrlSource
-from sync.secrets import SecretBox
 from sync.store.clinics import get_or_create_clinic
 from sync.store.credentials import CredentialKind, list_credentials, replace_secret, save_credential
 from sync.store.database import session_scope
 from sync.store.sources import Provider, add_source, list_sources
 
-__all__ = ["connect_app", "secret_box", "secrets_app"]
+__all__ = ["connect_app", "secrets_app"]
 
 connect_app = typer.Typer(
     help="Sign the clinic in to Google, CalDAV or an .ics URL.", no_args_is_help=True
@@ -45,12 +45,6 @@ connect_app = typer.Typer(
 secrets_app = typer.Typer(
     help="Stored secrets: re-encrypt them under a new key.", no_args_is_help=True
 )
-
-
-def secret_box(settings: Settings) -> SecretBox:
-    """The box of the configured ``CLINIC_SYNC_SECRET_KEY`` (a clear error when unset)."""
-    key = settings.secret_key.get_secret_value() if settings.secret_key else None
-    return SecretBox.from_setting(key)
 
 
 @connect_app.command("google")

@@ -24,7 +24,7 @@ from google_auth_httplib2 import AuthorizedHttp, Request  # type: ignore[import-
 from rich.console import Console
 from rich.table import Table
 
-from sync.cli.connect import secret_box
+from sync.bootstrap import secret_box
 from sync.config import Settings, load_settings
 from sync.errors import ClinicSyncError
 from sync.google.grants import GOOGLE_TOKEN_URI, load_google_credentials

@@ -82,9 +82,10 @@ def batch_uri_for(endpoint: str) -> str:
 class CalendarClient:
     """Per-thread Calendar v3 service objects over one set of credentials."""
 
-    def __init__(self, config: ClientConfig) -> None:
+    def __init__(self, config: ClientConfig, credentials: Any | None = None) -> None:
+        """``credentials`` (a stored grant, already loaded) win over the configured file."""
         self.config = config
-        self._credentials = _load_credentials(config)
+        self._credentials = credentials if credentials is not None else _load_credentials(config)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._opened: list[Any] = []
