@@ -20,15 +20,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import icalendar
 import recurring_ical_events
 
-from rules.model import Attendee, Booking, Skip
+from rules.model import Booking, Skip
 from sync.errors import ExportError
+from sync.ical.properties import (
+    PATIENT_ID_PROPERTY,
+    address,
+    attendees,
+    first_line,
+    recurrence_key,
+    text,
+)
 
 __all__ = ["PATIENT_ID_PROPERTY", "CalendarExport", "parse_export", "read_export"]
-
-PATIENT_ID_PROPERTY = "X-CLINIC-PATIENT-ID"
-
-_PARTSTAT = {"ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative"}
-_RESOURCE_TYPES = {"ROOM", "RESOURCE"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +70,7 @@ def _parse_calendar(data: bytes, source: str) -> icalendar.Calendar:
     try:
         calendar = icalendar.Calendar.from_ical(data)
     except (ValueError, KeyError, IndexError) as err:
-        raise ExportError(f"{source}: not an iCalendar file ({_first_line(err)})") from err
+        raise ExportError(f"{source}: not an iCalendar file ({first_line(err)})") from err
     if not isinstance(calendar, icalendar.Calendar) or calendar.name != "VCALENDAR":
         raise ExportError(f"{source}: not an iCalendar file (no VCALENDAR)")
     return calendar
@@ -110,7 +113,7 @@ def _problem(event: icalendar.Event, uid: str) -> str | None:
             if name in event:
                 _date_of(event, name)
     except (ValueError, AttributeError, TypeError, KeyError) as err:
-        return f"unreadable date: {_first_line(err)}"
+        return f"unreadable date: {first_line(err)}"
     return None
 
 
@@ -141,7 +144,7 @@ def _occurrences(
         try:
             bookings = _series_bookings(source, uid, events, window)
         except Exception as err:  # one bad series must not stop the file
-            reason = f"cannot expand: {_first_line(err)}"
+            reason = f"cannot expand: {first_line(err)}"
             skipped.append(Skip(uid=uid, reason=reason, calendar=source.calendar))
             continue
         yield from bookings
@@ -174,19 +177,19 @@ def _booking(
     start = _date_of(event, "DTSTART")
     booking_id = uid
     if recurring and "RECURRENCE-ID" in event:
-        booking_id = f"{uid}@{_instant(_date_of(event, 'RECURRENCE-ID'))}"
-    organizer = _address(event.get("ORGANIZER"))
+        booking_id = f"{uid}@{recurrence_key(_date_of(event, 'RECURRENCE-ID'))}"
+    organizer = address(event.get("ORGANIZER"))
     return Booking(
         id=booking_id,
         uid=uid,
         calendar=calendar,
         day=_local_day(start, zone),
-        summary=_text(event.get("SUMMARY")),
-        description=_text(event.get("DESCRIPTION")),
+        summary=text(event.get("SUMMARY")),
+        description=text(event.get("DESCRIPTION")),
         cancelled=str(event.get("STATUS", "")).upper() == "CANCELLED",
-        attendees=tuple(_attendees(event, organizer)),
+        attendees=tuple(attendees(event, organizer)),
         organizer_email=organizer,
-        patient_id=_text(event.get(PATIENT_ID_PROPERTY)).strip() or None,
+        patient_id=text(event.get(PATIENT_ID_PROPERTY)).strip() or None,
     )
 
 
@@ -197,48 +200,3 @@ def _local_day(start: date, zone: ZoneInfo | None) -> date:
     if start.tzinfo is not None and zone is not None:
         return start.astimezone(zone).date()
     return start.date()
-
-
-def _instant(value: date) -> str:
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(ZoneInfo("UTC"))
-        return value.strftime("%Y%m%dT%H%M%S") + ("Z" if value.tzinfo else "")
-    return value.strftime("%Y%m%d")
-
-
-def _attendees(event: icalendar.Event, organizer: str) -> Iterator[Attendee]:
-    raw = event.get("ATTENDEE", [])
-    for prop in raw if isinstance(raw, list) else [raw]:
-        email = _address(prop)
-        if not email:
-            continue
-        params = getattr(prop, "params", {})
-        yield Attendee(
-            email=email,
-            organizer=email == organizer,
-            resource=str(params.get("CUTYPE", "")).upper() in _RESOURCE_TYPES,
-            response=_PARTSTAT.get(str(params.get("PARTSTAT", "")).upper(), "needsAction"),
-        )
-
-
-def _address(prop: object) -> str:
-    if prop is None:
-        return ""
-    value = str(prop).strip()
-    if value.lower().startswith("mailto:"):
-        value = value[len("mailto:") :]
-    return value.casefold() if "@" in value else ""
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return "\n".join(str(item) for item in value)
-    return str(value)
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return text[0][:200] if text else type(err).__name__

@@ -1,7 +1,7 @@
 """Finding one booking's VEVENT inside a CalDAV resource (RFC 4791 §4.1, RFC 5545 §3.8.4.4).
 
 A resource holds one UID: the master event and its overrides (``RECURRENCE-ID``). A
-booking id is ``UID`` or ``UID@<recurrence key>`` (:func:`sync.ical.mapping.recurrence_key`).
+booking id is ``UID`` or ``UID@<recurrence key>`` (:func:`sync.ical.properties.recurrence_key`).
 The flag of one instance of a series goes into that instance's override; when the
 instance has none yet, one is made from the expanded occurrence (same start, end and
 text, no RRULE), as calendar clients do when one instance is edited.
@@ -16,7 +16,7 @@ from typing import Any
 import icalendar
 import recurring_ical_events
 
-from sync.ical.mapping import recurrence_key
+from sync.ical.properties import recurrence_key
 
 __all__ = ["event_component", "event_id_parts"]
 

@@ -23,7 +23,7 @@ tell one source's bookings from another's.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -32,9 +32,16 @@ from zoneinfo import ZoneInfo
 import icalendar
 import recurring_ical_events
 
-from rules.model import Attendee, Booking
+from rules.model import Booking
 from sync.calendar_source import SkippedEvent
-from sync.ics_export import PATIENT_ID_PROPERTY
+from sync.ical.properties import (
+    PATIENT_ID_PROPERTY,
+    address,
+    attendees,
+    first_line,
+    recurrence_key,
+    text,
+)
 from sync.store.events import EventStatus, StoredEvent
 
 __all__ = [
@@ -45,14 +52,11 @@ __all__ = [
     "parse_calendar",
     "private_name",
     "read_events",
-    "recurrence_key",
     "scan_window",
     "x_name",
 ]
 
 FLAG_PREFIX = "X-CLINIC-SYNC-"
-_PARTSTAT = {"ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative"}
-_RESOURCE_TYPES = {"ROOM", "RESOURCE"}
 _UTC = ZoneInfo("UTC")
 
 
@@ -104,7 +108,7 @@ def parse_calendar(data: bytes | str, source: str) -> icalendar.Calendar:
     try:
         calendar = icalendar.Calendar.from_ical(data)
     except (ValueError, KeyError, IndexError) as err:
-        raise MalformedCalendar(f"{source}: not iCalendar data ({_first_line(err)})") from err
+        raise MalformedCalendar(f"{source}: not iCalendar data ({first_line(err)})") from err
     if not isinstance(calendar, icalendar.Calendar) or calendar.name != "VCALENDAR":
         raise MalformedCalendar(f"{source}: not iCalendar data (no VCALENDAR)")
     return calendar
@@ -121,7 +125,7 @@ def read_events(
         try:
             events.extend(_series(uid, members, zones, view, etag))
         except Exception as err:  # one bad series must not stop the calendar
-            skipped.append(SkippedEvent(uid, f"cannot expand: {_first_line(err)}"))
+            skipped.append(SkippedEvent(uid, f"cannot expand: {first_line(err)}"))
     return ResourceEvents(tuple(events), tuple(skipped))
 
 
@@ -174,18 +178,18 @@ def _event(
     if recurring and "RECURRENCE-ID" in occ:
         booking_id = f"{uid}@{recurrence_key(occ['RECURRENCE-ID'].dt)}"
     private = _private(occ)
-    organizer = _address(occ.get("ORGANIZER"))
+    organizer = address(occ.get("ORGANIZER"))
     booking = Booking(
         id=booking_id,
         uid=uid,
         calendar=view.name,
         day=start.date() if all_day else start.astimezone(view.zone).date(),
-        summary=_text(occ.get("SUMMARY")),
-        description=_text(occ.get("DESCRIPTION")),
-        attendees=tuple(_attendees(occ, organizer)),
+        summary=text(occ.get("SUMMARY")),
+        description=text(occ.get("DESCRIPTION")),
+        attendees=tuple(attendees(occ, organizer)),
         calendar_email=view.id,
         organizer_email=organizer,
-        patient_id=_text(occ.get(PATIENT_ID_PROPERTY)).strip() or None,
+        patient_id=text(occ.get(PATIENT_ID_PROPERTY)).strip() or None,
     )
     return StoredEvent(
         booking=booking,
@@ -230,53 +234,7 @@ def _stamp(occ: Any) -> datetime | None:
 
 def _private(occ: Any) -> dict[str, str]:
     return {
-        private_name(str(name)): _text(value)
+        private_name(str(name)): text(value)
         for name, value in occ.items()
         if str(name).upper().startswith(FLAG_PREFIX)
     }
-
-
-def recurrence_key(value: date) -> str:
-    """How an instance id names its RECURRENCE-ID: UTC ``YYYYMMDDTHHMMSSZ``, or ``YYYYMMDD``."""
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(_UTC)
-        return value.strftime("%Y%m%dT%H%M%S") + ("Z" if value.tzinfo else "")
-    return value.strftime("%Y%m%d")
-
-
-def _attendees(occ: Any, organizer: str) -> Iterator[Attendee]:
-    raw = occ.get("ATTENDEE", [])
-    for prop in raw if isinstance(raw, list) else [raw]:
-        email = _address(prop)
-        if not email:
-            continue
-        params: Mapping[str, Any] = getattr(prop, "params", {})
-        yield Attendee(
-            email=email,
-            organizer=email == organizer,
-            resource=str(params.get("CUTYPE", "")).upper() in _RESOURCE_TYPES,
-            response=_PARTSTAT.get(str(params.get("PARTSTAT", "")).upper(), "needsAction"),
-        )
-
-
-def _address(prop: object) -> str:
-    if prop is None:
-        return ""
-    value = str(prop).strip()
-    if value.lower().startswith("mailto:"):
-        value = value[len("mailto:") :]
-    return value.casefold() if "@" in value else ""
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return "\n".join(str(item) for item in value)
-    return str(value)
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return text[0][:200] if text else type(err).__name__
