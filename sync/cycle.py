@@ -2,8 +2,9 @@
 
 :func:`run_calendar_cycle` is what a scheduler calls for one calendar: it pulls what changed
 (:func:`sync.pull.pull_calendar`), re-evaluates the patients whose bookings changed across
-every calendar of the clinic, stores the conflicts' states, writes or removes the flags on
-the calendars, and records each step in the audit trail (SPEC §8).
+every calendar of the clinic (the bookings the change can reach: :mod:`sync.affected`),
+stores the conflicts' states, writes or removes the flags on the calendars, and records
+each step in the audit trail (SPEC §8).
 :func:`run_clinic_pass` runs it once for every enabled calendar (``sync --once``).
 
 Every step is idempotent and reads its state from the store and the calendar, so a
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
@@ -22,7 +23,7 @@ from sqlalchemy import Engine
 
 from rules.assess import Scope
 from sync.bootstrap import Services
-from sync.detect import Detection, Reconciled, load_detection, reconcile
+from sync.detect import Changes, Detection, Reconciled, load_detection, reconcile
 from sync.flagging import FlagOptions, FlagTally, apply_flags, plan_flags, settle_states
 from sync.pull import CalendarPull, LiveBookings, pull_calendar
 from sync.store.clinics import get_clinic
@@ -34,11 +35,14 @@ __all__ = ["CalendarCycle", "PassReport", "run_calendar_cycle", "run_clinic_pass
 
 _log = logging.getLogger(__name__)
 
-# Clinics whose conflicts and flags were fully reconciled through this engine. A new
-# process (a new engine) starts with none, so its first cycle of each clinic re-checks
-# everything: that is how changes pulled by a run killed before detection are not lost.
-# A cycle that fails or leaves writes undone drops its clinic, to be re-checked next time.
-_settled: WeakKeyDictionary[Engine, set[int]] = WeakKeyDictionary()
+# Clinics whose conflicts and flags were fully reconciled through this engine, with the
+# clinic's date they were reconciled for. A new process (a new engine) starts with none,
+# so its first cycle of each clinic re-checks everything: that is how changes pulled by a
+# run killed before detection are not lost, and how identity keys are brought in line
+# with this process's policy. After that, a cycle re-assesses only what its pull changed.
+# A cycle that fails or leaves writes undone drops its clinic, to be re-checked next time;
+# a new day re-checks everything too, as the scan horizon moved.
+_settled: WeakKeyDictionary[Engine, dict[int, date]] = WeakKeyDictionary()
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +61,9 @@ class CalendarCycle:
     write_failures: int = 0
     gave_up: int = 0
     """Writes abandoned because the event kept changing under them (HTTP 412)."""
+    assessed: int = 0
+    """Bookings detection re-assessed: the whole clinic on a full re-check, else those the
+    pull's changes can reach."""
 
     @property
     def ok(self) -> bool:
@@ -107,30 +114,46 @@ def run_calendar_cycle(
         now=now,
         live=live,
     )
-    settled = _settled.setdefault(services.engine, set())
-    if not pull.ok or (not pull.changed and source.clinic_id in settled):
+    scope = _scope(services, now)
+    settled = _settled.setdefault(services.engine, {})
+    up_to_date = settled.get(source.clinic_id) == scope.today
+    if not pull.ok or (not pull.changed and up_to_date):
         return CalendarCycle(pull=pull)
-    settled.discard(source.clinic_id)
+    settled.pop(source.clinic_id, None)
+    changes = Changes(pull.changed, pull.retired_keys) if up_to_date else None
     dry = services.settings.dry_run if dry_run is None else dry_run
-    cycle = _reconcile_clinic(services, source.clinic_id, pull, now=now, dry_run=dry)
+    cycle = _reconcile_clinic(
+        services, source.clinic_id, pull, now=now, changes=changes, dry_run=dry
+    )
     if cycle.complete:
-        settled.add(source.clinic_id)
+        settled[source.clinic_id] = scope.today
     return cycle
 
 
-def _reconcile_clinic(
-    services: Services, clinic_id: int, pull: CalendarPull, *, now: datetime, dry_run: bool
-) -> CalendarCycle:
-    """Detect over the clinic, store the conflicts, then bring the flags in line."""
+def _scope(services: Services, now: datetime) -> Scope:
     settings = services.settings
-    scope = Scope(
+    return Scope(
         today=now.astimezone(ZoneInfo(settings.clinic_time_zone)).date(),
         days_back=settings.scan_days_back,
         days_ahead=settings.scan_days_ahead,
     )
+
+
+def _reconcile_clinic(
+    services: Services,
+    clinic_id: int,
+    pull: CalendarPull,
+    *,
+    now: datetime,
+    changes: Changes | None,
+    dry_run: bool,
+) -> CalendarCycle:
+    """Detect over what ``changes`` reach (everything when ``None``), store, then flag."""
+    settings = services.settings
+    scope = _scope(services, now)
     with session_scope(services.engine) as session:
         detection, stored = load_detection(
-            session, clinic_id, services.policy, services.reader, scope
+            session, clinic_id, services.policy, services.reader, scope, changes=changes
         )
         done = reconcile(
             session,
@@ -157,6 +180,7 @@ def _reconcile_clinic(
         skipped_writes=tally.skipped,
         write_failures=tally.failed,
         gave_up=tally.gave_up,
+        assessed=len(detection.chosen),
     )
 
 

@@ -8,9 +8,18 @@ resolved one that comes back is reopened), conflicts no longer detected are reso
 the plain reason :func:`rules.resolution.resolution_reason` gives. Every change is
 recorded in the audit trail (SPEC §8) in the same unit of work.
 
-The whole clinic is re-assessed on each change rather than only the changed patients:
-patient linking is transitive (an e-mail bridges an id and a name), so a patient's group
-cannot be found from one booking's key without linking everybody.
+:func:`load_detection` reads either the whole clinic (a full re-check) or, given what a
+pull changed, only the bookings that change can reach: the closure over shared identity
+keys of :mod:`sync.affected`, whose docstring argues why it yields the same patient groups
+— so the same conflicts — as the whole clinic. Only the stored conflicts about those
+bookings are reconciled. Both paths read, detect and reconcile the same way; the full one
+also rewrites the identity keys that no longer agree with how the bookings read now (the
+first detection after the keys table was added, or after the policy or the staff domains
+changed), which is what lets the incremental path trust them.
+
+Two workers may detect over one clinic at the same time: opening, reopening and resolving
+a conflict are each done once whoever gets there first (:func:`sync.store.conflicts.
+insert_conflict`, :func:`~sync.store.conflicts.update_conflict_if`), and audited once.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from rules.flag import conflict_id
 from rules.model import Booking, Conflict, Policy, Rule
 from rules.patients import ReadBooking, TitleNames, identify
 from rules.resolution import resolution_reason
+from sync.affected import Changes, affected_rows
 from sync.pull import BookingReader
 from sync.store.audit import record_audit_event
 from sync.store.conflicts import (
@@ -34,15 +44,29 @@ from sync.store.conflicts import (
     ConflictFacts,
     ConflictState,
     StoredConflict,
+    conflicts_by_public_id,
+    conflicts_touching,
+    copies_by_row,
     insert_conflict,
     list_conflicts,
     load_copies,
     update_conflict,
+    update_conflict_if,
 )
+from sync.store.identity_keys import refresh_keys
 
-__all__ = ["ACTOR", "Detection", "Reconciled", "detect", "load_detection", "reconcile"]
+__all__ = [
+    "ACTOR",
+    "Changes",
+    "Detection",
+    "Reconciled",
+    "detect",
+    "load_detection",
+    "reconcile",
+]
 
 ACTOR = "service"
+_UNRESOLVED = tuple(state for state in ConflictState if state is not ConflictState.RESOLVED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +95,41 @@ class Reconciled:
 
 
 def load_detection(
+    session: Session,
+    clinic_id: int,
+    policy: Policy,
+    reader: BookingReader,
+    scope: Scope,
+    *,
+    changes: Changes | None = None,
+) -> tuple[Detection, list[StoredConflict]]:
+    """Run detection over the bookings ``changes`` can reach, or the whole clinic without them.
+
+    Returns the detection and the stored conflicts it must be reconciled with: those about
+    a booking it read, and those it detected, in any state.
+    """
+    if changes is None:
+        return _load_clinic(session, clinic_id, policy, reader, scope)
+    rows = affected_rows(session, clinic_id, changes)
+    detection = detect(copies_by_row(session, rows).values(), policy, reader, scope)
+    stored = {c.id: c for c in conflicts_touching(session, clinic_id, rows)}
+    found = conflicts_by_public_id(session, clinic_id, detection.conflicts.keys())
+    stored.update((c.id, c) for c in found)
+    return detection, sorted(stored.values(), key=lambda c: (c.detected_at, c.id))
+
+
+def _load_clinic(
     session: Session, clinic_id: int, policy: Policy, reader: BookingReader, scope: Scope
 ) -> tuple[Detection, list[StoredConflict]]:
-    """Read the clinic's copies and stored conflicts, and run detection over them."""
+    """The closure of everything: every live booking, and every row a stored conflict names."""
     stored = list_conflicts(session, clinic_id)
     referenced = {row for c in stored for row in (c.facts.earlier_row_id, c.facts.later_row_id)}
     copies = load_copies(session, clinic_id, also_rows=referenced)
+    live = [copy for copy in copies if not copy.deleted]
+    fresh = reader.keys(copy.event.booking for copy in live)
+    refresh_keys(
+        session, clinic_id, {copy.row_id: keys for copy, keys in zip(live, fresh, strict=True)}
+    )
     return detect(copies, policy, reader, scope), stored
 
 
@@ -128,8 +181,7 @@ def reconcile(
     for row in gone:
         if row.facts.public_id not in detection.conflicts:
             reason = _reason(row, detection, policy, reader)
-            _resolve(session, clinic_id, row, reason, now)
-            resolved += 1
+            resolved += _resolve(session, clinic_id, row, reason, now)
     return Reconciled(active, opened, resolved)
 
 
@@ -143,33 +195,63 @@ def _store(
     now: datetime,
 ) -> tuple[StoredConflict, bool]:
     if row is None:
-        row = insert_conflict(session, clinic_id, facts, now=now)
-        _audit(session, clinic_id, row, "conflict.detected", now=now, detail=_describe(conflict))
-        return row, True
+        row, new = insert_conflict(session, clinic_id, facts, now=now)
+        if new:
+            _audit(
+                session, clinic_id, row, "conflict.detected", now=now, detail=_describe(conflict)
+            )
+            return row, True
     if row.state is ConflictState.RESOLVED:
-        row = update_conflict(
-            session,
-            row.id,
-            facts=facts,
-            state=ConflictState.OPEN,
-            resolved_at=None,
-            resolution_reason=None,
-            flagged_at=None,
-        )
-        _audit(session, clinic_id, row, "conflict.reopened", now=now, detail=_describe(conflict))
-        return row, True
+        reopened = _reopen(session, row, facts)
+        if reopened is not None:
+            _audit(
+                session,
+                clinic_id,
+                reopened,
+                "conflict.reopened",
+                now=now,
+                detail=_describe(conflict),
+            )
+            return reopened, True
+        row = _current(session, clinic_id, row)  # another worker reopened it first
     if row.facts != facts:
         row = update_conflict(session, row.id, facts=facts)
     return row, False
 
 
+def _reopen(session: Session, row: StoredConflict, facts: ConflictFacts) -> StoredConflict | None:
+    return update_conflict_if(
+        session,
+        row.id,
+        [ConflictState.RESOLVED],
+        facts=facts,
+        state=ConflictState.OPEN,
+        resolved_at=None,
+        resolution_reason=None,
+        flagged_at=None,
+    )
+
+
+def _current(session: Session, clinic_id: int, row: StoredConflict) -> StoredConflict:
+    [current] = conflicts_by_public_id(session, clinic_id, [row.facts.public_id])
+    return current
+
+
 def _resolve(
     session: Session, clinic_id: int, row: StoredConflict, reason: str, now: datetime
-) -> None:
-    update_conflict(
-        session, row.id, state=ConflictState.RESOLVED, resolved_at=now, resolution_reason=reason
+) -> bool:
+    """Resolve ``row``; ``False`` when another worker resolved it first (nothing to audit)."""
+    done = update_conflict_if(
+        session,
+        row.id,
+        _UNRESOLVED,
+        state=ConflictState.RESOLVED,
+        resolved_at=now,
+        resolution_reason=reason,
     )
-    _audit(session, clinic_id, row, "conflict.resolved", now=now, detail={"reason": reason})
+    if done is not None:
+        _audit(session, clinic_id, row, "conflict.resolved", now=now, detail={"reason": reason})
+    return done is not None
 
 
 def _facts(public_id: str, conflict: Conflict, detection: Detection) -> ConflictFacts:
