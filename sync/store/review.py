@@ -96,6 +96,7 @@ class BookingSide:
     """One booking of a conflict as the store last saw it."""
 
     event_id: str
+    source_id: int
     calendar: str
     day: date
     start: datetime
@@ -319,7 +320,13 @@ def _order(wanted: ConflictFilter) -> list[Any]:
 def _side(row: BookingRow) -> BookingSide:
     deleted = row.deleted_at is not None
     return BookingSide(
-        row.provider_event_id, row.calendar, row.day, row.start_at, row.summary, deleted
+        row.provider_event_id,
+        row.source_id,
+        row.calendar,
+        row.day,
+        row.start_at,
+        row.summary,
+        deleted,
     )
 
 

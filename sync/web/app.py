@@ -21,6 +21,7 @@ from sync.feeds.service import Clock, FeedOptions, FeedService, utc_now
 from sync.policy_file import load_policy
 from sync.store.database import make_engine
 from sync.web.access_log import RedactedAccessLog
+from sync.web.admin import AdminContext, install_admin
 from sync.web.feeds import feeds_router
 from sync.web.health import health_router
 from sync.web.metrics import WebMetrics
@@ -57,6 +58,7 @@ def create_app(
     app.add_middleware(RedactedAccessLog)
     app.include_router(feeds_router(service, fetch_log, metrics))
     app.include_router(health_router(database, metrics))
+    install_admin(app, AdminContext(settings, database, policy, clock))
     app.state.feeds = service
     app.state.fetch_log = fetch_log
     app.state.metrics = metrics

@@ -1,0 +1,123 @@
+"""Bringing one booking's flag in line right after an admin's review (SPEC §6, §8).
+
+An override takes the conflict's flag off the later booking; a re-open puts it back.
+The state change is stored first (:mod:`sync.store.review`), so the worker's cycle
+converges on it in any case; this module runs the cycle's own flag path
+(:func:`sync.detect.load_detection`, :func:`sync.flagging.plan_flags`,
+:func:`~sync.flagging.apply_flags`, :func:`~sync.flagging.settle_states`) for that one
+booking at once, when the web app can reach its calendar. Conflicts are not
+re-detected here: that stays the worker's job. A calendar that cannot be reached, a
+provider other than Google, or dry-run mode leave the write to the worker.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+from rules.assess import Scope
+from rules.model import Conflict
+from sync.bootstrap import booking_reader, google_source
+from sync.detect import Detection, load_detection
+from sync.errors import ClinicSyncError
+from sync.flagging import FlagOptions, FlagTally, apply_flags, plan_flags, settle_states
+from sync.google.source import GoogleCalendarSource
+from sync.store.conflicts import ConflictState, StoredConflict, copies_by_row
+from sync.store.database import session_scope
+from sync.store.errors import StoreError
+from sync.store.review import ConflictView
+from sync.store.sources import Provider, get_source
+from sync.web.admin.context import AdminContext
+
+__all__ = ["DEFERRED", "bring_flag_in_line"]
+
+_log = logging.getLogger(__name__)
+DEFERRED = "the calendar will be updated on the worker's next cycle"
+Pair = tuple[StoredConflict, Conflict]
+
+
+def bring_flag_in_line(context: AdminContext, conflict: ConflictView) -> str:
+    """Write the later booking's flag as the conflicts' states want it; what happened, in words."""
+    if context.settings.dry_run:
+        return "dry run: nothing is written to calendars"
+    try:
+        with session_scope(context.engine) as session:
+            provider = get_source(session, conflict.later.source_id).provider
+        if provider is not Provider.GOOGLE:
+            return DEFERRED
+        google = google_source(context.settings)
+    except (ClinicSyncError, StoreError) as err:
+        _log.warning("calendar not reachable from the web app: %s", err)
+        return DEFERRED
+    try:
+        return _describe(_apply(context, conflict, google))
+    except (ClinicSyncError, StoreError) as err:
+        _log.warning("flag write after review failed: %s", err)
+        return DEFERRED
+    finally:
+        google.client.close()
+
+
+def _apply(
+    context: AdminContext, conflict: ConflictView, google: GoogleCalendarSource
+) -> FlagTally | None:
+    settings, now = context.settings, context.now()
+    reader = booking_reader(context.policy, settings)
+    with session_scope(context.engine) as session:
+        detection, stored = load_detection(
+            session, conflict.clinic_id, context.policy, reader, _scope(context)
+        )
+    known = {c.facts.public_id: c for c in stored}
+    pairs = _pairs_on(detection, known, conflict.later.event_id)
+    options = FlagOptions(settings.flag_color, f"{settings.public_url}/admin", now)
+    targets = [
+        target
+        for target in plan_flags(detection, pairs, context.policy, options)
+        if target.event_id == conflict.later.event_id
+    ]
+    if not targets:
+        return None
+    tally = apply_flags(
+        context.engine, google, reader, conflict.clinic_id, targets, options=options, known=known
+    )
+    _settle(context, conflict.clinic_id, pairs)
+    return tally
+
+
+def _pairs_on(detection: Detection, known: dict[str, StoredConflict], event_id: str) -> list[Pair]:
+    """The detected, stored, unresolved conflicts whose later booking is ``event_id``."""
+    return [
+        (known[public_id], found)
+        for public_id, found in detection.conflicts.items()
+        if public_id in known
+        and known[public_id].state is not ConflictState.RESOLVED
+        and found.later.id == event_id
+    ]
+
+
+def _settle(context: AdminContext, clinic_id: int, pairs: Sequence[Pair]) -> None:
+    with session_scope(context.engine) as session:
+        later = copies_by_row(session, {stored.facts.later_row_id for stored, _ in pairs})
+        carried = {c.event.booking.id: c.event.private_properties for c in later.values()}
+        settle_states(session, clinic_id, pairs, carried, context.now())
+
+
+def _scope(context: AdminContext) -> Scope:
+    settings = context.settings
+    today = context.now().astimezone(ZoneInfo(settings.clinic_time_zone)).date()
+    return Scope(
+        today=today, days_back=settings.scan_days_back, days_ahead=settings.scan_days_ahead
+    )
+
+
+def _describe(tally: FlagTally | None) -> str:
+    if tally is None:
+        return "the calendar already shows this"
+    if tally.unflagged:
+        return "the flag was taken off the calendar"
+    if tally.flagged:
+        return "the flag was written on the calendar"
+    if tally.skipped:
+        return "nothing written: the booking has started, or the calendar is read-only"
+    return DEFERRED

@@ -1,0 +1,60 @@
+"""What every admin route needs: settings, the store, the policy and the clock (SPEC §8).
+
+Built once by :func:`sync.web.admin.admin_routers` and handed to each router; nothing
+global. The *home clinic* is ``CLINIC_SYNC_CLINIC``: sign-ins and feed tokens are
+recorded in its audit trail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+
+from rules.model import Policy, Rule
+from sync.accounts.login import LoginLimits
+from sync.accounts.service import Actor
+from sync.config import Settings
+from sync.feeds.service import Clock
+from sync.store.clinics import get_or_create_clinic
+from sync.store.database import session_scope
+
+__all__ = ["AdminContext"]
+
+
+@dataclass(frozen=True, slots=True)
+class AdminContext:
+    """The admin app's dependencies."""
+
+    settings: Settings
+    engine: Engine
+    policy: Policy
+    clock: Clock
+
+    @property
+    def limits(self) -> LoginLimits:
+        return LoginLimits(
+            max_failures=self.settings.login_max_failures,
+            window=timedelta(seconds=self.settings.login_window_seconds),
+            session_lifetime=timedelta(hours=self.settings.admin_session_hours),
+        )
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies are ``Secure`` when the public URL is https."""
+        return self.settings.public_url.startswith("https://")
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def home_clinic_id(self) -> int:
+        with session_scope(self.engine) as session:
+            return get_or_create_clinic(session, self.settings.clinic).id
+
+    def actor(self, name: str) -> Actor:
+        """``name`` acting for the home clinic, now."""
+        return Actor(name, self.home_clinic_id(), self.now())
+
+    def rule(self, name: str) -> Rule | None:
+        return next((rule for rule in self.policy.rules if rule.name == name), None)

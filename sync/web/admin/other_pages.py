@@ -1,0 +1,111 @@
+"""The admin UI's audit log, sync health and feed-token pages (SPEC §7, §8).
+
+A feed URL is shown once, in the answer to the form that issued it: only its hash is
+kept. Issuing and revoking need an admin and the session's CSRF token, and are
+recorded in the audit trail with the admin's e-mail.
+"""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request, Response
+
+from sync.errors import InputError
+from sync.feeds.tokens import feed_url
+from sync.store.audit_queries import AuditFilter
+from sync.store.users import WebSession
+from sync.web.admin import actions
+from sync.web.admin.auth import PageError, check_csrf, require_page_admin
+from sync.web.admin.context import AdminContext
+from sync.web.admin.pages import page_values, signed_in_for
+from sync.web.admin.views import parse_day, render
+
+__all__ = ["other_pages"]
+
+_PER_PAGE = 50
+
+
+def other_pages(context: AdminContext) -> APIRouter:
+    """The audit, health and feed-token pages' router."""
+    router = APIRouter(prefix="/admin", include_in_schema=False)
+    signed_in = Annotated[WebSession, Depends(signed_in_for(context))]
+
+    @router.get("/audit")
+    def audit(request: Request, web: signed_in) -> Response:
+        params = request.query_params
+        query = {key: params.get(key, "").strip()[:320] for key in _AUDIT_KEYS}
+        conflict = _conflict_row(context, query["conflict"])
+        page = params.get("page", "1")
+        wanted = AuditFilter(
+            (), query["action"] or None, query["actor"] or None, conflict,
+            parse_day(query["date_from"]), parse_day(query["date_to"]),
+            int(page) if page.isdigit() and 0 < int(page) < 1_000_000 else 1, _PER_PAGE,
+        )  # fmt: skip
+        found = actions.audit_page(context, wanted)
+        kept = {key: value for key, value in query.items() if value}
+        return render(
+            "audit.html", **page_values(web, "audit", "Audit log"), found=found, query=kept
+        )
+
+    @router.get("/health")
+    def health(web: signed_in) -> Response:
+        values = page_values(web, "health", "Sync health")
+        return render("health.html", **values, sources=actions.calendars(context))
+
+    @router.get("/feed-tokens")
+    def feeds(web: signed_in) -> Response:
+        return _feeds_page(context, web)
+
+    @router.post("/feed-tokens")
+    def issue(
+        web: signed_in,
+        csrf_token: Annotated[str | None, Form()] = None,
+        scope: Annotated[str, Form()] = "",
+        value: Annotated[str, Form(max_length=1000)] = "",
+        label: Annotated[str, Form(max_length=200)] = "",
+    ) -> Response:
+        check_csrf(web, csrf_token)
+        require_page_admin(web.user)
+        try:
+            if scope not in ("patient", "calendar", "clinic"):
+                raise InputError("choose what the feed is of")
+            issued = actions.issue_feed(context, web.user, scope, value, label or None)
+        except InputError as err:
+            return _feeds_page(context, web, error=str(err), status=422)
+        url = feed_url(context.settings.public_url, issued.secret)
+        return _feeds_page(context, web, issued_url=url)
+
+    @router.post("/feed-tokens/{token_id}/revoke")
+    def revoke(
+        token_id: int, web: signed_in, csrf_token: Annotated[str | None, Form()] = None
+    ) -> Response:
+        check_csrf(web, csrf_token)
+        require_page_admin(web.user)
+        try:
+            token = actions.revoke_feed(context, web.user, token_id)
+        except InputError as err:
+            raise PageError(404, str(err)) from err
+        return _feeds_page(context, web, notice=f"Feed token {token.id} is revoked.")
+
+    return router
+
+
+_AUDIT_KEYS = ("action", "actor", "conflict", "date_from", "date_to")
+
+
+def _conflict_row(context: AdminContext, public_id: str) -> int | None:
+    if not public_id:
+        return None
+    try:
+        return actions.conflict_row_id(context, public_id)
+    except InputError:
+        return -1  # matches nothing: an unknown conflict has no history
+
+
+def _feeds_page(
+    context: AdminContext, web: WebSession, *, status: int = 200, **extra: Any
+) -> Response:
+    values = page_values(web, "feed-tokens", "Feed tokens")
+    values["notice"] = extra.pop("notice", None)
+    extra.setdefault("issued_url", None)
+    extra.setdefault("error", None)
+    return render("feeds.html", status, **values, tokens=actions.feed_tokens(context), **extra)

@@ -1,0 +1,211 @@
+"""The admin UI's pages about conflicts: list, CSV export, one conflict, review actions (SPEC §8).
+
+Server-rendered (Jinja2, autoescaped, no script). Reading needs a signed-in session;
+acknowledge, override and re-open need an admin and the session's CSRF token. The
+list's filters live in the query string, so a filtered view can be bookmarked and its
+CSV export is exactly what is on screen (all pages of it).
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi.responses import RedirectResponse
+
+from sync.errors import InputError
+from sync.store.conflicts import ConflictState
+from sync.store.review import (
+    MAX_PAGE_SIZE,
+    ConflictFilter,
+    ConflictSort,
+    ConflictView,
+    ReviewConflict,
+    UnknownConflict,
+)
+from sync.store.users import WebSession
+from sync.web.admin import actions
+from sync.web.admin.actions import ConflictDetail, Review
+from sync.web.admin.auth import PageError, check_csrf, page_session, require_page_admin
+from sync.web.admin.context import AdminContext
+from sync.web.admin.views import SECURITY_HEADERS, csv_text, parse_day, render
+
+__all__ = ["conflict_pages", "page_values", "read_filter", "signed_in_for"]
+
+CSV_COLUMNS = (
+    "id", "clinic", "state", "rule", "patient", "matched_by", "gap_days",
+    "earlier_day", "earlier_calendar", "earlier_summary",
+    "later_day", "later_calendar", "later_summary", "detected_at", "resolved_at", "reason",
+)  # fmt: skip
+_CSV_ROWS_MAX = 100_000
+
+
+def signed_in_for(context: AdminContext) -> Callable[[Request], WebSession]:
+    """The dependency that finds a page's session (or sends the browser to sign in)."""
+
+    def signed_in(request: Request) -> WebSession:
+        return page_session(context, request)
+
+    return signed_in
+
+
+def page_values(web: WebSession, nav: str, title: str) -> dict[str, Any]:
+    """What every signed-in page's frame needs."""
+    return {"user": web.user, "csrf": web.csrf_token, "nav": nav, "title": title, "notice": None}
+
+
+def conflict_pages(context: AdminContext) -> APIRouter:
+    """The conflict pages' router."""
+    router = APIRouter(prefix="/admin", include_in_schema=False)
+    signed_in = Annotated[WebSession, Depends(signed_in_for(context))]
+
+    @router.get("/conflicts")
+    def conflicts(request: Request, web: signed_in) -> Response:
+        wanted, query = read_filter(request.query_params)
+        values = page_values(web, "conflicts", "Conflicts")
+        return render(
+            "conflicts.html", **values, wanted=wanted, query=query,
+            found=actions.conflict_page(context, wanted), clinics=actions.clinics(context),
+            states=list(ConflictState), sorts=list(ConflictSort),
+        )  # fmt: skip
+
+    @router.get("/conflicts.csv")
+    def export(request: Request, _web: signed_in) -> Response:
+        wanted, _ = read_filter(request.query_params)
+        wanted = replace(wanted, page=1, per_page=MAX_PAGE_SIZE)
+        rows = [_csv_row(view) for view in _all(context, wanted)]
+        headers = {
+            **SECURITY_HEADERS,
+            "Content-Disposition": 'attachment; filename="conflicts.csv"',
+        }
+        body = csv_text(rows, CSV_COLUMNS)
+        return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
+
+    @router.get("/conflicts/{conflict_id}")
+    def conflict(conflict_id: str, web: signed_in) -> Response:
+        return _detail_page(web, _detail(context, conflict_id))
+
+    @router.post("/conflicts/{conflict_id}/{action}")
+    def act(
+        conflict_id: str,
+        action: str,
+        web: signed_in,
+        csrf_token: Annotated[str | None, Form()] = None,
+        reason: Annotated[str, Form(max_length=2000)] = "",
+    ) -> Response:
+        check_csrf(web, csrf_token)
+        require_page_admin(web.user)
+        if action not in set(Review):
+            raise PageError(404, "There is no such action.")
+        try:
+            detail, outcome = actions.review(context, conflict_id, Review(action), web.user, reason)
+        except UnknownConflict as err:
+            raise PageError(404, str(err)) from err
+        except ReviewConflict as err:
+            return _detail_page(web, _detail(context, conflict_id), error=str(err), status=409)
+        notice = f"{detail.view.state.value.capitalize()}: {outcome}."
+        return _detail_page(web, detail, notice=notice)
+
+    @router.get("/")
+    def home() -> Response:
+        return RedirectResponse("/admin/conflicts", status_code=303)
+
+    return router
+
+
+def read_filter(params: Mapping[str, Any]) -> tuple[ConflictFilter, dict[str, str]]:
+    """The list's filter from a query string (lenient: what does not parse is ignored)."""
+    getall = getattr(params, "getlist", lambda key: [params[key]] if key in params else [])
+    states = tuple(_states(getall("state")))
+    sort = params.get("sort", "")
+    wanted = ConflictFilter(
+        clinic=params.get("clinic") or None,
+        calendar=(params.get("calendar") or "").strip()[:200] or None,
+        patient=(params.get("patient") or "").strip()[:200] or None,
+        states=states,
+        date_from=parse_day(params.get("date_from")),
+        date_to=parse_day(params.get("date_to")),
+        sort=ConflictSort(sort) if sort in set(ConflictSort) else ConflictSort.DETECTED,
+        descending=params.get("order") != "asc",
+        page=_number(params.get("page"), 1),
+        per_page=min(_number(params.get("per_page"), 25), 100),
+    )
+    return wanted, _query(wanted)
+
+
+def _states(values: list[str]) -> list[ConflictState]:
+    names = {part.strip() for value in values for part in value.split(",")}
+    return [state for state in ConflictState if state.value in names]
+
+
+def _number(text: str | None, default: int) -> int:
+    return int(text) if text and text.isdigit() and 0 < int(text) < 1_000_000 else default
+
+
+def _query(wanted: ConflictFilter) -> dict[str, str]:
+    """The filter as query parameters, without the page (links add their own)."""
+    values = {
+        "clinic": wanted.clinic or "",
+        "calendar": wanted.calendar or "",
+        "patient": wanted.patient or "",
+        "state": ",".join(state.value for state in wanted.states),
+        "date_from": wanted.date_from.isoformat() if wanted.date_from else "",
+        "date_to": wanted.date_to.isoformat() if wanted.date_to else "",
+        "sort": wanted.sort.value,
+        "order": "desc" if wanted.descending else "asc",
+        "per_page": str(wanted.per_page),
+    }
+    return {key: value for key, value in values.items() if value}
+
+
+def _all(context: AdminContext, wanted: ConflictFilter) -> list[ConflictView]:
+    found = actions.conflict_page(context, wanted)
+    items = list(found.items)
+    while found.page < found.pages and len(items) < _CSV_ROWS_MAX:
+        found = actions.conflict_page(context, replace(wanted, page=found.page + 1))
+        items.extend(found.items)
+    return items
+
+
+def _csv_row(view: ConflictView) -> dict[str, object]:
+    return {
+        "id": view.public_id, "clinic": view.clinic, "state": view.state.value,
+        "rule": view.rule_name, "patient": f"{view.patient_kind}:{view.patient_value}",
+        "matched_by": view.match_kind, "gap_days": view.gap_days,
+        "earlier_day": view.earlier.day.isoformat(), "earlier_calendar": view.earlier.calendar,
+        "earlier_summary": view.earlier.summary,
+        "later_day": view.later.day.isoformat(), "later_calendar": view.later.calendar,
+        "later_summary": view.later.summary,
+        "detected_at": view.detected_at.isoformat(),
+        "resolved_at": view.resolved_at.isoformat() if view.resolved_at else "",
+        "reason": view.resolution_reason or "",
+    }  # fmt: skip
+
+
+def _detail(context: AdminContext, conflict_id: str) -> ConflictDetail:
+    try:
+        return actions.conflict_detail(context, conflict_id)
+    except InputError as err:
+        raise PageError(404, str(err)) from err
+
+
+def _detail_page(
+    web: WebSession,
+    detail: ConflictDetail,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    values = page_values(web, "conflicts", f"Conflict {detail.view.public_id}")
+    values["notice"] = notice or error
+    eligible = window = None
+    rule, earlier = detail.rule, detail.view.earlier.day
+    if rule is not None:
+        eligible = earlier + timedelta(days=rule.min_days)
+        window = tuple(earlier + timedelta(days=d) for d in rule.ideal_days)
+    return render(
+        "conflict.html", status, **values, detail=detail, events=detail.history,
+        eligible=eligible, window=window,
+    )  # fmt: skip

@@ -1,0 +1,302 @@
+"""The JSON shapes of ``/api/v1`` (pydantic), documented in the app's OpenAPI schema (SPEC §8).
+
+Records of the store are mapped here, at the edge; nothing else in the app sees these.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from rules.model import Rule
+from sync.feeds.tokens import feed_url
+from sync.store.audit import AuditEvent
+from sync.store.conflicts import ConflictState
+from sync.store.feeds import FeedToken
+from sync.store.review import BookingSide, ConflictView
+from sync.store.sources import CalendarSource
+
+__all__ = [
+    "AuditEventOut",
+    "AuditPageOut",
+    "BookingOut",
+    "CalendarHealthOut",
+    "ConflictDetailOut",
+    "ConflictOut",
+    "ConflictPageOut",
+    "ErrorOut",
+    "FeedTokenIn",
+    "FeedTokenIssuedOut",
+    "FeedTokenOut",
+    "MeOut",
+    "ReviewIn",
+    "ReviewOut",
+    "RuleOut",
+    "audit_out",
+    "conflict_detail_out",
+    "conflict_out",
+    "feed_token_out",
+    "health_out",
+]
+
+
+class ErrorOut(BaseModel):
+    """Why a request was refused."""
+
+    detail: str
+
+
+class MeOut(BaseModel):
+    """The user a token belongs to."""
+
+    email: str
+    role: Literal["admin", "auditor"]
+
+
+class BookingOut(BaseModel):
+    """One booking of a conflict as last synced; ``summary`` is the calendar's raw text."""
+
+    event_id: str
+    calendar: str
+    day: date
+    start: datetime
+    summary: str
+    deleted: bool
+
+
+class ConflictOut(BaseModel):
+    """A conflict in a list."""
+
+    id: str = Field(description="The public id flags and review links carry.")
+    clinic: str
+    state: ConflictState
+    rule: str
+    patient_kind: str
+    patient: str
+    matched_by: str = Field(description="How the two bookings were linked: id, email or name.")
+    gap_days: int
+    detected_at: datetime
+    resolved_at: datetime | None
+    resolution_reason: str | None
+    flagged_at: datetime | None
+    earlier: BookingOut
+    later: BookingOut
+
+
+class RuleOut(BaseModel):
+    """The policy rule a conflict breaks."""
+
+    name: str
+    earlier: str
+    later: str
+    min_days: int
+    ideal_days: tuple[int, int]
+
+
+class AuditEventOut(BaseModel):
+    """One entry of the append-only audit trail."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    clinic_id: int
+    conflict_id: int | None
+    calendar_source_id: int | None
+    detail: dict[str, Any]
+
+
+class ConflictDetailOut(ConflictOut):
+    """A conflict with its rule, the dates the later treatment was eligible and its history."""
+
+    rule_detail: RuleOut | None
+    earliest_eligible: date | None
+    ideal_window: tuple[date, date] | None
+    history: list[AuditEventOut]
+
+
+class ConflictPageOut(BaseModel):
+    """One page of conflicts."""
+
+    items: list[ConflictOut]
+    total: int
+    page: int
+    per_page: int
+    pages: int
+
+
+class AuditPageOut(BaseModel):
+    """One page of the audit trail, newest first."""
+
+    items: list[AuditEventOut]
+    total: int
+    page: int
+    per_page: int
+    pages: int
+
+
+class ReviewIn(BaseModel):
+    """Why an admin acknowledges, overrides or re-opens (required for an override)."""
+
+    reason: str = Field("", max_length=2000)
+
+
+class ReviewOut(BaseModel):
+    """The conflict after the action, and what happened on the calendar."""
+
+    conflict: ConflictDetailOut
+    calendar: str
+
+
+class CalendarHealthOut(BaseModel):
+    """How the sync of one calendar is going."""
+
+    id: int
+    clinic_id: int
+    provider: str
+    name: str
+    enabled: bool
+    last_sync_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    next_poll_at: datetime | None
+    consecutive_failures: int
+
+
+class FeedTokenOut(BaseModel):
+    """A feed token, never its secret."""
+
+    id: int
+    scope_kind: str
+    scope_value: str
+    label: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+    last_fetched_at: datetime | None
+
+
+class FeedTokenIn(BaseModel):
+    """What a new feed opens: a patient key (``id:P-17``), a calendar id, or the clinic."""
+
+    scope: Literal["patient", "calendar", "clinic"]
+    value: str = Field("", max_length=1000)
+    label: str | None = Field(None, max_length=200)
+
+
+class FeedTokenIssuedOut(BaseModel):
+    """A feed token just issued, with its URL: shown this once."""
+
+    token: FeedTokenOut
+    url: str
+
+
+def booking_out(side: BookingSide) -> BookingOut:
+    return BookingOut(
+        event_id=side.event_id,
+        calendar=side.calendar,
+        day=side.day,
+        start=side.start,
+        summary=side.summary,
+        deleted=side.deleted,
+    )
+
+
+def conflict_out(view: ConflictView) -> ConflictOut:
+    return ConflictOut(**_conflict_fields(view))
+
+
+def conflict_detail_out(
+    view: ConflictView, rule: Rule | None, history: list[AuditEvent]
+) -> ConflictDetailOut:
+    eligible = window = None
+    if rule is not None:
+        eligible = view.earlier.day + timedelta(days=rule.min_days)
+        low, high = rule.ideal_days
+        window = (view.earlier.day + timedelta(days=low), view.earlier.day + timedelta(days=high))
+    return ConflictDetailOut(
+        **_conflict_fields(view),
+        rule_detail=_rule_out(rule),
+        earliest_eligible=eligible,
+        ideal_window=window,
+        history=[audit_out(event) for event in history],
+    )
+
+
+def audit_out(event: AuditEvent) -> AuditEventOut:
+    return AuditEventOut(
+        id=event.id,
+        at=event.at,
+        actor=event.actor,
+        action=event.action,
+        clinic_id=event.clinic_id,
+        conflict_id=event.conflict_id,
+        calendar_source_id=event.calendar_source_id,
+        detail=dict(event.detail),
+    )
+
+
+def health_out(source: CalendarSource) -> CalendarHealthOut:
+    return CalendarHealthOut(
+        id=source.id,
+        clinic_id=source.clinic_id,
+        provider=source.provider.value,
+        name=source.display_name,
+        enabled=source.enabled,
+        last_sync_at=source.last_sync_at,
+        last_error=source.last_error,
+        last_error_at=source.last_error_at,
+        next_poll_at=source.next_poll_at,
+        consecutive_failures=source.consecutive_failures,
+    )
+
+
+def feed_token_out(token: FeedToken) -> FeedTokenOut:
+    return FeedTokenOut(
+        id=token.id,
+        scope_kind=token.scope_kind,
+        scope_value=token.scope_value,
+        label=token.label,
+        created_at=token.created_at,
+        revoked_at=token.revoked_at,
+        last_fetched_at=token.last_fetched_at,
+    )
+
+
+def issued_out(token: FeedToken, public_url: str, secret: str) -> FeedTokenIssuedOut:
+    return FeedTokenIssuedOut(token=feed_token_out(token), url=feed_url(public_url, secret))
+
+
+def _rule_out(rule: Rule | None) -> RuleOut | None:
+    if rule is None:
+        return None
+    return RuleOut(
+        name=rule.name,
+        earlier=rule.earlier,
+        later=rule.later,
+        min_days=rule.min_days,
+        ideal_days=rule.ideal_days,
+    )
+
+
+def _conflict_fields(view: ConflictView) -> dict[str, Any]:
+    return {
+        "id": view.public_id,
+        "clinic": view.clinic,
+        "state": view.state,
+        "rule": view.rule_name,
+        "patient_kind": view.patient_kind,
+        "patient": view.patient_value,
+        "matched_by": view.match_kind,
+        "gap_days": view.gap_days,
+        "detected_at": view.detected_at,
+        "resolved_at": view.resolved_at,
+        "resolution_reason": view.resolution_reason,
+        "flagged_at": view.flagged_at,
+        "earlier": booking_out(view.earlier),
+        "later": booking_out(view.later),
+    }
+
+
+__all__ += ["booking_out", "issued_out"]
