@@ -1,0 +1,1 @@
+"""Tests of ``clinic-sync demo`` and its generated clinic."""
