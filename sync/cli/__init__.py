@@ -10,6 +10,7 @@ from sync.cli.calendars import calendars_app
 from sync.cli.conflicts import conflicts_app
 from sync.cli.connect import connect_app, secrets_app
 from sync.cli.db import db_app
+from sync.cli.demo import demo
 from sync.cli.doctor import doctor
 from sync.cli.emulator import emulator
 from sync.cli.feeds import feeds_app
@@ -35,6 +36,7 @@ def _root() -> None:
 
 
 app.command()(audit)
+app.command("demo")(demo)
 app.add_typer(db_app, name="db")
 app.add_typer(calendars_app, name="calendars")
 app.command("sync")(sync_command)
