@@ -116,7 +116,7 @@ def conflicts_table(rows: list[ConflictRow], today: date, *, wide: bool = False)
     table.add_column("by")
     table.add_column("state", no_wrap=True)
     if wide:
-        table.add_column("booking", no_wrap=True, max_width=40, overflow="ellipsis")
+        table.add_column("booking", no_wrap=True, max_width=48, overflow="ellipsis")
     for row in rows:
         extra = (safe_text(row.later_summary),) if wide else ()
         table.add_row(*_cells(row, today), *extra)
@@ -145,7 +145,7 @@ def flag_line(row: ConflictRow) -> Text:
     day = f"{row.later_day:%a %d %b}" if row.later_day else "?"
     line = Text("⚑ flagged ", style="bold red")
     line.append(safe_text(row.patient))
-    line.append(f": {day}, ")
+    line.append(f" · {day} · ")
     line.append(safe_text(row.calendar))
-    line.append(f", {row.gap} day(s) after microneedling")
+    line.append(f" · {row.gap} d after MN")
     return line

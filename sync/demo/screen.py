@@ -99,15 +99,15 @@ class Screen:
         """The links: web app, admin (or the conflicts command), one patient's feed."""
         self.console.print()
         self._link("Web app", web)
-        self._link("", f"{web}/docs (API), {web}/healthz")
+        self._link("", "API docs at /docs, health at /healthz", text=True)
         if login is not None:
             self._link("Admin", f"{login.url}  (user {login.user}, password {login.password})")
         else:
             self._link("Conflicts", "clinic-sync conflicts list, with")
             self._link("", f"CLINIC_SYNC_DATABASE_URL={database_url}")
         if feed is not None:
-            self._link("Patient feed", f"eligible dates of {feed.patient}:", text=True)
-            self._link("", feed.url)
+            self._link("Patient feed", f"when {feed.patient} may have Botox (iCal):", text=True)
+            self.console.print(Text(f"  {feed.url}", style="underline"), soft_wrap=True)
         self.console.print()
 
     def live_intro(self, every: float, poll: int) -> None:
