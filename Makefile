@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-DEMO_TODAY ?= 2026-11-26
 
 .PHONY: demo test lint typecheck pytest bench clean
 
