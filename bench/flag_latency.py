@@ -9,6 +9,9 @@
 2. Idle polling: 50 calendars × 2,000 events are loaded and pulled; one pass reconciles
    the clinic (a full re-assessment of every booking, dry run), then idle passes over all
    calendars are measured: wall time, CPU time and peak RSS (``resource.getrusage``).
+3. One change in that clinic: a booking is retitled, and the cycle of its calendar (pull,
+   detection over the bookings the change can reach, dry-run flags) is timed beside the
+   full re-assessment, with how many bookings it re-assessed (median of a few changes).
 
 Prints a Rich table and writes ``bench/results/flag_latency.json``. Runs in under 3 minutes.
 
@@ -46,6 +49,8 @@ from sync.store.migrate import upgrade
 from sync.store.sources import Provider, add_source
 
 RESULTS = Path(__file__).parent / "results" / "flag_latency.json"
+CHANGES = 5
+"""Bookings changed one after the other to time incremental detection."""
 TITLES = (
     "Botox {name}",
     "Microneedling (SkinPen) - {name}",
@@ -160,7 +165,7 @@ def _flagged(events: Any, calendar: str, event_id: str) -> bool:
 def _idle(server: EmulatorServer, db: Path, calendars: int, per_calendar: int) -> dict[str, Any]:
     ids = _load(server, calendars, per_calendar)
     with _services(server, db, dry_run=True) as services:
-        _connect(services, ids)
+        sources = _connect(services, ids)
         load_start = time.perf_counter()
         pull_clinic(services.engine, services.google, services.reader, "bench")
         first_pull = time.perf_counter() - load_start
@@ -174,6 +179,7 @@ def _idle(server: EmulatorServer, db: Path, calendars: int, per_calendar: int) -
             run_clinic_pass(services, now=datetime.now(UTC))
         wall = (time.perf_counter() - start) / passes
         after = resource.getrusage(resource.RUSAGE_SELF)
+        change = _one_change(services, ids[0], sources[0])
     cpu = (after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime) / passes
     return {
         "calendars": calendars,
@@ -184,6 +190,26 @@ def _idle(server: EmulatorServer, db: Path, calendars: int, per_calendar: int) -
         "idle_pass_wall_s": wall,
         "idle_pass_cpu_s": cpu,
         "peak_rss_mb": after.ru_maxrss / 1024,
+        **change,
+    }
+
+
+def _one_change(services: Services, calendar_id: str, source_id: int) -> dict[str, Any]:
+    """Retitle one booking at a time and time the cycle of its calendar."""
+    events = services.google.client.service().events()
+    listed = events.list(calendarId=calendar_id, maxResults=CHANGES).execute()["items"]
+    samples = []
+    for n, item in enumerate(listed):
+        body = {"summary": f"Botox {_word(5000 + n)} {_word(6000 + n)}"}
+        events.patch(calendarId=calendar_id, eventId=item["id"], body=body).execute()
+        start = time.perf_counter()
+        cycle = run_calendar_cycle(services, source_id, now=datetime.now(UTC))
+        samples.append((time.perf_counter() - start, cycle.assessed, len(cycle.pull.changed)))
+    return {
+        "one_change_cycle_ms": statistics.median(s for s, _, _ in samples) * 1000,
+        "one_change_assessed": statistics.median(a for _, a, _ in samples),
+        "one_change_max_assessed": max(a for _, a, _ in samples),
+        "one_change_changed": max(c for _, _, c in samples),
     }
 
 
@@ -237,6 +263,14 @@ def _table(results: dict[str, Any]) -> Table:
             f"{idle['full_reconcile_s']:.2f} s",
         ),
         ("conflicts found by it", f"{idle['conflicts_detected']:,}"),
+        (
+            "cycle after one booking changed, median (pull + detection + dry-run flags)",
+            f"{idle['one_change_cycle_ms']:.0f} ms",
+        ),
+        (
+            "bookings re-assessed by it (median / max)",
+            f"{idle['one_change_assessed']:.0f} / {idle['one_change_max_assessed']:,}",
+        ),
         ("idle pass over every calendar: wall", f"{idle['idle_pass_wall_s']:.2f} s"),
         ("idle pass over every calendar: CPU", f"{idle['idle_pass_cpu_s']:.2f} s"),
         ("peak RSS of the process", f"{idle['peak_rss_mb']:.0f} MB"),

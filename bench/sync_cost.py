@@ -53,7 +53,9 @@ TITLES = (
     "{name} follow-up",
     "Morpheus8 {name}",
 )
-NAMES = ("Jane Doe", "Olivia Smith", "Amelia Jones", "Isla Brown", "Ava Taylor", "Mia Wilson")
+FIRST_NAMES = 100
+LAST_NAMES = 50
+"""Made-up names: 5,000 patients, so each has a realistic handful of bookings."""
 T = TypeVar("T")
 
 
@@ -114,12 +116,32 @@ def _load(server: EmulatorServer, calendars: int, events: int) -> dict[str, list
 
 def _event(now: datetime, rng: random.Random) -> dict[str, Any]:
     start = now + timedelta(days=rng.randint(-170, 350), hours=rng.randint(-6, 6))
-    title = rng.choice(TITLES).format(name=rng.choice(NAMES))
+    title = rng.choice(TITLES).format(name=_name(rng))
     return {
         "summary": title,
         "start": {"dateTime": start.isoformat()},
         "end": {"dateTime": (start + timedelta(hours=1)).isoformat()},
     }
+
+
+def _name(rng: random.Random) -> str:
+    """A patient's made-up name: with six real names, every booking was one of six patients."""
+    # Numbers from 100 up spell two syllables or more: no "Vi" or "Na" read as noise.
+    first = FIRST_NAMES + rng.randrange(FIRST_NAMES)
+    return f"{_word(first)} {_word(2 * FIRST_NAMES + rng.randrange(LAST_NAMES))}"
+
+
+def _word(number: int) -> str:
+    """A made-up name part unique to ``number`` (letters only: digits are booking noise)."""
+    letters = "bcdfghjklmnprstvz"
+    vowels = "aeiou"
+    out = ""
+    while True:
+        number, consonant = divmod(number, len(letters))
+        number, vowel = divmod(number, len(vowels))
+        out += letters[consonant] + vowels[vowel]
+        if number == 0:
+            return out.capitalize()
 
 
 def _connect(engine: Engine, ids: dict[str, list[str]]) -> None:
@@ -164,7 +186,8 @@ def _change(server: EmulatorServer, ids: dict[str, list[str]], share: float) -> 
     everything = [(c, e) for c, events in ids.items() for e in events]
     picked = rng.sample(everything, max(1, round(len(everything) * share)))
     for calendar_id, event_id in picked:
-        server.store.patch_event(calendar_id, event_id, {"summary": "Botox Grace Hall"}, None)
+        summary = f"Botox {_name(rng)}"
+        server.store.patch_event(calendar_id, event_id, {"summary": summary}, None)
     return len(picked)
 
 
