@@ -114,3 +114,11 @@ def test_health_lists_each_calendar(server: WebServer, accounts: Accounts, seede
         health = http.get("/api/v1/health").json()
     assert len(health) == 2
     assert all(c["last_sync_at"] and c["consecutive_failures"] == 0 for c in health)
+
+
+def test_an_id_beyond_the_store_s_range_is_a_client_error(
+    server: WebServer, accounts: Accounts
+) -> None:
+    with api(server, accounts.admin_token) as http:
+        answer = http.post(f"/api/v1/feed-tokens/{2**63}/revoke")
+    assert answer.status_code == 422

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Security
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from sync.errors import InputError
@@ -44,6 +44,8 @@ from sync.web.admin.schemas import (
 __all__ = ["api_router"]
 
 T = TypeVar("T")
+MAX_ID = 2**31 - 1
+"""Ids are 32-bit in the store: a larger one names nothing (and must not reach SQLite)."""
 
 _bearer = HTTPBearer(auto_error=False, description="A personal token: `clinic-sync users token`")
 _READ: dict[int | str, dict[str, Any]] = {
@@ -199,7 +201,7 @@ def _feeds(router: APIRouter, context: AdminContext, user: Any, admin: Any) -> N
         return issued_out(issued.token, context.settings.public_url, issued.secret)
 
     @router.post("/feed-tokens/{token_id}/revoke", responses=_REVOKE)
-    def revoke(who: acting, token_id: int) -> FeedTokenOut:
+    def revoke(who: acting, token_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> FeedTokenOut:
         """Revoke a feed token: its URL answers 404 from now on."""
         return feed_token_out(_found(lambda: actions.revoke_feed(context, who, token_id)))
 

@@ -7,7 +7,7 @@ recorded in the audit trail with the admin's e-mail.
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Path, Request, Response
 
 from sync.errors import InputError
 from sync.feeds.tokens import feed_url
@@ -76,7 +76,9 @@ def other_pages(context: AdminContext) -> APIRouter:
 
     @router.post("/feed-tokens/{token_id}/revoke")
     def revoke(
-        token_id: int, web: signed_in, csrf_token: Annotated[str | None, Form()] = None
+        token_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+        web: signed_in,
+        csrf_token: Annotated[str | None, Form()] = None,
     ) -> Response:
         check_csrf(web, csrf_token)
         require_page_admin(web.user)
