@@ -8,8 +8,10 @@ separate step), and a bad policy file stops start-up (SPEC §3).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 from types import TracebackType
 from typing import Any, Self
 
@@ -18,17 +20,22 @@ from sqlalchemy import Engine
 from rules.model import Policy
 from rules.patients import IdentityOptions
 from rules.vocabulary import Matcher
+from sync.caldav.connection import stored_caldav_source
+from sync.calendar_router import CalendarRouter, SourceFactory
+from sync.calendar_source import CalendarSource
 from sync.config import Settings
 from sync.google.client import CalendarClient, ClientConfig, GoogleAuth
-from sync.google.grants import load_or_mark
+from sync.google.grants import NotConnected, load_or_mark
 from sync.google.retry import RetryPolicy
 from sync.google.source import GoogleCalendarSource
+from sync.icsurl.source import IcsUrlSource
 from sync.policy_file import load_policy
 from sync.pull import BookingReader
 from sync.secrets import SecretBox
 from sync.store.clinics import get_or_create_clinic
 from sync.store.database import make_engine, session_scope
 from sync.store.migrate import upgrade
+from sync.store.sources import Provider
 
 __all__ = [
     "Services",
@@ -37,28 +44,53 @@ __all__ = [
     "google_source",
     "open_services",
     "open_store",
+    "other_sources",
     "retry_policy",
     "secret_box",
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Services:
-    """Everything a sync pass needs, built from one settings object; close it when done."""
+    """Everything a sync pass needs, built from one settings object; close it when done.
+
+    ``google_source`` is ``None`` for a clinic with no Google connection; ``others`` open
+    the CalDAV and .ics sources on first use. :attr:`calendars` routes every calendar to
+    its provider's source, so the pull, detection and flags never ask which it is.
+    """
 
     settings: Settings
     engine: Engine
     policy: Policy
     reader: BookingReader
-    google: GoogleCalendarSource
+    google_source: GoogleCalendarSource | None
+    others: Mapping[Provider, SourceFactory] = field(default_factory=dict)
 
     @property
     def poll_interval(self) -> timedelta:
         return timedelta(seconds=self.settings.poll_interval_seconds)
 
+    @property
+    def google(self) -> GoogleCalendarSource:
+        """The clinic's Google source; a clear set-up error when Google is not connected."""
+        if self.google_source is None:
+            raise NotConnected("no Google account is connected: run `clinic-sync connect google`")
+        return self.google_source
+
+    @cached_property
+    def calendars(self) -> CalendarRouter:
+        """One source over every connected provider."""
+        factories: dict[Provider, SourceFactory] = dict(self.others)
+        if self.google_source is not None:
+            factories[Provider.GOOGLE] = lambda: self.google
+        return CalendarRouter(self.engine, factories)
+
     def close(self) -> None:
-        """Close Google connections and the database pool."""
-        self.google.client.close()
+        """Close provider connections and the database pool."""
+        if "calendars" in self.__dict__:
+            self.calendars.close()
+        if self.google_source is not None:
+            self.google_source.client.close()
         self.engine.dispose()
 
     def __enter__(self) -> Self:
@@ -142,8 +174,45 @@ def open_services(settings: Settings, *, retry: RetryPolicy | None = None) -> Se
     policy = load_policy(settings.policy)
     engine = open_store(settings)
     try:
-        google = google_source(settings, retry=retry, engine=engine)
+        google = _google_if_connected(settings, retry, engine)
     except BaseException:
         engine.dispose()
         raise
-    return Services(settings, engine, policy, booking_reader(policy, settings), google)
+    reader = booking_reader(policy, settings)
+    return Services(settings, engine, policy, reader, google, other_sources(settings, engine))
+
+
+def _google_if_connected(
+    settings: Settings, retry: RetryPolicy | None, engine: Engine
+) -> GoogleCalendarSource | None:
+    try:
+        return google_source(settings, retry=retry, engine=engine)
+    except NotConnected:
+        return None  # a clinic on CalDAV or .ics only; Services.google says what to do
+
+
+def other_sources(settings: Settings, engine: Engine) -> dict[Provider, SourceFactory]:
+    """Openers of the CalDAV and .ics sources, reading their credentials when first used."""
+
+    def caldav() -> CalendarSource:
+        with session_scope(engine) as session:
+            clinic = get_or_create_clinic(session, settings.clinic)
+            return stored_caldav_source(
+                session,
+                clinic.id,
+                secret_box(settings),
+                timeout=settings.caldav_timeout_seconds,
+                scan_days_back=settings.scan_days_back,
+                scan_days_ahead=settings.scan_days_ahead,
+                default_zone=settings.clinic_time_zone,
+            )
+
+    def ics() -> CalendarSource:
+        return IcsUrlSource(
+            timeout=settings.ics_timeout_seconds,
+            scan_days_back=settings.scan_days_back,
+            scan_days_ahead=settings.scan_days_ahead,
+            default_zone=settings.clinic_time_zone,
+        )
+
+    return {Provider.CALDAV: caldav, Provider.ICS: ics}

@@ -29,7 +29,7 @@ from sync.pull import CalendarPull, LiveBookings, pull_calendar
 from sync.store.clinics import get_clinic
 from sync.store.conflicts import copies_by_row, list_conflicts
 from sync.store.database import session_scope
-from sync.store.sources import Provider, get_source, list_sources
+from sync.store.sources import get_source, list_sources
 
 __all__ = ["CalendarCycle", "PassReport", "run_calendar_cycle", "run_clinic_pass"]
 
@@ -107,7 +107,7 @@ def run_calendar_cycle(
         source = get_source(session, source_id)
     pull = pull_calendar(
         services.engine,
-        services.google,
+        services.calendars,
         services.reader,
         source,
         poll_interval=services.poll_interval,
@@ -196,7 +196,7 @@ def _flag(
         known = {c.facts.public_id: c for c in list_conflicts(session, clinic_id)}
     tally = apply_flags(
         services.engine,
-        services.google,
+        services.calendars,
         services.reader,
         clinic_id,
         targets,
@@ -211,14 +211,12 @@ def _flag(
 
 
 def run_clinic_pass(services: Services, *, now: datetime) -> PassReport:
-    """Run one cycle for every enabled Google calendar of the configured clinic."""
+    """Run one cycle for every enabled calendar of the configured clinic, on any provider."""
     clinic = services.settings.clinic
     with session_scope(services.engine) as session:
         sources = list_sources(session, get_clinic(session, clinic).id, enabled_only=True)
     live = LiveBookings()
     cycles = tuple(
-        run_calendar_cycle(services, source.id, now=now, live=live)
-        for source in sources
-        if source.provider is Provider.GOOGLE
+        run_calendar_cycle(services, source.id, now=now, live=live) for source in sources
     )
     return PassReport(clinic, cycles)

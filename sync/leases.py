@@ -91,7 +91,7 @@ def claim_due(
     ttl: timedelta,
     limit: int,
     clinic: str | None = None,
-    providers: Collection[Provider] = (Provider.GOOGLE,),
+    providers: Collection[Provider] = tuple(Provider),
 ) -> list[Lease]:
     """Lease up to ``limit`` due, free calendars (most overdue first) to ``owner``."""
     if limit <= 0:

@@ -34,7 +34,6 @@ from sync.store.database import session_scope
 from sync.store.events import StoredEvent
 from sync.store.sources import CalendarSource as ConnectedCalendar
 from sync.store.sources import (
-    Provider,
     list_sources,
     record_poll_failure,
     record_poll_success,
@@ -176,7 +175,7 @@ def pull_clinic(
     poll_interval: timedelta = timedelta(seconds=60),
     now: datetime | None = None,
 ) -> PullReport:
-    """Pull every enabled Google calendar of ``clinic`` once, one after the other."""
+    """Pull every enabled calendar of ``clinic`` once, one after the other, on any provider."""
     with session_scope(engine) as session:
         clinic_id = get_clinic(session, clinic).id
         sources = list_sources(session, clinic_id, enabled_only=True)
@@ -186,7 +185,6 @@ def pull_clinic(
             engine, remote, reader, source, poll_interval=poll_interval, now=now, live=live
         )
         for source in sources
-        if source.provider is Provider.GOOGLE
     )
     return PullReport(clinic, pulls)
 

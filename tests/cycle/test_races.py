@@ -71,7 +71,7 @@ def test_a_staff_edit_between_read_and_write_is_kept(
     insert(smith, "Microneedling Jane Doe", "2030-01-10T10:00:00+00:00", attendees=PATIENT)
     botox = insert(room, "Botox Jane Doe", "2030-01-17T10:00:00+00:00", attendees=PATIENT)
     racing = _StaffEditsAfterRead(source, service, room)
-    report = run_clinic_pass(replace(services, google=racing), now=NOW)
+    report = run_clinic_pass(replace(services, google_source=racing), now=NOW)
     assert racing.edits == 1
     assert sum(c.flagged for c in report.cycles) == 1
     event = service.events().get(calendarId=room, eventId=botox["id"]).execute()
@@ -99,7 +99,7 @@ def test_a_cycle_killed_between_writes_converges_on_the_next_run(
         later.append(insert(room, f"Botox {name}", "2030-01-15T10:00:00+00:00", attendees=who))
     with pytest.raises(KeyboardInterrupt):
         run_clinic_pass(
-            replace(services, google=_KilledAfterWrites(source, writes_before_kill)), now=NOW
+            replace(services, google_source=_KilledAfterWrites(source, writes_before_kill)), now=NOW
         )
     for minutes in (1, 2):
         run_clinic_pass(services, now=NOW + timedelta(minutes=minutes))

@@ -44,14 +44,16 @@ def test_a_claim_takes_at_most_its_limit_most_overdue_first(engine: Engine) -> N
     assert _claim(engine, "a", limit=2) == sorted([ids[0], ids[2]])
 
 
-def test_only_due_enabled_google_calendars_of_the_clinic_are_claimed(engine: Engine) -> None:
+def test_only_due_enabled_calendars_of_the_clinic_are_claimed_on_any_provider(
+    engine: Engine,
+) -> None:
     later, disabled, due = add_calendars(engine, 3)
-    add_calendars(engine, 1, provider=Provider.CALDAV, prefix="caldav")
+    caldav = add_calendars(engine, 1, provider=Provider.CALDAV, prefix="caldav")
     elsewhere = add_calendars(engine, 1, clinic="other")
     with session_scope(engine) as session:
         record_poll_success(session, later, now=NOW, next_poll_at=NOW + timedelta(seconds=1))
         set_source_enabled(session, disabled, False)
-    assert _claim(engine, "a", clinic="default") == [due]
+    assert _claim(engine, "a", clinic="default") == sorted([due, *caldav])
     assert _claim(engine, "a") == elsewhere
 
 
