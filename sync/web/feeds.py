@@ -33,7 +33,6 @@ def feeds_router(service: FeedService, fetch_log: FetchLog, metrics: WebMetrics)
     router = APIRouter(tags=["feeds"])
     max_age = int(service.options.refresh.total_seconds())
 
-    @router.api_route("/feeds/{token}.ics", methods=["GET", "HEAD"])
     def feed(token: str, request: Request) -> Response:
         """The iCalendar feed a token opens."""
         token_id: int | None = None
@@ -50,6 +49,10 @@ def feeds_router(service: FeedService, fetch_log: FetchLog, metrics: WebMetrics)
         metrics.feed_requests.labels(status=str(response.status_code)).inc()
         return response
 
+    # One handler, two operations: a shared GET+HEAD route would give both one OpenAPI id.
+    path = "/feeds/{token}.ics"
+    router.add_api_route(path, feed, methods=["GET"], operation_id="get_feed")
+    router.add_api_route(path, feed, methods=["HEAD"], operation_id="head_feed")
     return router
 
 

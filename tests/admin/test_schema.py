@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
@@ -59,7 +58,6 @@ def _httpx_arguments(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 # sync/web/feeds.py serves GET and HEAD from one route, so FastAPI warns of a duplicate
 # operation id while building the schema; that path is outside /api/v1.
-@pytest.mark.filterwarnings("ignore:Duplicate Operation ID:UserWarning")
 def test_no_generated_request_gets_a_server_error(
     server: WebServer, accounts: Accounts, seeded: Seeded
 ) -> None:
