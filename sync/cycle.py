@@ -29,6 +29,7 @@ from sync.pull import CalendarPull, LiveBookings, pull_calendar
 from sync.store.clinics import get_clinic
 from sync.store.conflicts import copies_by_row, list_conflicts
 from sync.store.database import session_scope
+from sync.store.review import reviewed_since
 from sync.store.sources import get_source, list_sources
 
 __all__ = ["CalendarCycle", "PassReport", "run_calendar_cycle", "run_clinic_pass"]
@@ -42,7 +43,8 @@ _log = logging.getLogger(__name__)
 # with this process's policy. After that, a cycle re-assesses only what its pull changed.
 # A cycle that fails or leaves writes undone drops its clinic, to be re-checked next time;
 # a new day re-checks everything too, as the scan horizon moved.
-_settled: WeakKeyDictionary[Engine, dict[int, date]] = WeakKeyDictionary()
+_settled: WeakKeyDictionary[Engine, dict[int, tuple[date, datetime]]] = WeakKeyDictionary()
+"""Per clinic: the day it was last fully reconciled by this process, and when."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +118,7 @@ def run_calendar_cycle(
     )
     scope = _scope(services, now)
     settled = _settled.setdefault(services.engine, {})
-    up_to_date = settled.get(source.clinic_id) == scope.today
+    up_to_date = _up_to_date(services, source.clinic_id, settled.get(source.clinic_id), scope)
     if not pull.ok or (not pull.changed and up_to_date):
         return CalendarCycle(pull=pull)
     settled.pop(source.clinic_id, None)
@@ -126,8 +128,18 @@ def run_calendar_cycle(
         services, source.clinic_id, pull, now=now, changes=changes, dry_run=dry
     )
     if cycle.complete:
-        settled[source.clinic_id] = scope.today
+        settled[source.clinic_id] = (scope.today, now)
     return cycle
+
+
+def _up_to_date(
+    services: Services, clinic_id: int, mark: tuple[date, datetime] | None, scope: Scope
+) -> bool:
+    """Reconciled today, and no admin review (an override the web app could not write) since."""
+    if mark is None or mark[0] != scope.today:
+        return False
+    with session_scope(services.engine) as session:
+        return not reviewed_since(session, clinic_id, mark[1])
 
 
 def _scope(services: Services, now: datetime) -> Scope:

@@ -15,6 +15,7 @@ from sync.emulator import EmulatorServer
 from sync.store.audit import AuditEvent, list_audit_events
 from sync.store.conflicts import ConflictState, StoredConflict, list_conflicts
 from sync.store.database import session_scope
+from sync.store.review import find_conflict, override
 from tests.cycle.conftest import NOW, PATIENT
 
 Json = dict[str, Any]
@@ -192,3 +193,24 @@ def test_a_read_only_calendar_is_recorded_as_skipped(
     assert sum(c.skipped_writes for c in report.cycles) == 1
     [skip] = [e for e in _audit(services.engine) if e.action == "flag.skipped"]
     assert skip.detail["reason"].startswith("read-only calendar")
+
+
+def test_an_override_the_web_app_could_not_write_is_applied_on_the_next_idle_cycle(
+    services: Services, calendars: tuple[str, str], insert: Callable[..., Json], service: Any
+) -> None:
+    """SPEC §8: an override removes the flag; the worker catches up with nothing pulled."""
+    _, botox = _book_pair(insert, calendars)
+    run_clinic_pass(services, now=NOW)
+    (stored,) = _conflicts(services.engine)
+    with session_scope(services.engine) as session:
+        view = find_conflict(session, stored.facts.public_id)
+        override(
+            session, view, "admin@clinic.example", "consented", now=NOW + timedelta(seconds=30)
+        )
+    report = run_clinic_pass(services, now=NOW + timedelta(minutes=1))
+    assert sum(c.unflagged for c in report.cycles) == 1
+    event = _get(service, calendars[1], botox)
+    assert FLAG_BEGIN not in event.get("description", "")
+    assert event.get("colorId") == "5"
+    (after,) = _conflicts(services.engine)
+    assert after.state is ConflictState.OVERRIDDEN

@@ -5,9 +5,10 @@ The state change is stored first (:mod:`sync.store.review`), so the worker's cyc
 converges on it in any case; this module runs the cycle's own flag path
 (:func:`sync.detect.load_detection`, :func:`sync.flagging.plan_flags`,
 :func:`~sync.flagging.apply_flags`, :func:`~sync.flagging.settle_states`) for that one
-booking at once, when the web app can reach its calendar. Conflicts are not
-re-detected here: that stays the worker's job. A calendar that cannot be reached, a
-provider other than Google, or dry-run mode leave the write to the worker.
+booking at once, when the web app can reach its calendar (any provider, through the same
+:class:`~sync.calendar_router.CalendarRouter` the worker uses). Conflicts are not
+re-detected here: that stays the worker's job. A calendar that cannot be reached, or
+dry-run mode, leave the write to the worker, which notices the review on its next cycle.
 """
 
 from __future__ import annotations
@@ -18,16 +19,17 @@ from zoneinfo import ZoneInfo
 
 from rules.assess import Scope
 from rules.model import Conflict
-from sync.bootstrap import booking_reader, google_source
+from sync.bootstrap import booking_reader, google_source, other_sources
+from sync.calendar_router import CalendarRouter
+from sync.calendar_source import CalendarSource
 from sync.detect import Detection, load_detection
 from sync.errors import ClinicSyncError
 from sync.flagging import FlagOptions, FlagTally, apply_flags, plan_flags, settle_states
-from sync.google.source import GoogleCalendarSource
 from sync.store.conflicts import ConflictState, StoredConflict, copies_by_row
 from sync.store.database import session_scope
 from sync.store.errors import StoreError
 from sync.store.review import ConflictView
-from sync.store.sources import Provider, get_source
+from sync.store.sources import Provider
 from sync.web.admin.context import AdminContext
 
 __all__ = ["DEFERRED", "bring_flag_in_line"]
@@ -41,26 +43,27 @@ def bring_flag_in_line(context: AdminContext, conflict: ConflictView) -> str:
     """Write the later booking's flag as the conflicts' states want it; what happened, in words."""
     if context.settings.dry_run:
         return "dry run: nothing is written to calendars"
+    calendars = _router(context)
     try:
-        with session_scope(context.engine) as session:
-            provider = get_source(session, conflict.later.source_id).provider
-        if provider is not Provider.GOOGLE:
-            return DEFERRED
-        google = google_source(context.settings)
-    except (ClinicSyncError, StoreError) as err:
-        _log.warning("calendar not reachable from the web app: %s", err)
-        return DEFERRED
-    try:
-        return _describe(_apply(context, conflict, google))
+        return _describe(_apply(context, conflict, calendars))
     except (ClinicSyncError, StoreError) as err:
         _log.warning("flag write after review failed: %s", err)
         return DEFERRED
     finally:
-        google.client.close()
+        calendars.close()
+
+
+def _router(context: AdminContext) -> CalendarRouter:
+    settings, engine = context.settings, context.engine
+
+    def google() -> CalendarSource:
+        return google_source(settings, engine=engine)
+
+    return CalendarRouter(engine, {Provider.GOOGLE: google, **other_sources(settings, engine)})
 
 
 def _apply(
-    context: AdminContext, conflict: ConflictView, google: GoogleCalendarSource
+    context: AdminContext, conflict: ConflictView, calendars: CalendarSource
 ) -> FlagTally | None:
     settings, now = context.settings, context.now()
     reader = booking_reader(context.policy, settings)
@@ -79,7 +82,7 @@ def _apply(
     if not targets:
         return None
     tally = apply_flags(
-        context.engine, google, reader, conflict.clinic_id, targets, options=options, known=known
+        context.engine, calendars, reader, conflict.clinic_id, targets, options=options, known=known
     )
     _settle(context, conflict.clinic_id, pairs)
     return tally
