@@ -105,6 +105,10 @@ class GoogleCalendarSource:
         self._now = now or (lambda: datetime.now(UTC))
         self.page_size = page_size
 
+    def close(self) -> None:
+        """Close the client's connections (every thread's)."""
+        self.client.close()
+
     def list_calendars(self) -> list[RemoteCalendar]:
         """Every calendar in the account's calendarList, following its pages."""
         calendars: list[RemoteCalendar] = []
