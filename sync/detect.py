@@ -38,7 +38,7 @@ from rules.patients import ReadBooking, TitleNames, identify
 from rules.resolution import resolution_reason
 from sync.affected import Changes, affected_rows
 from sync.pull import BookingReader
-from sync.store.audit import record_audit_event
+from sync.store.audit import list_audit_events, record_audit_event
 from sync.store.conflicts import (
     BookingCopy,
     ConflictFacts,
@@ -54,6 +54,7 @@ from sync.store.conflicts import (
     update_conflict_if,
 )
 from sync.store.identity_keys import refresh_keys
+from sync.store.review import REVIEW_PREFIX
 
 __all__ = [
     "ACTOR",
@@ -202,7 +203,7 @@ def _store(
             )
             return row, True
     if row.state is ConflictState.RESOLVED:
-        reopened = _reopen(session, row, facts)
+        reopened = _reopen(session, clinic_id, row, facts)
         if reopened is not None:
             _audit(
                 session,
@@ -219,17 +220,28 @@ def _store(
     return row, False
 
 
-def _reopen(session: Session, row: StoredConflict, facts: ConflictFacts) -> StoredConflict | None:
+def _reopen(
+    session: Session, clinic_id: int, row: StoredConflict, facts: ConflictFacts
+) -> StoredConflict | None:
     return update_conflict_if(
         session,
         row.id,
         [ConflictState.RESOLVED],
         facts=facts,
-        state=ConflictState.OPEN,
+        state=_state_on_return(session, clinic_id, row),
         resolved_at=None,
         resolution_reason=None,
         flagged_at=None,
     )
+
+
+def _state_on_return(session: Session, clinic_id: int, row: StoredConflict) -> ConflictState:
+    """An overridden pair that resolved and comes back stays overridden (SPEC §8): the
+    admin's decision is about the pair, so it is not flagged again until re-opened."""
+    history = list_audit_events(session, clinic_id, conflict_id=row.id)
+    reviews = [event.action for event in history if event.action.startswith(REVIEW_PREFIX)]
+    overridden = bool(reviews) and reviews[-1] == f"{REVIEW_PREFIX}overridden"
+    return ConflictState.OVERRIDDEN if overridden else ConflictState.OPEN
 
 
 def _current(session: Session, clinic_id: int, row: StoredConflict) -> StoredConflict:

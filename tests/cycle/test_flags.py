@@ -214,3 +214,32 @@ def test_an_override_the_web_app_could_not_write_is_applied_on_the_next_idle_cyc
     assert event.get("colorId") == "5"
     (after,) = _conflicts(services.engine)
     assert after.state is ConflictState.OVERRIDDEN
+
+
+def _move(service: Any, calendar: str, event: Json, day: str) -> None:
+    body = {
+        "start": {"dateTime": f"{day}T10:00:00+00:00"},
+        "end": {"dateTime": f"{day}T11:00:00+00:00"},
+    }
+    service.events().patch(calendarId=calendar, eventId=event["id"], body=body).execute()
+
+
+def test_an_overridden_pair_that_resolves_and_returns_is_not_flagged_again(
+    services: Services, calendars: tuple[str, str], insert: Callable[..., Json], service: Any
+) -> None:
+    """SPEC §8: an override is remembered, so the same pair is not flagged again."""
+    _, botox = _book_pair(insert, calendars)
+    run_clinic_pass(services, now=NOW)
+    (stored,) = _conflicts(services.engine)
+    with session_scope(services.engine) as session:
+        view = find_conflict(session, stored.facts.public_id)
+        override(session, view, "admin@clinic.example", "consented", now=NOW + timedelta(seconds=5))
+    _move(service, calendars[1], botox, "2030-01-30")
+    run_clinic_pass(services, now=NOW + timedelta(minutes=1))
+    assert _conflicts(services.engine)[0].state is ConflictState.RESOLVED
+    _move(service, calendars[1], botox, "2030-01-17")
+    report = run_clinic_pass(services, now=NOW + timedelta(minutes=2))
+    assert sum(c.flagged for c in report.cycles) == 0
+    (back,) = _conflicts(services.engine)
+    assert back.state is ConflictState.OVERRIDDEN
+    assert FLAG_BEGIN not in _get(service, calendars[1], botox).get("description", "")
