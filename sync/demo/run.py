@@ -12,13 +12,14 @@ stop, the process exits 0 (SPEC §9).
 
 from __future__ import annotations
 
+import secrets
 import signal
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from zoneinfo import ZoneInfo
@@ -26,6 +27,7 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI
 from rich.console import Console
 
+from sync.accounts.service import Actor, create_user
 from sync.bootstrap import Services, open_services
 from sync.config import Settings
 from sync.demo.bookings import ZONE
@@ -36,6 +38,9 @@ from sync.demo.report import conflict_rows, flag_line, patient_names
 from sync.demo.screen import DemoLogin, Screen
 from sync.emulator import EmulatorServer
 from sync.errors import InputError
+from sync.store.clinics import get_clinic
+from sync.store.database import session_scope
+from sync.store.users import Role
 from sync.web.app import create_app
 from sync.web.server import WebServer
 from sync.worker import Worker, WorkerOptions, single_worker_lock
@@ -106,7 +111,7 @@ def _serve(
         first_sync(services, sources, screen, stop)
         rows = conflict_rows(services.engine, settings.clinic, patient_names(clinic))
         feed = patient_feed(services, rows)
-        screen.ready(web.url, feed, _demo_login(services), settings.database_url)
+        screen.ready(web.url, feed, _demo_login(services, web.url), settings.database_url)
         screen.conflicts(rows, clinic.today)
         flagged = {row.public_id for row in rows if row.state == "flagged"}
         if not stop.is_set():
@@ -165,15 +170,14 @@ class _Live:
                 self.screen.line(flag_line(row))
 
 
-def _demo_login(services: Services) -> DemoLogin | None:
-    """Where and how to log in as a demo admin, once the admin UI exists; else None.
-
-    The admin UI and its accounts are not part of clinic-sync yet. When they are, this
-    is the one place to create a demo admin in ``services.engine`` and return where and
-    how to log in; until then the screen points at ``clinic-sync conflicts list``.
-    """
-    del services
-    return None
+def _demo_login(services: Services, web_url: str) -> DemoLogin:
+    """A demo admin with a fresh password each run (the database is new each run too)."""
+    email, password = f"admin@{_STAFF_DOMAIN}", secrets.token_urlsafe(9)
+    with session_scope(services.engine) as session:
+        clinic = get_clinic(session, services.settings.clinic)
+        actor = Actor(name="demo", clinic_id=clinic.id, now=datetime.now(UTC))
+        create_user(session, actor, email, Role.ADMIN, password)
+    return DemoLogin(url=f"{web_url}/admin/login", user=email, password=password)
 
 
 @contextmanager

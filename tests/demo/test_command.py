@@ -21,6 +21,8 @@ import icalendar
 import pytest
 
 _FEED = re.compile(r"(http://127\.0\.0\.1:\d+/feeds/[\w-]+\.ics)")
+_ADMIN = re.compile(r"Admin\s+(http://\S+/admin/login)\s+\(user (\S+), password (\S+)\)")
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 class _Lines:
@@ -81,6 +83,7 @@ def test_demo_serves_a_feed_flags_live_bookings_and_stops_by_itself(
 ) -> None:
     lines = _Lines(demo)
     lines.until(re.compile(r"Web app\s+http://127\.0\.0\.1:\d+"), timeout=30)
+    _sign_in(*lines.until(_ADMIN, timeout=10).groups())
     url = lines.until(_FEED, timeout=10).group(1)
     response = httpx.get(url, timeout=10)
     assert response.status_code == 200
@@ -96,3 +99,15 @@ def test_demo_serves_a_feed_flags_live_bookings_and_stops_by_itself(
     assert "+ booked" in output
     assert "Stopped after" in output
     assert "Traceback" not in errors
+
+
+def _sign_in(login_url: str, user: str, password: str) -> None:
+    """The printed demo login opens the admin UI's conflicts page."""
+    with httpx.Client(timeout=10, follow_redirects=True) as client:
+        form = client.get(login_url)
+        csrf = _CSRF.search(form.text)
+        assert csrf is not None
+        data = {"email": user, "password": password, "csrf_token": csrf.group(1)}
+        page = client.post(login_url, data=data)
+    assert page.status_code == 200
+    assert "/admin/conflicts" in str(page.url)
