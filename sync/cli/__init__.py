@@ -7,6 +7,7 @@ import typer
 from sync.cli.audit import audit
 from sync.cli.audit_log import audit_log
 from sync.cli.calendars import calendars_app
+from sync.cli.config_command import config_app
 from sync.cli.conflicts import conflicts_app
 from sync.cli.connect import connect_app, secrets_app
 from sync.cli.db import db_app
@@ -35,21 +36,23 @@ def _root() -> None:
     """Calendar safety net for aesthetic clinics: see README.md."""
 
 
-app.command()(audit)
+# In the order a newcomer meets them: try it, run it, review it, connect, operate.
 app.command("demo")(demo)
-app.add_typer(db_app, name="db")
-app.add_typer(calendars_app, name="calendars")
+app.command("worker")(worker)
+app.command("serve")(serve)
 app.command("sync")(sync_command)
+app.command()(audit)
 app.add_typer(conflicts_app, name="conflicts")
 app.command("audit-log")(audit_log)
-app.command("emulator")(emulator)
-app.add_typer(feeds_app, name="feeds")
-app.command("serve")(serve)
+app.add_typer(calendars_app, name="calendars")
 app.add_typer(connect_app, name="connect")
+app.add_typer(feeds_app, name="feeds")
+app.add_typer(users_app, name="users")
+app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
 app.add_typer(secrets_app, name="secrets")
 app.command("doctor")(doctor)
-app.command("worker")(worker)
-app.add_typer(users_app, name="users")
+app.command("emulator")(emulator)
 
 
 def main() -> None:
