@@ -33,7 +33,7 @@ from sync.feeds.labels import PatientLabel, patient_label
 from sync.feeds.render import FeedHeader, render_feed
 from sync.feeds.scope import FeedScope, ScopeKind
 from sync.feeds.sequences import publish_sequences
-from sync.feeds.tokens import live_token
+from sync.feeds.tokens import hash_token, live_token
 from sync.store.bookings import list_bookings
 from sync.store.clinics import list_clinics
 from sync.store.database import session_scope
@@ -51,6 +51,7 @@ __all__ = ["Clock", "FeedAnswer", "FeedOptions", "FeedService", "utc_now"]
 
 Clock = Callable[[], datetime]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_TOKENS_REMEMBERED = 10_000
 
 
 def utc_now() -> datetime:
@@ -133,6 +134,7 @@ class FeedService:
         self._identity = IdentityOptions(staff_domains=options.staff_domains)
         self._views: dict[int, _ClinicView] = {}
         self._versions: dict[int, tuple[float, DataVersion]] = {}
+        self._tokens: dict[str, tuple[float, FeedToken, bool]] = {}
         self._render_lock = threading.Lock()
 
     def today(self) -> date:
@@ -141,12 +143,10 @@ class FeedService:
 
     def answer(self, secret: str) -> FeedAnswer:
         """The feed a secret opens, from the cache when the clinic's data has not moved."""
-        with session_scope(self.engine) as session:
-            token, live = live_token(session, secret)
-            if token is None or not live:
-                return FeedAnswer(token.id if token else None, None)
-            version = self._version(session, token.clinic_id)
-        key = (version, self.today())
+        token, live = self._token(secret)
+        if token is None or not live:
+            return FeedAnswer(token.id if token else None, None)
+        key = (self._version(token.clinic_id), self.today())
         scope = (token.clinic_id, token.scope_kind, token.scope_value, token.label)
         cached = self.cache.get(scope, key)
         if cached is not None:
@@ -161,13 +161,32 @@ class FeedService:
                 self.cache.put(scope, key, feed)
             return FeedAnswer(token.id, feed, perf_counter() - started)
 
-    def _version(self, session: Session, clinic_id: int) -> DataVersion:
+    def _token(self, secret: str) -> tuple[FeedToken | None, bool]:
+        """The token a secret opens, read again once ``recheck_seconds`` have passed.
+
+        A revocation therefore takes effect within that time (a second by default); only
+        tokens that exist are remembered, so guessing cannot fill the memory.
+        """
+        now, digest = monotonic(), hash_token(secret)
+        known = self._tokens.get(digest)
+        if known is not None and now - known[0] < self.options.recheck_seconds:
+            return known[1], known[2]
+        with session_scope(self.engine) as session:
+            token, live = live_token(session, secret)
+        if token is not None:
+            if len(self._tokens) >= _TOKENS_REMEMBERED:
+                self._tokens.clear()
+            self._tokens[digest] = (now, token, live)
+        return token, live
+
+    def _version(self, clinic_id: int) -> DataVersion:
         """The clinic's data version, read again once ``recheck_seconds`` have passed."""
         now = monotonic()
         known = self._versions.get(clinic_id)
         if known is not None and now - known[0] < self.options.recheck_seconds:
             return known[1]
-        version = booking_data_version(session, clinic_id)
+        with session_scope(self.engine) as session:
+            version = booking_data_version(session, clinic_id)
         self._versions[clinic_id] = (now, version)
         return version
 
