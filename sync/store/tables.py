@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -428,3 +429,37 @@ class BookingIdentityKeyRow(StoreModel, table=True):
 
 
 __all__ += ["BookingIdentityKeyRow"]
+
+
+class PushChannelRow(StoreModel, table=True):
+    """A Google events.watch channel open on one calendar (SPEC §9, push notifications).
+
+    Only a SHA-256 of the channel's token is kept: the token is sent once, when the channel
+    opens, and each notification is checked against the hash. ``source_id`` turns NULL when
+    the calendar is removed, so the channel can still be stopped (Google needs its id and
+    ``resource_id``). ``notifications`` counts accepted messages: a poll that sees it change
+    while it ran knows a change may have come in too late for its pull.
+    """
+
+    __tablename__ = "push_channels"
+    __table_args__ = (UniqueConstraint("channel_id"), Index(None, "source_id"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    clinic_id: int = Field(sa_column=_fk("clinics.id"))
+    source_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("calendar_sources.id", ondelete="SET NULL"), nullable=True
+        ),
+    )
+    channel_id: str = Field(sa_type=String(64))
+    resource_id: str = Field(sa_type=String(255))
+    token_hash: str = Field(sa_type=String(64))
+    opened_at: datetime = Field(sa_type=UtcDateTime)
+    expires_at: datetime = Field(sa_type=UtcDateTime)
+    notifications: int = Field(default=0, sa_type=Integer)
+    last_message_number: int | None = Field(default=None, sa_type=BigInteger)
+    last_notified_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+__all__ += ["PushChannelRow"]
