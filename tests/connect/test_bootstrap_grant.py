@@ -12,12 +12,17 @@ from sync.google.grants import NotConnected
 from sync.secrets import new_key
 
 
-def test_oauth_without_a_file_or_a_stored_grant_says_to_connect(tmp_path: Path) -> None:
+def test_without_a_google_grant_the_clinic_runs_and_google_says_to_connect(
+    tmp_path: Path,
+) -> None:
+    """A clinic on CalDAV or .ics only needs no Google grant; asking for Google says what to do."""
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=f"sqlite:///{tmp_path / 'c.db'}",
         google_auth="oauth",
         secret_key=new_key(),  # type: ignore[arg-type]
     )
-    with pytest.raises(NotConnected, match="connect google"):
-        open_services(settings)
+    with open_services(settings) as services:
+        assert services.google_source is None
+        with pytest.raises(NotConnected, match="connect google"):
+            _ = services.google
