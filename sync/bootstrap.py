@@ -29,6 +29,7 @@ from sync.google.grants import NotConnected, load_or_mark
 from sync.google.retry import RetryPolicy
 from sync.google.source import GoogleCalendarSource
 from sync.icsurl.source import IcsUrlSource
+from sync.metrics import CycleMetrics, metrics_in_scope
 from sync.policy_file import load_policy
 from sync.pull import BookingReader
 from sync.secrets import SecretBox
@@ -57,6 +58,7 @@ class Services:
     ``google_source`` is ``None`` for a clinic with no Google connection; ``others`` open
     the CalDAV and .ics sources on first use. :attr:`calendars` routes every calendar to
     its provider's source, so the pull, detection and flags never ask which it is.
+    Each cycle is counted in ``metrics`` when there are some (:mod:`sync.metrics`).
     """
 
     settings: Settings
@@ -65,6 +67,7 @@ class Services:
     reader: BookingReader
     google_source: GoogleCalendarSource | None
     others: Mapping[Provider, SourceFactory] = field(default_factory=dict)
+    metrics: CycleMetrics | None = None
 
     @property
     def poll_interval(self) -> timedelta:
@@ -169,8 +172,14 @@ def google_source(
     )
 
 
-def open_services(settings: Settings, *, retry: RetryPolicy | None = None) -> Services:
-    """Policy first (a bad file must stop start-up before anything opens), then the rest."""
+def open_services(
+    settings: Settings, *, retry: RetryPolicy | None = None, metrics: CycleMetrics | None = None
+) -> Services:
+    """Policy first (a bad file must stop start-up before anything opens), then the rest.
+
+    Cycles are counted in ``metrics``, by default those a worker's metrics endpoint serves
+    (:func:`sync.metrics.metrics_in_scope`), else new ones.
+    """
     policy = load_policy(settings.policy)
     engine = open_store(settings)
     try:
@@ -179,7 +188,9 @@ def open_services(settings: Settings, *, retry: RetryPolicy | None = None) -> Se
         engine.dispose()
         raise
     reader = booking_reader(policy, settings)
-    return Services(settings, engine, policy, reader, google, other_sources(settings, engine))
+    others = other_sources(settings, engine)
+    counted = metrics or metrics_in_scope()
+    return Services(settings, engine, policy, reader, google, others, metrics=counted)
 
 
 def _google_if_connected(

@@ -78,6 +78,16 @@ class Settings(BaseSettings):
     worker_claim_seconds: float = Field(
         2.0, gt=0, description="How often a worker looks for calendars that are due."
     )
+    worker_metrics_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="Port `clinic-sync worker` serves Prometheus metrics on (/metrics); "
+        "empty means no metrics endpoint.",
+    )
+    worker_metrics_host: str = Field(
+        "127.0.0.1", description="Address the worker's metrics endpoint binds to."
+    )
     google_api_endpoint: str = Field(
         "https://www.googleapis.com/calendar/v3/",
         description="Base URL of the Calendar API v3 (the emulator's URL in tests and demos).",
@@ -180,6 +190,11 @@ class Settings(BaseSettings):
     @field_validator("secret_key", "google_client_secrets", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("worker_metrics_port", mode="before")
+    @classmethod
+    def _blank_port_is_off(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("public_url")

@@ -14,8 +14,9 @@ process killed at any point converges on the next run (SPEC §9).
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
@@ -30,7 +31,7 @@ from sync.store.clinics import get_clinic
 from sync.store.conflicts import copies_by_row, list_conflicts
 from sync.store.database import session_scope
 from sync.store.review import reviewed_since
-from sync.store.sources import get_source, list_sources
+from sync.store.sources import CalendarSource, get_source, list_sources
 
 __all__ = ["CalendarCycle", "PassReport", "run_calendar_cycle", "run_clinic_pass"]
 
@@ -66,6 +67,10 @@ class CalendarCycle:
     assessed: int = 0
     """Bookings detection re-assessed: the whole clinic on a full re-check, else those the
     pull's changes can reach."""
+    flag_requests: int = 0
+    """Reads and writes of events the flag step made."""
+    flagged_changes: tuple[datetime, ...] = ()
+    """When each booking flagged last changed at the provider (``updated``, as pulled)."""
 
     @property
     def ok(self) -> bool:
@@ -103,10 +108,27 @@ def run_calendar_cycle(
     ``dry_run`` (default: the settings' ``dry_run``) records what would be written and
     writes nothing. A provider failure of the pull is recorded on the calendar, not raised;
     detection and flags run only when something changed or the clinic was not yet fully
-    reconciled by this process.
+    reconciled by this process. The cycle is counted in ``services.metrics`` when set.
     """
+    started = time.perf_counter()
     with session_scope(services.engine) as session:
         source = get_source(session, source_id)
+    cycle = _cycle(services, source, now=now, dry_run=dry_run, live=live)
+    if services.metrics is not None:
+        seconds = time.perf_counter() - started
+        ended = now + timedelta(seconds=seconds)
+        services.metrics.record(cycle, provider=source.provider, seconds=seconds, ended=ended)
+    return cycle
+
+
+def _cycle(
+    services: Services,
+    source: CalendarSource,
+    *,
+    now: datetime,
+    dry_run: bool | None,
+    live: LiveBookings | None,
+) -> CalendarCycle:
     pull = pull_calendar(
         services.engine,
         services.calendars,
@@ -193,6 +215,8 @@ def _reconcile_clinic(
         write_failures=tally.failed,
         gave_up=tally.gave_up,
         assessed=len(detection.chosen),
+        flag_requests=tally.requests,
+        flagged_changes=tuple(tally.flagged_changes),
     )
 
 

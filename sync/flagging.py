@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -105,6 +105,10 @@ class FlagTally:
     skipped: int = 0
     failed: int = 0
     gave_up: int = 0
+    requests: int = 0
+    """Reads and writes of events made to the calendar source."""
+    flagged_changes: list[datetime] = field(default_factory=list)
+    """The provider's ``updated`` stamp, as pulled, of each booking flagged (for latency)."""
 
     def count(self, target: FlagTarget, outcome: Outcome) -> None:
         if outcome is Outcome.WRITTEN:
@@ -112,6 +116,8 @@ class FlagTally:
                 self.unflagged += 1
             else:
                 self.flagged += 1
+                if target.copy.event.updated is not None:
+                    self.flagged_changes.append(target.copy.event.updated)
         elif outcome is Outcome.SKIPPED:
             self.skipped += 1
         elif outcome is Outcome.GAVE_UP:
@@ -179,6 +185,7 @@ def apply_flags(
         writer = _Writer(engine, source, reader, clinic_id, options=options, known=known)
         outcome = writer.apply(target)
         tally.count(target, outcome)
+        tally.requests += writer.requests
     return tally
 
 
@@ -201,6 +208,7 @@ class _Writer:
         self.clinic_id = clinic_id
         self.options = options
         self.known = known
+        self.requests = 0
 
     def apply(self, target: FlagTarget) -> Outcome:
         skip = self._reason_to_skip(target)
@@ -226,6 +234,7 @@ class _Writer:
     def _write(self, target: FlagTarget) -> Outcome:
         conflicts = [c for _, c in target.conflicts]
         for _ in range(MAX_ATTEMPTS):
+            self.requests += 1
             remote = self.source.get_event(target.calendar_id, target.event_id)
             if remote is None:
                 return Outcome.GONE
@@ -233,6 +242,7 @@ class _Writer:
             if patch is None:
                 self._store(target, remote, remote)
                 return Outcome.ALREADY
+            self.requests += 1
             try:
                 written = self.source.write_flag(
                     target.calendar_id, target.event_id, patch, etag=remote.etag

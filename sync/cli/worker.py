@@ -4,7 +4,9 @@ Runs :func:`sync.worker.run_worker` in the foreground with logs on stderr (JSON 
 unless stderr is a terminal, :mod:`sync.logs`). SIGTERM or
 Ctrl-C finishes the calendars in hand and exits with status 0; a setup problem (a second
 worker on one SQLite database, a bad policy file, an unreachable database) ends in one
-line and status 2.
+line and status 2. With ``CLINIC_SYNC_WORKER_METRICS_PORT`` set, Prometheus metrics of
+the cycles are served on ``http://CLINIC_SYNC_WORKER_METRICS_HOST:port/metrics``
+(:func:`sync.metrics.metrics_endpoint`) for as long as the worker runs.
 """
 
 from __future__ import annotations
@@ -14,15 +16,20 @@ import logging
 from sync.cli.common import settings_or_exit
 from sync.cli.services import clean_errors
 from sync.logs import configure_logging
+from sync.metrics import metrics_endpoint
 from sync.worker import run_worker
 
 __all__ = ["worker"]
+
+_log = logging.getLogger(__name__)
 
 
 def worker() -> None:
     """Poll every calendar once per interval, sharing them with other workers."""
     settings = settings_or_exit()
-    configure_logging()
+    configure_logging(settings.log_format, settings.log_level)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
-    with clean_errors():
+    with clean_errors(), metrics_endpoint(settings) as endpoint:
+        if endpoint is not None:
+            _log.info("serving metrics on %s", endpoint.url)
         run_worker(settings)
