@@ -1,4 +1,8 @@
-"""Operational endpoints: ``/healthz`` (the database answers) and ``/metrics`` (Prometheus)."""
+"""Operational endpoints: ``/healthz`` (the database answers) and ``/metrics`` (Prometheus).
+
+``/metrics`` serves the app's own counters and the store's state, read at scrape time
+(:class:`sync.web.metrics.StoreCollector`).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,9 @@ __all__ = ["health_router"]
 
 
 def health_router(engine: Engine, metrics: WebMetrics) -> APIRouter:
-    """The router of the health and metrics endpoints."""
+    """The router of the health and metrics endpoints; ``metrics`` learn to read ``engine``."""
     router = APIRouter(tags=["operations"])
+    metrics.watch_store(engine)
 
     @router.get("/healthz")
     def healthz() -> Response:
