@@ -133,7 +133,10 @@ class Settings(BaseSettings):
     feed_recheck_seconds: float = Field(
         1.0,
         ge=0,
-        description="Seconds a clinic's bookings fingerprint is trusted before feeds re-read it.",
+        description=(
+            "Seconds feeds trust a clinic's data version and a token's state before reading "
+            "them again (a revocation takes effect within this time)."
+        ),
     )
 
     flag_color: str = Field(
@@ -144,6 +147,13 @@ class Settings(BaseSettings):
     dry_run: bool = Field(
         False,
         description="Detect and record what would be written, but write nothing (SPEC §6).",
+    )
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto",
+        description="Log lines as JSON (production) or text; auto picks text on a terminal.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Least severe log level written by the worker and the web app."
     )
 
     secret_key: SecretStr | None = Field(

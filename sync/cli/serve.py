@@ -14,6 +14,7 @@ from rich.console import Console
 
 from sync.cli.common import fail, settings_or_exit
 from sync.errors import ClinicSyncError
+from sync.logs import configure_logging
 from sync.store.database import make_engine
 from sync.store.errors import StoreError
 from sync.store.migrate import upgrade
@@ -32,7 +33,7 @@ def serve(
 ) -> None:
     """Serve iCal feeds (/feeds/TOKEN.ics), /healthz and /metrics until interrupted."""
     settings = settings_or_exit()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_format, settings.log_level)
     logging.getLogger("sync.web.access").setLevel(logging.INFO if access_log else logging.WARNING)
     engine = make_engine(settings.database_url)
     try:
@@ -41,7 +42,7 @@ def serve(
     except (ClinicSyncError, StoreError) as err:
         engine.dispose()
         fail(err)
-    Console(stderr=True).print(f"clinic-sync web on http://{host}:{port}/ (feeds, /healthz)")
+    Console(stderr=True).print(f"clinic-sync web on http://{host}:{port}/ (admin at /admin)")
     try:
         run_web(app, host, port)
     except KeyboardInterrupt:

@@ -27,7 +27,7 @@ _log = logging.getLogger(__name__)
 def worker() -> None:
     """Poll every calendar once per interval, sharing them with other workers."""
     settings = settings_or_exit()
-    configure_logging()
+    configure_logging(settings.log_format, settings.log_level)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
     with clean_errors(), metrics_endpoint(settings) as endpoint:
         if endpoint is not None:
