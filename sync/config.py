@@ -188,6 +188,32 @@ class Settings(BaseSettings):
         900, ge=1, description="The window failed sign-ins are counted over, in seconds."
     )
 
+    push_allow_http: bool = Field(
+        False,
+        description="Open push channels to a plain http public URL too (tests and the emulator "
+        "only: Google delivers notifications to https addresses alone).",
+    )
+    push_channel_ttl_seconds: int = Field(
+        7 * 24 * 3600,
+        ge=60,
+        description="Lifetime asked for each Google push channel (events.watch), in seconds.",
+    )
+    push_renew_before_seconds: int = Field(
+        6 * 3600,
+        ge=0,
+        description="How long before a push channel expires a new one is opened, in seconds.",
+    )
+    push_poll_seconds: int = Field(
+        900,
+        ge=1,
+        description="Seconds between fallback polls of a calendar that has a live push channel.",
+    )
+    push_sweep_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="How often a worker stops the push channels of removed or disabled calendars.",
+    )
+
     @field_validator("clinic_time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

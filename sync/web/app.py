@@ -25,6 +25,7 @@ from sync.web.admin import AdminContext, install_admin
 from sync.web.feeds import feeds_router
 from sync.web.health import health_router
 from sync.web.metrics import WebMetrics
+from sync.web.webhooks import webhooks_router
 
 __all__ = ["create_app"]
 
@@ -58,6 +59,7 @@ def create_app(
     app.add_middleware(RedactedAccessLog)
     app.include_router(feeds_router(service, fetch_log, metrics))
     app.include_router(health_router(database, metrics))
+    app.include_router(webhooks_router(database, clock))
     install_admin(app, AdminContext(settings, database, policy, clock))
     app.state.feeds = service
     app.state.fetch_log = fetch_log

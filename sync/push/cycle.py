@@ -1,0 +1,64 @@
+"""A worker's poll of a calendar with push: channel first, then the pull, then the next due.
+
+Follows https://developers.google.com/calendar/api/guides/push. Before the pull the
+calendar's channel is opened or renewed (:meth:`~sync.push.channels.PushChannels.ensure`),
+so any change after the pull's listing is notified. After it, a calendar with a live
+channel is next polled at the longer fallback interval. A notification that lands while
+the calendar is polled cannot make it due (the poll then writes its next due time over
+it), so once the lease is back, a calendar notified since its pull began is made due again
+at once: the pull may have listed it before the change.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Protocol
+
+from sync.bootstrap import Services
+from sync.cycle import CalendarCycle
+from sync.push.channels import PushChannels
+
+__all__ = ["PushAwareCycle"]
+
+
+class _Cycle(Protocol):
+    def __call__(self, services: Services, source_id: int, *, now: datetime) -> CalendarCycle: ...
+
+
+class PushAwareCycle:
+    """Wraps a calendar cycle (:func:`sync.cycle.run_calendar_cycle`) with its channel's care.
+
+    Call :meth:`released` once the worker has given the calendar's lease back, from the
+    thread that ran the cycle.
+    """
+
+    def __init__(self, cycle: _Cycle, channels: PushChannels) -> None:
+        self.cycle = cycle
+        self.channels = channels
+        self._before: dict[tuple[int, int], int] = {}
+        """Notifications counted as each poll began, by calendar and polling thread: a
+        calendar released by one thread may already be polled again on another."""
+        self._lock = threading.Lock()
+
+    def __call__(self, services: Services, source_id: int, *, now: datetime) -> CalendarCycle:
+        watched = self.channels.ensure(source_id, now)
+        before = self.channels.notifications(source_id)
+        with self._lock:
+            self._before[source_id, threading.get_ident()] = before
+        result = self.cycle(services, source_id, now=now)
+        if watched and result.pull.ok:
+            self.channels.poll_later(source_id, now)
+        return result
+
+    def released(self, source_id: int, now: datetime) -> bool:
+        """Make the calendar due again if notified since its pull began; whether it was.
+
+        Checked after the lease is released, not before: the release writes the next due
+        time, and a notification landing meanwhile could otherwise be overwritten by it.
+        """
+        with self._lock:
+            before = self._before.pop((source_id, threading.get_ident()), None)
+        if before is None:
+            return False
+        return self.channels.due_again_if_notified(source_id, before, now)
