@@ -27,6 +27,13 @@ On SIGTERM or SIGINT the claim loop stops claiming, calendars claimed but not st
 released untouched, the calendars in hand are finished, and the process exits with status
 0. Jobs never call back into the scheduler, so shutdown cannot deadlock on its locks.
 
+With push on (:mod:`sync.push`: an https ``CLINIC_SYNC_PUBLIC_URL``), each poll of a Google
+calendar first opens or renews its events.watch channel, under the calendar's lease, and a
+calendar with a live channel is polled only every ``push_poll_seconds`` as a fallback; the
+webhook makes a notified calendar due at once, and the claim loop picks it up. A
+``push`` job stops the channels of removed or disabled calendars. Channels are left open on
+shutdown: they expire by themselves (https://developers.google.com/calendar/api/guides/push).
+
 SQLite serves one worker: :func:`single_worker_lock` takes an exclusive lock on a file next
 to the database (``flock``: the kernel drops it when the process dies, even on SIGKILL), and
 a second worker refuses to start with :class:`WorkerAlreadyRunning`.
@@ -42,7 +49,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -57,7 +64,9 @@ from sync.budget import TokenBucket
 from sync.config import Settings
 from sync.cycle import CalendarCycle, run_calendar_cycle
 from sync.errors import ClinicSyncError, SetupError
+from sync.google.watch import CalendarWatch
 from sync.leases import Lease, PollSchedule, claim_due, new_owner, release, renew
+from sync.push import PushAwareCycle, PushChannels, PushOptions
 from sync.store.errors import RecordNotFound, StoreError
 
 __all__ = [
@@ -67,6 +76,7 @@ __all__ = [
     "WorkerOptions",
     "cycle_requests",
     "lock_path",
+    "push_channels",
     "run_worker",
     "single_worker_lock",
 ]
@@ -94,6 +104,8 @@ class WorkerOptions:
     claim_every: float
     schedule: PollSchedule
     requests_per_minute: int
+    push: PushOptions = field(default_factory=PushOptions)
+    """Push channels for Google calendars; off (every calendar polled) by default."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkerOptions:
@@ -104,6 +116,7 @@ class WorkerOptions:
             claim_every=settings.worker_claim_seconds,
             schedule=PollSchedule(timedelta(seconds=settings.poll_interval_seconds)),
             requests_per_minute=settings.google_requests_per_minute,
+            push=PushOptions.from_settings(settings),
         )
 
 
@@ -127,7 +140,9 @@ class Worker:
         self.options = options
         self.owner = owner or new_owner()
         self.budget = TokenBucket.per_minute(options.requests_per_minute)
-        self._cycle = cycle
+        self.push = push_channels(services, options.push)
+        self._push_cycle = None if self.push is None else PushAwareCycle(cycle, self.push)
+        self._cycle: CycleRunner = self._push_cycle or cycle
         self._clock = clock
         self._in_hand: dict[int, Lease] = {}
         self._lock = threading.Condition()  # guards _in_hand; notified as calendars finish
@@ -142,6 +157,7 @@ class Worker:
         self._scheduler.add_job(
             self._renew, "interval", seconds=self.options.lease.total_seconds() / 3, id="renew"
         )
+        self._add_push_sweep()
         self._scheduler.start()
         _log.info("worker %s started (clinic %s)", self.owner, self.options.clinic)
         try:
@@ -166,10 +182,28 @@ class Worker:
             self._schedule(lease)
         return leases
 
+    def sweep_channels(self) -> int:
+        """Stop the push channels of removed or disabled calendars; how many were stopped."""
+        if self.push is None:
+            return 0
+        try:
+            return self.push.sweep(self.options.clinic, self._clock())
+        except StoreError as err:
+            _log.warning("cannot sweep push channels, trying again later: %s", err)
+            return 0
+
     def in_hand(self) -> list[int]:
         """The calendars this worker holds right now."""
         with self._lock:
             return sorted(self._in_hand)
+
+    def _add_push_sweep(self) -> None:
+        if self.push is not None:
+            every = self.options.push.sweep_every.total_seconds()
+            first = datetime.now(UTC)  # the scheduler's own clock, not the injected one
+            self._scheduler.add_job(
+                self.sweep_channels, "interval", seconds=every, id="push", next_run_time=first
+            )
 
     def _room(self) -> int:
         with self._lock:
@@ -203,10 +237,21 @@ class Worker:
             if cycle is not None:
                 self.budget.charge(cycle_requests(cycle) - 1)
                 self._log_poll(lease, cycle, started, self._release(lease))
+                self._poll_again_if_notified(lease)
         finally:
             with self._lock:
                 self._in_hand.pop(lease.source_id, None)
                 self._lock.notify_all()
+
+    def _poll_again_if_notified(self, lease: Lease) -> None:
+        """Push: a notification that came in during the poll makes the calendar due now."""
+        if self._push_cycle is None:
+            return
+        try:
+            if self._push_cycle.released(lease.source_id, self._clock()):
+                _log.info("calendar %d changed while it was polled; due again", lease.source_id)
+        except StoreError as err:
+            _log.warning("calendar %d: next push poll not set: %s", lease.source_id, err)
 
     def _log_poll(
         self, lease: Lease, cycle: CalendarCycle, started: float, due: datetime | None
@@ -283,6 +328,14 @@ class Worker:
             self._lock.wait_for(lambda: not self._in_hand)
         self._scheduler.shutdown(wait=True)
         _log.info("worker %s stopped cleanly", self.owner)
+
+
+def push_channels(services: Services, options: PushOptions) -> PushChannels | None:
+    """Push channels of the clinic's Google calendars, when push is on and Google connected."""
+    google = services.google_source
+    if options.address is None or google is None:
+        return None
+    return PushChannels(services.engine, CalendarWatch(google.client, google.retry), options)
 
 
 def cycle_requests(cycle: CalendarCycle) -> int:
