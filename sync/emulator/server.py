@@ -7,9 +7,6 @@ with uvicorn on a daemon thread and returns once it is listening; nothing starts
 from __future__ import annotations
 
 import logging
-import socket
-import threading
-import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -21,11 +18,11 @@ from sync.emulator.faults import Fault
 from sync.emulator.seed import Seed, load_seed
 from sync.emulator.service import EmulatedAccount
 from sync.emulator.store import DEFAULT_OWNER, CalendarStore
+from sync.serving import ServerThread
 
 __all__ = ["EmulatorServer", "run_emulator"]
 
 _log = logging.getLogger(__name__)
-_START_TIMEOUT = 10.0
 
 
 class EmulatorServer:
@@ -42,8 +39,7 @@ class EmulatorServer:
         self.port = port
         loaded = load_seed(seed) if isinstance(seed, Path) else seed
         self.account = EmulatedAccount(loaded, owner)
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._thread: ServerThread | None = None
 
     @property
     def url(self) -> str:
@@ -62,25 +58,16 @@ class EmulatorServer:
 
     def start(self) -> Self:
         """Bind, serve on a daemon thread and return once the server accepts connections."""
-        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
         self.account.notifier.start()
-        self._server = uvicorn.Server(_config(self.account, "warning"))
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name="emulator-http", daemon=True
-        )
-        self._thread.start()
-        self._wait_until_started()
+        self._thread = ServerThread(_config(self.account, "warning"), "emulator-http")
+        self.port = self._thread.start(self.host, self.port)
         return self
 
     def stop(self) -> None:
         """Stop serving and stop delivering push notifications."""
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=_START_TIMEOUT)
-        self._server = self._thread = None
+        if self._thread is not None:
+            self._thread.stop()
+        self._thread = None
         self.account.notifier.stop()
 
     def __enter__(self) -> Self:
@@ -119,13 +106,6 @@ class EmulatorServer:
     def reset(self) -> None:
         """Back to the seeded state."""
         self.account.reset()
-
-    def _wait_until_started(self) -> None:
-        deadline = time.monotonic() + _START_TIMEOUT
-        while self._server is not None and not self._server.started:
-            if time.monotonic() > deadline or not (self._thread and self._thread.is_alive()):
-                raise RuntimeError(f"the emulator did not start on {self.host}:{self.port}")
-            time.sleep(0.01)
 
 
 def run_emulator(host: str, port: int, seed: Path | None) -> None:

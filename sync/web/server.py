@@ -8,18 +8,15 @@ returns once the server accepts connections; tests and benchmarks use it.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from types import TracebackType
 from typing import Self
 
 import uvicorn
 from fastapi import FastAPI
 
-__all__ = ["WebServer", "run_web", "server_config"]
+from sync.serving import ServerThread
 
-_START_TIMEOUT = 10.0
+__all__ = ["WebServer", "run_web", "server_config"]
 
 
 def server_config(app: FastAPI, *, log_level: str = "info") -> uvicorn.Config:
@@ -43,8 +40,7 @@ class WebServer:
         self.app = app
         self.host = host
         self.port = port
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._thread = ServerThread(server_config(app, log_level="warning"), "web-http")
 
     @property
     def url(self) -> str:
@@ -53,24 +49,12 @@ class WebServer:
 
     def start(self) -> Self:
         """Bind, serve on a daemon thread, and return once connections are accepted."""
-        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
-        self._server = uvicorn.Server(server_config(self.app, log_level="warning"))
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name="web-http", daemon=True
-        )
-        self._thread.start()
-        self._wait_until_started()
+        self.port = self._thread.start(self.host, self.port)
         return self
 
     def stop(self) -> None:
         """Stop serving (the app's shutdown runs: pending fetches are written)."""
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=_START_TIMEOUT)
-        self._server = self._thread = None
+        self._thread.stop()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -82,10 +66,3 @@ class WebServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-    def _wait_until_started(self) -> None:
-        deadline = time.monotonic() + _START_TIMEOUT
-        while self._server is not None and not self._server.started:
-            if time.monotonic() > deadline or not (self._thread and self._thread.is_alive()):
-                raise RuntimeError(f"the web app did not start on {self.host}:{self.port}")
-            time.sleep(0.01)
