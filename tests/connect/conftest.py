@@ -8,10 +8,9 @@ asks for, such as ``invalid_grant`` for a revoked grant.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -22,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sync.google.client import SCOPES
 from sync.secrets import SecretBox, new_key
+from tests.loopback import serving
 from tests.store.conftest import blank_engine, engine, postgres_unreachable
 
 __all__ = ["blank_engine", "engine", "postgres_unreachable"]
@@ -72,16 +72,15 @@ def _handler(endpoint: TokenEndpoint) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def token_endpoint() -> Iterator[TokenEndpoint]:
     """A loopback token endpoint that grants tokens until told to refuse."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    endpoint = TokenEndpoint(url=f"http://127.0.0.1:{server.server_address[1]}/token")
-    endpoint.grant()
-    server.RequestHandlerClass = _handler(endpoint)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield endpoint
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    endpoints: list[TokenEndpoint] = []
+
+    def handler(base: str) -> type[BaseHTTPRequestHandler]:
+        endpoints.append(TokenEndpoint(url=f"{base}/token"))
+        endpoints[0].grant()
+        return _handler(endpoints[0])
+
+    with serving(handler):
+        yield endpoints[0]
 
 
 @pytest.fixture

@@ -8,17 +8,17 @@ turns that off (a server that always answers 200), ``status`` forces an error.
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
 from sync.icsurl import IcsUrlSource
+from tests.loopback import serving
 
 NOW = datetime(2030, 1, 1, 12, tzinfo=UTC)
 
@@ -99,16 +99,15 @@ def _handler(feed: FeedServer) -> type[BaseHTTPRequestHandler]:
 
 @pytest.fixture
 def feed() -> Iterator[FeedServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    served = FeedServer(base=f"http://127.0.0.1:{server.server_address[1]}")
-    served.serve()
-    server.RequestHandlerClass = _handler(served)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield served
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    feeds: list[FeedServer] = []
+
+    def handler(base: str) -> type[BaseHTTPRequestHandler]:
+        feeds.append(FeedServer(base=base))
+        feeds[0].serve()
+        return _handler(feeds[0])
+
+    with serving(handler):
+        yield feeds[0]
 
 
 @pytest.fixture
