@@ -52,6 +52,10 @@ _UPSERT_CHUNK = 500
 _SHOWN_ID = 1024
 _REASON = 1000
 
+_REFUSALS = (SQLAlchemyError, ValueError)
+"""What a refused row raises: the database's errors, and the driver's encoding errors
+(``UnicodeEncodeError`` is a ``ValueError``) that SQLAlchemy lets through unwrapped."""
+
 Read = Callable[[Sequence[StoredEvent]], list[StoredEvent]]
 
 
@@ -123,7 +127,7 @@ def store_events(
         chunk = events[start : start + _UPSERT_CHUNK]
         try:
             _upsert(session, source_id, chunk, now, stored)
-        except SQLAlchemyError:
+        except _REFUSALS:
             for event in chunk:
                 _upsert_alone(session, source_id, event, now, stored)
     return stored
@@ -146,12 +150,13 @@ def _upsert_alone(
 ) -> None:
     try:
         _upsert(session, source_id, [event], now, stored)
-    except SQLAlchemyError as err:
+    except _REFUSALS as err:
         reason = f"the database refused it: {_first_line(err)}"
         stored.failed.append(SkippedEvent(event.booking.id, reason))
 
 
-def _first_line(err: SQLAlchemyError) -> str:
+def _first_line(err: Exception) -> str:
+    # A driver's own message, never SQLAlchemy's (which quotes the statement's parameters).
     detail = str(err.orig) if isinstance(err, DBAPIError) else type(err).__name__
     lines = detail.strip().splitlines()
     return lines[0] if lines else type(err).__name__

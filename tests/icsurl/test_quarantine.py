@@ -23,7 +23,13 @@ __all__ = ["blank_engine", "engine", "postgres_unreachable"]
 
 READER = BookingReader(Matcher(load_policy()))
 BROKEN = "\r\n".join(
-    ["BEGIN:VEVENT", "UID:broken-1", "DTSTAMP:20291201T000000Z", "SUMMARY:Botox Ann Lee", "END:VEVENT"]
+    [
+        "BEGIN:VEVENT",
+        "UID:broken-1",
+        "DTSTAMP:20291201T000000Z",
+        "SUMMARY:Botox Ann Lee",
+        "END:VEVENT",
+    ]
 )
 
 
