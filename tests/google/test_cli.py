@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +114,25 @@ def test_emulator_command_reports_a_bad_seed(cli: CliRunner, tmp_path: Path) -> 
     result = cli.invoke(app, ["emulator", "--port", "0", "--seed", str(seed)])
     assert result.exit_code == 2
     assert "seed.json" in result.output
+
+
+def test_an_event_that_cannot_be_stored_is_listed_as_quarantined(
+    cli: CliRunner, new_calendar: Callable[..., str], insert: Insert, emulator: EmulatorServer
+) -> None:
+    calendar_id = new_calendar("Dr Smith")
+    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(days=5)  # the CLI reads the clock
+    insert(calendar_id, "Botox Jane Doe", soon.isoformat())
+    body = {  # replayed from an export: its series id does not fit the store
+        "summary": "Botox Ann Lee",
+        "start": {"dateTime": soon.isoformat()},
+        "end": {"dateTime": (soon + timedelta(hours=1)).isoformat()},
+        "recurringEventId": "r" * 1100,
+    }
+    held = emulator.account.store.insert_event(calendar_id, body, imported=True)
+    cli.invoke(app, ["calendars", "add", calendar_id])
+    synced = cli.invoke(app, ["sync", "--once"])
+    assert synced.exit_code == 0, synced.output
+    listed = cli.invoke(app, ["calendars", "list"]).output
+    assert "Quarantined events" in listed
+    assert held["id"] in listed
+    assert "recurring event id is 1100 characters" in listed
