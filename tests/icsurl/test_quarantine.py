@@ -68,3 +68,22 @@ def test_a_broken_event_is_quarantined_then_cleared_when_fixed(
             "good-1",
         ]
         assert list_quarantined(session, connected.clinic_id) == []
+
+
+def test_a_parser_fault_costs_its_calendar_a_recorded_failure_never_the_pass(
+    engine: Engine, feed: FeedServer, ics_source: IcsUrlSource
+) -> None:
+    """Whatever a provider adapter raises, the pull records it instead of raising."""
+    broken = "\r\n".join(
+        ["BEGIN:VEVENT", "UID:broken-2", "DTSTART:not-a-date", "SUMMARY:Botox", "END:VEVENT"]
+    )
+    feed.serve(vevent("good-1", "Botox Jane Doe", "20300110T100000Z"), broken)
+    connected = _connect(engine, feed.url)
+    pull = pull_calendar(engine, ics_source, READER, connected, now=NOW)
+    with session_scope(engine) as session:
+        state = get_source(session, connected.id)
+        held = [event.event_id for event in list_quarantined(session, connected.clinic_id)]
+    if pull.ok:  # the parser skips the broken event: it is quarantined
+        assert held == ["broken-2"]
+    else:  # the parser failed as a whole: the calendar's failure is recorded, with why
+        assert (state.consecutive_failures, state.last_error) == (1, pull.error)
