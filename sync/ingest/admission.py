@@ -7,16 +7,18 @@ the provider:
    and the rules engine's reading; an event whose ids cannot be stored, or that the
    reading fails on, is refused with the reason (the batch is read again one event at a
    time, so one event costs only itself);
-2. :func:`store_events` upserts them a chunk at a time, each chunk inside a SAVEPOINT: a
-   chunk the database refuses is rolled back alone and stored again event by event, so
-   only the event the database refuses is left out, with the database's own first line
-   as the reason (never the statement or its parameters, which hold patient data);
+2. :func:`store_events` upserts them a chunk at a time, each chunk inside a SAVEPOINT on
+   PostgreSQL: a chunk the database refuses is rolled back alone and stored again event
+   by event, so only the event the database refuses is left out, with the database's own
+   first line as the reason (never the statement or its parameters, which hold patient
+   data). Text that cannot be encoded is refused before any write, on both databases;
 3. :func:`settle_quarantine` records what was refused in the calendar's quarantine and
    clears what is now stored, deleted, or — after a full listing — no longer listed.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +31,7 @@ from rules.model import PatientKey
 from sync.calendar_source import ChangeSet, SkippedEvent
 from sync.ingest.text import Unadmissible, admit, clean_line, fit_reading
 from sync.store.bookings import upsert_bookings
-from sync.store.events import StoredEvent
+from sync.store.events import StoredEvent, content_columns
 from sync.store.quarantine import (
     QuarantineEntry,
     keep_only_quarantined,
@@ -123,21 +125,40 @@ def store_events(
 ) -> Stored:
     """Upsert ``events`` into ``source_id``; what the database refuses is left out, with why."""
     stored = Stored()
-    for start in range(0, len(events), _UPSERT_CHUNK):
-        chunk = events[start : start + _UPSERT_CHUNK]
-        try:
+    writable = [event for event in events if _encodable(event, stored)]
+    # pysqlite's SAVEPOINTs are unsafe without changing how every transaction begins
+    # (https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#serializable-isolation-savepoints-transactional-ddl):
+    # a released outermost savepoint commits. On SQLite the one refusal a cleaned event
+    # could still meet, text that cannot be encoded, is caught above, before any write.
+    nested = session.get_bind().dialect.name != "sqlite"
+    for start in range(0, len(writable), _UPSERT_CHUNK):
+        chunk = writable[start : start + _UPSERT_CHUNK]
+        if not nested:
             _upsert(session, source_id, chunk, now, stored)
+            continue
+        try:
+            with session.begin_nested():
+                _upsert(session, source_id, chunk, now, stored)
         except _REFUSALS:
             for event in chunk:
                 _upsert_alone(session, source_id, event, now, stored)
     return stored
 
 
+def _encodable(event: StoredEvent, stored: Stored) -> bool:
+    try:
+        json.dumps(content_columns(event), default=str, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        reason = "the database refused it: text that cannot be encoded as UTF-8"
+        stored.failed.append(SkippedEvent(event.booking.id, reason))
+        return False
+    return True
+
+
 def _upsert(
     session: Session, source_id: int, chunk: Sequence[StoredEvent], now: datetime, stored: Stored
 ) -> None:
-    with session.begin_nested():
-        result = upsert_bookings(session, source_id, chunk, now=now)
+    result = upsert_bookings(session, source_id, chunk, now=now)
     stored.inserted += result.inserted
     stored.updated += result.updated
     stored.ids += [*result.inserted, *result.updated, *result.unchanged]
@@ -149,7 +170,8 @@ def _upsert_alone(
     session: Session, source_id: int, event: StoredEvent, now: datetime, stored: Stored
 ) -> None:
     try:
-        _upsert(session, source_id, [event], now, stored)
+        with session.begin_nested():
+            _upsert(session, source_id, [event], now, stored)
     except _REFUSALS as err:
         reason = f"the database refused it: {_first_line(err)}"
         stored.failed.append(SkippedEvent(event.booking.id, reason))
