@@ -37,6 +37,7 @@ __all__ = [
     "release_quarantined",
 ]
 
+_CHUNK = 500
 MAX_LISTED = 500
 """Quarantined events listed at most, so a page stays small whatever a calendar holds."""
 
@@ -77,7 +78,10 @@ def quarantine_events(
         return 0
     source = session.get(CalendarSourceRow, source_id)
     assert source is not None, "quarantined events belong to a stored source"
-    known = _rows(session, source_id, batch)
+    keys = list(batch)
+    known: dict[str, QuarantinedEventRow] = {}
+    for start in range(0, len(keys), _CHUNK):
+        known |= _rows(session, source_id, keys[start : start + _CHUNK])
     for key, entry in batch.items():
         row = known.get(key)
         if row is None:
@@ -92,24 +96,29 @@ def quarantine_events(
 
 def release_quarantined(session: Session, source_id: int, event_ids: Collection[str]) -> int:
     """Clear the quarantine of these events (stored now, or gone); returns how many were."""
-    if not event_ids:
-        return 0
-    keys = [event_key(event_id) for event_id in event_ids]
-    statement = (
-        delete(QuarantinedEventRow)
-        .where(col(QuarantinedEventRow.source_id) == source_id)
-        .where(col(QuarantinedEventRow.event_key).in_(keys))
-    )
-    return int(session.exec(statement).rowcount)
+    return _delete_keys(session, source_id, [event_key(event_id) for event_id in event_ids])
+
+
+def _delete_keys(session: Session, source_id: int, keys: list[str]) -> int:
+    deleted = 0
+    for start in range(0, len(keys), _CHUNK):  # bounded IN lists, whatever a pull brought
+        statement = (
+            delete(QuarantinedEventRow)
+            .where(col(QuarantinedEventRow.source_id) == source_id)
+            .where(col(QuarantinedEventRow.event_key).in_(keys[start : start + _CHUNK]))
+        )
+        deleted += int(session.exec(statement).rowcount)
+    return deleted
 
 
 def keep_only_quarantined(session: Session, source_id: int, event_ids: Collection[str]) -> int:
     """After a full listing: clear every quarantined event of the source but ``event_ids``."""
-    keys = [event_key(event_id) for event_id in event_ids]
-    statement = delete(QuarantinedEventRow).where(col(QuarantinedEventRow.source_id) == source_id)
-    if keys:
-        statement = statement.where(col(QuarantinedEventRow.event_key).not_in(keys))
-    return int(session.exec(statement).rowcount)
+    keep = {event_key(event_id) for event_id in event_ids}
+    query = select(QuarantinedEventRow.event_key).where(
+        col(QuarantinedEventRow.source_id) == source_id
+    )
+    stale = [key for key in session.exec(query) if key not in keep]
+    return _delete_keys(session, source_id, stale)
 
 
 def list_quarantined(
