@@ -1,12 +1,18 @@
 """The pull use case: bring a clinic's stored bookings up to date with its calendars (SPEC §9).
 
-For each enabled Google calendar of a clinic: pull what changed since the stored cursor
-(:class:`~sync.calendar_source.CalendarSource`), read each event with the rules engine
-(treatment categories, patient identity: SPEC §3, §4), upsert the bookings, mark the
-removed ones deleted, then store the new cursor and the poll's outcome in one unit of
-work — so a process killed half-way leaves the old cursor and the next pass converges.
-A calendar that fails (a 500 storm outlasting the retries, a revoked grant) has its
-error recorded and the pass goes on with the others; the next pass retries it.
+For each enabled calendar of a clinic, on any provider: pull what changed since the stored
+cursor (:class:`~sync.calendar_source.CalendarSource`), pass the events through the ingest
+boundary (:mod:`sync.ingest`: text cleaned and bounded, read by the rules engine for
+treatment categories and patient identity, SPEC §3, §4), upsert the bookings, quarantine
+what cannot be read or stored, mark the removed ones deleted, then store the new cursor
+and the poll's outcome in one unit of work — so a process killed half-way leaves the old
+cursor and the next pass converges. A calendar that fails (a 500 storm outlasting the
+retries, a revoked grant, a store error, a fault in an adapter) has its error recorded
+and the pass goes on with the others; the next pass retries it.
+
+Once per ``reconcile_every`` (a day by default) the calendar is listed in full rather than
+incrementally and compared with the store: what that inserted, updated or deleted is what
+push and incremental sync missed, counted and audited (normally nothing).
 
 Each calendar's result names the bookings that changed: the seam where conflict
 detection and flags (SPEC §5, §6) plug in.
