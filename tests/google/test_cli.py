@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from sync.cli import app
 from sync.emulator import EmulatorServer
+from tests.google.conftest import UNSTORABLE_REASON, seed_unstorable
 
 Insert = Callable[..., dict[str, Any]]
 
@@ -122,17 +123,11 @@ def test_an_event_that_cannot_be_stored_is_listed_as_quarantined(
     calendar_id = new_calendar("Dr Smith")
     soon = datetime.now(UTC).replace(microsecond=0) + timedelta(days=5)  # the CLI reads the clock
     insert(calendar_id, "Botox Jane Doe", soon.isoformat())
-    body = {  # replayed from an export: its series id does not fit the store
-        "summary": "Botox Ann Lee",
-        "start": {"dateTime": soon.isoformat()},
-        "end": {"dateTime": (soon + timedelta(hours=1)).isoformat()},
-        "recurringEventId": "r" * 1100,
-    }
-    held = emulator.account.store.insert_event(calendar_id, body, imported=True)
+    held = seed_unstorable(emulator, calendar_id, soon)
     cli.invoke(app, ["calendars", "add", calendar_id])
     synced = cli.invoke(app, ["sync", "--once"])
     assert synced.exit_code == 0, synced.output
     listed = cli.invoke(app, ["calendars", "list"]).output
     assert "Quarantined events" in listed
     assert held["id"] in listed
-    assert "recurring event id is 1100 characters" in listed
+    assert UNSTORABLE_REASON in listed

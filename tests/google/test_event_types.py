@@ -17,19 +17,13 @@ from sqlalchemy import Engine
 from sync.google import GoogleCalendarSource
 from sync.google.mapping import NOT_BOOKINGS
 from sync.pull import BookingReader, pull_clinic
-from sync.store.bookings import list_bookings
 from sync.store.clinics import get_clinic
 from sync.store.database import session_scope
 from sync.store.quarantine import list_quarantined
-from tests.google.conftest import NOW, connect
+from tests.google.conftest import NOW, connect, live_summaries
 
 Insert = Callable[..., dict[str, Any]]
 START = "2030-01-10T10:00:00+00:00"
-
-
-def _live(engine: Engine) -> dict[str, str]:
-    with session_scope(engine) as session:
-        return {b.id: b.summary for b in list_bookings(session, get_clinic(session, "default").id)}
 
 
 @pytest.mark.parametrize("kind", sorted(NOT_BOOKINGS))
@@ -45,7 +39,7 @@ def test_an_event_that_is_not_a_booking_is_skipped_with_its_reason(
     booking = insert(london, "Botox Jane Doe", START)
     other = insert(london, "Botox out of office", START, eventType=kind)
     (pull,) = pull_clinic(engine, source, reader, "default", now=NOW).calendars
-    assert list(_live(engine)) == [booking["id"]]
+    assert list(live_summaries(engine)) == [booking["id"]]
     assert [(s.event_id, kind in s.reason) for s in pull.ignored] == [(other["id"], True)]
     assert pull.skipped == ()
     with session_scope(engine) as session:
@@ -66,7 +60,7 @@ def test_a_booking_whose_type_changes_leaves_the_store_and_comes_back(
     events = service.events()
     events.patch(calendarId=london, eventId=event["id"], body={"eventType": "focusTime"}).execute()
     (pull,) = pull_clinic(engine, source, reader, "default", now=NOW).calendars
-    assert (pull.full, pull.deleted, _live(engine)) == (False, 1, {})
+    assert (pull.full, pull.deleted, live_summaries(engine)) == (False, 1, {})
     events.patch(calendarId=london, eventId=event["id"], body={"eventType": "default"}).execute()
     (pull,) = pull_clinic(engine, source, reader, "default", now=NOW).calendars
-    assert (pull.updated, _live(engine)) == (1, {event["id"]: "Botox Jane Doe"})
+    assert (pull.updated, live_summaries(engine)) == (1, {event["id"]: "Botox Jane Doe"})

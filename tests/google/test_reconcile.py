@@ -16,11 +16,9 @@ from sqlalchemy import Engine
 from sync.google import GoogleCalendarSource
 from sync.pull import BookingReader, CalendarPull, pull_clinic
 from sync.store.audit import list_audit_events
-from sync.store.bookings import list_bookings
-from sync.store.clinics import get_clinic
 from sync.store.database import session_scope
-from sync.store.sources import CalendarSource, get_source, save_sync_token
-from tests.google.conftest import NOW, connect
+from sync.store.sources import save_sync_token
+from tests.google.conftest import NOW, connect, live_summaries, source_state
 
 Insert = Callable[..., dict[str, Any]]
 DAY = timedelta(days=1)
@@ -34,11 +32,6 @@ def _pull(
     return pull
 
 
-def _state(engine: Engine, connected: CalendarSource) -> CalendarSource:
-    with session_scope(engine) as session:
-        return get_source(session, connected.id)
-
-
 def test_an_untouched_calendar_reconciles_daily_with_nothing_to_correct(
     engine: Engine, source: GoogleCalendarSource, reader: BookingReader, london: str, insert: Insert
 ) -> None:
@@ -48,7 +41,7 @@ def test_an_untouched_calendar_reconciles_daily_with_nothing_to_correct(
     assert not _pull(engine, source, reader, timedelta(hours=23)).full
     pull = _pull(engine, source, reader, DAY)
     assert (pull.full, pull.reconciled, pull.corrections, pull.requests) == (True, True, 0, 1)
-    after = _state(engine, connected)
+    after = source_state(engine, connected)
     assert (after.last_reconciled_at, after.reconcile_corrections) == (NOW + DAY, 0)
     assert not _pull(engine, source, reader, DAY + timedelta(hours=1)).full
     with session_scope(engine) as session:
@@ -71,7 +64,7 @@ def test_changes_incremental_sync_missed_are_corrected_and_recorded(
     service.events().delete(calendarId=london, eventId=dropped["id"]).execute()
     body = {"summary": "Botox Jane Doe (moved)"}
     service.events().patch(calendarId=london, eventId=moved["id"], body=body).execute()
-    lost = source.pull(london, _state(engine, connected).sync_token)  # read, never applied
+    lost = source.pull(london, source_state(engine, connected).sync_token)  # read, never applied
     with session_scope(engine) as session:
         save_sync_token(session, connected.id, lost.cursor)
 
@@ -80,12 +73,14 @@ def test_changes_incremental_sync_missed_are_corrected_and_recorded(
     assert (pull.reconciled, pull.inserted, pull.updated, pull.deleted) == (True, 1, 1, 1)
     assert pull.corrections == 3
     with session_scope(engine) as session:
-        live = {b.id: b.summary for b in list_bookings(session, get_clinic(session, "default").id)}
         (audit,) = list_audit_events(session, connected.clinic_id)
-    assert live == {added["id"]: "Microneedling Jane Doe", moved["id"]: "Botox Jane Doe (moved)"}
+    assert live_summaries(engine) == {
+        added["id"]: "Microneedling Jane Doe",
+        moved["id"]: "Botox Jane Doe (moved)",
+    }
     assert (audit.action, audit.calendar_source_id) == ("calendar.reconciled", connected.id)
     assert audit.detail == {"corrections": 3, "inserted": 1, "updated": 1, "deleted": 1}
-    assert _state(engine, connected).reconcile_corrections == 3
+    assert source_state(engine, connected).reconcile_corrections == 3
 
 
 def test_reconciliation_can_be_turned_off(

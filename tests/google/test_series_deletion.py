@@ -17,10 +17,7 @@ from sync.emulator import EmulatorServer, SeedError
 from sync.emulator.seed import parse_seed
 from sync.google import CalendarClient, ClientConfig, GoogleAuth, GoogleCalendarSource, RetryPolicy
 from sync.pull import BookingReader, pull_clinic
-from sync.store.bookings import list_bookings
-from sync.store.clinics import get_clinic
-from sync.store.database import session_scope
-from tests.google.conftest import NOW, connect
+from tests.google.conftest import NOW, connect, live_summaries
 
 CALENDAR = "dr@clinic.example"
 SPLIT_SERIES = "9m8urn5juj26erq2fe6s4m0h1k_R20300101T100000"
@@ -59,23 +56,18 @@ def seeded(request: pytest.FixtureRequest) -> Iterator[tuple[str, GoogleCalendar
         server.stop()
 
 
-def _live(engine: Engine) -> list[str]:
-    with session_scope(engine) as session:
-        return [b.id for b in list_bookings(session, get_clinic(session, "default").id)]
-
-
 def test_deleting_a_series_deletes_every_instance_and_only_those(
     engine: Engine, reader: BookingReader, seeded: tuple[str, GoogleCalendarSource]
 ) -> None:
     series_id, source = seeded
     connect(engine, CALENDAR)
     pull_clinic(engine, source, reader, "default", now=NOW)
-    live = _live(engine)
+    live = list(live_summaries(engine))
     assert sum(1 for key in live if key.startswith(series_id + "_")) > 0
     source.client.service().events().delete(calendarId=CALENDAR, eventId=series_id).execute()
     (pull,) = pull_clinic(engine, source, reader, "default", now=NOW).calendars
     assert pull.ok
-    remaining = _live(engine)
+    remaining = list(live_summaries(engine))
     assert [key for key in remaining if key.startswith(series_id)] == []
     assert remaining == [key for key in live if key.startswith(OTHER)]
     assert pull.deleted == len(live) - len(remaining)
