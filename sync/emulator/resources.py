@@ -18,6 +18,7 @@ import time
 import uuid
 from typing import Any
 
+from sync.emulator.colors import EVENT_COLOR_IDS
 from sync.emulator.errors import ApiError
 from sync.emulator.timefmt import event_instant, zone
 
@@ -29,6 +30,7 @@ __all__ = [
     "new_etag",
     "new_id",
     "validate_id",
+    "validate_imported_id",
     "writable_part",
 ]
 
@@ -47,6 +49,10 @@ WRITABLE_FIELDS = frozenset(
 # Objects replaced as a whole by patch: merging {"date"} into {"dateTime"} would make nonsense.
 _WHOLE_OBJECTS = frozenset({"start", "end", "originalStartTime"})
 _ID_PATTERN = re.compile(r"^[a-v0-9]{5,1024}$")
+# Ids Google itself gives beyond base32hex: "_"-prefixed imports and Gmail events,
+# "{id}_R{YYYYMMDDTHHMMSS}" for a series split with "this and following", "{id}_{suffix}" for
+# instances. Exports carry them, so seeds accept any of them (never spaces or slashes).
+_IMPORTED_ID_PATTERN = re.compile(r"^[A-Za-z0-9_\-.@]{5,1024}$")
 _STATUSES = frozenset({"confirmed", "tentative", "cancelled"})
 _RECURRENCE_LINE = re.compile(r"^(RRULE|EXRULE|RDATE|EXDATE)[;:]", re.IGNORECASE)
 _etag_counter = itertools.count(1)
@@ -61,6 +67,12 @@ def new_id() -> str:
 def validate_id(event_id: str) -> None:
     """400 unless ``event_id`` is 5-1024 characters of base32hex (a-v, 0-9)."""
     if not _ID_PATTERN.match(event_id):
+        raise ApiError.bad_request("Invalid resource id value.")
+
+
+def validate_imported_id(event_id: str) -> None:
+    """400 unless ``event_id`` is an id Google may have given an exported event."""
+    if not _IMPORTED_ID_PATTERN.match(event_id):
         raise ApiError.bad_request("Invalid resource id value.")
 
 
@@ -128,7 +140,7 @@ def _check_zone(when: Json) -> None:
 
 
 def _check_color(color: Any) -> None:
-    if color is not None and str(color) not in {str(n) for n in range(1, 12)}:
+    if color is not None and str(color) not in EVENT_COLOR_IDS:
         raise ApiError.bad_request(f"Invalid colorId: {color!r}")
 
 
