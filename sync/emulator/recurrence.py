@@ -42,7 +42,7 @@ from dateutil.rrule import (  # type: ignore[import-untyped, unused-ignore]
 
 from sync.emulator.errors import ApiError
 from sync.emulator.resources import html_link
-from sync.emulator.timefmt import event_datetime, parse_date, zone
+from sync.emulator.timefmt import event_datetime, format_event_time, parse_date, zone
 
 __all__ = [
     "HORIZON",
@@ -160,8 +160,8 @@ def _occurrence(
     stop = (moment.astimezone(UTC) + length).astimezone(tz)
     return Occurrence(
         moment,
-        {"dateTime": moment.isoformat(), "timeZone": name},
-        {"dateTime": stop.isoformat(), "timeZone": name},
+        {"dateTime": format_event_time(moment), "timeZone": name},
+        {"dateTime": format_event_time(stop), "timeZone": name},
         False,
     )
 

@@ -14,8 +14,8 @@ so an export of a real calendar can be replayed; server fields such as ``created
 (``_``-prefixed imports, ``{id}_R...`` splits, instance ids) and a cancelled item may hold
 nothing but its ``id`` (and ``recurringEventId``/``originalStartTime``), as incremental
 listings return deleted events (https://developers.google.com/calendar/api/guides/sync).
-Faults take the form accepted by ``POST /_emulator/faults``. A bad seed fails with :class:`SeedError` naming the file, the
-calendar, the event and what is wrong.
+Faults take the form accepted by ``POST /_emulator/faults``. A bad seed fails with
+:class:`SeedError` naming the file, the calendar, the event and what is wrong.
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ from sync.emulator.resources import (
     validate_imported_id,
     writable_part,
 )
-from sync.emulator.timefmt import event_datetime, format_ms, now_utc, zone
+from sync.emulator.timefmt import event_datetime, format_event_time, format_ms, now_utc, zone
 
 __all__ = ["DEFAULT_OWNER", "CalendarEntry", "CalendarSnapshot", "CalendarStore"]
 
@@ -438,11 +438,7 @@ def _localise_times(event: Json, calendar_tz: str) -> None:
         when = event.get(name)
         if isinstance(when, dict) and when.get("dateTime"):
             tz = zone(str(when.get("timeZone") or calendar_tz))
-            text = event_datetime(when).astimezone(tz).isoformat(timespec="seconds")
-            # Google writes a zero offset as "Z", like its created/updated stamps.
-            when["dateTime"] = (
-                text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
-            )
+            when["dateTime"] = format_event_time(event_datetime(when).astimezone(tz))
 
 
 def _next_sequence(new: Json, old: Json | None) -> int:
