@@ -135,16 +135,12 @@ class CalendarApi:
         return ApiResponse.of_json(body)
 
     def _entries(self, params: Mapping[str, list[str]], since: int | None) -> list[CalendarEntry]:
-        entries, _ = self.store.calendar_entries(since)
+        show_deleted = _one(params, "showDeleted") == "true"
+        entries, _ = self.store.calendar_entries(since, removed=show_deleted)
         if since is not None:
             return entries  # removals always come with an incremental list
         least = _min_access_role(params)
-        show_deleted = _one(params, "showDeleted") == "true"
-        return [
-            e
-            for e in entries
-            if role_at_least(e.access_role, least) and (show_deleted or not e.deleted)
-        ]
+        return [e for e in entries if role_at_least(e.access_role, least)]
 
     def _calendar_entry(self, request: ApiRequest, args: list[str]) -> ApiResponse:
         return ApiResponse.of_json(_list_entry(self.store.calendar_entry(args[0])))

@@ -181,8 +181,11 @@ class CalendarStore:
         with self._lock:
             return [copy.deepcopy(c.resource) for c in self._calendars.values()]
 
-    def calendar_entries(self, since: int | None = None) -> tuple[list[CalendarEntry], int]:
-        """The calendar list (changed after change ``since``, removals included) and its seq."""
+    def calendar_entries(
+        self, since: int | None = None, *, removed: bool = False
+    ) -> tuple[list[CalendarEntry], int]:
+        """The calendar list and its change number: every entry (with the removed ones when
+        ``removed``), or what changed after change ``since``, removals always included."""
         with self._lock:
             live = [
                 (c.seq, CalendarEntry(copy.deepcopy(c.resource), c.access_role, cid == self.owner))
@@ -190,7 +193,7 @@ class CalendarStore:
             ]
             gone = [(self._list_seq.get(cid, 0), e) for cid, e in self._removed.items()]
             if since is None:
-                return [e for _, e in live], self._seq
+                return [e for _, e in live + (gone if removed else [])], self._seq
             changed = sorted((item for item in live + gone if item[0] > since), key=_first)
             return [e for _, e in changed], self._seq
 
