@@ -31,6 +31,9 @@ from sync.store.users import Role
 from sync.web.app import create_app
 from sync.web.server import WebServer
 from tests.admin.conftest import ADMIN, PASSWORD, sign_in
+from tests.cycle.test_cli import cli
+
+__all__ = ["cli"]
 
 SHARED = "dr-jones@partner-clinic.example"
 PATIENT = [{"email": "jane.doe@example.com"}]
@@ -70,21 +73,9 @@ def reader_calendar(tmp_path: Path) -> Iterator[EmulatorServer]:
 
 
 @pytest.fixture
-def cli(
-    reader_calendar: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> CliRunner:
-    monkeypatch.chdir(tmp_path)  # no stray .env is read
-    env = {
-        "CLINIC_SYNC_DATABASE_URL": f"sqlite:///{tmp_path}/clinic.db",
-        "CLINIC_SYNC_GOOGLE_API_ENDPOINT": reader_calendar.url,
-        "CLINIC_SYNC_GOOGLE_AUTH": "none",
-        "CLINIC_SYNC_GOOGLE_RETRY_ATTEMPTS": "1",
-        "CLINIC_SYNC_PUBLIC_URL": "http://clinic.example/",
-        "COLUMNS": "300",
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return CliRunner()
+def emulator(reader_calendar: EmulatorServer) -> EmulatorServer:
+    """The CLI fixture of tests/cycle/test_cli.py, pointed at the seeded emulator."""
+    return reader_calendar
 
 
 def _run(cli: CliRunner, *args: str) -> str:
@@ -96,6 +87,7 @@ def _run(cli: CliRunner, *args: str) -> str:
 def test_a_reader_calendar_is_watched_and_never_written(
     cli: CliRunner, reader_calendar: EmulatorServer, tmp_path: Path
 ) -> None:
+    """Detected, recorded and in the feed; never written; the admin page says why."""
     assert "added Dr Jones" in _run(cli, "calendars", "add", SHARED)
     reader_calendar.reset_stats()
     _run(cli, "sync", "--once")
@@ -115,6 +107,7 @@ def test_a_reader_calendar_is_watched_and_never_written(
     _run(cli, "sync", "--once")  # a second pass: still nothing written, nothing new recorded
     assert set(reader_calendar.stats()) <= READ_METHODS
 
+    # Plain http, so the admin session cookie travels over the loopback connection.
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=f"sqlite:///{tmp_path}/clinic.db",
