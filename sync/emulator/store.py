@@ -48,14 +48,17 @@ from sync.emulator.resources import (
     WRITABLE_FIELDS,
     check_event,
     html_link,
+    localise_times,
+    mark_people,
     merge_patch,
     new_etag,
     new_id,
+    next_sequence,
     validate_id,
     validate_imported_id,
     writable_part,
 )
-from sync.emulator.timefmt import event_datetime, format_event_time, format_ms, now_utc, zone
+from sync.emulator.timefmt import format_ms, now_utc, zone
 
 __all__ = ["DEFAULT_OWNER", "CalendarEntry", "CalendarSnapshot", "CalendarStore"]
 
@@ -63,8 +66,6 @@ Json = dict[str, Any]
 DEFAULT_OWNER = "owner@clinic.example"
 # Fields a seed (an export of real Google data) may carry besides the writable ones.
 _IMPORTED_FIELDS = ("created", "updated", "iCalUID", "organizer", "creator", "recurringEventId")
-_RESCHEDULING_FIELDS = ("start", "end", "recurrence")
-_TIME_FIELDS = ("start", "end", "originalStartTime")
 
 
 @dataclass
@@ -381,7 +382,7 @@ class CalendarStore:
         before = old or (self._series_type(cal, resource) if not creating else None)
         check_event_type(resource, before, primary=cid == self.owner, imported=imported)
         full = self._decorate(cid, resource, old, imported_updated=creating)
-        _localise_times(full, cal.resource["timeZone"])
+        localise_times(full, cal.resource["timeZone"])
         return self._store(cal, full, previous)
 
     def _write_bare(self, cal: _Calendar, resource: Json, event_id: str) -> Json:
@@ -419,8 +420,8 @@ class CalendarStore:
         full.setdefault("organizer", {"email": cid})
         full.setdefault("eventType", "default")
         full.setdefault("reminders", {"useDefault": True})
-        full["sequence"] = _next_sequence(full, old)
-        _mark_people(full, cid, self.owner)
+        full["sequence"] = next_sequence(full, old)
+        mark_people(full, cid, self.owner)
         return full
 
 
@@ -433,43 +434,6 @@ def _first(item: tuple[int, CalendarEntry]) -> int:
 
 def _is_bare(resource: Json) -> bool:
     return resource.get("status") == "cancelled" and "start" not in resource
-
-
-def _localise_times(event: Json, calendar_tz: str) -> None:
-    """Write each dateTime with its offset, in the event's zone or else the calendar's."""
-    for name in _TIME_FIELDS:
-        when = event.get(name)
-        if isinstance(when, dict) and when.get("dateTime"):
-            tz = zone(str(when.get("timeZone") or calendar_tz))
-            when["dateTime"] = format_event_time(event_datetime(when).astimezone(tz))
-
-
-def _next_sequence(new: Json, old: Json | None) -> int:
-    """RFC 5545 SEQUENCE: rises when the event is rescheduled."""
-    if old is None:
-        return int(new.get("sequence", 0))
-    rescheduled = any(new.get(k) != old.get(k) for k in _RESCHEDULING_FIELDS)
-    return max(int(new.get("sequence", 0)), int(old.get("sequence", 0)) + int(rescheduled))
-
-
-def _mark_people(event: Json, calendar_id: str, owner: str) -> None:
-    """Set ``self``/``organizer`` flags and a default responseStatus, as Google does."""
-    _flag(event["creator"], "self", event["creator"].get("email") == owner)
-    _flag(event["organizer"], "self", event["organizer"].get("email") == calendar_id)
-    organizer = str(event["organizer"].get("email", "")).lower()
-    for attendee in event.get("attendees") or []:
-        email = str(attendee.get("email", "")).lower()
-        attendee.setdefault("responseStatus", "needsAction")
-        _flag(attendee, "self", email == calendar_id.lower())
-        _flag(attendee, "organizer", email == organizer)
-
-
-def _flag(person: Json, name: str, value: bool) -> None:
-    """Google writes boolean flags only when true."""
-    if value:
-        person[name] = True
-    else:
-        person.pop(name, None)
 
 
 def _suffix_instant(suffix: str) -> datetime:
