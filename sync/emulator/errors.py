@@ -117,11 +117,6 @@ class ApiError(Exception):
         """403 requiredAccessLevel: the account's accessRole on the calendar is too low."""
         return cls(403, "requiredAccessLevel", f"You need to have {level} access to this calendar.")
 
-    @classmethod
-    def forbidden(cls, message: str) -> ApiError:
-        """403 forbidden: the call is not allowed on this resource whatever the access."""
-        return cls(403, "forbidden", message)
-
 
 def _kind(parameter: str | None) -> str | None:
     return "parameter" if parameter else None
