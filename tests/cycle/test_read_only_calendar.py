@@ -21,10 +21,13 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from rules.flag import FlagPatch
 from sync.accounts.service import Actor, create_user
+from sync.calendar_source import CalendarReadOnly
 from sync.cli import app
 from sync.config import Settings
 from sync.emulator import EmulatorServer
+from sync.google import CalendarClient, ClientConfig, GoogleAuth, GoogleCalendarSource
 from sync.store.clinics import get_or_create_clinic
 from sync.store.database import make_engine, session_scope
 from sync.store.users import Role
@@ -141,3 +144,21 @@ def _check_web(settings: Settings, feed_url: str, conflict_id: str) -> None:
             assert "read-only calendar: the connected Google account has reader access" in page.text
     finally:
         engine.dispose()
+
+
+def test_the_google_source_reports_the_real_access_role_and_refuses_writes_unsent(
+    reader_calendar: EmulatorServer,
+) -> None:
+    client = CalendarClient(ClientConfig(endpoint=reader_calendar.url, auth=GoogleAuth.NONE))
+    source = GoogleCalendarSource(client)
+    try:
+        roles = {c.id: (c.access_role, c.writable) for c in source.list_calendars()}
+        assert roles[SHARED] == ("reader", False)
+        assert roles["owner@clinic.example"] == ("owner", True)
+        reader_calendar.reset_stats()
+        patch = FlagPatch(description="x", color_id="11", private={})
+        with pytest.raises(CalendarReadOnly, match="reader access"):
+            source.write_flag(SHARED, "botoxbooking01", patch, etag='"1"')
+        assert reader_calendar.stats() == {}
+    finally:
+        source.close()
