@@ -282,6 +282,22 @@ class CalendarStore:
             spans = occurrences(series, until, since)
             return [self._instance(cal, series, occ) for occ in spans]
 
+    def set_access_role(self, calendar_id: str, access_role: str) -> None:
+        """Change the account's role on a calendar, as when its owner edits the sharing.
+
+        The calendar list entry changes, and the calendar's sync tokens stop working: Google
+        invalidates them on "changes in related ACLs" (.../guides/sync), answering 410.
+        """
+        if access_role not in ROLES:
+            raise ApiError.bad_request(f"Invalid accessRole: {access_role!r}")
+        with self._lock:
+            cal = self._calendar(calendar_id)
+            cid = cal.resource["id"]
+            self._seq += 1
+            cal.access_role, cal.seq = access_role, self._seq
+            cal.resource["etag"] = new_etag()
+            self._tokens = {t: v for t, v in self._tokens.items() if v[0] != cid}
+
     def access_role(self, calendar_id: str) -> str:
         """The account's accessRole on the calendar."""
         with self._lock:

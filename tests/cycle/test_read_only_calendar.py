@@ -21,7 +21,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from rules.flag import FlagPatch
+from rules.flag import FLAG_BEGIN, FlagPatch
 from sync.accounts.service import Actor, create_user
 from sync.calendar_source import CalendarReadOnly
 from sync.cli import app
@@ -162,3 +162,17 @@ def test_the_google_source_reports_the_real_access_role_and_refuses_writes_unsen
         assert reader_calendar.stats() == {}
     finally:
         source.close()
+
+
+def test_once_the_share_becomes_writer_the_next_pass_writes_the_flag(
+    cli: CliRunner, reader_calendar: EmulatorServer
+) -> None:
+    _run(cli, "calendars", "add", SHARED)
+    _run(cli, "sync", "--once")
+    reader_calendar.set_access_role(SHARED, "writer")
+    reader_calendar.reset_stats()
+    _run(cli, "sync", "--once")
+    assert reader_calendar.stats().get("events.patch") == 1
+    assert FLAG_BEGIN in reader_calendar.store.get_event(SHARED, "botoxbooking01")["description"]
+    [conflict] = json.loads(_run(cli, "conflicts", "list", "--format", "json"))
+    assert conflict["state"] == "flagged"

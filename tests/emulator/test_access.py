@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 from googleapiclient.errors import HttpError
 
@@ -138,3 +139,22 @@ def test_colors_get_serves_the_palette_behind_color_ids(service: Any) -> None:
     assert len(colors["calendar"]) == 24
     assert sorted(colors["event"], key=int) == [str(n) for n in range(1, 12)]
     assert colors["event"]["11"] == {"background": "#dc2127", "foreground": "#1d1d1d"}
+
+
+def test_changing_the_share_changes_the_entry_and_ends_the_calendars_sync_tokens(
+    seeded: Seeded,
+) -> None:
+    server, client = seeded([_shared("reader", {**BOOKING, "id": "readerbooking1"})])
+    cal = "reader@clinic.example"
+    list_token = client.calendarList().list().execute()["nextSyncToken"]
+    events_token = client.events().list(calendarId=cal).execute()["nextSyncToken"]
+    url = f"{server.url}_emulator/calendars/{cal}/access-role"
+    assert httpx.put(url, json={"accessRole": "writer"}).status_code == 204
+    assert httpx.put(url, json={"accessRole": "boss"}).status_code == 400
+    [entry] = client.calendarList().list(syncToken=list_token).execute()["items"]
+    assert (entry["id"], entry["accessRole"]) == (cal, "writer")
+    with pytest.raises(HttpError) as gone:
+        client.events().list(calendarId=cal, syncToken=events_token).execute()
+    assert gone.value.status_code == 410
+    patch = client.events().patch(calendarId=cal, eventId="readerbooking1", body={"colorId": "2"})
+    assert patch.execute()["colorId"] == "2"
