@@ -10,7 +10,8 @@ https://developers.google.com/calendar/api/v3/reference/calendarList/list: ``min
 ``showDeleted``, pages, and ``nextSyncToken`` on the last page; with ``syncToken`` the list
 holds what changed since, removed calendars included (``deleted: true``), ``minAccessRole``
 may not be given and ``showDeleted`` is implied. colors.get:
-https://developers.google.com/calendar/api/v3/reference/colors/get.
+https://developers.google.com/calendar/api/v3/reference/colors/get; freebusy.query:
+:mod:`sync.emulator.freebusy`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sync.emulator.access import ROLES, role_at_least, visible_part
 from sync.emulator.colors import colors_resource
 from sync.emulator.errors import ApiError, error_body
 from sync.emulator.faults import FaultInjector
+from sync.emulator.freebusy import query_free_busy
 from sync.emulator.listing import EventQuery, list_events, list_instances
 from sync.emulator.push import PushNotifier
 from sync.emulator.stats import RequestStats
@@ -148,6 +150,9 @@ class CalendarApi:
     def _colors(self, request: ApiRequest, args: list[str]) -> ApiResponse:
         return ApiResponse.of_json(colors_resource())
 
+    def _free_busy(self, request: ApiRequest, args: list[str]) -> ApiResponse:
+        return ApiResponse.of_json(query_free_busy(self.store, request.json()))
+
     def _calendar_insert(self, request: ApiRequest, args: list[str]) -> ApiResponse:
         return ApiResponse.of_json(self.store.insert_calendar(request.json()))
 
@@ -210,6 +215,7 @@ _ROUTES: list[tuple[str, tuple[str, ...], str, _Handler]] = [
     ("GET", ("users", "me", "calendarList"), "calendarList.list", CalendarApi._calendar_list),
     ("GET", ("users", "me", "calendarList", "*"), "calendarList.get", CalendarApi._calendar_entry),
     ("GET", ("colors",), "colors.get", CalendarApi._colors),
+    ("POST", ("freeBusy",), "freebusy.query", CalendarApi._free_busy),
     ("POST", ("calendars",), "calendars.insert", CalendarApi._calendar_insert),
     ("GET", ("calendars", "*"), "calendars.get", CalendarApi._calendar_get),
     ("DELETE", ("calendars", "*"), "calendars.delete", CalendarApi._calendar_delete),

@@ -35,7 +35,7 @@ from sync.emulator.recurrence import HORIZON, Occurrence, instance_id, instance_
 from sync.emulator.store import CalendarSnapshot, CalendarStore
 from sync.emulator.timefmt import event_instant, format_ms, now_utc, parse_rfc3339
 
-__all__ = ["EventQuery", "list_events", "list_instances"]
+__all__ = ["EventQuery", "list_events", "list_instances", "select_events"]
 
 Json = dict[str, Any]
 Params = dict[str, list[str]]
@@ -130,6 +130,11 @@ def list_events(store: CalendarStore, calendar_id: str, query: EventQuery) -> Js
     else:
         body["nextSyncToken"] = store.issue_sync_token(calendar_id, cursor.snapshot)
     return body
+
+
+def select_events(store: CalendarStore, calendar_id: str, query: EventQuery) -> list[Json]:
+    """Every event a full (unpaged) events.list with ``query`` would return, in full."""
+    return _select(store.snapshot(calendar_id), query, None)
 
 
 def list_instances(store: CalendarStore, calendar_id: str, event_id: str, params: Params) -> Json:

@@ -158,3 +158,26 @@ def test_changing_the_share_changes_the_entry_and_ends_the_calendars_sync_tokens
     assert gone.value.status_code == 410
     patch = client.events().patch(calendarId=cal, eventId="readerbooking1", body={"colorId": "2"})
     assert patch.execute()["colorId"] == "2"
+
+
+def test_free_busy_merges_busy_time_and_leaves_transparent_events_out(seeded: Seeded) -> None:
+    later = timed("2030-01-02T10:30:00Z", "2030-01-02T12:00:00Z", id="overlapping01")
+    free = timed("2030-01-02T14:00:00Z", "2030-01-02T15:00:00Z", transparency="transparent")
+    _, client = seeded([_shared("freeBusyReader", {**BOOKING, "id": "busybooking01"}, later, free)])
+    body = {
+        "timeMin": "2030-01-02T00:00:00Z",
+        "timeMax": "2030-01-02T11:00:00Z",
+        "items": [{"id": "freebusyreader@clinic.example"}, {"id": "nobody@clinic.example"}],
+    }
+    answer = client.freebusy().query(body=body).execute()
+    assert answer["kind"] == "calendar#freeBusy"
+    assert answer["calendars"]["freebusyreader@clinic.example"] == {
+        "busy": [{"start": "2030-01-02T10:00:00.000Z", "end": "2030-01-02T11:00:00.000Z"}]
+    }
+    missing = answer["calendars"]["nobody@clinic.example"]
+    assert missing == {"errors": [{"domain": "global", "reason": "notFound"}], "busy": []}
+    whole_day = client.freebusy().query(body={**body, "timeMax": "2030-01-03T00:00:00Z"})
+    busy = whole_day.execute()["calendars"]["freebusyreader@clinic.example"]["busy"]
+    assert busy == [{"start": "2030-01-02T10:00:00.000Z", "end": "2030-01-02T12:00:00.000Z"}]
+    reversed_window = client.freebusy().query(body={**body, "timeMax": body["timeMin"]})
+    assert _refusal(reversed_window)[:2] == (400, "timeRangeEmpty")
