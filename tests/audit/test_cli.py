@@ -171,7 +171,18 @@ def test_a_bad_today_is_a_usage_error(value: str) -> None:
     assert "--today" in err
 
 
-def test_a_missing_file_is_reported_not_a_traceback(tmp_path: Path) -> None:
-    document = audit_json(tmp_path / "nope.ics")
-    (skip,) = [s for s in document["skipped"] if s["calendar"] == "nope.ics"]
-    assert "cannot be read" in str(skip["reason"])
+@pytest.mark.parametrize("kind", ["missing", "directory", "unopenable"])
+def test_a_file_that_cannot_be_opened_exits_2_with_one_line(tmp_path: Path, kind: str) -> None:
+    """README: input errors end in one line on stderr and exit 2 (was: exit 0, "0 conflicts")."""
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    target = {
+        "missing": tmp_path / "nope.ics",
+        "directory": tmp_path,
+        "unopenable": tmp_path / "a-file" / "inside.ics",  # a path through a file
+    }[kind]
+    code, out, err = audit(*EXPORTS, target, "--today", TODAY, "--format", "json")
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert "cannot be read" in err
+    assert "Traceback" not in err
