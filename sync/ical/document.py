@@ -163,6 +163,7 @@ def _read_block(block: _Block, document: CalendarDocument) -> None:
         document.skipped.append(SkippedEvent(uid, f"unreadable {block.name}: {first_line(err)}"))
         return
     notes.extend(_attach(component, nested))
+    notes.extend(_errors(component))
     if block.name == "VTIMEZONE":
         document.timezones.append(component)
     else:
@@ -224,6 +225,12 @@ def _attach(component: Any, nested: list[list[str]]) -> Iterator[str]:
         except (ValueError, KeyError, IndexError, TypeError) as err:
             name = lines[0].partition(":")[2].strip().upper()
             yield f"{name} ignored: {first_line(err)}"
+
+
+def _errors(component: Any) -> Iterator[str]:
+    """The lines the parser could not read (it keeps them out of the component)."""
+    for name, error in getattr(component, "errors", ()):
+        yield f"{name or 'a line'} unreadable, left out: {str(error)[:200]}"
 
 
 def _uid(lines: list[str]) -> str:
