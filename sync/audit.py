@@ -13,6 +13,7 @@ but holds no calendar is skipped with why and the rest audited.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -22,12 +23,20 @@ from rules.patients import IdentityOptions
 from sync.errors import ExportError
 from sync.ics_export import CalendarExport, ExportFile, bookings_of, export_bytes, parse_file
 
-__all__ = ["audit_exports", "merge_copies", "read_exports"]
+__all__ = ["AuditReport", "audit_exports", "merge_copies", "read_exports"]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditReport:
+    """The assessment of every export, and the events read with a repair (a cut field…)."""
+
+    assessment: Assessment
+    notes: list[Skip]
 
 
 def audit_exports(
     paths: Sequence[Path], policy: Policy, scope: Scope, options: IdentityOptions
-) -> Assessment:
+) -> AuditReport:
     """Assess every export's bookings; :class:`ExportError` when a file cannot be opened."""
     window = (
         scope.today - timedelta(days=scope.days_back),
@@ -38,12 +47,13 @@ def audit_exports(
     for export in exports:
         skipped.extend(export.skipped)
     result = assess(merge_copies(bookings), policy, scope, options=options)
-    return Assessment(
+    assessment = Assessment(
         conflicts=result.conflicts,
         eligibility=result.eligibility,
         skipped=skipped + result.skipped,
         patients=result.patients,
     )
+    return AuditReport(assessment, [note for export in exports for note in export.notes])
 
 
 def read_exports(

@@ -28,7 +28,6 @@ __all__ = [
     "ExportFile",
     "bookings_of",
     "export_bytes",
-    "load_export",
     "parse_export",
     "parse_file",
     "read_export",
@@ -66,11 +65,6 @@ def export_bytes(path: Path) -> bytes:
         raise ExportError(f"{path}: cannot be read ({err.strerror or err})") from err
 
 
-def load_export(path: Path) -> ExportFile:
-    """Open and read one .ics file; :class:`ExportError` when it cannot be opened or read."""
-    return parse_file(export_bytes(path), path.name, default_name=path.stem)
-
-
 def parse_file(data: bytes, source: str, default_name: str = "") -> ExportFile:
     """The components of one export's bytes; ``source`` names it in errors."""
     try:
@@ -83,7 +77,7 @@ def parse_file(data: bytes, source: str, default_name: str = "") -> ExportFile:
 
 def read_export(path: Path, window: tuple[date, date]) -> CalendarExport:
     """Read one .ics file; ``window`` is the first and last day to expand recurrences over."""
-    return bookings_of(load_export(path), window)
+    return bookings_of(parse_file(export_bytes(path), path.name, path.stem), window)
 
 
 def parse_export(

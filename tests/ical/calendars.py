@@ -46,4 +46,4 @@ def audit(directory: Path, *calendars: str, today: date = date(2026, 3, 1)) -> A
         path.write_text(text, encoding="utf-8")
         paths.append(path)
     scope = Scope(today=today, days_back=180, days_ahead=365, feed_horizon_days=365)
-    return audit_exports(paths, load_policy(), scope, IdentityOptions())
+    return audit_exports(paths, load_policy(), scope, IdentityOptions()).assessment
