@@ -40,6 +40,8 @@ MAX_COMPONENT_LINES = 5_000
 """Lines of one component read in full (a booking has tens; its guests a few hundred)."""
 
 _READ = frozenset({"VEVENT", "VTIMEZONE"})
+_IDENTIFYING = frozenset({"DTSTART", "RECURRENCE-ID"})
+_RULES = frozenset({"RRULE", "EXRULE"})
 # What a booking is read from (sync.ical.mapping), kept however long the component is.
 _BOOKING_PROPERTIES = frozenset(
     {
@@ -153,7 +155,8 @@ def _read_block(block: _Block, document: CalendarDocument) -> None:
         document.skipped.append(SkippedEvent(uid, f"{block.name} is not closed (no END)"))
         return
     lines, notes = _bounded(block.lines)
-    own, nested = _split(lines)
+    # A time zone's STANDARD and DAYLIGHT parts are the zone: it is read whole.
+    own, nested = _split(lines) if block.name == "VEVENT" else (lines, [])
     if block.name == "VEVENT" and not uid:
         uid = _derived_uid(own)
         own.insert(1, f"UID:{uid}")
@@ -181,7 +184,7 @@ def _bounded(lines: list[str]) -> tuple[list[str], list[str]]:
             dropped += 1
             continue
         bounded, note = cut_line(line)
-        kept.append(bounded)
+        kept.append(_repaired(bounded))
         if note:
             notes.append(note)
     if dropped:
@@ -228,9 +231,27 @@ def _attach(component: Any, nested: list[list[str]]) -> Iterator[str]:
 
 
 def _errors(component: Any) -> Iterator[str]:
-    """The lines the parser could not read (it keeps them out of the component)."""
+    """The lines the parser could not read, taken out of the component.
+
+    A broken DTSTART or RECURRENCE-ID stays: without it the event is unreadable, and
+    :mod:`sync.ical.mapping` skips it saying so.
+    """
     for name, error in getattr(component, "errors", ()):
+        if name not in _IDENTIFYING:
+            component.pop(name, None)
         yield f"{name or 'a line'} unreadable, left out: {str(error)[:200]}"
+
+
+def _repaired(line: str) -> str:
+    """A recurrence rule without the spaces some writers put after its commas.
+
+    RFC 5545 §3.3.10 has no white space in a RECUR value; Microsoft CDO writes
+    ``BYDAY=MO, TU, WE`` and the strict parser would lose the whole rule.
+    """
+    name, colon, value = line.partition(":")
+    if colon and name.strip().upper() in _RULES and (" " in value or "\t" in value):
+        return f"{name}:{''.join(value.split())}"
+    return line
 
 
 def _uid(lines: list[str]) -> str:

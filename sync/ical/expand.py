@@ -90,12 +90,18 @@ def _rule_limit(rule: Any, first: datetime, window: tuple[datetime, datetime]) -
     count = rule.get("COUNT")
     if count and int(count[0]) <= MAX_OCCURRENCES:
         return None  # a short COUNT bounds the rule by itself
-    # The rule without its end is a superset of the instances: a safe bound to count on.
-    open_rule = icalendar.vRecur({k: v for k, v in rule.items() if k not in _ENDLESS})
-    written = open_rule.to_ical().decode("ascii")  # type: ignore[no-untyped-call]
-    instances = rrulestr(written, dtstart=first)
+    try:
+        instances = rrulestr(_written(rule), dtstart=first)
+    except ValueError:  # an UNTIL whose zone dateutil refuses beside this DTSTART
+        # The rule without its end is a superset of its instances: a safe bound to count.
+        open_rule = icalendar.vRecur({k: v for k, v in rule.items() if k not in _ENDLESS})
+        instances = rrulestr(_written(open_rule), dtstart=first)
     span = (window[0].replace(tzinfo=first.tzinfo), window[1].replace(tzinfo=first.tzinfo))
     return _walk(instances, first, span)
+
+
+def _written(rule: Any) -> str:
+    return rule.to_ical().decode("ascii")  # type: ignore[no-any-return]
 
 
 def _walk(instances: Any, first: datetime, span: tuple[datetime, datetime]) -> datetime | None:
@@ -104,13 +110,13 @@ def _walk(instances: Any, first: datetime, span: tuple[datetime, datetime]) -> d
         if instance >= span[1]:
             return None
         if seen > SCAN_BUDGET:
-            break
+            raise SeriesTooDense(
+                f"the rule repeats more than {SCAN_BUDGET:,} times from {first.date().isoformat()}"
+            )
         in_window += instance >= span[0]
         if in_window > MAX_OCCURRENCES:
             return instance  # type: ignore[no-any-return]
-    raise SeriesTooDense(
-        f"the rule repeats more than {SCAN_BUDGET:,} times from {first.date().isoformat()}"
-    )
+    return None  # the rule ended (COUNT or UNTIL) before the window did
 
 
 def _as_datetime(value: date) -> datetime:
