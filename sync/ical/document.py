@@ -237,7 +237,7 @@ def _errors(component: Any) -> Iterator[str]:
     :mod:`sync.ical.mapping` skips it saying so.
     """
     for name, error in getattr(component, "errors", ()):
-        if name not in _IDENTIFYING:
+        if name and name not in _IDENTIFYING:
             component.pop(name, None)
         yield f"{name or 'a line'} unreadable, left out: {str(error)[:200]}"
 
