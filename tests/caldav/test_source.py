@@ -202,18 +202,10 @@ def test_unflag_restores_no_colour(caldav_source: CalDavSource, calendar: Calend
     assert cleared.flag_state.private == {}
 
 
-RANGE = "\r\n".join(
-    [
-        "BEGIN:VEVENT",
-        "UID:series",
-        "DTSTAMP:20291201T000000Z",
-        "RECURRENCE-ID;RANGE=THISANDFUTURE:20300114T100000Z",
-        "DTSTART:20300114T120000Z",
-        "DURATION:PT1H",
-        "SUMMARY:Botox (room 2)",
-        "END:VEVENT",
-    ]
-)
+RANGE = vevent(
+    "series", "Botox (room 2)", "20300114T120000Z",
+    "RECURRENCE-ID;RANGE=THISANDFUTURE:20300114T100000Z",
+)  # fmt: skip
 
 
 def test_instances_after_a_this_and_future_override_keep_their_ids_and_take_flags(
