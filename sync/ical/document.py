@@ -89,7 +89,7 @@ def read_document(data: bytes | str, source: str) -> CalendarDocument:
     blocks: list[_Block] = []
     if not _scan(read.lines, header, blocks):
         raise MalformedCalendar(f"{source}: not iCalendar data (no VCALENDAR)")
-    document = CalendarDocument(header=_header(header), repairs=read.notes)
+    document = CalendarDocument(header=_header(_bounded(header)[0]), repairs=read.notes)
     for block in blocks:
         _read_block(block, document)
     return document
@@ -126,12 +126,12 @@ def _scan(lines: list[str], header: list[str], blocks: list[_Block]) -> bool:
 def _header(lines: list[str]) -> icalendar.Calendar:
     """The calendar's properties: all at once, or line by line when one of them is broken."""
     try:
-        return _calendar_of([cut_line(line)[0] for line in lines])
+        return _calendar_of(lines)
     except (ValueError, KeyError, IndexError, TypeError):
         calendar = icalendar.Calendar()
     for line in lines:
         try:
-            read = _calendar_of([cut_line(line)[0]])
+            read = _calendar_of([line])
         except (ValueError, KeyError, IndexError, TypeError):
             continue  # a calendar property nobody can read names nothing a booking needs
         for name, value in read.property_items(recursive=False):

@@ -7,8 +7,8 @@ first and only then is each line decoded; decoding first turns "Xéomin" into "X
 
 The charset is UTF-8 by default (RFC 5545 §3.1.4), but real writers differ: a UTF-8
 byte-order mark (Outlook), UTF-16 with a BOM (little or big endian, Windows exports), or
-UTF-16 without one. Bytes that are not UTF-8 at all are read as Windows-1252, the charset
-of the old Outlook exports that write them, and that is recorded.
+UTF-16 without one. A line that is not UTF-8 is read as Windows-1252, the charset of the
+old Outlook exports that write such lines, and that is recorded.
 
 Every step is one pass over the data, and :func:`cut_line` bounds a logical line to
 :data:`MAX_LINE_CHARS` characters: a 20 MB one-line SUMMARY, or 400,000 folded lines of one
@@ -46,8 +46,11 @@ def content_lines(data: bytes | str) -> ContentLines:
     notes: list[str] = []
     raw = _as_utf8_bytes(data, notes)
     physical = _LINE_BREAK.split(_FOLD.sub(b"", raw))
-    charset = _charset(physical, notes)
-    lines = [line.decode(charset, errors="replace") for line in physical if line.strip()]
+    legacy: list[bytes] = []
+    lines = [_decoded(line, legacy) for line in physical if line.strip()]
+    if legacy:
+        count = f"{len(legacy):,} lines are" if len(legacy) > 1 else "1 line is"
+        notes.append(f"{count} not UTF-8; read as Windows-1252")
     return ContentLines(lines, notes)
 
 
@@ -74,16 +77,16 @@ def _utf16_codec(data: bytes) -> str | None:
     return None
 
 
-def _charset(lines: list[bytes], notes: list[str]) -> str:
-    """UTF-8 when every line is, else Windows-1252 (which reads every byte but five)."""
-    for line in lines:
-        if not line.isascii():
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError:
-                notes.append("the data is not UTF-8; read as Windows-1252")
-                return "cp1252"
-    return "utf-8"
+def _decoded(line: bytes, legacy: list[bytes]) -> str:
+    """The line as UTF-8, else as Windows-1252 (noted in ``legacy``), line by line.
+
+    Deciding per line keeps one stray byte from garbling every other line's accents.
+    """
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        legacy.append(line)
+        return line.decode("cp1252", errors="replace")
 
 
 def cut_line(line: str) -> tuple[str, str | None]:

@@ -54,4 +54,11 @@ def test_an_old_windows_1252_export_is_read_and_says_so() -> None:
     text = vcalendar(vevent("UID:x", "DTSTART:20260301T100000Z", "SUMMARY:Xéomin – Zoë"))
     export = read(text.encode("cp1252"))
     assert [b.summary for b in export.bookings] == ["Xéomin – Zoë"]
-    assert "Windows-1252" in reasons(export)[""]
+    assert reasons(export)[""] == "1 line is not UTF-8; read as Windows-1252"
+
+
+def test_one_stray_byte_garbles_only_its_own_line() -> None:
+    event = vevent("UID:x", "DTSTART:20260301T100000Z", "SUMMARY:Xéomin – Zoë", "LOCATION:\x00")
+    data = vcalendar(event).encode().replace(b"LOCATION:\x00", b"LOCATION:Salle \xe9t\xe9")
+    (booking,) = read(data).bookings
+    assert booking.summary == "Xéomin – Zoë"
