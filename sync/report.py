@@ -1,9 +1,10 @@
 """Render an assessment as a table, JSON or CSV (SPEC §8, ``clinic-sync audit``).
 
 The JSON form is a contract other tools rely on (see the README): its keys only ever
-grow. Text from calendars is hostile until shown otherwise: terminal control
-characters are made visible before a table is printed, Rich markup in titles is never
-interpreted, and CSV cells that a spreadsheet would run as a formula are defused.
+grow (``notes``, the events read with a repair such as a cut field, came later). Text
+from calendars is hostile until shown otherwise: terminal control characters are made
+visible before a table is printed, Rich markup in titles is never interpreted, and CSV
+cells that a spreadsheet would run as a formula are defused.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
@@ -49,17 +50,18 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def to_document(assessment: Assessment) -> dict[str, Any]:
-    """The JSON contract: conflicts, eligibility and skipped records."""
+def to_document(assessment: Assessment, notes: Sequence[Skip] = ()) -> dict[str, Any]:
+    """The JSON contract: conflicts, eligibility, skipped records and notes."""
     return {
         "conflicts": [_conflict(c) for c in assessment.conflicts],
         "eligibility": [_eligibility(e) for e in assessment.eligibility],
         "skipped": [_skip(s) for s in assessment.skipped],
+        "notes": [_skip(n) for n in notes],
     }
 
 
-def render_json(assessment: Assessment) -> str:
-    return json.dumps(to_document(assessment), indent=2, ensure_ascii=False) + "\n"
+def render_json(assessment: Assessment, notes: Sequence[Skip] = ()) -> str:
+    return json.dumps(to_document(assessment, notes), indent=2, ensure_ascii=False) + "\n"
 
 
 def _booking(booking: Booking) -> dict[str, str]:
@@ -102,8 +104,8 @@ def _skip(skip: Skip) -> dict[str, str]:
     return {"uid": skip.uid, "reason": skip.reason, "calendar": skip.calendar}
 
 
-def render_csv(assessment: Assessment) -> str:
-    """One row per conflict, eligibility and skipped record; ``record`` says which."""
+def render_csv(assessment: Assessment, notes: Sequence[Skip] = ()) -> str:
+    """One row per conflict, eligibility, skipped record and note; ``record`` says which."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
@@ -111,6 +113,7 @@ def render_csv(assessment: Assessment) -> str:
         *(_conflict_row(c) for c in assessment.conflicts),
         *(_eligibility_row(e) for e in assessment.eligibility),
         *(_skip_row(s) for s in assessment.skipped),
+        *(_skip_row(n, "note") for n in notes),
     ]
     for row in rows:
         writer.writerow({key: _cell(value) for key, value in row.items()})
@@ -144,9 +147,9 @@ def _eligibility_row(item: Eligibility) -> dict[str, object]:
     }
 
 
-def _skip_row(skip: Skip) -> dict[str, object]:
+def _skip_row(skip: Skip, record: str = "skipped") -> dict[str, object]:
     return {
-        "record": "skipped",
+        "record": record,
         "earlier_uid": skip.uid,
         "earlier_calendar": skip.calendar,
         "reason": skip.reason,
@@ -168,12 +171,14 @@ def _cell(value: object) -> object:
     return value
 
 
-def render_table(assessment: Assessment, console: Console) -> None:
-    """Print conflicts, eligibility and skipped records as Rich tables."""
+def render_table(assessment: Assessment, console: Console, notes: Sequence[Skip] = ()) -> None:
+    """Print conflicts, eligibility, skipped records and notes as Rich tables."""
     console.print(_conflict_table(assessment.conflicts))
     console.print(_eligibility_table(assessment.eligibility))
     if assessment.skipped:
         console.print(_skipped_table(assessment.skipped))
+    if notes:
+        console.print(_skipped_table(notes, "Read with a repair"))
 
 
 def _safe(value: object) -> Text:
@@ -224,8 +229,8 @@ def _eligibility_table(items: list[Eligibility]) -> Table:
     return table
 
 
-def _skipped_table(skipped: list[Skip]) -> Table:
-    table = Table(title=f"Skipped ({len(skipped)})")
+def _skipped_table(skipped: Sequence[Skip], title: str = "Skipped") -> Table:
+    table = Table(title=f"{title} ({len(skipped)})")
     for column in ("Calendar", "UID", "Reason"):
         table.add_column(column)
     for skip in skipped:

@@ -4,7 +4,9 @@ A resource holds one UID: the master event and its overrides (``RECURRENCE-ID``)
 booking id is ``UID`` or ``UID@<recurrence key>`` (:func:`sync.ical.properties.recurrence_key`).
 The flag of one instance of a series goes into that instance's override; when the
 instance has none yet, one is made from the expanded occurrence (same start, end and
-text, no RRULE), as calendar clients do when one instance is edited.
+text, no RRULE), as calendar clients do when one instance is edited. An instance a
+``RANGE=THISANDFUTURE`` override reaches keeps its own identity
+(:func:`sync.ical.expand.instance_start`): its new override carries its own start.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import icalendar
 import recurring_ical_events
 
+from sync.ical.expand import instance_start
 from sync.ical.properties import recurrence_key
 
 __all__ = ["event_component", "event_id_parts"]
@@ -57,12 +60,22 @@ def _occurrence(document: icalendar.Calendar, uid: str, key: str) -> Any | None:
     for component in document.subcomponents:
         if component.name == "VTIMEZONE" or str(component.get("UID", "")).strip() == uid:
             series.add_component(component)
+    members = list(series.walk("VEVENT"))
     for occurrence in recurring_ical_events.of(series).between(
         day - timedelta(days=2), day + timedelta(days=2)
     ):
-        if "RECURRENCE-ID" in occurrence and recurrence_key(occurrence["RECURRENCE-ID"].dt) == key:
-            return occurrence
+        original = instance_start(occurrence, members)
+        if original is not None and recurrence_key(original) == key:
+            return _own_recurrence_id(occurrence, original)
     return None
+
+
+def _own_recurrence_id(occurrence: Any, original: date) -> Any:
+    """An instance a RANGE=THISANDFUTURE override reaches is overridden by its own start."""
+    if occurrence["RECURRENCE-ID"].dt != original:
+        occurrence.pop("RECURRENCE-ID")
+        occurrence.add("RECURRENCE-ID", original)
+    return occurrence
 
 
 def _day(key: str) -> date:

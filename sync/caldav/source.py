@@ -52,6 +52,7 @@ from sync.ical.mapping import (
     MalformedCalendar,
     ResourceEvents,
     parse_calendar,
+    read_document,
     read_events,
     scan_window,
 )
@@ -315,7 +316,7 @@ def _resources(state: dict[str, Any] | None) -> dict[str, list[Any]]:
 
 def _read(body: str, href: str, view: CalendarView, etag: str) -> ResourceEvents:
     try:
-        return read_events(parse_calendar(body, href), view, etag)
+        return read_events(read_document(body, href), view, etag)
     except MalformedCalendar as err:
         return ResourceEvents(skipped=(SkippedEvent(href, str(err)),))
 

@@ -51,15 +51,16 @@ def audit(
             feed_horizon_days=settings.feed_horizon_days,
         )
         options = IdentityOptions(staff_domains=settings.staff_domains)
-        result = audit_exports(files, rules_policy, scope, options)
+        report = audit_exports(files, rules_policy, scope, options)
     except ClinicSyncError as err:
         fail(err)
+    result, notes = report.assessment, report.notes
     if output is OutputFormat.JSON:
-        sys.stdout.write(render_json(result))
+        sys.stdout.write(render_json(result, notes))
     elif output is OutputFormat.CSV:
-        sys.stdout.write(render_csv(result))
+        sys.stdout.write(render_csv(result, notes))
     else:
-        render_table(result, Console(highlight=False))
+        render_table(result, Console(highlight=False), notes)
 
 
 def _parse_day(value: str | None) -> date:

@@ -3,10 +3,12 @@
 No Google service is reachable from where clinic-sync is built and tested, so this package
 serves the parts of https://developers.google.com/calendar/api/v3/reference that clinic-sync
 uses (SPEC §9): calendars, calendarList, events with recurrence, sync tokens, ETags, batch,
-push notifications, Google's error format, plus fault injection and request counts.
+push notifications, Google's error format, access roles, event types, colors and free/busy,
+plus fault injection and request counts.
 
 Modules: ``store`` (state and semantics), ``resources`` (event JSON), ``recurrence``,
-``listing`` (events.list), ``api`` (routing), ``batch``, ``push``, ``faults``, ``stats``,
+``listing`` (events.list), ``access``, ``event_types``, ``colors``, ``freebusy``,
+``api`` (routing), ``batch``, ``push``, ``faults``, ``stats``,
 ``seed``, ``service`` (one emulated account), ``app`` (HTTP), ``server`` (running it).
 """
 

@@ -5,7 +5,13 @@ behaves the same inside and outside a batch. Paths are accepted at the root and 
 ``/calendar/v3`` (the client's ``api_endpoint`` option replaces the whole base URL).
 Method semantics: https://developers.google.com/calendar/api/v3/reference; errors:
 https://developers.google.com/calendar/api/guides/errors; conditional requests:
-https://developers.google.com/calendar/api/guides/version-resources.
+https://developers.google.com/calendar/api/guides/version-resources. calendarList follows
+https://developers.google.com/calendar/api/v3/reference/calendarList/list: ``minAccessRole``,
+``showDeleted``, pages, and ``nextSyncToken`` on the last page; with ``syncToken`` the list
+holds what changed since, removed calendars included (``deleted: true``), ``minAccessRole``
+may not be given and ``showDeleted`` is implied. colors.get:
+https://developers.google.com/calendar/api/v3/reference/colors/get; freebusy.query:
+:mod:`sync.emulator.freebusy`.
 """
 
 from __future__ import annotations
@@ -17,12 +23,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sync.emulator.access import ROLES, role_at_least, visible_part
+from sync.emulator.colors import colors_resource
 from sync.emulator.errors import ApiError, error_body
 from sync.emulator.faults import FaultInjector
+from sync.emulator.freebusy import query_free_busy
 from sync.emulator.listing import EventQuery, list_events, list_instances
 from sync.emulator.push import PushNotifier
 from sync.emulator.stats import RequestStats
-from sync.emulator.store import CalendarStore
+from sync.emulator.store import CalendarEntry, CalendarStore
 
 __all__ = ["ApiRequest", "ApiResponse", "CalendarApi"]
 
@@ -115,17 +124,34 @@ class CalendarApi:
     # calendarList and calendars ----------------------------------------------------------
 
     def _calendar_list(self, request: ApiRequest, args: list[str]) -> ApiResponse:
-        entries = [_list_entry(c, self.store.owner) for c in self.store.list_calendars()]
-        size = _page_size(request.params, *_CALENDAR_LIST_PAGE)
-        offset = _offset(_one(request.params, "pageToken"))
-        body: Json = {"kind": "calendar#calendarList", "etag": f'"{len(entries)}"'}
+        params = request.params
+        size = _page_size(params, *_CALENDAR_LIST_PAGE)
+        offset, seq, since = _list_cursor(self.store, params)
+        entries = [_list_entry(e) for e in self._entries(params, since)]
+        body: Json = {"kind": "calendar#calendarList", "etag": f'"{seq}"'}
         body["items"] = entries[offset : offset + size]
         if offset + size < len(entries):
-            body["nextPageToken"] = str(offset + size)
+            body["nextPageToken"] = _encode_list_page(offset + size, seq, since)
+        else:
+            body["nextSyncToken"] = self.store.issue_sync_token(None, seq)
         return ApiResponse.of_json(body)
 
+    def _entries(self, params: Mapping[str, list[str]], since: int | None) -> list[CalendarEntry]:
+        show_deleted = _one(params, "showDeleted") == "true"
+        entries, _ = self.store.calendar_entries(since, removed=show_deleted)
+        if since is not None:
+            return entries  # removals always come with an incremental list
+        least = _min_access_role(params)
+        return [e for e in entries if role_at_least(e.access_role, least)]
+
     def _calendar_entry(self, request: ApiRequest, args: list[str]) -> ApiResponse:
-        return ApiResponse.of_json(_list_entry(self.store.get_calendar(args[0]), self.store.owner))
+        return ApiResponse.of_json(_list_entry(self.store.calendar_entry(args[0])))
+
+    def _colors(self, request: ApiRequest, args: list[str]) -> ApiResponse:
+        return ApiResponse.of_json(colors_resource())
+
+    def _free_busy(self, request: ApiRequest, args: list[str]) -> ApiResponse:
+        return ApiResponse.of_json(query_free_busy(self.store, request.json()))
 
     def _calendar_insert(self, request: ApiRequest, args: list[str]) -> ApiResponse:
         return ApiResponse.of_json(self.store.insert_calendar(request.json()))
@@ -150,7 +176,8 @@ class CalendarApi:
         return ApiResponse.of_json(self.store.insert_event(args[0], request.json()))
 
     def _events_get(self, request: ApiRequest, args: list[str]) -> ApiResponse:
-        event = self.store.get_event(args[0], args[1])
+        role = self.store.access_role(args[0])
+        event = visible_part(self.store.get_event(args[0], args[1]), role)
         if request.headers.get("if-none-match") in (event["etag"], "*"):
             return ApiResponse(304, headers={"ETag": event["etag"]})
         return ApiResponse.of_json(event)
@@ -187,6 +214,8 @@ class CalendarApi:
 _ROUTES: list[tuple[str, tuple[str, ...], str, _Handler]] = [
     ("GET", ("users", "me", "calendarList"), "calendarList.list", CalendarApi._calendar_list),
     ("GET", ("users", "me", "calendarList", "*"), "calendarList.get", CalendarApi._calendar_entry),
+    ("GET", ("colors",), "colors.get", CalendarApi._colors),
+    ("POST", ("freeBusy",), "freebusy.query", CalendarApi._free_busy),
     ("POST", ("calendars",), "calendars.insert", CalendarApi._calendar_insert),
     ("GET", ("calendars", "*"), "calendars.get", CalendarApi._calendar_get),
     ("DELETE", ("calendars", "*"), "calendars.delete", CalendarApi._calendar_delete),
@@ -242,14 +271,53 @@ def _match(pattern: tuple[str, ...], segments: list[str]) -> list[str] | None:
     return args
 
 
-def _list_entry(calendar: Json, owner: str) -> Json:
-    """A calendarList entry for a calendar the account owns."""
-    entry = {**calendar, "kind": "calendar#calendarListEntry", "accessRole": "owner"}
-    entry.update({"defaultReminders": [], "selected": True, "colorId": "14"})
-    entry.update({"backgroundColor": "#9fe1e7", "foregroundColor": "#000000"})
-    if calendar["id"] == owner:
-        entry["primary"] = True
-    return entry
+def _list_entry(entry: CalendarEntry) -> Json:
+    """The calendarList resource of ``entry``; a removed calendar keeps only its id."""
+    base = {"kind": "calendar#calendarListEntry", **entry.resource}
+    if entry.deleted:
+        return {**base, "deleted": True}
+    body = {**base, "accessRole": entry.access_role, "defaultReminders": []}
+    body.update({"selected": True, "colorId": "14"})
+    body.update({"backgroundColor": "#9fe1e7", "foregroundColor": "#000000"})
+    if entry.primary:
+        body["primary"] = True
+    return body
+
+
+def _min_access_role(params: Mapping[str, list[str]]) -> str:
+    value = _one(params, "minAccessRole") or ROLES[0]
+    if value not in ROLES:
+        raise ApiError.invalid_value("minAccessRole", value)
+    return value
+
+
+def _list_cursor(
+    store: CalendarStore, params: Mapping[str, list[str]]
+) -> tuple[int, int, int | None]:
+    """(offset, snapshot seq, since) of a calendarList page."""
+    page, token = _one(params, "pageToken"), _one(params, "syncToken")
+    if token is not None and "minAccessRole" in params:
+        message = "Sync token cannot be used together with minAccessRole."
+        raise ApiError.bad_request(message, parameter="minAccessRole")
+    if page is not None:
+        return _decode_list_page(page)
+    _, seq = store.calendar_entries()
+    since = None if token is None else store.sync_token_seq(None, token)
+    return 0, seq, since
+
+
+def _encode_list_page(offset: int, seq: int, since: int | None) -> str:
+    return f"{offset}.{seq}.{'' if since is None else since}"
+
+
+def _decode_list_page(token: str) -> tuple[int, int, int | None]:
+    parts = token.split(".")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts[:2]):
+        raise ApiError.bad_request("Invalid page token value.", parameter="pageToken")
+    since = parts[2]
+    if since and not since.isdigit():
+        raise ApiError.bad_request("Invalid page token value.", parameter="pageToken")
+    return int(parts[0]), int(parts[1]), int(since) if since else None
 
 
 def _one(params: Mapping[str, list[str]], name: str) -> str | None:
@@ -257,20 +325,12 @@ def _one(params: Mapping[str, list[str]], name: str) -> str | None:
     return values[-1] if values else None
 
 
-def _offset(token: str | None) -> int:
-    if token is None:
-        return 0
-    if not token.isdigit():
-        raise ApiError.bad_request("Invalid page token value.")
-    return int(token)
-
-
 def _page_size(params: Mapping[str, list[str]], default: int, maximum: int) -> int:
     value = _one(params, "maxResults")
     try:
         size = default if value is None else int(value)
     except ValueError as err:
-        raise ApiError.bad_request(f"Invalid value for maxResults: {value!r}") from err
+        raise ApiError.invalid_value("maxResults", value) from err
     if size < 1:
-        raise ApiError.bad_request(f"Invalid value for maxResults: {value!r}")
+        raise ApiError.invalid_value("maxResults", value)
     return min(size, maximum)

@@ -8,6 +8,8 @@ API calls are served both at the root and under ``/calendar/v3`` (the client's
 - ``POST /_emulator/faults`` (a fault object or a list), ``GET`` lists, ``DELETE`` clears
 - ``GET /_emulator/stats`` counts per API method; ``DELETE`` or ``POST /_emulator/stats/reset``
 - ``POST /_emulator/sync-tokens/expire`` makes every sync token answer 410
+- ``PUT /_emulator/calendars/{id}/access-role`` with ``{"accessRole": "writer"}`` changes the
+  account's role on a calendar (its sync tokens then answer 410, as after an ACL change)
 - ``POST /_emulator/reset`` returns to the seeded state
 """
 
@@ -105,6 +107,17 @@ def _admin_routes(account: EmulatedAccount) -> list[Route]:
         account.expire_sync_tokens()
         return Response(status_code=204)
 
+    async def set_role(request: Request) -> Response:
+        try:
+            data = json.loads(await request.body() or b"null")
+            role = data["accessRole"] if isinstance(data, dict) else None
+            account.set_access_role(request.path_params["calendar_id"], str(role))
+        except (ValueError, KeyError) as err:
+            return JSONResponse({"error": f"expected {{'accessRole': ...}}: {err}"}, 400)
+        except ApiError as err:
+            return _to_http(ApiResponse.of_error(err))
+        return Response(status_code=204)
+
     async def reset(request: Request) -> Response:
         await run_in_threadpool(account.reset)
         return Response(status_code=204)
@@ -118,4 +131,5 @@ def _admin_routes(account: EmulatedAccount) -> list[Route]:
         Route("/_emulator/stats/reset", reset_stats, methods=["POST"]),
         Route("/_emulator/sync-tokens/expire", expire, methods=["POST"]),
         Route("/_emulator/reset", reset, methods=["POST"]),
+        Route("/_emulator/calendars/{calendar_id}/access-role", set_role, methods=["PUT"]),
     ]

@@ -3,15 +3,21 @@
 Follows https://developers.google.com/calendar/api/guides/batch: each part is an
 ``application/http`` request with a ``Content-ID``; the answer is multipart/mixed with one
 ``application/http`` response per part, in order, its Content-ID prefixed with ``response-``.
-At most 50 calls per batch. Each call runs through :class:`CalendarApi` exactly as it would
-on its own, so it is counted and may meet an injected fault on its own.
+"You're limited to 1000 calls in a single batch request": a larger batch is refused whole
+with 400. The body is read as the MIME document it is (RFC 2046 multipart, RFC 5322 header
+fields, folded lines included) by the standard library's ``email`` parser, and so are the
+header fields of each inner request. Each call runs through :class:`CalendarApi` exactly as it
+would on its own, so it is counted and may meet an injected fault on its own.
 """
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import secrets
 import urllib.parse
 from dataclasses import dataclass
+from email.message import Message
 from http import HTTPStatus
 
 from sync.emulator.api import ApiRequest, ApiResponse, CalendarApi
@@ -19,7 +25,10 @@ from sync.emulator.errors import ApiError
 
 __all__ = ["MAX_CALLS", "run_batch"]
 
-MAX_CALLS = 50
+MAX_CALLS = 1000
+# compat32 keeps payload bytes as sent; the RFC-aware policy would re-encode bodies.
+_PARSER = email.parser.BytesParser(policy=email.policy.compat32)
+_HEADERS = email.parser.BytesHeaderParser(policy=email.policy.compat32)
 
 
 @dataclass(frozen=True)
@@ -30,7 +39,7 @@ class _Part:
 
 def run_batch(api: CalendarApi, content_type: str, body: bytes, base_url: str) -> ApiResponse:
     """Run every call of a batch request and answer them in one multipart response."""
-    parts = _parts(body, _boundary(content_type), base_url)
+    parts = _parts(content_type, body, base_url)
     if not parts:
         raise ApiError.bad_request("The batch request contains no calls.")
     if len(parts) > MAX_CALLS:
@@ -41,63 +50,55 @@ def run_batch(api: CalendarApi, content_type: str, body: bytes, base_url: str) -
     return ApiResponse(200, payload, {"Content-Type": f"multipart/mixed; boundary={boundary}"})
 
 
-def _boundary(content_type: str) -> str:
-    kind, _, params = content_type.partition(";")
-    if kind.strip().lower() != "multipart/mixed":
+def _parts(content_type: str, body: bytes, base_url: str) -> list[_Part]:
+    document = _PARSER.parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    if document.get_content_type() != "multipart/mixed":
         raise ApiError.bad_request("A batch request must be multipart/mixed.")
-    for param in params.split(";"):
-        name, _, value = param.strip().partition("=")
-        if name.lower() == "boundary" and value:
-            return value.strip('"')
-    raise ApiError.bad_request("The multipart/mixed batch request has no boundary.")
+    if not document.get_boundary():
+        raise ApiError.bad_request("The multipart/mixed batch request has no boundary.")
+    if not document.is_multipart():
+        return []
+    return [_part(part, base_url) for part in _sub_messages(document)]
 
 
-def _parts(body: bytes, boundary: str, base_url: str) -> list[_Part]:
-    chunks = body.split(b"--" + boundary.encode())[1:]
-    parts = []
-    for chunk in chunks:
-        if chunk.startswith(b"--"):
-            break
-        headers, payload = _head_and_body(_trim(chunk))
-        parts.append(_Part(headers.get("content-id", ""), _request(payload, base_url)))
-    return parts
+def _sub_messages(document: Message) -> list[Message]:
+    payload = document.get_payload()
+    return [p for p in payload if isinstance(p, Message)] if isinstance(payload, list) else []
 
 
-def _trim(chunk: bytes) -> bytes:
-    """Drop the line break after the boundary and the one that belongs to the next boundary."""
-    chunk = chunk.removeprefix(b"\r\n").removeprefix(b"\n")
-    return chunk.removesuffix(b"\n").removesuffix(b"\r")
-
-
-def _head_and_body(data: bytes) -> tuple[dict[str, str], bytes]:
-    ends = [(data.find(sep), sep) for sep in (b"\r\n\r\n", b"\n\n") if data.find(sep) >= 0]
-    if not ends:
-        return _header_lines(data), b""
-    index, sep = min(ends)
-    return _header_lines(data[:index]), data[index + len(sep) :]
-
-
-def _header_lines(block: bytes) -> dict[str, str]:
-    headers = {}
-    for line in block.decode("utf-8", "replace").splitlines():
-        name, sep, value = line.partition(":")
-        if sep:
-            headers[name.strip().lower()] = value.strip()
-    return headers
+def _part(part: Message, base_url: str) -> _Part:
+    content_id = " ".join(str(part.get("Content-ID", "")).split())
+    raw = part.get_payload(decode=True)
+    return _Part(content_id, _request(raw if isinstance(raw, bytes) else b"", base_url))
 
 
 def _request(payload: bytes, base_url: str) -> ApiRequest:
-    line, _, rest = payload.partition(b"\n")
+    """One inner HTTP request: request line, header fields (possibly folded), body."""
+    line, _, rest = payload.lstrip(b"\r\n").partition(b"\n")
     try:
-        method, target, _version = line.decode().strip().split(" ", 2)
+        method, target, _version = line.decode("latin-1").strip().split(" ", 2)
     except ValueError as err:
         raise ApiError.bad_request("A batch part is not an HTTP request.") from err
-    headers, body = _head_and_body(b"\n" + rest if rest.startswith((b"\r\n", b"\n")) else rest)
-    if "content-length" in headers and headers["content-length"].isdigit():
-        body = body[: int(headers["content-length"])]
+    head, body = _split_head(rest)
+    fields = _HEADERS.parsebytes(head)
+    headers = {name.lower(): " ".join(str(value).split()) for name, value in fields.items()}
+    length = headers.get("content-length", "")
+    if length.isdigit():
+        body = body[: int(length)]
     url = urllib.parse.urlsplit(target)
     params = urllib.parse.parse_qs(url.query, keep_blank_values=True)
     return ApiRequest(method.upper(), url.path, params, headers, body, base_url)
+
+
+def _split_head(data: bytes) -> tuple[bytes, bytes]:
+    """Header block and body, split at the first empty line (CRLF or bare LF)."""
+    ends = [(data.find(sep), sep) for sep in (b"\r\n\r\n", b"\n\n") if data.find(sep) >= 0]
+    if data.startswith((b"\r\n", b"\n")):
+        return b"", data.lstrip(b"\r").removeprefix(b"\n")
+    if not ends:
+        return data, b""
+    index, sep = min(ends)
+    return data[: index + len(sep)], data[index + len(sep) :]
 
 
 def _answer(content_id: str, response: ApiResponse, boundary: str) -> bytes:

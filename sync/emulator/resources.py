@@ -4,7 +4,9 @@ Follows https://developers.google.com/calendar/api/v3/reference/events (the reso
 its ``id`` rules), .../v3/reference/events/patch and
 https://developers.google.com/calendar/api/guides/performance#patch (patch merges objects
 and replaces arrays) and https://developers.google.com/calendar/api/guides/version-resources
-(every modification changes the ETag).
+(every modification changes the ETag). Server-set fields written here: dateTimes with their
+offset in the event's or calendar's zone, ``sequence`` (RFC 5545 SEQUENCE) and the ``self``/
+``organizer`` flags of people.
 """
 
 from __future__ import annotations
@@ -18,17 +20,22 @@ import time
 import uuid
 from typing import Any
 
+from sync.emulator.colors import EVENT_COLOR_IDS
 from sync.emulator.errors import ApiError
-from sync.emulator.timefmt import event_instant, zone
+from sync.emulator.timefmt import event_datetime, event_instant, format_event_time, zone
 
 __all__ = [
     "WRITABLE_FIELDS",
     "check_event",
     "html_link",
+    "localise_times",
+    "mark_people",
     "merge_patch",
     "new_etag",
     "new_id",
+    "next_sequence",
     "validate_id",
+    "validate_imported_id",
     "writable_part",
 ]
 
@@ -46,7 +53,13 @@ WRITABLE_FIELDS = frozenset(
 )  # fmt: skip
 # Objects replaced as a whole by patch: merging {"date"} into {"dateTime"} would make nonsense.
 _WHOLE_OBJECTS = frozenset({"start", "end", "originalStartTime"})
+_TIME_FIELDS = ("start", "end", "originalStartTime")
+_RESCHEDULING_FIELDS = ("start", "end", "recurrence")
 _ID_PATTERN = re.compile(r"^[a-v0-9]{5,1024}$")
+# Ids Google itself gives beyond base32hex: "_"-prefixed imports and Gmail events,
+# "{id}_R{YYYYMMDDTHHMMSS}" for a series split with "this and following", "{id}_{suffix}" for
+# instances. Exports carry them, so seeds accept any of them (never spaces or slashes).
+_IMPORTED_ID_PATTERN = re.compile(r"^[A-Za-z0-9_\-.@]{5,1024}$")
 _STATUSES = frozenset({"confirmed", "tentative", "cancelled"})
 _RECURRENCE_LINE = re.compile(r"^(RRULE|EXRULE|RDATE|EXDATE)[;:]", re.IGNORECASE)
 _etag_counter = itertools.count(1)
@@ -61,6 +74,12 @@ def new_id() -> str:
 def validate_id(event_id: str) -> None:
     """400 unless ``event_id`` is 5-1024 characters of base32hex (a-v, 0-9)."""
     if not _ID_PATTERN.match(event_id):
+        raise ApiError.bad_request("Invalid resource id value.")
+
+
+def validate_imported_id(event_id: str) -> None:
+    """400 unless ``event_id`` is an id Google may have given an exported event."""
+    if not _IMPORTED_ID_PATTERN.match(event_id):
         raise ApiError.bad_request("Invalid resource id value.")
 
 
@@ -128,7 +147,7 @@ def _check_zone(when: Json) -> None:
 
 
 def _check_color(color: Any) -> None:
-    if color is not None and str(color) not in {str(n) for n in range(1, 12)}:
+    if color is not None and str(color) not in EVENT_COLOR_IDS:
         raise ApiError.bad_request(f"Invalid colorId: {color!r}")
 
 
@@ -152,3 +171,40 @@ def _check_recurrence(event: Json) -> None:
     if "dateTime" in event["start"] and not event["start"].get("timeZone"):
         # Google needs a zone to expand a timed series across DST changes.
         raise ApiError(400, "missingTimeZone", "Missing time zone definition for start time.")
+
+
+def localise_times(event: Json, calendar_tz: str) -> None:
+    """Write each dateTime with its offset, in the event's zone or else the calendar's."""
+    for name in _TIME_FIELDS:
+        when = event.get(name)
+        if isinstance(when, dict) and when.get("dateTime"):
+            tz = zone(str(when.get("timeZone") or calendar_tz))
+            when["dateTime"] = format_event_time(event_datetime(when).astimezone(tz))
+
+
+def next_sequence(new: Json, old: Json | None) -> int:
+    """RFC 5545 SEQUENCE: rises when the event is rescheduled."""
+    if old is None:
+        return int(new.get("sequence", 0))
+    rescheduled = any(new.get(k) != old.get(k) for k in _RESCHEDULING_FIELDS)
+    return max(int(new.get("sequence", 0)), int(old.get("sequence", 0)) + int(rescheduled))
+
+
+def mark_people(event: Json, calendar_id: str, owner: str) -> None:
+    """Set ``self``/``organizer`` flags and a default responseStatus, as Google does."""
+    _flag(event["creator"], "self", event["creator"].get("email") == owner)
+    _flag(event["organizer"], "self", event["organizer"].get("email") == calendar_id)
+    organizer = str(event["organizer"].get("email", "")).lower()
+    for attendee in event.get("attendees") or []:
+        email = str(attendee.get("email", "")).lower()
+        attendee.setdefault("responseStatus", "needsAction")
+        _flag(attendee, "self", email == calendar_id.lower())
+        _flag(attendee, "organizer", email == organizer)
+
+
+def _flag(person: Json, name: str, value: bool) -> None:
+    """Google writes boolean flags only when true."""
+    if value:
+        person[name] = True
+    else:
+        person.pop(name, None)

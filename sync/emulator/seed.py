@@ -3,13 +3,19 @@
 A seed is JSON, either a list of calendars or an object ``{"calendars": [...], "faults": [...]}``::
 
     [{"id": "dr-smith@clinic.example", "summary": "Dr Smith", "timeZone": "Europe/London",
-      "events": [{Google event JSON}, ...]}]
+      "accessRole": "reader", "events": [{Google event JSON}, ...]}]
+
+``accessRole`` (default ``owner``) is the account's role on a calendar shared with it:
+``reader``, ``writer`` or ``freeBusyReader`` (:mod:`sync.emulator.access`).
 
 Events are Google's own resource format (https://developers.google.com/calendar/api/v3/reference/events),
 so an export of a real calendar can be replayed; server fields such as ``created``, ``updated``,
-``iCalUID``, ``organizer`` and ``recurringEventId`` are kept. Faults take the form accepted by
-``POST /_emulator/faults``. A bad seed fails with :class:`SeedError` naming the file, the
-calendar, the event and what is wrong.
+``iCalUID``, ``organizer`` and ``recurringEventId`` are kept, ids may be any Google gives
+(``_``-prefixed imports, ``{id}_R...`` splits, instance ids) and a cancelled item may hold
+nothing but its ``id`` (and ``recurringEventId``/``originalStartTime``), as incremental
+listings return deleted events (https://developers.google.com/calendar/api/guides/sync).
+Faults take the form accepted by ``POST /_emulator/faults``. A bad seed fails with
+:class:`SeedError` naming the file, the calendar, the event and what is wrong.
 """
 
 from __future__ import annotations
@@ -19,13 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sync.emulator.access import ROLES
 from sync.emulator.errors import ApiError
 from sync.emulator.faults import Fault, FaultInjector
 from sync.emulator.store import CalendarStore
 
 __all__ = ["Seed", "SeedCalendar", "SeedError", "apply_seed", "load_seed", "parse_seed"]
 
-_CALENDAR_KEYS = frozenset({"id", "summary", "description", "location", "timeZone", "events"})
+_CALENDAR_KEYS = frozenset(
+    {"id", "summary", "description", "location", "timeZone", "accessRole", "events"}
+)
 
 
 class SeedError(ValueError):
@@ -39,6 +48,7 @@ class SeedCalendar:
     id: str
     body: dict[str, Any]
     events: tuple[dict[str, Any], ...]
+    access_role: str = "owner"
 
 
 @dataclass(frozen=True)
@@ -93,7 +103,7 @@ def _apply_calendar(calendar: SeedCalendar, store: CalendarStore, where: str) ->
     try:
         # The primary calendar always exists; a seed may still fill it with events.
         if calendar.id != store.owner:
-            store.insert_calendar(calendar.body, calendar_id=calendar.id)
+            store.insert_calendar(calendar.body, calendar.id, calendar.access_role)
     except ApiError as err:
         raise SeedError(f"{where}: {err.message}") from err
     for number, event in enumerate(calendar.events):
@@ -116,9 +126,12 @@ def _calendar(data: Any, where: str) -> SeedCalendar:
     for number, event in enumerate(events):
         if not isinstance(event, dict):
             raise SeedError(f"{where}: events[{number}]: an event must be a JSON object")
-    body = {k: v for k, v in data.items() if k not in {"id", "events"}}
+    role = data.get("accessRole", "owner")
+    if role not in ROLES:
+        raise SeedError(f"{where}: accessRole must be one of {', '.join(ROLES)}, not {role!r}")
+    body = {k: v for k, v in data.items() if k not in {"id", "events", "accessRole"}}
     body.setdefault("summary", data["id"])
-    return SeedCalendar(data["id"], body, tuple(events))
+    return SeedCalendar(data["id"], body, tuple(events), role)
 
 
 def _fault(data: Any, where: str) -> Fault:

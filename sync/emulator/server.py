@@ -99,6 +99,10 @@ class EmulatorServer:
         """Start counting requests from zero."""
         self.account.stats.reset()
 
+    def set_access_role(self, calendar_id: str, access_role: str) -> None:
+        """Share ``calendar_id`` with the account as ``access_role`` instead."""
+        self.account.set_access_role(calendar_id, access_role)
+
     def expire_sync_tokens(self) -> None:
         """Make every sync token answer 410 fullSyncRequired."""
         self.account.expire_sync_tokens()

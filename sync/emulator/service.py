@@ -43,6 +43,10 @@ class EmulatedAccount:
         """Arm a fault (a :class:`Fault` or its JSON form)."""
         self.faults.add(fault if isinstance(fault, Fault) else Fault.from_json(fault))
 
+    def set_access_role(self, calendar_id: str, access_role: str) -> None:
+        """Change the account's accessRole on a calendar (its sync tokens then answer 410)."""
+        self.store.set_access_role(calendar_id, access_role)
+
     def expire_sync_tokens(self) -> None:
         """Make every sync token answer 410, as after Google expires them."""
         self.store.expire_sync_tokens()

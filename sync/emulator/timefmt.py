@@ -13,7 +13,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sync.emulator.errors import ApiError
 
-__all__ = ["event_datetime", "event_instant", "format_ms", "now_utc", "parse_rfc3339", "zone"]
+__all__ = [
+    "event_datetime",
+    "event_instant",
+    "format_event_time",
+    "format_ms",
+    "now_utc",
+    "parse_rfc3339",
+    "zone",
+]
 
 
 def now_utc() -> datetime:
@@ -25,6 +33,12 @@ def format_ms(moment: datetime) -> str:
     """``2025-03-01T10:00:00.123Z``, the form of ``created`` and ``updated``."""
     utc = moment.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def format_event_time(moment: datetime) -> str:
+    """An event's dateTime: RFC 3339 with the offset of its zone, ``Z`` for a zero offset."""
+    text = moment.isoformat(timespec="seconds")
+    return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
 
 
 def parse_rfc3339(value: str, what: str = "time") -> datetime:

@@ -15,7 +15,10 @@ Follows https://developers.google.com/calendar/api/guides/sync:
 Flags (SPEC §6) are read with events.get and written with events.patch carrying
 ``If-Match`` (https://developers.google.com/calendar/api/guides/version-resources):
 412 becomes :class:`~sync.calendar_source.EventChanged`, 403 ``requiredAccessLevel``
-:class:`~sync.calendar_source.CalendarReadOnly`. In a patch ``null`` removes a field or a
+:class:`~sync.calendar_source.CalendarReadOnly`. A calendar the account may only read
+(``accessRole`` reader or freeBusyReader, which every events.list page and calendarList entry
+states: https://developers.google.com/calendar/api/v3/reference/events/list) is refused
+before any write is sent. In a patch ``null`` removes a field or a
 private property, which is how a flag comes off.
 
 Every request goes through :func:`sync.google.retry.call_with_retry` and is counted.
@@ -106,6 +109,7 @@ class GoogleCalendarSource:
         self.retry = retry or RetryPolicy()
         self._now = now or (lambda: datetime.now(UTC))
         self.page_size = page_size
+        self._seen: dict[str, RemoteCalendar] = {}  # each calendar as Google last described it
 
     def close(self) -> None:
         """Close the client's connections (every thread's)."""
@@ -120,7 +124,7 @@ class GoogleCalendarSource:
                 self._service().calendarList().list(maxResults=_CALENDAR_LIST_PAGE, pageToken=token)
             )
             page = self._execute(request, "listing calendars", _Tally())
-            calendars += [_remote_calendar(item) for item in page.get("items", [])]
+            calendars += [self._saw(_remote_calendar(item)) for item in page.get("items", [])]
             token = page.get("nextPageToken")
             if not token:
                 return calendars
@@ -128,7 +132,8 @@ class GoogleCalendarSource:
     def get_calendar(self, calendar_id: str) -> RemoteCalendar:
         """The calendarList entry of ``calendar_id`` (404 → :class:`CalendarNotFound`)."""
         request = self._service().calendarList().get(calendarId=calendar_id)
-        return _remote_calendar(self._execute(request, f"reading calendar {calendar_id}", _Tally()))
+        item = self._execute(request, f"reading calendar {calendar_id}", _Tally())
+        return self._saw(_remote_calendar(item))
 
     def pull(self, calendar_id: str, cursor: str | None) -> ChangeSet:
         """Changes since ``cursor``; a full listing when there is none or it expired."""
@@ -164,6 +169,7 @@ class GoogleCalendarSource:
         self, calendar_id: str, event_id: str, patch: FlagPatch, *, etag: str
     ) -> RemoteEvent:
         """events.patch with ``If-Match: etag``: the flag's description, colour and properties."""
+        self._refuse_read_only(calendar_id)
         request = (
             self._service()
             .events()
@@ -175,6 +181,18 @@ class GoogleCalendarSource:
             return _remote_event(self._execute(request, what, _Tally()))
         except ClinicSyncError as err:
             raise _write_error(err) from err
+
+    def _refuse_read_only(self, calendar_id: str) -> None:
+        calendar = self._seen.get(calendar_id) or self.get_calendar(calendar_id)
+        if not calendar.writable:
+            raise CalendarReadOnly(
+                f"the connected Google account has {calendar.access_role} access to "
+                f"{calendar_id}; writing a flag needs writer or owner access"
+            )
+
+    def _saw(self, calendar: RemoteCalendar) -> RemoteCalendar:
+        self._seen[calendar.id] = calendar
+        return calendar
 
     def _horizon(self) -> tuple[datetime, datetime]:
         now = self._now()
@@ -208,6 +226,8 @@ class GoogleCalendarSource:
 
     def _view(self, calendar_id: str, page: Json, listing: _Listing) -> CalendarView:
         listing.time_zone = listing.time_zone or page.get("timeZone")
+        if page.get("accessRole"):
+            self._saw(_remote_calendar({**page, "id": calendar_id}))
         zone = zone_named(listing.time_zone)
         if zone is None:
             _log.warning("calendar %s has time zone %r; using UTC", calendar_id, listing.time_zone)

@@ -1,20 +1,25 @@
 """iCalendar VEVENTs → the same stored records the Google adapter produces (SPEC §4, §5, §9).
 
-Reads RFC 5545 data — one CalDAV resource (RFC 4791 §4.1: one UID, with its overrides)
-or a whole subscribed .ics file — the way :mod:`sync.ics_export` reads exports:
+The one place iCalendar data becomes bookings, for every reader: the offline audit
+(:mod:`sync.ics_export`), CalDAV resources (RFC 4791 §4.1: one UID, with its overrides)
+and subscribed .ics files. The data is read component by component
+(:mod:`sync.ical.document`), then:
 
-- recurring events are expanded with their exceptions (RRULE, RDATE, EXDATE and
-  RECURRENCE-ID overrides) by ``recurring-ical-events`` over the scan window; an
-  instance's booking id is ``UID@RECURRENCE-ID`` (UTC, ``YYYYMMDDTHHMMSSZ``, or
-  ``YYYYMMDD`` for all-day series), a single event's is its UID;
+- recurring events are expanded with their exceptions, bounded, by
+  :mod:`sync.ical.expand`; an instance's booking id is ``UID@RECURRENCE-ID`` (its
+  original start, UTC ``YYYYMMDDTHHMMSSZ``, or ``YYYYMMDD`` for all-day series), a single
+  event's is its UID;
 - ``day`` is the start's date in the calendar's zone; all-day events keep their date;
-  floating times are read as the calendar's local time (SPEC §5);
-- attendees keep PARTSTAT, CUTYPE=ROOM/RESOURCE and the organizer; the explicit patient
-  id is ``X-CLINIC-PATIENT-ID`` (SPEC §4);
+  floating times are read as the calendar's local time (SPEC §5). Without a calendar zone
+  (an export with no ``X-WR-TIMEZONE``) each event's own zone gives the day;
+- attendees keep PARTSTAT, CUTYPE=ROOM/RESOURCE and the organizer; the calendar's own
+  addresses (:func:`own_addresses`) are marked as the calendar itself, as Google marks
+  ``self``, so they never stand for a patient; the explicit patient id is
+  ``X-CLINIC-PATIENT-ID`` (SPEC §4);
 - ``X-CLINIC-SYNC-*`` properties are the flag's private properties, named as the flag
   names them (``X-CLINIC-SYNC-CONFLICT`` ↔ ``clinicSyncConflict``, see :func:`x_name`);
 - an instance with ``STATUS:CANCELLED`` is not a booking: like Google, it counts as
-  removed from the calendar.
+  removed from the calendar (the audit keeps it, marked, to say why it was left out).
 
 ``calendar_email`` carries the calendar id, as Google's mapping does, so the store can
 tell one source's bookings from another's.
@@ -23,17 +28,19 @@ tell one source's bookings from another's.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
-import recurring_ical_events
 
 from rules.model import Booking
 from sync.calendar_source import SkippedEvent
+from sync.ical.document import CalendarDocument, MalformedCalendar, read_document
+from sync.ical.expand import expand_series, instance_start
+from sync.ical.lines import content_lines
 from sync.ical.properties import (
     PATIENT_ID_PROPERTY,
     address,
@@ -49,19 +56,17 @@ __all__ = [
     "CalendarView",
     "MalformedCalendar",
     "ResourceEvents",
+    "own_addresses",
     "parse_calendar",
     "private_name",
+    "read_document",
     "read_events",
     "scan_window",
     "x_name",
 ]
 
 FLAG_PREFIX = "X-CLINIC-SYNC-"
-_UTC = ZoneInfo("UTC")
-
-
-class MalformedCalendar(ValueError):
-    """The data is not an iCalendar object; the message says why."""
+_RECURRING = ("RRULE", "RDATE", "RECURRENCE-ID")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +75,12 @@ class CalendarView:
 
     id: str
     name: str
-    zone: ZoneInfo
+    zone: ZoneInfo | None
+    """The calendar's zone; ``None``: each event's own zone gives its day."""
     window: tuple[date, date]
     """First and last day recurring events are expanded over."""
+    own_addresses: frozenset[str] = frozenset()
+    """Addresses of the clinic's calendars beyond those the data names (case-folded)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +89,8 @@ class ResourceEvents:
 
     events: tuple[StoredEvent, ...] = ()
     skipped: tuple[SkippedEvent, ...] = ()
+    notes: tuple[SkippedEvent, ...] = ()
+    """Events read with a repair (a field cut, an alarm dropped, a series cut short)."""
 
 
 def scan_window(
@@ -104,9 +114,14 @@ def private_name(x_property: str) -> str:
 
 
 def parse_calendar(data: bytes | str, source: str) -> icalendar.Calendar:
-    """The VCALENDAR in ``data``; :class:`MalformedCalendar` names ``source`` if there is none."""
+    """The whole VCALENDAR in ``data``, to be changed and written back (a CalDAV resource).
+
+    Reading bookings goes through :func:`read_document`, which tolerates broken parts;
+    a resource that is written back must be kept whole. Its lines are unfolded and
+    decoded by :mod:`sync.ical.lines` all the same.
+    """
     try:
-        calendar = icalendar.Calendar.from_ical(data)
+        calendar = icalendar.Calendar.from_ical("\r\n".join(content_lines(data).lines))
     except (ValueError, KeyError, IndexError) as err:
         raise MalformedCalendar(f"{source}: not iCalendar data ({first_line(err)})") from err
     if not isinstance(calendar, icalendar.Calendar) or calendar.name != "VCALENDAR":
@@ -114,27 +129,58 @@ def parse_calendar(data: bytes | str, source: str) -> icalendar.Calendar:
     return calendar
 
 
+def own_addresses(document: CalendarDocument) -> frozenset[str]:
+    """The calendar's own e-mail addresses, as the data names them.
+
+    A Google primary calendar exports its address as ``X-WR-CALNAME``; on its other
+    calendars Google writes ``ORGANIZER;CN=<calendar name>:mailto:<calendar id>``.
+    """
+    name = text(document.header.get("X-WR-CALNAME")).strip()
+    found = {address(f"mailto:{name}")}
+    for event in document.events:
+        organizer = event.get("ORGANIZER")
+        params = getattr(organizer, "params", {})
+        if name and str(params.get("CN", "")).strip() == name:
+            found.add(address(organizer))
+    return frozenset(found - {""})
+
+
 def read_events(
-    calendar: icalendar.Calendar, view: CalendarView, etag: str | None = None
+    document: CalendarDocument,
+    view: CalendarView,
+    etag: str | None = None,
+    *,
+    keep_cancelled: bool = False,
 ) -> ResourceEvents:
-    """Every booking of ``calendar``'s VEVENTs in the window, instances expanded."""
-    groups, skipped = _groups(calendar)
-    zones = list(calendar.walk("VTIMEZONE"))
+    """Every booking of the document's VEVENTs in the window, instances expanded."""
+    view = _with_addresses(view, own_addresses(document))
+    groups, skipped = _groups(document.events)
+    notes = [*document.notes, *(SkippedEvent("", repair) for repair in document.repairs)]
     events: list[StoredEvent] = []
     for uid, members in groups.items():
         try:
-            events.extend(_series(uid, members, zones, view, etag))
+            expansion = expand_series(document.timezones, members, view.window)
+            events.extend(_series(uid, members, expansion.occurrences, view, etag))
         except Exception as err:  # one bad series must not stop the calendar
             skipped.append(SkippedEvent(uid, f"cannot expand: {first_line(err)}"))
-    return ResourceEvents(tuple(events), tuple(skipped))
+            continue
+        if expansion.note:
+            notes.append(SkippedEvent(uid, expansion.note))
+    if not keep_cancelled:
+        events = [event for event in events if not event.booking.cancelled]
+    return ResourceEvents(tuple(events), (*document.skipped, *skipped), tuple(notes))
 
 
-def _groups(calendar: icalendar.Calendar) -> tuple[dict[str, list[Any]], list[SkippedEvent]]:
+def _with_addresses(view: CalendarView, found: frozenset[str]) -> CalendarView:
+    return CalendarView(view.id, view.name, view.zone, view.window, view.own_addresses | found)
+
+
+def _groups(events: list[Any]) -> tuple[dict[str, list[Any]], list[SkippedEvent]]:
     groups: dict[str, list[Any]] = {}
     skipped: list[SkippedEvent] = []
-    for event in calendar.walk("VEVENT"):
+    for event in events:
         uid = str(event.get("UID", "")).strip()
-        problem = _problem(event, uid)
+        problem = _problem(event)
         if problem:
             skipped.append(SkippedEvent(uid, problem))
         else:
@@ -142,51 +188,47 @@ def _groups(calendar: icalendar.Calendar) -> tuple[dict[str, list[Any]], list[Sk
     return groups, skipped
 
 
-def _problem(event: Any, uid: str) -> str | None:
-    if not uid:
-        return "event has no UID"
+def _problem(event: Any) -> str | None:
     if "DTSTART" not in event:
         return "event has no DTSTART"
-    value = getattr(event["DTSTART"], "dt", None)
-    return None if isinstance(value, date) else "DTSTART is not a date or date-time"
+    for name in ("DTSTART", "RECURRENCE-ID"):
+        try:
+            value = event[name].dt if name in event else date.min
+        except (ValueError, AttributeError, TypeError, KeyError) as err:
+            return f"unreadable date: {first_line(err)}"
+        if not isinstance(value, date):
+            return f"unreadable date: {name} is not a date or date-time"
+    return None
 
 
 def _series(
-    uid: str, members: list[Any], zones: list[Any], view: CalendarView, etag: str | None
+    uid: str, members: list[Any], occurrences: list[Any], view: CalendarView, etag: str | None
 ) -> Iterator[StoredEvent]:
-    recurring = any(
-        key in member for member in members for key in ("RRULE", "RDATE", "RECURRENCE-ID")
-    )
-    for occurrence in _expand(zones, members, view.window):
-        if str(occurrence.get("STATUS", "")).upper() != "CANCELLED":
-            yield _event(occurrence, uid, recurring, view, etag)
-
-
-def _expand(zones: list[Any], members: list[Any], window: tuple[date, date]) -> Iterable[Any]:
-    series = icalendar.Calendar()
-    for component in (*zones, *members):
-        series.add_component(component)
-    end = window[1] + timedelta(days=1)
-    return recurring_ical_events.of(series).between(window[0], end)  # type: ignore[no-any-return]
+    recurring = any(key in member for member in members for key in _RECURRING)
+    for occurrence in occurrences:
+        booking_id = uid
+        original = instance_start(occurrence, members) if recurring else None
+        if original is not None:
+            booking_id = f"{uid}@{recurrence_key(original)}"
+        yield _event(occurrence, booking_id, uid if recurring else None, view, etag)
 
 
 def _event(
-    occ: Any, uid: str, recurring: bool, view: CalendarView, etag: str | None
+    occ: Any, booking_id: str, series: str | None, view: CalendarView, etag: str | None
 ) -> StoredEvent:
-    start, all_day = _moment(occ["DTSTART"].dt, view.zone)
-    booking_id = uid
-    if recurring and "RECURRENCE-ID" in occ:
-        booking_id = f"{uid}@{recurrence_key(occ['RECURRENCE-ID'].dt)}"
-    private = _private(occ)
+    value = occ["DTSTART"].dt
+    start, all_day = _moment(value, view.zone)
     organizer = address(occ.get("ORGANIZER"))
+    cancelled = str(occ.get("STATUS", "")).upper() == "CANCELLED"
     booking = Booking(
         id=booking_id,
-        uid=uid,
+        uid=series or booking_id,
         calendar=view.name,
-        day=start.date() if all_day else start.astimezone(view.zone).date(),
+        day=_local_day(value, view.zone),
         summary=text(occ.get("SUMMARY")),
         description=text(occ.get("DESCRIPTION")),
-        attendees=tuple(attendees(occ, organizer)),
+        cancelled=cancelled,
+        attendees=tuple(attendees(occ, organizer, view.own_addresses)),
         calendar_email=view.id,
         organizer_email=organizer,
         patient_id=text(occ.get(PATIENT_ID_PROPERTY)).strip() or None,
@@ -196,22 +238,31 @@ def _event(
         start=start,
         end=_end(occ, start, all_day, view.zone),
         all_day=all_day,
-        status=_status(occ),
+        status=EventStatus.CANCELLED if cancelled else _status(occ),
         etag=etag,
         updated=_stamp(occ),
-        recurring_event_id=uid if recurring else None,
-        private_properties=private,
+        recurring_event_id=series,
+        private_properties=_private(occ),
     )
 
 
-def _moment(value: date, zone: ZoneInfo) -> tuple[datetime, bool]:
+def _moment(value: date, zone: ZoneInfo | None) -> tuple[datetime, bool]:
     """An aware start: midnight in ``zone`` for a date, ``zone``'s wall time for a floating time."""
     if not isinstance(value, datetime):
-        return datetime.combine(value, time(), tzinfo=zone), True
-    return (value if value.tzinfo is not None else value.replace(tzinfo=zone)), False
+        return datetime.combine(value, time(), tzinfo=zone or UTC), True
+    return (value if value.tzinfo is not None else value.replace(tzinfo=zone or UTC)), False
 
 
-def _end(occ: Any, start: datetime, all_day: bool, zone: ZoneInfo) -> datetime:
+def _local_day(value: date, zone: ZoneInfo | None) -> date:
+    """The calendar day a start falls on: in the calendar's zone when it has one."""
+    if not isinstance(value, datetime):
+        return value
+    if value.tzinfo is not None and zone is not None:
+        return value.astimezone(zone).date()
+    return value.date()
+
+
+def _end(occ: Any, start: datetime, all_day: bool, zone: ZoneInfo | None) -> datetime:
     if "DTEND" in occ:
         return _moment(occ["DTEND"].dt, zone)[0]
     if "DURATION" in occ:

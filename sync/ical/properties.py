@@ -30,8 +30,14 @@ _RESOURCE_TYPES = {"ROOM", "RESOURCE"}
 _UTC = ZoneInfo("UTC")
 
 
-def attendees(component: Any, organizer: str) -> Iterator[Attendee]:
-    """The ATTENDEEs that have an e-mail address, with PARTSTAT and CUTYPE read."""
+def attendees(
+    component: Any, organizer: str, own: frozenset[str] = frozenset()
+) -> Iterator[Attendee]:
+    """The ATTENDEEs that have an e-mail address, with PARTSTAT and CUTYPE read.
+
+    An attendee whose address is in ``own`` — the calendar's own — is the calendar
+    itself, like Google's ``self``.
+    """
     raw = component.get("ATTENDEE", [])
     for prop in raw if isinstance(raw, list) else [raw]:
         email = address(prop)
@@ -41,6 +47,7 @@ def attendees(component: Any, organizer: str) -> Iterator[Attendee]:
         yield Attendee(
             email=email,
             organizer=email == organizer,
+            is_self=email in own,
             resource=str(params.get("CUTYPE", "")).upper() in _RESOURCE_TYPES,
             response=_PARTSTAT.get(str(params.get("PARTSTAT", "")).upper(), "needsAction"),
         )

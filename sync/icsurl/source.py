@@ -15,6 +15,7 @@ and the flag methods raise :class:`~sync.icsurl.errors.ReadOnlySource`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,23 +23,18 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
-import icalendar
 
 from rules.flag import FlagPatch
 from sync.calendar_source import ChangeSet, RemoteCalendar, RemoteEvent
-from sync.ical.mapping import (
-    CalendarView,
-    MalformedCalendar,
-    parse_calendar,
-    read_events,
-    scan_window,
-)
+from sync.ical.document import CalendarDocument, MalformedCalendar, read_document
+from sync.ical.mapping import CalendarView, read_events, scan_window
 from sync.ical.snapshot import decode_cursor, diff_events, encode_cursor
 from sync.icsurl.errors import FeedRejected, FeedUnavailable, ReadOnlySource
 
 __all__ = ["CURSOR_KIND", "IcsUrlSource"]
 
 CURSOR_KIND = "ics1"
+_log = logging.getLogger(__name__)
 _USER_AGENT = "clinic-sync (calendar safety net; read-only subscription)"
 
 
@@ -46,7 +42,7 @@ _USER_AGENT = "clinic-sync (calendar safety net; read-only subscription)"
 class _Fetched:
     """One answer of the server: ``calendar`` is ``None`` on 304 Not Modified."""
 
-    calendar: icalendar.Calendar | None
+    calendar: CalendarDocument | None
     etag: str | None
     last_modified: str | None
 
@@ -88,7 +84,7 @@ class IcsUrlSource:
         assert fetched.calendar is not None, "an unconditional GET is never answered 304"
         return RemoteCalendar(
             id=calendar_id,
-            summary=str(fetched.calendar.get("X-WR-CALNAME") or calendar_id),
+            summary=_name(fetched.calendar) or calendar_id,
             time_zone=str(self._zone(fetched.calendar)),
             access_role="reader",
         )
@@ -103,11 +99,13 @@ class IcsUrlSource:
         zone = self._zone(fetched.calendar)
         view = CalendarView(
             id=calendar_id,
-            name=str(fetched.calendar.get("X-WR-CALNAME") or calendar_id),
+            name=_name(fetched.calendar) or calendar_id,
             zone=zone,
             window=scan_window(self._now(), self.scan_days_back, self.scan_days_ahead, zone),
         )
         read = read_events(fetched.calendar, view)
+        for note in read.notes:
+            _log.warning("%s: event %s: %s", calendar_id, note.event_id, note.reason)
         diff = diff_events(state["events"] if state else {}, read.events)
         next_cursor = encode_cursor(
             CURSOR_KIND,
@@ -135,8 +133,8 @@ class IcsUrlSource:
         """Never: a subscription cannot be written (:class:`ReadOnlySource`)."""
         raise ReadOnlySource(f"{calendar_id} is a read-only subscription; no flag is written")
 
-    def _zone(self, calendar: icalendar.Calendar) -> ZoneInfo:
-        for name in (calendar.get("X-WR-TIMEZONE"), self.default_zone):
+    def _zone(self, calendar: CalendarDocument) -> ZoneInfo:
+        for name in (calendar.header.get("X-WR-TIMEZONE"), self.default_zone):
             try:
                 return ZoneInfo(str(name))
             except (ZoneInfoNotFoundError, ValueError):
@@ -179,8 +177,12 @@ def _check(url: str, response: httpx.Response) -> None:
     raise FeedRejected(f"{what} (check the subscription address)", status=status)
 
 
-def _calendar(url: str, response: httpx.Response) -> icalendar.Calendar:
+def _name(calendar: CalendarDocument) -> str:
+    return str(calendar.header.get("X-WR-CALNAME") or "").strip()
+
+
+def _calendar(url: str, response: httpx.Response) -> CalendarDocument:
     try:
-        return parse_calendar(response.content, url)
+        return read_document(response.content, url)
     except MalformedCalendar as err:
         raise FeedRejected(str(err), status=response.status_code) from err

@@ -48,7 +48,7 @@ def test_sample_export_gives_exactly_the_expected_conflicts() -> None:
 
 def test_json_follows_the_documented_contract() -> None:
     document = audit_json()
-    assert set(document) == {"conflicts", "eligibility", "skipped"}
+    assert set(document) == {"conflicts", "eligibility", "skipped", "notes"}
     conflict = next(c for c in document["conflicts"] if c["patient"] == "Tom Reed")
     assert conflict == {
         "rule": "botox-after-microneedling",
@@ -171,7 +171,40 @@ def test_a_bad_today_is_a_usage_error(value: str) -> None:
     assert "--today" in err
 
 
-def test_a_missing_file_is_reported_not_a_traceback(tmp_path: Path) -> None:
-    document = audit_json(tmp_path / "nope.ics")
-    (skip,) = [s for s in document["skipped"] if s["calendar"] == "nope.ics"]
-    assert "cannot be read" in str(skip["reason"])
+@pytest.mark.parametrize("kind", ["missing", "directory", "unopenable"])
+def test_a_file_that_cannot_be_opened_exits_2_with_one_line(tmp_path: Path, kind: str) -> None:
+    """README: input errors end in one line on stderr and exit 2 (was: exit 0, "0 conflicts")."""
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    target = {
+        "missing": tmp_path / "nope.ics",
+        "directory": tmp_path,
+        "unopenable": tmp_path / "a-file" / "inside.ics",  # a path through a file
+    }[kind]
+    code, out, err = audit(*EXPORTS, target, "--today", TODAY, "--format", "json")
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert "cannot be read" in err
+    assert "Traceback" not in err
+
+
+def test_an_event_read_with_a_repair_is_listed_in_notes(tmp_path: Path) -> None:
+    """JSON keys only grow: ``notes`` lists what was cut or dropped to read an event."""
+    export = tmp_path / "long.ics"
+    export.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nX-WR-CALNAME:Dr Long\r\n"
+        "BEGIN:VEVENT\r\nUID:long\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20261201T100000Z\r\n"
+        f"SUMMARY:Botox - Jo Bloggs\r\nDESCRIPTION:{'x' * 100_000}\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n",
+        encoding="utf-8",
+    )
+    code, out, _ = audit(export, "--today", TODAY, "--format", "json")
+    assert code == 0
+    (note,) = json.loads(out)["notes"]
+    assert note == {
+        "uid": "long",
+        "reason": "DESCRIPTION of 100,012 characters cut to 65,536",
+        "calendar": "Dr Long",
+    }
+    code, out, _ = audit(export, "--today", TODAY)
+    assert "Read with a repair (1)" in out

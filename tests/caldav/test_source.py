@@ -200,3 +200,31 @@ def test_unflag_restores_no_colour(caldav_source: CalDavSource, calendar: Calend
     cleared = caldav_source.write_flag(str(calendar.url), "botox-1", off, etag=flagged.etag)
     assert (cleared.flag_state.description, cleared.flag_state.color_id) == ("", None)
     assert cleared.flag_state.private == {}
+
+
+RANGE = vevent(
+    "series", "Botox (room 2)", "20300114T120000Z",
+    "RECURRENCE-ID;RANGE=THISANDFUTURE:20300114T100000Z",
+)  # fmt: skip
+
+
+def test_instances_after_a_this_and_future_override_keep_their_ids_and_take_flags(
+    caldav_source: CalDavSource, calendar: Calendar
+) -> None:
+    """RFC 5545 §3.2.13: the range changes later instances' content, never their identity."""
+    calendar.save_event(vcalendar(SERIES, RANGE))
+    first = caldav_source.pull(str(calendar.url), None)
+    summaries = {e.booking.id: e.booking.summary for e in first.events}
+    assert summaries == {
+        "series@20300107T100000Z": "Botox",
+        "series@20300114T100000Z": "Botox (room 2)",
+        "series@20300121T100000Z": "Botox (room 2)",
+    }
+    later = "series@20300121T100000Z"
+    current = caldav_source.get_event(str(calendar.url), later)
+    assert current is not None
+    caldav_source.write_flag(str(calendar.url), later, _flag("FLAG"), etag=current.etag)
+    changes = caldav_source.pull(str(calendar.url), first.cursor)
+    flagged = {e.booking.id: e.booking.description for e in changes.events}
+    assert flagged == {later: "FLAG", "series@20300107T100000Z": "", "series@20300114T100000Z": ""}
+    assert changes.removed == ()

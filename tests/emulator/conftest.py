@@ -6,6 +6,7 @@ lifted into tests/conftest.py as is.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -70,3 +71,21 @@ def insert(service: Any, calendar_id: str) -> Callable[..., dict[str, Any]]:
         return dict(service.events().insert(calendarId=calendar_id, body=body).execute())
 
     return _insert
+
+
+@pytest.fixture
+def seeded(tmp_path: Any) -> Iterator[Callable[[Any], tuple[EmulatorServer, Any]]]:
+    """Start an emulator from seed JSON written to a file, as the CLI reads it."""
+    opened: list[tuple[EmulatorServer, Any]] = []
+
+    def _start(data: Any) -> tuple[EmulatorServer, Any]:
+        path = tmp_path / f"seed{len(opened)}.json"
+        path.write_text(json.dumps(data), encoding="utf-8")
+        server = EmulatorServer(seed=path).start()
+        opened.append((server, calendar_client(server)))
+        return opened[-1]
+
+    yield _start
+    for server, client in opened:
+        client.close()
+        server.stop()

@@ -88,6 +88,7 @@ def test_unknown_event_is_not_found_in_googles_error_format(service: Any, calend
             "errors": [{"domain": "global", "reason": "notFound", "message": "Not Found"}],
             "code": 404,
             "message": "Not Found",
+            "status": "NOT_FOUND",
         }
     }
 

@@ -6,10 +6,17 @@ https://developers.google.com/calendar/api/v3/reference/events/instances
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from googleapiclient.errors import HttpError
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sync.emulator.recurrence import occurrences
+from sync.emulator.timefmt import event_instant
 
 London = "Europe/London"
 
@@ -162,3 +169,61 @@ def test_timed_series_without_time_zone_is_refused(service: Any, calendar_id: st
     with pytest.raises(HttpError) as caught:
         service.events().insert(calendarId=calendar_id, body=body).execute()
     assert caught.value.status_code == 400
+
+
+_FREQS = ["SECONDLY", "MINUTELY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY"]
+_PARTS = [
+    "",
+    ";BYDAY=MO,WE",
+    ";BYMONTHDAY=31",
+    ";BYDAY=-1FR",
+    ";BYMONTH=2,11",
+    ";BYSETPOS=1;BYDAY=MO,TU",
+]
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    freq=st.sampled_from(_FREQS[3:]),  # sub-daily: see test_listing's hourly series
+    interval=st.integers(1, 5),
+    part=st.sampled_from(_PARTS),
+    first_day=st.integers(0, 3000),
+    offset_days=st.integers(0, 4000),
+    span_days=st.integers(1, 60),
+    all_day=st.booleans(),
+)
+def test_a_window_late_in_a_series_sees_exactly_what_full_expansion_sees(
+    freq: str,
+    interval: int,
+    part: str,
+    first_day: int,
+    offset_days: int,
+    span_days: int,
+    all_day: bool,
+) -> None:
+    """The fast-forward to a window is exact: same instances as expanding from the start."""
+    first = datetime(2020, 1, 31, 9, 30, tzinfo=UTC) + timedelta(days=first_day)
+    series = _series_at(first, all_day, f"RRULE:FREQ={freq};INTERVAL={interval}{part}")
+    since = first + timedelta(days=offset_days)
+    until = since + timedelta(days=span_days)
+    fast = [o.suffix for o in occurrences(series, until, since)]
+    every = list(occurrences(series, until))
+    full = [o.suffix for o in every if _ends_after(o, since)]
+    assert set(fast) <= {o.suffix for o in every}
+    assert [s for s in fast if s in set(full)] == full
+
+
+def _series_at(first: datetime, all_day: bool, rule: str) -> dict[str, Any]:
+    if all_day:
+        day = first.date()
+        start, end = {"date": day.isoformat()}, {"date": (day + timedelta(days=1)).isoformat()}
+    else:
+        local = first.astimezone(ZoneInfo("Europe/London")).replace(tzinfo=None)
+        zone = {"timeZone": "Europe/London"}
+        start = {"dateTime": local.isoformat(), **zone}
+        end = {"dateTime": (local + timedelta(minutes=45)).isoformat(), **zone}
+    return {"id": "series01", "start": start, "end": end, "recurrence": [rule]}
+
+
+def _ends_after(occ: Any, since: datetime) -> bool:
+    return event_instant(occ.end, "UTC") > since

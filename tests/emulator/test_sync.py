@@ -75,9 +75,11 @@ def test_expired_sync_token_answers_410_full_sync_required(
         "error": {
             "errors": [
                 {
-                    "domain": "global",
+                    "domain": "calendar",
                     "reason": "fullSyncRequired",
                     "message": "Sync token is no longer valid, a full sync is required.",
+                    "locationType": "parameter",
+                    "location": "syncToken",
                 }
             ],
             "code": 410,

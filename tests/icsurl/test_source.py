@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from datetime import date
 
 import pytest
@@ -148,3 +149,29 @@ def test_a_page_that_is_not_icalendar_is_rejected(
 def test_unreachable_server_is_retried_later(ics_source: IcsUrlSource) -> None:
     with pytest.raises(FeedUnavailable, match="cannot be fetched"):
         ics_source.pull("http://127.0.0.1:9/clinic.ics", None)
+
+
+def test_a_utf16_feed_with_a_range_override_and_its_own_address_is_read_whole(
+    feed: FeedServer, ics_source: IcsUrlSource
+) -> None:
+    """The subscription reads through the one shared reader: bytes, ranges, own address."""
+    series = vevent(
+        "w", "Botox - Zoë Brontë", "20300107T100000Z", "RRULE:FREQ=WEEKLY;COUNT=3",
+        "ATTENDEE:mailto:dr.smith@gmail.com",
+    )  # fmt: skip
+    moved = vevent(
+        "w", "Botox (room 2) - Zoë Brontë", "20300114T120000Z",
+        "RECURRENCE-ID;RANGE=THISANDFUTURE:20300114T100000Z",
+        "ATTENDEE:mailto:dr.smith@gmail.com",
+    )  # fmt: skip
+    feed.serve(series, moved, name="dr.smith@gmail.com")
+    feed.body = codecs.BOM_UTF16_LE + feed.body.decode().encode("utf-16-le")
+    changes = ics_source.pull(feed.url, None)
+    summaries = {e.booking.id: e.booking.summary for e in changes.events}
+    assert summaries == {
+        "w@20300107T100000Z": "Botox - Zoë Brontë",
+        "w@20300114T100000Z": "Botox (room 2) - Zoë Brontë",
+        "w@20300121T100000Z": "Botox (room 2) - Zoë Brontë",
+    }
+    guests = {a.is_self for e in changes.events for a in e.booking.attendees}
+    assert guests == {True}
