@@ -126,7 +126,13 @@ def test_quarantined_ignored_and_cut_events_are_counted_and_shown_per_calendar(
     insert(
         smith, "Botox Jane Doe", start, extendedProperties={"private": {"patient_id": "P" * 300}}
     )
-    insert(smith, "Out of office", start, eventType="outOfOffice")
+    gmail = {  # a flight Gmail put on the calendar: only Gmail makes these
+        "summary": "Flight to Lisbon",
+        "eventType": "fromGmail",
+        "start": {"dateTime": start},
+        "end": {"dateTime": "2030-01-10T11:00:00+00:00"},
+    }
+    emulator.account.store.insert_event(smith, gmail, imported=True)
     seed_unstorable(emulator, smith, NOW + timedelta(days=9))
     run_clinic_pass(counted, now=NOW)
     assert counted.metrics is not None
