@@ -74,7 +74,7 @@ class RemoteCalendar:
 
 @dataclass(frozen=True, slots=True)
 class SkippedEvent:
-    """An event that could not be read, and why (never silently dropped)."""
+    """An event that could not be read or is not a booking, and why (never silently dropped)."""
 
     event_id: str
     reason: str
@@ -88,6 +88,9 @@ class ChangeSet:
     ``removed`` are ids of events deleted or cancelled on the calendar. When ``full`` is
     true the listing covered every event from ``window[0]`` to ``window[1]`` (local days),
     so a stored event of those days missing from ``events`` is gone as well.
+    ``skipped`` are events that could not be read (the pull quarantines them); ``ignored``
+    are events that are not bookings (Google's out-of-office, birthdays...), whose ids are
+    in ``removed`` too, so a booking that became one leaves the store.
     ``requests`` counts the HTTP requests the pull made, retries included.
     """
 
@@ -97,6 +100,7 @@ class ChangeSet:
     full: bool
     window: tuple[date, date] | None = None
     skipped: tuple[SkippedEvent, ...] = ()
+    ignored: tuple[SkippedEvent, ...] = ()
     requests: int = 0
     time_zone: str | None = None
 

@@ -62,6 +62,12 @@ class Settings(BaseSettings):
             "CLINIC_SYNC_POLL_INTERVAL_SECONDS", "CLINIC_SYNC_POLL_SECONDS"
         ),
     )
+    reconcile_interval: timedelta = Field(
+        timedelta(days=1),
+        gt=timedelta(0),
+        description="How often each calendar is listed in full and compared with the store, "
+        "correcting what push or incremental sync missed (ISO 8601 duration, e.g. P1D).",
+    )
     google_requests_per_minute: int = Field(
         300,
         ge=1,

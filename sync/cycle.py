@@ -135,6 +135,7 @@ def _cycle(
         services.reader,
         source,
         poll_interval=services.poll_interval,
+        reconcile_every=services.settings.reconcile_interval,
         now=now,
         live=live,
     )

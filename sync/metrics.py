@@ -62,6 +62,31 @@ class CycleMetrics:
             "provider",
             "outcome",
         )
+        self.quarantined = self._counter(
+            "events_quarantined",
+            "Events put in quarantine: they could not be read or stored (each is listed on "
+            "the sync-health page until it is stored, deleted or no longer listed).",
+            "provider",
+        )
+        self.ignored = self._counter(
+            "events_ignored",
+            "Events left out because they are not bookings (out-of-office, birthdays...).",
+            "provider",
+        )
+        self.cut = self._counter(
+            "bookings_cut", "Bookings stored with a field cut to fit the store.", "provider"
+        )
+        self.reconciliations = self._counter(
+            "reconciliations",
+            "Periodic full listings of a calendar compared with the store.",
+            "provider",
+        )
+        self.reconcile_corrections = self._counter(
+            "reconciliation_corrections",
+            "Bookings a reconciliation inserted, updated or deleted because push or "
+            "incremental sync missed them (normally zero).",
+            "provider",
+        )
         self.cycle_seconds = Histogram(
             "clinic_sync_cycle_duration_seconds",
             "Time one calendar cycle took: pull, detection and flag writes.",
@@ -93,6 +118,7 @@ class CycleMetrics:
         self.polls.labels(provider, "ok" if cycle.pull.ok else "failed").inc()
         self.requests.labels(provider, "pull").inc(cycle.pull.requests)
         self.requests.labels(provider, "flag").inc(cycle.flag_requests)
+        self._record_pull(cycle, provider)
         self.conflicts_detected.inc(cycle.detected)
         self.conflicts_resolved.inc(cycle.resolved)
         for outcome, count in _flag_outcomes(cycle):
@@ -101,6 +127,15 @@ class CycleMetrics:
         for changed in cycle.flagged_changes:
             latency = (ended - changed).total_seconds()
             self.flag_latency.labels(provider).observe(max(0.0, latency))
+
+    def _record_pull(self, cycle: CalendarCycle, provider: str) -> None:
+        pull = cycle.pull
+        self.quarantined.labels(provider).inc(pull.quarantined)
+        self.ignored.labels(provider).inc(len(pull.ignored))
+        self.cut.labels(provider).inc(pull.cut)
+        if pull.reconciled:
+            self.reconciliations.labels(provider).inc()
+            self.reconcile_corrections.labels(provider).inc(pull.corrections)
 
     def exposition(self) -> bytes:
         """The metrics in Prometheus' text format."""

@@ -1,12 +1,18 @@
 """The pull use case: bring a clinic's stored bookings up to date with its calendars (SPEC §9).
 
-For each enabled Google calendar of a clinic: pull what changed since the stored cursor
-(:class:`~sync.calendar_source.CalendarSource`), read each event with the rules engine
-(treatment categories, patient identity: SPEC §3, §4), upsert the bookings, mark the
-removed ones deleted, then store the new cursor and the poll's outcome in one unit of
-work — so a process killed half-way leaves the old cursor and the next pass converges.
-A calendar that fails (a 500 storm outlasting the retries, a revoked grant) has its
-error recorded and the pass goes on with the others; the next pass retries it.
+For each enabled calendar of a clinic, on any provider: pull what changed since the stored
+cursor (:class:`~sync.calendar_source.CalendarSource`), pass the events through the ingest
+boundary (:mod:`sync.ingest`: text cleaned and bounded, read by the rules engine for
+treatment categories and patient identity, SPEC §3, §4), upsert the bookings, quarantine
+what cannot be read or stored, mark the removed ones deleted, then store the new cursor
+and the poll's outcome in one unit of work — so a process killed half-way leaves the old
+cursor and the next pass converges. A calendar that fails (a 500 storm outlasting the
+retries, a revoked grant, a store error, a fault in an adapter) has its error recorded
+and the pass goes on with the others; the next pass retries it.
+
+Once per ``reconcile_every`` (a day by default) the calendar is listed in full rather than
+incrementally and compared with the store: what that inserted, updated or deleted is what
+push and incremental sync missed, counted and audited (normally nothing).
 
 Each calendar's result names the bookings that changed: the seam where conflict
 detection and flags (SPEC §5, §6) plug in.
@@ -15,9 +21,9 @@ detection and flags (SPEC §5, §6) plug in.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -26,20 +32,25 @@ from rules.model import Booking, MatchKind, PatientKey
 from rules.patients import Identity, IdentityOptions, TitleNames, identify
 from rules.vocabulary import Matcher
 from sync.calendar_source import CalendarSource, ChangeSet, SkippedEvent
-from sync.errors import ClinicSyncError
+from sync.errors import ClinicSyncError, ProviderError
 from sync.google.errors import GoogleProviderError
-from sync.store.bookings import list_bookings, mark_bookings_deleted, upsert_bookings
+from sync.ingest.admission import admit_events, settle_quarantine, store_events
+from sync.store.audit import record_audit_event
+from sync.store.bookings import LiveBooking, live_by_source, mark_bookings_deleted
 from sync.store.clinics import get_clinic
 from sync.store.database import session_scope
+from sync.store.errors import StoreError
 from sync.store.events import StoredEvent
 from sync.store.sources import CalendarSource as ConnectedCalendar
 from sync.store.sources import (
     list_sources,
     record_poll_failure,
     record_poll_success,
+    record_reconciliation,
 )
 
 __all__ = [
+    "RECONCILE_EVERY",
     "BookingReader",
     "CalendarPull",
     "LiveBookings",
@@ -50,7 +61,9 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
-_UPSERT_CHUNK = 500
+ACTOR = "service"
+RECONCILE_EVERY = timedelta(days=1)
+"""How often a calendar is listed in full by default (``CLINIC_SYNC_RECONCILE_INTERVAL``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,24 +120,20 @@ def identity_keys(identity: Identity) -> tuple[PatientKey, ...]:
 
 
 class LiveBookings:
-    """The live stored bookings of a clinic by calendar id, read once when first needed.
+    """The live stored bookings of a clinic by calendar source, read once when first needed.
 
-    The store has no per-source listing yet; a Google booking carries its calendar id as
-    ``calendar_email`` (see :mod:`sync.google.mapping`), which singles out a source's
-    bookings. Within one pass each calendar is pulled once, so its entry stays true until
-    its own pull, the only writer of its bookings.
+    Within one pass each calendar is pulled once, so its entry stays true until its own
+    pull, the only writer of its bookings.
     """
 
     def __init__(self) -> None:
-        self._by_calendar: dict[str, dict[str, date]] | None = None
+        self._by_source: dict[int, dict[str, LiveBooking]] | None = None
 
-    def of(self, session: Session, source: ConnectedCalendar) -> dict[str, date]:
-        """Booking id → day of the live bookings of ``source``."""
-        if self._by_calendar is None:
-            self._by_calendar = {}
-            for booking in list_bookings(session, source.clinic_id):
-                self._by_calendar.setdefault(booking.calendar_email, {})[booking.id] = booking.day
-        return self._by_calendar.get(source.external_id, {})
+    def of(self, session: Session, source: ConnectedCalendar) -> dict[str, LiveBooking]:
+        """Booking id → day and series of the live bookings of ``source``."""
+        if self._by_source is None:
+            self._by_source = live_by_source(session, source.clinic_id)
+        return self._by_source.get(source.id, {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,11 +150,24 @@ class CalendarPull:
     deleted: int = 0
     requests: int = 0
     skipped: tuple[SkippedEvent, ...] = ()
+    """Events that could not be read or stored: each one is quarantined."""
+    ignored: tuple[SkippedEvent, ...] = ()
+    """Events that are not bookings (out-of-office, birthdays...), with why."""
     changed: tuple[str, ...] = ()
     """Ids of the bookings inserted, updated or deleted: what detection must look at."""
     retired_keys: tuple[PatientKey, ...] = ()
     """Identity keys updated bookings no longer carry: detection must reach the patients they
     left, whose other bookings may no longer be linked without them."""
+    quarantined: int = 0
+    """Events newly put in quarantine by this poll."""
+    in_quarantine: int = 0
+    """Events of the calendar in quarantine after this poll."""
+    cut: int = 0
+    """Bookings stored with a field cut to fit the store."""
+    reconciled: bool = False
+    """Whether this poll was the periodic full reconciliation."""
+    corrections: int = 0
+    """What a reconciliation corrected: bookings inserted, updated or deleted."""
     error: str | None = None
 
     @property
@@ -173,6 +195,7 @@ def pull_clinic(
     clinic: str,
     *,
     poll_interval: timedelta = timedelta(seconds=60),
+    reconcile_every: timedelta | None = RECONCILE_EVERY,
     now: datetime | None = None,
 ) -> PullReport:
     """Pull every enabled calendar of ``clinic`` once, one after the other, on any provider."""
@@ -182,7 +205,14 @@ def pull_clinic(
     live = LiveBookings()
     pulls = tuple(
         pull_calendar(
-            engine, remote, reader, source, poll_interval=poll_interval, now=now, live=live
+            engine,
+            remote,
+            reader,
+            source,
+            poll_interval=poll_interval,
+            reconcile_every=reconcile_every,
+            now=now,
+            live=live,
         )
         for source in sources
     )
@@ -196,34 +226,96 @@ def pull_calendar(
     source: ConnectedCalendar,
     *,
     poll_interval: timedelta = timedelta(seconds=60),
+    reconcile_every: timedelta | None = RECONCILE_EVERY,
     now: datetime | None = None,
     live: LiveBookings | None = None,
 ) -> CalendarPull:
-    """Pull one calendar and store the outcome; a provider failure is recorded, not raised.
+    """Pull one calendar and store the outcome; a provider or store failure is recorded.
 
-    ``live`` shares one read of the clinic's stored bookings between the calendars of a pass.
+    Every ``reconcile_every`` (``None``: never) the calendar is listed in full instead of
+    incrementally, and what that corrected is counted. ``live`` shares one read of the
+    clinic's stored bookings between the calendars of a pass.
     """
     at = now or datetime.now(UTC)
+    reconciling = _reconcile_due(source, at, reconcile_every)
     try:
-        changes = remote.pull(source.external_id, source.sync_token)
+        changes = remote.pull(source.external_id, None if reconciling else source.sync_token)
     except ClinicSyncError as err:
         return _record_failure(engine, source, err, at, poll_interval)
-    with session_scope(engine) as session:
-        pull = _apply(session, source, changes, reader, at=at, live=live or LiveBookings())
-        record_poll_success(
-            session, source.id, now=at, next_poll_at=at + poll_interval, sync_token=changes.cursor
-        )
-    for skipped in changes.skipped:
-        _log.warning(
-            "%s: skipped event %s: %s", source.external_id, skipped.event_id, skipped.reason
-        )
+    except Exception as err:  # a provider adapter's bug must cost this calendar only
+        _log.exception("%s: pull failed unexpectedly", source.external_id)
+        failure = ProviderError(f"unexpected error reading the calendar: {type(err).__name__}")
+        return _record_failure(engine, source, failure, at, poll_interval)
+    try:
+        with session_scope(engine) as session:
+            pull = _apply(session, source, changes, reader, at=at, live=live or LiveBookings())
+            if reconciling:
+                pull = _reconciled(session, source, pull, at)
+            record_poll_success(
+                session,
+                source.id,
+                now=at,
+                next_poll_at=at + poll_interval,
+                sync_token=changes.cursor,
+                full=changes.full,
+            )
+    except StoreError as err:
+        return _record_failure(engine, source, err, at, poll_interval)
+    _log_skips(source, pull)
     return pull
+
+
+def _reconcile_due(source: ConnectedCalendar, at: datetime, every: timedelta | None) -> bool:
+    """Whether the periodic full listing is due (a first sync is a full listing anyway)."""
+    if every is None or source.sync_token is None:
+        return False
+    last = source.last_full_sync_at
+    return last is None or at - last >= every
+
+
+def _reconciled(
+    session: Session, source: ConnectedCalendar, pull: CalendarPull, at: datetime
+) -> CalendarPull:
+    """Count and record what a reconciliation corrected: normally nothing."""
+    corrections = pull.inserted + pull.updated + pull.deleted
+    record_reconciliation(session, source.id, corrections, now=at)
+    if corrections:
+        # Push and incremental sync missed these (Google: notifications are not 100%
+        # reliable, https://developers.google.com/calendar/api/guides/push).
+        _log.warning(
+            "%s: reconciliation corrected %d booking(s): %d inserted, %d updated, %d deleted",
+            source.external_id,
+            corrections,
+            pull.inserted,
+            pull.updated,
+            pull.deleted,
+        )
+        detail = {"inserted": pull.inserted, "updated": pull.updated, "deleted": pull.deleted}
+        record_audit_event(
+            session,
+            source.clinic_id,
+            ACTOR,
+            "calendar.reconciled",
+            calendar_source_id=source.id,
+            detail={"corrections": corrections, **detail},
+            at=at,
+        )
+    return replace(pull, reconciled=True, corrections=corrections)
+
+
+def _log_skips(source: ConnectedCalendar, pull: CalendarPull) -> None:
+    for skipped in pull.skipped:
+        _log.warning(
+            "%s: quarantined event %s: %s", source.external_id, skipped.event_id, skipped.reason
+        )
+    for ignored in pull.ignored:
+        _log.info("%s: skipped event %s: %s", source.external_id, ignored.event_id, ignored.reason)
 
 
 def _record_failure(
     engine: Engine,
     source: ConnectedCalendar,
-    err: ClinicSyncError,
+    err: ClinicSyncError | StoreError,
     at: datetime,
     interval: timedelta,
 ) -> CalendarPull:
@@ -245,30 +337,30 @@ def _apply(
     at: datetime,
     live: LiveBookings,
 ) -> CalendarPull:
-    inserted: list[str] = []
-    updated: list[str] = []
-    retired: set[PatientKey] = set()
-    for chunk in _chunks(reader.read(changes.events), _UPSERT_CHUNK):
-        result = upsert_bookings(session, source.id, chunk, now=at)
-        inserted += result.inserted
-        updated += result.updated
-        retired.update(result.retired_keys)
+    admission = admit_events(changes.events, reader.read)
+    stored = store_events(session, source.id, admission.events, now=at)
     gone = _gone(session, source, changes, live)
     if gone:
         mark_bookings_deleted(session, source.id, gone, now=at)
+    skipped = (*changes.skipped, *admission.refused, *stored.failed)
+    counts = settle_quarantine(session, source.id, changes, skipped, stored.ids, now=at)
     return CalendarPull(
         source_id=source.id,
         calendar_id=source.external_id,
         name=source.display_name,
         full=changes.full,
         seen=len(changes.events) + len(changes.removed),
-        inserted=len(inserted),
-        updated=len(updated),
+        inserted=len(stored.inserted),
+        updated=len(stored.updated),
         deleted=len(gone),
         requests=changes.requests,
-        skipped=changes.skipped,
-        changed=(*inserted, *updated, *sorted(gone)),
-        retired_keys=tuple(sorted(retired, key=str)),
+        skipped=skipped,
+        ignored=changes.ignored,
+        changed=(*stored.inserted, *stored.updated, *sorted(gone)),
+        retired_keys=tuple(sorted(stored.retired, key=str)),
+        quarantined=counts.new,
+        in_quarantine=counts.total,
+        cut=stored.cut,
     )
 
 
@@ -277,22 +369,31 @@ def _gone(
 ) -> set[str]:
     """Live stored bookings the provider no longer has.
 
-    Those reported removed, the instances of a removed recurring series (Google reports the
-    series, whose instance ids are ``{series id}_{original start}``), and, after a full
-    listing, the bookings of the listed days that the listing did not contain.
+    Those reported removed; the instances of a removed recurring series, found by the
+    series id each instance was stored with — Google's ``recurringEventId``, "the id of the
+    recurring event to which this instance belongs"
+    (https://developers.google.com/calendar/api/v3/reference/events), never by parsing
+    instance ids, which may hold ``_`` anywhere (a series split "this and following" is
+    ``{id}_R{start}``; imported events may begin with ``_``). With ``singleEvents=true``
+    Google may report the deletion as each instance cancelled instead
+    (https://developers.google.com/calendar/api/guides/sync), which the ids catch. After a
+    full listing, the bookings of the listed days that the listing did not contain.
     """
     if source.last_sync_at is None or not (changes.removed or changes.full):
         return set()  # bookings are only ever stored by a successful poll, with last_sync_at
     stored = live.of(session, source)
     removed = set(changes.removed)
-    gone = {key for key in stored if key in removed or key.partition("_")[0] in removed}
+    gone = {
+        key
+        for key, booking in stored.items()
+        if key in removed or (booking.series is not None and booking.series in removed)
+    }
     if changes.full and changes.window is not None:
         first, last = changes.window
         seen = {event.booking.id for event in changes.events}
-        gone |= {key for key, day in stored.items() if first <= day <= last and key not in seen}
+        gone |= {
+            key
+            for key, booking in stored.items()
+            if first <= booking.day <= last and key not in seen
+        }
     return gone
-
-
-def _chunks(items: Sequence[StoredEvent], size: int) -> Iterator[Sequence[StoredEvent]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -1,11 +1,15 @@
 """``clinic-sync calendars``: connect, list and disconnect Google calendars (SPEC §8, §9).
 
+``list`` shows each calendar's sync health, its last reconciliation, and the events in
+quarantine (could not be read or stored) with why.
+
 The clinic is ``CLINIC_SYNC_CLINIC`` (created on first use); Google is reached as
 configured by the ``CLINIC_SYNC_GOOGLE_*`` settings.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Annotated
 
 import typer
@@ -15,10 +19,12 @@ from sqlmodel import Session
 
 from sync.calendar_source import RemoteCalendar
 from sync.cli.common import settings_or_exit
+from sync.cli.conflicts import safe_text
 from sync.cli.services import clean_errors, google, store, when
 from sync.errors import InputError
 from sync.store.clinics import get_or_create_clinic
 from sync.store.database import session_scope
+from sync.store.quarantine import QuarantinedEvent, list_quarantined
 from sync.store.sources import CalendarSource, Provider, add_source, list_sources, remove_source
 
 __all__ = ["calendars_app"]
@@ -64,7 +70,11 @@ def list_calendars() -> None:
     with clean_errors(), store(settings) as engine, session_scope(engine) as session:
         clinic = get_or_create_clinic(session, settings.clinic)
         sources = list_sources(session, clinic.id)
-    Console().print(_table(settings.clinic, sources))
+        held = list_quarantined(session, clinic.id)
+    console = Console()
+    console.print(_table(settings.clinic, sources, Counter(event.source_id for event in held)))
+    if held:
+        console.print(_quarantine_table(held))
 
 
 @calendars_app.command("remove")
@@ -91,9 +101,10 @@ def _connect(session: Session, clinic_id: int, calendar: RemoteCalendar) -> Cale
     )
 
 
-def _table(clinic: str, sources: list[CalendarSource]) -> Table:
+def _table(clinic: str, sources: list[CalendarSource], held: Counter[int]) -> Table:
     table = Table(title=f"Calendars of {clinic}")
-    for column in ("id", "name", "zone", "last sync", "last error", "next poll"):
+    columns = ("id", "name", "zone", "last sync", "last error", "next poll", "quarantined")
+    for column in (*columns, "reconciled"):
         table.add_column(column)
     for source in sources:
         error = source.last_error if source.consecutive_failures else None
@@ -104,5 +115,30 @@ def _table(clinic: str, sources: list[CalendarSource]) -> Table:
             when(source.last_sync_at),
             "—" if error is None else f"[red]{error}[/] ({source.consecutive_failures}×)",
             when(source.next_poll_at),
+            str(held.get(source.id, 0)),
+            _reconciled(source),
+        )
+    return table
+
+
+def _reconciled(source: CalendarSource) -> str:
+    if source.last_reconciled_at is None:
+        return "—"
+    return f"{when(source.last_reconciled_at)}, {source.reconcile_corrections} corrected"
+
+
+def _quarantine_table(held: list[QuarantinedEvent]) -> Table:
+    """Events that could not be read or stored: the provider's text shown, never interpreted."""
+    table = Table(title="Quarantined events (not read: no conflict is found for them)")
+    for column in ("calendar", "event id", "reason", "first seen", "last tried", "tries"):
+        table.add_column(column)
+    for event in held:
+        table.add_row(
+            safe_text(event.calendar),
+            safe_text(event.event_id),
+            safe_text(event.reason),
+            when(event.first_seen_at),
+            when(event.last_seen_at),
+            str(event.attempts),
         )
     return table

@@ -17,6 +17,15 @@ Google reports a deleted event, or a cancelled instance of a series, as ``status
 cancelled`` (https://developers.google.com/calendar/api/guides/sync): :func:`is_removed`
 tells those apart before mapping. An event that cannot be read (no start, a date that
 does not parse, an unknown time zone) raises :class:`MalformedEvent` with the reason.
+
+Not every event is a booking: Google returns every ``eventType`` when the listing names
+none (https://developers.google.com/calendar/api/guides/event-types), and out-of-office,
+focus time, working location, birthdays and events made from Gmail are a person's status
+or a copy of a message, never a patient's appointment. :func:`not_a_booking` says why one
+is left out. The listing deliberately asks for every type: an event whose type changes
+still arrives through incremental sync and leaves the store, which an ``eventTypes``
+filter would hide. A type Google adds later is read as a booking, since a missed booking
+costs more than a stray one.
 """
 
 from __future__ import annotations
@@ -30,9 +39,27 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from rules.model import Attendee, Booking
 from sync.store.events import EventStatus, StoredEvent
 
-__all__ = ["CalendarView", "MalformedEvent", "event_id", "is_removed", "read_event", "zone_named"]
+__all__ = [
+    "NOT_BOOKINGS",
+    "CalendarView",
+    "MalformedEvent",
+    "event_id",
+    "is_removed",
+    "not_a_booking",
+    "read_event",
+    "zone_named",
+]
 
 Json = Mapping[str, Any]
+
+NOT_BOOKINGS: Mapping[str, str] = {
+    "outOfOffice": "an out-of-office event",
+    "focusTime": "a focus time event",
+    "workingLocation": "a working location event",
+    "birthday": "a birthday",
+    "fromGmail": "an event made from a Gmail message",
+}
+"""The ``eventType`` values that are not bookings, with how a skip record names them."""
 
 
 class MalformedEvent(ValueError):
@@ -76,6 +103,13 @@ def event_id(item: Json) -> str:
 def is_removed(item: Json) -> bool:
     """Whether Google reports the event as deleted or cancelled."""
     return item.get("status") == "cancelled"
+
+
+def not_a_booking(item: Json) -> str | None:
+    """Why the event is not a booking (its ``eventType``), or ``None`` when it is one."""
+    kind = item.get("eventType")
+    what = NOT_BOOKINGS.get(kind) if isinstance(kind, str) else None
+    return None if what is None else f"not a booking: {what} (eventType {kind})"
 
 
 def read_event(item: Json, calendar: CalendarView) -> StoredEvent:

@@ -50,6 +50,7 @@ from sync.google.mapping import (
     MalformedEvent,
     event_id,
     is_removed,
+    not_a_booking,
     read_event,
     zone_named,
 )
@@ -82,6 +83,7 @@ class _Listing:
     events: dict[str, StoredEvent] = field(default_factory=dict)
     removed: dict[str, None] = field(default_factory=dict)
     skipped: list[SkippedEvent] = field(default_factory=list)
+    ignored: list[SkippedEvent] = field(default_factory=list)
     cursor: str | None = None
     time_zone: str | None = None
 
@@ -246,17 +248,26 @@ class GoogleCalendarSource:
 
 def _take(listing: _Listing, item: Json, view: CalendarView) -> None:
     identifier = event_id(item)
-    if is_removed(item) and identifier:
+    ignored = not_a_booking(item)
+    if identifier and (is_removed(item) or ignored):
         listing.events.pop(identifier, None)
         listing.removed[identifier] = None
+        if ignored and not is_removed(item):
+            listing.ignored.append(SkippedEvent(identifier, ignored))
         return
     try:
         event = read_event(item, view)
-    except MalformedEvent as err:
-        listing.skipped.append(SkippedEvent(identifier, str(err)))
+    except (MalformedEvent, TypeError, ValueError) as err:
+        # TypeError/ValueError: JSON of a shape the resource never has (a list for a
+        # summary...). It costs that event, recorded, never the rest of the listing.
+        listing.skipped.append(SkippedEvent(identifier, _reason(err)))
         return
     listing.removed.pop(identifier, None)
     listing.events[identifier] = event
+
+
+def _reason(err: Exception) -> str:
+    return str(err) if isinstance(err, MalformedEvent) else f"unreadable event ({err})"
 
 
 def _change_set(
@@ -269,6 +280,7 @@ def _change_set(
         full=full,
         window=window,
         skipped=tuple(listing.skipped),
+        ignored=tuple(listing.ignored),
         requests=tally.requests,
         time_zone=listing.time_zone,
     )

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 from sqlalchemy import and_, or_, update
+from sqlalchemy import select as sql_select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -36,9 +37,11 @@ from sync.store.identity_keys import keys_by_row, replace_keys, stored_keys
 from sync.store.tables import BookingRow, CalendarSourceRow
 
 __all__ = [
+    "LiveBooking",
     "UpsertResult",
     "list_bookings",
     "list_patient_bookings",
+    "live_by_source",
     "load_events",
     "mark_bookings_cancelled",
     "mark_bookings_deleted",
@@ -149,6 +152,28 @@ def mark_bookings_deleted(
         .execution_options(synchronize_session="fetch")
     )
     return session.exec(statement).rowcount
+
+
+@dataclass(frozen=True, slots=True)
+class LiveBooking:
+    """What telling a live booking gone needs: its day, and the series it is an instance of."""
+
+    day: date
+    series: str | None
+
+
+def live_by_source(session: Session, clinic_id: int) -> dict[int, dict[str, LiveBooking]]:
+    """The live bookings of a clinic by calendar source, then by provider event id."""
+    query = sql_select(
+        col(BookingRow.source_id),
+        col(BookingRow.provider_event_id),
+        col(BookingRow.day),
+        col(BookingRow.recurring_event_id),
+    ).where(col(BookingRow.clinic_id) == clinic_id, col(BookingRow.deleted_at).is_(None))
+    found: dict[int, dict[str, LiveBooking]] = {}
+    for source_id, event_id, day, series in session.execute(query):
+        found.setdefault(int(source_id), {})[event_id] = LiveBooking(day, series)
+    return found
 
 
 def load_events(

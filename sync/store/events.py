@@ -21,7 +21,28 @@ from rules.model import Attendee, Booking, MatchKind, PatientKey
 from sync.store.columns import NaiveDatetimeError
 from sync.store.tables import BookingRow
 
-__all__ = ["EventStatus", "StoredEvent", "booking_from_row", "content_columns", "event_from_row"]
+__all__ = [
+    "COLUMN_LIMITS",
+    "EventStatus",
+    "StoredEvent",
+    "booking_from_row",
+    "content_columns",
+    "event_from_row",
+]
+
+
+def _lengths() -> dict[str, int]:
+    lengths: dict[str, int] = {}
+    for column in BookingRow.__table__.columns:  # type: ignore[attr-defined]
+        length = getattr(column.type, "length", None)
+        if isinstance(length, int):
+            lengths[column.name] = length
+    return lengths
+
+
+COLUMN_LIMITS: Mapping[str, int] = _lengths()
+"""The length of each bounded ``bookings`` column, in characters, read off the table itself
+so the ingest boundary (:mod:`sync.ingest.text`) and the schema cannot drift apart."""
 
 
 class EventStatus(enum.StrEnum):
@@ -58,6 +79,8 @@ class StoredEvent:
     """Every key that can tie the booking to a patient (SPEC §4): its explicit id, each
     patient e-mail, its compared name — where ``patient`` keeps only the strongest.
     ``None`` when not read (an event read back from a row): the stored keys are kept."""
+    cut: tuple[str, ...] = ()
+    """Fields cut to fit the store at the ingest boundary (:mod:`sync.ingest.text`)."""
 
     def __post_init__(self) -> None:
         for name in ("start", "end", "updated"):
@@ -90,6 +113,7 @@ def content_columns(event: StoredEvent) -> dict[str, Any]:
         "patient_kind": event.patient.kind.value if event.patient else None,
         "patient_value": event.patient.value if event.patient else None,
         "match_kind": event.match.value if event.match else None,
+        "cut_fields": sorted(set(event.cut)),
     }
     columns["content_hash"] = _hash(columns)
     return columns
@@ -142,6 +166,7 @@ def event_from_row(row: BookingRow) -> StoredEvent:
         categories=tuple(row.categories),
         patient=patient,
         match=MatchKind(row.match_kind) if row.match_kind else None,
+        cut=tuple(row.cut_fields),
     )
 
 

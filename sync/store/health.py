@@ -1,9 +1,9 @@
 """The store's state in aggregate, for the web app's ``/metrics`` (SPEC §9): read-only, bounded.
 
-Two queries: conflicts counted by clinic and state, and the poll state of the enabled
+Three queries: conflicts counted by clinic and state, the poll state of the enabled
 calendars (at most :data:`MAX_CALENDARS`), each with whether its provider's credential
-asks the clinic to reconnect. Neither returns patient data or calendar names: calendars
-are known by their id and provider.
+asks the clinic to reconnect, and how many events each has in quarantine. None returns
+patient data or calendar names: calendars are known by their id and provider.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy import select as sql_select
 from sqlmodel import Session, col
 
 from sync.store.credentials import CredentialState
+from sync.store.quarantine import quarantine_counts
 from sync.store.tables import CalendarSourceRow, ClinicRow, ConflictRow, CredentialRow
 
 __all__ = ["MAX_CALENDARS", "CalendarHealth", "ConflictCount", "calendar_health", "conflict_counts"]
@@ -43,6 +44,8 @@ class CalendarHealth:
     last_sync_at: datetime | None
     consecutive_failures: int
     reconnect_required: bool
+    quarantined: int = 0
+    """Events of the calendar in quarantine (:mod:`sync.store.quarantine`)."""
 
 
 def conflict_counts(session: Session) -> list[ConflictCount]:
@@ -76,6 +79,7 @@ def calendar_health(session: Session, *, limit: int = MAX_CALENDARS) -> list[Cal
         .order_by(col(CalendarSourceRow.id))
         .limit(limit)
     )
+    held = quarantine_counts(session)
     return [
         CalendarHealth(
             source_id=int(source_id),
@@ -84,6 +88,7 @@ def calendar_health(session: Session, *, limit: int = MAX_CALENDARS) -> list[Cal
             last_sync_at=last_sync_at,
             consecutive_failures=failures,
             reconnect_required=state == CredentialState.RECONNECT_REQUIRED,
+            quarantined=held.get(int(source_id), 0),
         )
         for source_id, slug, provider, last_sync_at, failures, state in session.execute(statement)
     ]

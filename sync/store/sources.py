@@ -27,6 +27,7 @@ __all__ = [
     "list_sources",
     "record_poll_failure",
     "record_poll_success",
+    "record_reconciliation",
     "remove_source",
     "save_sync_token",
     "set_source_enabled",
@@ -62,6 +63,10 @@ class CalendarSource:
     last_error: str | None
     last_error_at: datetime | None
     consecutive_failures: int
+    last_full_sync_at: datetime | None = None
+    last_reconciled_at: datetime | None = None
+    reconcile_corrections: int | None = None
+    """What the last periodic reconciliation corrected; normally zero."""
 
 
 def add_source(
@@ -130,8 +135,12 @@ def record_poll_success(
     now: datetime,
     next_poll_at: datetime,
     sync_token: str | None = None,
+    full: bool = False,
 ) -> None:
-    """A poll went through: reset the failure count; store the new cursor when given."""
+    """A poll went through: reset the failure count; store the new cursor when given.
+
+    ``full``: the poll listed the calendar in full, which restarts the reconciliation clock.
+    """
     values: dict[str, Any] = {
         "last_sync_at": now,
         "next_poll_at": next_poll_at,
@@ -139,7 +148,16 @@ def record_poll_success(
     }
     if sync_token is not None:
         values["sync_token"] = sync_token
+    if full:
+        values["last_full_sync_at"] = now
     _update(session, source_id, **values)
+
+
+def record_reconciliation(
+    session: Session, source_id: int, corrections: int, *, now: datetime
+) -> None:
+    """A periodic full listing compared the calendar with the store and corrected this much."""
+    _update(session, source_id, last_reconciled_at=now, reconcile_corrections=corrections)
 
 
 def record_poll_failure(
@@ -190,4 +208,7 @@ def _source(row: CalendarSourceRow) -> CalendarSource:
         last_error=row.last_error,
         last_error_at=row.last_error_at,
         consecutive_failures=row.consecutive_failures,
+        last_full_sync_at=row.last_full_sync_at,
+        last_reconciled_at=row.last_reconciled_at,
+        reconcile_corrections=row.reconcile_corrections,
     )

@@ -107,6 +107,11 @@ class CalendarSourceRow(StoreModel, table=True):
     lease_owner: str | None = Field(default=None, sa_type=String(128))
     lease_expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_at: datetime = Field(sa_type=UtcDateTime)
+    last_full_sync_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    """When the calendar was last listed in full: the clock of periodic reconciliation."""
+    last_reconciled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    reconcile_corrections: int | None = Field(default=None, sa_type=Integer)
+    """What the last reconciliation corrected (bookings inserted, updated or deleted)."""
 
 
 class BookingRow(StoreModel, table=True):
@@ -153,6 +158,8 @@ class BookingRow(StoreModel, table=True):
     last_seen_at: datetime = Field(sa_type=UtcDateTime)
     changed_at: datetime = Field(sa_type=UtcDateTime)
     deleted_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    cut_fields: list[str] = Field(default_factory=list, sa_type=json_document())
+    """Fields cut to fit their column at the ingest boundary (:mod:`sync.ingest.text`)."""
 
 
 class PatientRow(StoreModel, table=True):
@@ -463,3 +470,28 @@ class PushChannelRow(StoreModel, table=True):
 
 
 __all__ += ["PushChannelRow"]
+
+
+class QuarantinedEventRow(StoreModel, table=True):
+    """A provider event that could not be read or stored, and why (SPEC §9, issue 11).
+
+    ``event_key`` is a SHA-256 of the provider's id as received, so an id too long or too
+    odd for a column still has one row; ``provider_event_id`` is that id made printable.
+    The row goes when the event is read and stored, deleted, or no longer listed.
+    """
+
+    __tablename__ = "quarantined_events"
+    __table_args__ = (UniqueConstraint("source_id", "event_key"), Index(None, "clinic_id"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    clinic_id: int = Field(sa_column=_fk("clinics.id"))
+    source_id: int = Field(sa_column=_fk("calendar_sources.id"))
+    event_key: str = Field(sa_type=String(64))
+    provider_event_id: str = Field(sa_type=Text)
+    reason: str = Field(sa_type=Text)
+    first_seen_at: datetime = Field(sa_type=UtcDateTime)
+    last_seen_at: datetime = Field(sa_type=UtcDateTime)
+    attempts: int = Field(default=1, sa_type=Integer)
+
+
+__all__ += ["QuarantinedEventRow"]

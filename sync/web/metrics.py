@@ -109,12 +109,17 @@ def _families() -> Iterator[GaugeMetricFamily]:
         "1 when the provider refused the clinic's credential and it must connect again.",
         labels=_CALENDAR_LABELS,
     )
+    yield GaugeMetricFamily(
+        "clinic_sync_calendar_quarantined_events",
+        "Events of an enabled calendar that could not be read or stored (quarantined).",
+        labels=_CALENDAR_LABELS,
+    )
 
 
 def _fill(
     counts: list[ConflictCount], calendars: list[CalendarHealth], now: datetime
 ) -> list[GaugeMetricFamily]:
-    _, conflicts, since, failures, reconnect = _families()
+    _, conflicts, since, failures, reconnect, quarantined = _families()
     clinics = sorted({c.clinic for c in counts} | {c.clinic for c in calendars})
     found = {(c.clinic, c.state): c.count for c in counts}
     for clinic in clinics:
@@ -126,4 +131,5 @@ def _fill(
             since.add_metric(labels, max(0.0, (now - calendar.last_sync_at).total_seconds()))
         failures.add_metric(labels, calendar.consecutive_failures)
         reconnect.add_metric(labels, 1 if calendar.reconnect_required else 0)
-    return [conflicts, since, failures, reconnect]
+        quarantined.add_metric(labels, calendar.quarantined)
+    return [conflicts, since, failures, reconnect, quarantined]

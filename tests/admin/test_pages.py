@@ -5,22 +5,28 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import httpx
 
 from sync.bootstrap import Services
+from sync.cycle import run_clinic_pass
+from sync.emulator import EmulatorServer
 from sync.web.server import WebServer
 from tests.admin.conftest import (
     ADMIN,
     AUDITOR,
     HOSTILE,
+    NOW,
     Accounts,
+    Json,
     Seeded,
     csrf_of,
     seed_conflict,
     sign_in,
 )
+from tests.google.conftest import UNSTORABLE_REASON, seed_unstorable
 
 
 def test_pages_send_a_visitor_to_sign_in_and_back(web: httpx.Client, accounts: Accounts) -> None:
@@ -145,3 +151,24 @@ def test_health_and_logout(web: httpx.Client, accounts: Accounts, seeded: Seeded
     out = web.post("/admin/logout", data={"csrf_token": csrf_of(health.text)})
     assert out.status_code == 303
     assert web.get("/admin/health").status_code == 303
+
+
+def test_health_lists_quarantined_events_and_the_last_reconciliation(
+    web: httpx.Client,
+    accounts: Accounts,
+    services: Services,
+    calendars: tuple[str, str],
+    insert: Callable[..., Json],
+    emulator: EmulatorServer,
+) -> None:
+    smith, _ = calendars
+    insert(smith, "Botox Jane Doe", "2030-01-10T10:00:00+00:00")
+    held = seed_unstorable(emulator, smith, NOW + timedelta(days=10))
+    run_clinic_pass(services, now=NOW)
+    run_clinic_pass(services, now=NOW + timedelta(days=1))
+    sign_in(web, ADMIN)
+    page = web.get("/admin/health").text
+    assert "Quarantined events" in page
+    assert held["id"] in page
+    assert UNSTORABLE_REASON in page
+    assert "0 corrected" in page

@@ -19,9 +19,10 @@ from sync.emulator import EmulatorServer
 from sync.google import CalendarClient, ClientConfig, GoogleAuth, GoogleCalendarSource, RetryPolicy
 from sync.policy_file import load_policy
 from sync.pull import BookingReader
-from sync.store.clinics import get_or_create_clinic
+from sync.store.bookings import list_bookings
+from sync.store.clinics import get_clinic, get_or_create_clinic
 from sync.store.database import session_scope
-from sync.store.sources import CalendarSource, Provider, add_source
+from sync.store.sources import CalendarSource, Provider, add_source, get_source
 from tests.store.conftest import blank_engine, engine, postgres_unreachable
 
 __all__ = ["blank_engine", "engine", "postgres_unreachable"]
@@ -124,3 +125,30 @@ def connect(engine: Engine, calendar_id: str, clinic: str = "default") -> Calend
             time_zone="Europe/London",
             now=NOW,
         )
+
+
+def source_state(engine: Engine, source: CalendarSource) -> CalendarSource:
+    """``source`` as the store holds it now."""
+    with session_scope(engine) as session:
+        return get_source(session, source.id)
+
+
+def live_summaries(engine: Engine, clinic: str = "default") -> dict[str, str]:
+    """The live bookings of ``clinic``: id → title."""
+    with session_scope(engine) as session:
+        bookings = list_bookings(session, get_clinic(session, clinic).id)
+    return {booking.id: booking.summary for booking in bookings}
+
+
+UNSTORABLE_REASON = "recurring event id is 1100 characters"
+
+
+def seed_unstorable(emulator: EmulatorServer, calendar_id: str, start: datetime) -> Json:
+    """An event replayed from an export (as a seed is) whose series id the store cannot hold."""
+    body = {
+        "summary": "Botox Ann Lee",
+        "start": {"dateTime": start.isoformat()},
+        "end": {"dateTime": (start + timedelta(hours=1)).isoformat()},
+        "recurringEventId": "r" * 1100,
+    }
+    return dict(emulator.account.store.insert_event(calendar_id, body, imported=True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 
 from sync.cli import app
 from sync.emulator import EmulatorServer
+from tests.google.conftest import UNSTORABLE_REASON, seed_unstorable
 
 Insert = Callable[..., dict[str, Any]]
 
@@ -113,3 +115,19 @@ def test_emulator_command_reports_a_bad_seed(cli: CliRunner, tmp_path: Path) -> 
     result = cli.invoke(app, ["emulator", "--port", "0", "--seed", str(seed)])
     assert result.exit_code == 2
     assert "seed.json" in result.output
+
+
+def test_an_event_that_cannot_be_stored_is_listed_as_quarantined(
+    cli: CliRunner, new_calendar: Callable[..., str], insert: Insert, emulator: EmulatorServer
+) -> None:
+    calendar_id = new_calendar("Dr Smith")
+    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(days=5)  # the CLI reads the clock
+    insert(calendar_id, "Botox Jane Doe", soon.isoformat())
+    held = seed_unstorable(emulator, calendar_id, soon)
+    cli.invoke(app, ["calendars", "add", calendar_id])
+    synced = cli.invoke(app, ["sync", "--once"])
+    assert synced.exit_code == 0, synced.output
+    listed = cli.invoke(app, ["calendars", "list"]).output
+    assert "Quarantined events" in listed
+    assert held["id"] in listed
+    assert UNSTORABLE_REASON in listed

@@ -18,8 +18,7 @@ from sync.pull import BookingReader, PullReport, pull_clinic
 from sync.store.bookings import list_bookings, load_events
 from sync.store.clinics import get_clinic
 from sync.store.database import session_scope
-from sync.store.sources import CalendarSource, get_source
-from tests.google.conftest import NOW, connect
+from tests.google.conftest import NOW, connect, source_state
 
 Insert = Callable[..., dict[str, Any]]
 
@@ -34,9 +33,7 @@ def stored(engine: Engine) -> dict[str, tuple[date, str]]:
     return {b.id: (b.day, b.summary) for b in bookings}
 
 
-def state(engine: Engine, source: CalendarSource) -> CalendarSource:
-    with session_scope(engine) as session:
-        return get_source(session, source.id)
+state = source_state
 
 
 def test_first_sync_stores_bookings_read_by_the_rules_engine(

@@ -34,7 +34,7 @@ from sync.web.app import create_app
 from sync.web.metrics import StoreCollector
 from sync.web.server import WebServer
 from tests.cycle.conftest import NOW, PATIENT
-from tests.google.conftest import connect
+from tests.google.conftest import connect, seed_unstorable
 from tests.worker.conftest import google_calendars
 from tests.worker.processes import Workers, worker_env
 
@@ -113,6 +113,54 @@ def test_a_calendar_the_provider_does_not_know_counts_as_a_failed_poll(
     assert counted.metrics is not None
     registry = counted.metrics.registry
     assert _value(registry, "clinic_sync_polls_total", provider="google", outcome="failed") == 1
+
+
+def test_quarantined_ignored_and_cut_events_are_counted_and_shown_per_calendar(
+    counted: Services,
+    calendars: tuple[str, str],
+    insert: Callable[..., Json],
+    emulator: EmulatorServer,
+) -> None:
+    smith, _ = calendars
+    start = "2030-01-10T10:00:00+00:00"
+    insert(
+        smith, "Botox Jane Doe", start, extendedProperties={"private": {"patient_id": "P" * 300}}
+    )
+    gmail = {  # a flight Gmail put on the calendar: only Gmail makes these
+        "summary": "Flight to Lisbon",
+        "eventType": "fromGmail",
+        "start": {"dateTime": start},
+        "end": {"dateTime": "2030-01-10T11:00:00+00:00"},
+    }
+    emulator.account.store.insert_event(smith, gmail, imported=True)
+    seed_unstorable(emulator, smith, NOW + timedelta(days=9))
+    run_clinic_pass(counted, now=NOW)
+    assert counted.metrics is not None
+    registry = counted.metrics.registry
+    google = {"provider": "google"}
+    assert _value(registry, "clinic_sync_events_quarantined_total", **google) == 1
+    assert _value(registry, "clinic_sync_events_ignored_total", **google) == 1
+    assert _value(registry, "clinic_sync_bookings_cut_total", **google) == 1
+    app = create_app(counted.settings, counted.engine, policy=counted.policy)
+    with WebServer(app) as web:
+        samples = _samples(httpx.get(f"{web.url}/metrics").text)
+    for source_id, held in (("1", 1), ("2", 0)):
+        calendar = frozenset(
+            {("source_id", source_id), ("clinic", "default"), ("provider", "google")}
+        )
+        assert samples["clinic_sync_calendar_quarantined_events", calendar] == held
+
+
+def test_a_reconciliation_is_counted_with_what_it_corrected(
+    counted: Services, calendars: tuple[str, str], insert: Callable[..., Json]
+) -> None:
+    _book_pair(insert, calendars)
+    run_clinic_pass(counted, now=NOW)
+    run_clinic_pass(counted, now=NOW + timedelta(days=1))
+    assert counted.metrics is not None
+    registry = counted.metrics.registry
+    assert _value(registry, "clinic_sync_reconciliations_total", provider="google") == 2
+    assert _value(registry, "clinic_sync_reconciliation_corrections_total", provider="google") == 0
 
 
 def _free_port() -> int:

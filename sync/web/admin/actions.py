@@ -22,6 +22,7 @@ from sync.store.audit_queries import AuditFilter, AuditPage, find_audit_events
 from sync.store.clinics import Clinic, list_clinics
 from sync.store.database import session_scope
 from sync.store.feeds import FeedToken, list_feed_tokens
+from sync.store.quarantine import QuarantinedEvent, list_quarantined
 from sync.store.review import (
     ConflictFilter,
     ConflictPage,
@@ -120,6 +121,13 @@ def calendars(context: AdminContext) -> list[CalendarSource]:
         return list_sources(session)
 
 
+def quarantined(context: AdminContext) -> list[QuarantinedEvent]:
+    """The home clinic's events that could not be read or stored (sync health)."""
+    clinic_id = context.home_clinic_id()
+    with session_scope(context.engine) as session:
+        return list_quarantined(session, clinic_id)
+
+
 def feed_tokens(context: AdminContext) -> list[FeedToken]:
     clinic_id = context.home_clinic_id()
     with session_scope(context.engine) as session:
@@ -168,4 +176,4 @@ def _token_detail(token: FeedToken) -> dict[str, object]:
     }
 
 
-__all__ += ["conflict_row_id"]
+__all__ += ["conflict_row_id", "quarantined"]

@@ -1,10 +1,14 @@
-"""The admin UI's audit log, sync health and feed-token pages (SPEC §7, §8).
+"""The admin UI's audit log, sync health and feed-token pages (SPEC §7, §8, §9).
+
+Sync health lists each calendar's polling, its last reconciliation and what it corrected,
+and the events in quarantine: those that could not be read or stored, with why.
 
 A feed URL is shown once, in the answer to the form that issued it: only its hash is
 kept. Issuing and revoking need an admin and the session's CSRF token, and are
 recorded in the audit trail with the admin's e-mail.
 """
 
+from collections import Counter
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Request, Response
@@ -12,6 +16,7 @@ from fastapi import APIRouter, Depends, Form, Path, Request, Response
 from sync.errors import InputError
 from sync.feeds.tokens import feed_url
 from sync.store.audit_queries import AuditFilter
+from sync.store.quarantine import MAX_LISTED
 from sync.store.users import WebSession
 from sync.web.admin import actions
 from sync.web.admin.auth import PageError, check_csrf, require_page_admin
@@ -49,7 +54,16 @@ def other_pages(context: AdminContext) -> APIRouter:
     @router.get("/health")
     def health(web: signed_in) -> Response:
         values = page_values(web, "health", "Sync health")
-        return render("health.html", **values, sources=actions.calendars(context))
+        held = actions.quarantined(context)
+        counts = Counter(event.source_id for event in held)
+        return render(
+            "health.html",
+            **values,
+            sources=actions.calendars(context),
+            quarantined=held,
+            quarantine_counts=counts,
+            listed_at_most=MAX_LISTED,
+        )
 
     @router.get("/feed-tokens")
     def feeds(web: signed_in) -> Response:

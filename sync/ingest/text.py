@@ -1,0 +1,186 @@
+"""The ingest boundary: where text from any provider becomes a storable booking (SPEC §9).
+
+Every event a pull brings in — from Google, CalDAV or an .ics URL — passes through
+:func:`admit` before the rules engine reads it, and through :func:`fit_reading` after, so
+what reaches the store is the same on SQLite and PostgreSQL:
+
+- control characters (C0, DEL, C1; free text keeps tab and line breaks) and unpaired
+  surrogates are removed. PostgreSQL cannot store the NUL character in text or ``jsonb``
+  (https://www.postgresql.org/docs/current/datatype-character.html, and psycopg refuses it
+  before sending), and a lone surrogate cannot be encoded as UTF-8 for either database;
+- every field is bounded to what its column holds (:data:`~sync.store.events.COLUMN_LIMITS`,
+  counted in characters as PostgreSQL's ``varchar(n)`` counts them); free text and lists
+  to generous bounds, so matching stays linear in what the store keeps. A field is cut,
+  never rejected, and its name recorded on the booking (``StoredEvent.cut``);
+- identifiers are never altered: the provider knows the event by its id (flags are written
+  by it, deletions name it), so an id that would have to change to be stored makes the
+  event :class:`Unadmissible`, for the pull to quarantine with the reason.
+
+The patient keys the rules engine derives from the cleaned text can still be long (a
+600-character word becomes a 600-character name key): :func:`fit_reading` cuts them the
+same way, so a long name still matches itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from rules.model import Attendee, PatientKey
+from sync.store.events import COLUMN_LIMITS, StoredEvent
+
+__all__ = [
+    "MAX_ATTENDEES",
+    "MAX_DESCRIPTION",
+    "MAX_PROPERTIES",
+    "MAX_SUMMARY",
+    "Unadmissible",
+    "admit",
+    "clean_line",
+    "clean_text",
+    "fit_reading",
+]
+
+MAX_SUMMARY = 4096
+"""Characters of a title kept: far beyond any real title, small enough to match quickly."""
+MAX_DESCRIPTION = 65536
+MAX_ATTENDEES = 1000
+MAX_PROPERTIES = 300
+_MAX_PROPERTY = 1024
+_MAX_RESPONSE = 32
+
+# One pass each, linear in the text. Surrogates are matched as code points: Python decodes
+# a well-formed pair (in JSON or UTF-16) into one astral character, so any left is unpaired.
+_CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff"
+_LINE_UNSAFE = re.compile(f"[{_CONTROLS}\t\n\r]")
+_TEXT_UNSAFE = re.compile(f"[{_CONTROLS}]")
+_ID_LIMIT = COLUMN_LIMITS["provider_event_id"]
+
+
+class Unadmissible(ValueError):
+    """An event the store cannot keep without changing what identifies it; says why."""
+
+
+def clean_line(text: str) -> str:
+    """``text`` without control characters (tab and line breaks too) or lone surrogates."""
+    return _LINE_UNSAFE.sub("", text)
+
+
+def clean_text(text: str) -> str:
+    """Free text without control characters or lone surrogates; tabs and line breaks kept."""
+    return _TEXT_UNSAFE.sub("", text)
+
+
+@dataclass
+class _Cuts:
+    """The names of the fields cut so far, in the order met."""
+
+    names: list[str] = field(default_factory=list)
+
+    def line(self, name: str, text: str, limit: int) -> str:
+        return self.bound(name, clean_line(text), limit)
+
+    def text(self, name: str, text: str, limit: int) -> str:
+        return self.bound(name, clean_text(text), limit)
+
+    def bound(self, name: str, text: str, limit: int) -> str:
+        if len(text) <= limit:
+            return text
+        self.mark(name)
+        return text[:limit]
+
+    def mark(self, name: str) -> None:
+        if name not in self.names:
+            self.names.append(name)
+
+
+def admit(event: StoredEvent) -> StoredEvent:
+    """``event`` as the store can hold it; :class:`Unadmissible` when its ids do not fit."""
+    booking = event.booking
+    _check_id("id", booking.id)
+    if event.recurring_event_id is not None:
+        _check_id("recurring event id", event.recurring_event_id)
+    cuts = _Cuts(list(event.cut))
+    patient_id = booking.patient_id
+    admitted = replace(
+        booking,
+        uid=cuts.line("uid", booking.uid, COLUMN_LIMITS["ical_uid"]),
+        calendar=cuts.line("calendar", booking.calendar, COLUMN_LIMITS["calendar"]),
+        summary=cuts.text("summary", booking.summary, MAX_SUMMARY),
+        description=cuts.text("description", booking.description, MAX_DESCRIPTION),
+        attendees=_attendees(booking.attendees, cuts),
+        calendar_email=cuts.line("calendar_email", booking.calendar_email, _EMAIL),
+        organizer_email=cuts.line("organizer_email", booking.organizer_email, _EMAIL),
+        patient_id=None
+        if patient_id is None
+        else cuts.line("patient_id", patient_id, COLUMN_LIMITS["explicit_patient_id"]) or None,
+    )
+    return replace(
+        event,
+        booking=admitted,
+        etag=_etag(event.etag),
+        private_properties=_properties(event.private_properties, cuts),
+        cut=tuple(cuts.names),
+    )
+
+
+def fit_reading(event: StoredEvent) -> StoredEvent:
+    """``event`` with the patient keys the rules engine read in it cut to their columns."""
+    cuts = _Cuts(list(event.cut))
+    patient = _key(event.patient, cuts) if event.patient else None
+    keys = event.identity_keys
+    fitted = None if keys is None else tuple(dict.fromkeys(_key(key, cuts) for key in keys))
+    if cuts.names == list(event.cut):
+        return event
+    return replace(event, patient=patient, identity_keys=fitted, cut=tuple(cuts.names))
+
+
+_EMAIL = COLUMN_LIMITS["calendar_email"]
+_KEY = COLUMN_LIMITS["patient_value"]
+
+
+def _check_id(what: str, value: str) -> None:
+    if clean_line(value) != value:
+        raise Unadmissible(f"the event's {what} contains control characters or lone surrogates")
+    if len(value) > _ID_LIMIT:
+        raise Unadmissible(f"the event's {what} is {len(value)} characters (at most {_ID_LIMIT})")
+
+
+def _etag(etag: str | None) -> str | None:
+    # An ETag only saves a request when it is exact; one that does not fit is dropped.
+    if etag is None or clean_line(etag) != etag or len(etag) > COLUMN_LIMITS["etag"]:
+        return None
+    return etag
+
+
+def _attendees(attendees: tuple[Attendee, ...], cuts: _Cuts) -> tuple[Attendee, ...]:
+    kept = attendees
+    if len(kept) > MAX_ATTENDEES:
+        kept = kept[:MAX_ATTENDEES]
+        cuts.mark("attendees")
+    return tuple(
+        replace(
+            attendee,
+            email=cuts.line("attendees", attendee.email, _EMAIL),
+            response=cuts.line("attendees", attendee.response, _MAX_RESPONSE),
+        )
+        for attendee in kept
+    )
+
+
+def _properties(properties: Mapping[str, str], cuts: _Cuts) -> dict[str, str]:
+    items = list(properties.items())
+    if len(items) > MAX_PROPERTIES:
+        items = items[:MAX_PROPERTIES]
+        cuts.mark("private_properties")
+    kept: dict[str, str] = {}
+    for key, value in items:
+        name = cuts.line("private_properties", key, _MAX_PROPERTY)
+        kept[name] = cuts.text("private_properties", value, _MAX_PROPERTY)
+    return kept
+
+
+def _key(key: PatientKey, cuts: _Cuts) -> PatientKey:
+    value = cuts.line("patient", key.value, _KEY)
+    return key if value == key.value else PatientKey(key.kind, value)
