@@ -31,7 +31,11 @@ class ServerThread:
 
     def start(self, host: str, port: int) -> int:
         """Bind ``host:port``, serve, and return the bound port once connections are accepted."""
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY on accepted sockets only
+        # when their proto says TCP, and without it Nagle's algorithm meets the client's
+        # delayed ACK, holding back every keep-alive answer by ~40 ms.
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         bound = int(sock.getsockname()[1])
