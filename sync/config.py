@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sync.errors import ConfigError
@@ -25,6 +32,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CLINIC_SYNC_",
         env_file=".env",
+        # An empty line in .env (as `config example` writes for unset settings) or an empty
+        # variable means "the default", for every setting alike.
+        env_ignore_empty=True,
         extra="ignore",
         frozen=True,
         validate_by_name=True,  # a field with environment aliases is still set by its name
@@ -223,15 +233,13 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from err
         return value
 
-    @field_validator("secret_key", "google_client_secrets", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _blank_is_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
-
-    @field_validator("worker_metrics_port", mode="before")
-    @classmethod
-    def _blank_port_is_off(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
+    def _blank_is_default(cls, data: object) -> object:
+        """A blank value from any source (spaces included, or an argument) is the default."""
+        if not isinstance(data, dict):
+            return data
+        return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
 
     @field_validator("public_url")
     @classmethod
