@@ -20,10 +20,17 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from sync.errors import ConfigError
 
 __all__ = ["Settings", "load_settings"]
+
+_DATABASES = frozenset({"sqlite", "postgresql", "postgres"})
+# Bare names need no check: pysqlite ships with Python and the store maps a bare
+# postgresql:// to psycopg 3, a dependency of the package.
+_BUNDLED_DRIVERS = frozenset({"sqlite", "postgresql", "postgres"})
 
 
 class Settings(BaseSettings):
@@ -241,6 +248,22 @@ class Settings(BaseSettings):
             return data
         return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
 
+    @field_validator("database_url")
+    @classmethod
+    def _usable_database(cls, value: str) -> str:
+        """SQLite or PostgreSQL, through a driver that is installed (checked before connecting)."""
+        try:
+            url = make_url(value)
+        except ArgumentError as err:
+            raise ValueError("not a database URL (e.g. sqlite:///./clinic-sync.db)") from err
+        if url.get_backend_name() not in _DATABASES:
+            raise ValueError(
+                f"{url.drivername}:// is not supported; use sqlite:///FILE or postgresql://…"
+            )
+        if url.drivername not in _BUNDLED_DRIVERS:
+            _import_driver(url)
+        return value
+
     @field_validator("public_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
@@ -254,6 +277,13 @@ class Settings(BaseSettings):
                 part.strip().lstrip("@").casefold() for part in value.split(",") if part.strip()
             )
         return value
+
+
+def _import_driver(url: URL) -> None:
+    try:
+        url.get_dialect().import_dbapi()
+    except (ImportError, NoSuchModuleError) as err:
+        raise ValueError(f"the {url.drivername} driver is not installed") from err
 
 
 def load_settings(**overrides: object) -> Settings:

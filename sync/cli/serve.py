@@ -15,6 +15,7 @@ from rich.console import Console
 from sync.cli.common import fail, settings_or_exit
 from sync.errors import ClinicSyncError
 from sync.logs import configure_logging
+from sync.serving import bind
 from sync.store.database import make_engine
 from sync.store.errors import StoreError
 from sync.store.migrate import upgrade
@@ -35,17 +36,24 @@ def serve(
     settings = settings_or_exit()
     configure_logging(settings.log_format, settings.log_level)
     logging.getLogger("sync.web.access").setLevel(logging.INFO if access_log else logging.WARNING)
+    try:
+        sock = bind(host, port)  # first: a busy port is one line, before anything else
+    except ClinicSyncError as err:
+        fail(err)
     engine = make_engine(settings.database_url)
     try:
         upgrade(engine)
         app = create_app(settings, engine)
     except (ClinicSyncError, StoreError) as err:
+        sock.close()
         engine.dispose()
         fail(err)
-    Console(stderr=True).print(f"clinic-sync web on http://{host}:{port}/ (admin at /admin)")
+    bound = sock.getsockname()[1]
+    Console(stderr=True).print(f"clinic-sync web on http://{host}:{bound}/ (admin at /admin)")
     try:
-        run_web(app, host, port)
+        run_web(app, sock)
     except KeyboardInterrupt:
         pass
     finally:
+        sock.close()
         engine.dispose()

@@ -8,6 +8,7 @@ returns once the server accepts connections; tests and benchmarks use it.
 
 from __future__ import annotations
 
+import socket
 from types import TracebackType
 from typing import Self
 
@@ -26,11 +27,9 @@ def server_config(app: FastAPI, *, log_level: str = "info") -> uvicorn.Config:
     )
 
 
-def run_web(app: FastAPI, host: str, port: int) -> None:
-    """Serve ``app`` on ``host:port`` until interrupted."""
-    config = server_config(app)
-    config.host, config.port = host, port
-    uvicorn.Server(config).run()
+def run_web(app: FastAPI, sock: socket.socket) -> None:
+    """Serve ``app`` on the bound ``sock`` (:func:`sync.serving.bind`) until interrupted."""
+    uvicorn.Server(server_config(app)).run(sockets=[sock])
 
 
 class WebServer:
