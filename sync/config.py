@@ -205,6 +205,12 @@ class Settings(BaseSettings):
         900, ge=1, description="The window failed sign-ins are counted over, in seconds."
     )
 
+    api_docs: bool = Field(
+        False,
+        description="Serve interactive API documentation at /admin/api-docs (/docs points "
+        "there) to signed-in users, from a packaged Swagger UI; off by default.",
+    )
+
     push_allow_http: bool = Field(
         False,
         description="Open push channels to a plain http public URL too (tests and the emulator "

@@ -21,9 +21,19 @@ __all__ = ["WebServer", "run_web", "server_config"]
 
 
 def server_config(app: FastAPI, *, log_level: str = "info") -> uvicorn.Config:
-    """uvicorn settings for clinic-sync: no access log (it would print tokens)."""
+    """uvicorn settings for clinic-sync: no access log (it would print tokens).
+
+    ``log_config=None`` keeps uvicorn from installing its own plain-text handlers: its
+    lines propagate to the one handler :func:`sync.logs.configure_logging` sets up.
+    """
     return uvicorn.Config(
-        app, log_level=log_level, access_log=False, lifespan="on", ws="none", server_header=False
+        app,
+        log_level=log_level,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        ws="none",
+        server_header=False,
     )
 
 
