@@ -53,7 +53,9 @@ _READ: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "No valid bearer token."},
 }
 # A body that is not even text (FastAPI answers 400 before validating it).
-_BODY = {400: {"model": ErrorOut, "description": "The body cannot be read."}}
+_BODY: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "The body cannot be read."}
+}
 _ONE = {**_READ, 404: {"model": ErrorOut, "description": "No such conflict."}}
 _ACT: dict[int | str, dict[str, Any]] = {
     **_ONE,
