@@ -205,6 +205,11 @@ class Settings(BaseSettings):
         900, ge=1, description="The window failed sign-ins are counted over, in seconds."
     )
 
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="Reverse proxies (addresses or networks, comma-separated; * for any) "
+        "whose X-Forwarded-For/-Proto `clinic-sync serve` trusts for the client's address.",
+    )
     api_docs: bool = Field(
         False,
         description="Serve interactive API documentation at /admin/api-docs (/docs points "

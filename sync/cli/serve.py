@@ -51,7 +51,7 @@ def serve(
     bound = sock.getsockname()[1]
     Console(stderr=True).print(f"clinic-sync web on http://{host}:{bound}/ (admin at /admin)")
     try:
-        run_web(app, sock)
+        run_web(app, sock, forwarded_allow_ips=settings.forwarded_allow_ips)
     except KeyboardInterrupt:
         pass
     finally:

@@ -20,11 +20,15 @@ from sync.serving import ServerThread
 __all__ = ["WebServer", "run_web", "server_config"]
 
 
-def server_config(app: FastAPI, *, log_level: str = "info") -> uvicorn.Config:
+def server_config(
+    app: FastAPI, *, log_level: str = "info", forwarded_allow_ips: str | None = None
+) -> uvicorn.Config:
     """uvicorn settings for clinic-sync: no access log (it would print tokens).
 
     ``log_config=None`` keeps uvicorn from installing its own plain-text handlers: its
     lines propagate to the one handler :func:`sync.logs.configure_logging` sets up.
+    ``forwarded_allow_ips`` names the proxies whose X-Forwarded-* headers give the client's
+    address (uvicorn's own default, loopback only, when ``None``).
     """
     return uvicorn.Config(
         app,
@@ -34,12 +38,14 @@ def server_config(app: FastAPI, *, log_level: str = "info") -> uvicorn.Config:
         lifespan="on",
         ws="none",
         server_header=False,
+        forwarded_allow_ips=forwarded_allow_ips,
     )
 
 
-def run_web(app: FastAPI, sock: socket.socket) -> None:
+def run_web(app: FastAPI, sock: socket.socket, *, forwarded_allow_ips: str) -> None:
     """Serve ``app`` on the bound ``sock`` (:func:`sync.serving.bind`) until interrupted."""
-    uvicorn.Server(server_config(app)).run(sockets=[sock])
+    config = server_config(app, forwarded_allow_ips=forwarded_allow_ips)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 class WebServer:

@@ -62,3 +62,24 @@ def test_an_unusable_database_url_is_one_line_naming_the_setting(
     assert "CLINIC_SYNC_DATABASE_URL" in line
     assert problem in line
     assert "secret" not in line
+
+
+def test_the_worker_probe_needs_the_metrics_port(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["probe", "worker"])
+    assert result.exit_code == 2
+    assert "CLINIC_SYNC_WORKER_METRICS_PORT" in _one_line_error(result.stderr)
+
+
+def test_a_probe_of_nothing_listening_is_unhealthy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    result = CliRunner().invoke(app, ["probe", "web", "--port", str(port)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("unhealthy: ")
