@@ -34,6 +34,9 @@ LogFormat = Literal["auto", "json", "text"]
 
 # uvicorn's loggers: their lines join the same stream instead of uvicorn's own handlers.
 _UVICORN = ("uvicorn", "uvicorn.error")
+# Libraries that log every request at INFO, full URL included (a subscribed .ics address
+# can hold its owner's secret): warnings only.
+_CHATTY = ("httpx", "httpcore")
 
 
 def _time(_logger: Any, _name: str, entry: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -42,6 +45,12 @@ def _time(_logger: Any, _name: str, entry: MutableMapping[str, Any]) -> MutableM
     created = record.created if isinstance(record, logging.LogRecord) else None
     moment = datetime.fromtimestamp(created, UTC) if created is not None else datetime.now(UTC)
     entry["time"] = moment.isoformat(timespec="milliseconds")
+    return entry
+
+
+def _plain(_logger: Any, _name: str, entry: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Drop uvicorn's ``color_message`` extra: the message again, with terminal escapes."""
+    entry.pop("color_message", None)
     return entry
 
 
@@ -56,6 +65,7 @@ class JsonFormatter(ProcessorFormatter):
                 add_logger_name,
                 merge_contextvars,
                 ExtraAdder(),
+                _plain,
             ],
             processors=[
                 ProcessorFormatter.remove_processors_meta,
@@ -87,6 +97,8 @@ def configure_logging(log_format: LogFormat = "auto", level: str = "INFO") -> No
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers[:] = []
         uvicorn_logger.propagate = True
+    for name in _CHATTY:
+        logging.getLogger(name).setLevel(logging.WARNING)
     # Access logs would carry feed tokens in their paths; the web app logs requests itself.
     logging.getLogger("uvicorn.access").disabled = True
     structlog.contextvars.clear_contextvars()

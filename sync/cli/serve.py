@@ -10,7 +10,6 @@ import logging
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from sync.cli.common import fail, settings_or_exit
 from sync.errors import ClinicSyncError
@@ -23,6 +22,8 @@ from sync.web.app import create_app
 from sync.web.server import run_web
 
 __all__ = ["serve"]
+
+_log = logging.getLogger(__name__)
 
 
 def serve(
@@ -49,7 +50,7 @@ def serve(
         engine.dispose()
         fail(err)
     bound = sock.getsockname()[1]
-    Console(stderr=True).print(f"clinic-sync web on http://{host}:{bound}/ (admin at /admin)")
+    _log.info("clinic-sync web on http://%s:%d/ (admin at /admin)", host, bound)
     try:
         run_web(app, sock, forwarded_allow_ips=settings.forwarded_allow_ips)
     except KeyboardInterrupt:

@@ -12,14 +12,10 @@ is what the wheel itself carries (package data, entry points), at a modest cost.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import sysconfig
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,8 +24,14 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parents[2]
-DOCKERFILE = ROOT / "deploy" / "Dockerfile"
+from tests.ops.installs import (
+    DOCKERFILE,
+    copy_checkout,
+    free_port,
+    link_dependencies,
+    operator_env,
+)
+
 _INSTRUCTION = re.compile(r"^(FROM|COPY|RUN|USER|ENTRYPOINT|CMD|HEALTHCHECK)\s+(.*)$")
 
 
@@ -46,15 +48,6 @@ def _final_stage() -> list[tuple[str, str]]:
     return steps[last_from:]
 
 
-def _build_copies() -> list[str]:
-    """What the build stage copies from the build context (``COPY src... dest``)."""
-    copied: list[str] = []
-    for word, rest in _instructions():
-        if word == "COPY" and not rest.startswith("--from"):
-            copied += rest.split()[:-1]
-    return copied
-
-
 @dataclass(frozen=True)
 class Image:
     """The venv built from the wheel, and a folder to run it in (the container's WORKDIR)."""
@@ -63,13 +56,8 @@ class Image:
     workdir: Path
 
     def env(self, **settings: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CLINIC_SYNC_")}
-        env["PATH"] = f"{self.bin}{os.pathsep}{env.get('PATH', '')}"
-        env.pop("PYTHONPATH", None)
         database = f"sqlite:///{self.workdir}/clinic-sync.db"
-        env |= {"CLINIC_SYNC_DATABASE_URL": database, "CLINIC_SYNC_LOG_FORMAT": "json"}
-        env |= {f"CLINIC_SYNC_{k.upper()}": v for k, v in settings.items()}
-        return env
+        return operator_env(self.bin, database_url=database, log_format="json", **settings)
 
     def run(self, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -98,33 +86,19 @@ class Image:
 def image(tmp_path_factory: pytest.TempPathFactory) -> Image:
     """The build stage, step by step: copy, build the wheel, install it into a fresh venv."""
     base = tmp_path_factory.mktemp("image")
-    context = base / "src"
-    context.mkdir()
-    for name in _build_copies():
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, context / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, context / name)
+    context = copy_checkout(base / "src")
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
     wheels = base / "dist"
     subprocess.run([*pip, "wheel", "--no-deps", "-w", str(wheels), str(context)], check=True)
     venv = base / "opt" / "clinic-sync"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    site = Path(sysconfig.get_path("purelib", vars={"base": str(venv), "platbase": str(venv)}))
-    (site / "dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    link_dependencies(venv)
     (wheel,) = wheels.glob("clinic_sync-*.whl")
     installer = [str(venv / "bin" / "python"), "-m", "pip", "-q", "--disable-pip-version-check"]
     subprocess.run([*installer, "install", "--no-deps", "--no-index", str(wheel)], check=True)
     workdir = base / "var" / "lib" / "clinic-sync"
     workdir.mkdir(parents=True)
     return Image(venv / "bin", workdir)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager
@@ -179,7 +153,7 @@ def test_each_role_s_command_runs_and_passes_its_check(image: Image) -> None:
     """What the Dockerfile's CMD and the deploy files run: db upgrade, serve, worker."""
     migrated = image.run("db", "upgrade")
     assert migrated.returncode == 0, migrated.stderr
-    web_port, metrics_port = _free_port(), _free_port()
+    web_port, metrics_port = free_port(), free_port()
     with _running(image, "serve", "--host", "127.0.0.1", "--port", str(web_port)) as web:
         _wait_for_log(image, web, "serve", "Application startup complete")
         healthy = image.run("probe", "web", "--port", str(web_port))

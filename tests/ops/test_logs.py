@@ -75,6 +75,7 @@ def test_uvicorns_own_lines_join_the_json_stream(capsys: pytest.CaptureFixture[s
     uvicorn = [e for e in entries if e["logger"].startswith("uvicorn")]
     assert any("startup complete" in e["message"] for e in uvicorn), lines
     assert all(e["level"] in {"info", "warning", "error"} for e in uvicorn)
+    assert not [e for e in uvicorn if "color_message" in e]  # no terminal escapes
 
 
 @pytest.mark.usefixtures("restore_logging")
