@@ -1,20 +1,31 @@
 # The two commands a newcomer needs are `make demo` and `make test`; both build .venv first.
+# The demo needs the runtime only; the tests need the development extras too (Playwright,
+# mypy, Radicale, schemathesis...), installed on first `make test`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+RUNTIME_STAMP := $(VENV)/.runtime-stamp
 
 .PHONY: demo test lint typecheck pytest bench clean
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# The package and its runtime dependencies, nothing else.
+$(RUNTIME_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUNTIME_STAMP)
+
+# Everything `make test` runs (a superset of the runtime).
+$(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(RUNTIME_STAMP)
 
 # The whole service on a generated clinic; the offline audit stays
 # `clinic-sync audit examples/clinic-export/*.ics`.
-demo: $(STAMP)
+demo: $(RUNTIME_STAMP)
 	$(BIN)/clinic-sync demo
 
 lint: $(STAMP)

@@ -11,12 +11,26 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from sync.errors import ConfigError
 
 __all__ = ["Settings", "load_settings"]
+
+_DATABASES = frozenset({"sqlite", "postgresql", "postgres"})
+# Bare names need no check: pysqlite ships with Python and the store maps a bare
+# postgresql:// to psycopg 3, a dependency of the package.
+_BUNDLED_DRIVERS = frozenset({"sqlite", "postgresql", "postgres"})
 
 
 class Settings(BaseSettings):
@@ -25,6 +39,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CLINIC_SYNC_",
         env_file=".env",
+        # An empty line in .env (as `config example` writes for unset settings) or an empty
+        # variable means "the default", for every setting alike.
+        env_ignore_empty=True,
         extra="ignore",
         frozen=True,
         validate_by_name=True,  # a field with environment aliases is still set by its name
@@ -194,6 +211,17 @@ class Settings(BaseSettings):
         900, ge=1, description="The window failed sign-ins are counted over, in seconds."
     )
 
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="Reverse proxies (addresses or networks, comma-separated; * for any) "
+        "whose X-Forwarded-For/-Proto `clinic-sync serve` trusts for the client's address.",
+    )
+    api_docs: bool = Field(
+        False,
+        description="Serve interactive API documentation at /admin/api-docs (/docs points "
+        "there) to signed-in users, from a packaged Swagger UI; off by default.",
+    )
+
     push_allow_http: bool = Field(
         False,
         description="Open push channels to a plain http public URL too (tests and the emulator "
@@ -229,15 +257,29 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from err
         return value
 
-    @field_validator("secret_key", "google_client_secrets", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _blank_is_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
+    def _blank_is_default(cls, data: object) -> object:
+        """A blank value from any source (spaces included, or an argument) is the default."""
+        if not isinstance(data, dict):
+            return data
+        return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
 
-    @field_validator("worker_metrics_port", mode="before")
+    @field_validator("database_url")
     @classmethod
-    def _blank_port_is_off(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
+    def _usable_database(cls, value: str) -> str:
+        """SQLite or PostgreSQL, through a driver that is installed (checked before connecting)."""
+        try:
+            url = make_url(value)
+        except ArgumentError as err:
+            raise ValueError("not a database URL (e.g. sqlite:///./clinic-sync.db)") from err
+        if url.get_backend_name() not in _DATABASES:
+            raise ValueError(
+                f"{url.drivername}:// is not supported; use sqlite:///FILE or postgresql://…"
+            )
+        if url.drivername not in _BUNDLED_DRIVERS:
+            _import_driver(url)
+        return value
 
     @field_validator("public_url")
     @classmethod
@@ -252,6 +294,13 @@ class Settings(BaseSettings):
                 part.strip().lstrip("@").casefold() for part in value.split(",") if part.strip()
             )
         return value
+
+
+def _import_driver(url: URL) -> None:
+    try:
+        url.get_dialect().import_dbapi()
+    except (ImportError, NoSuchModuleError) as err:
+        raise ValueError(f"the {url.drivername} driver is not installed") from err
 
 
 def load_settings(**overrides: object) -> Settings:

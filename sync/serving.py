@@ -15,9 +15,27 @@ import time
 
 import uvicorn
 
-__all__ = ["ServerThread"]
+from sync.errors import ConfigError
+
+__all__ = ["ServerThread", "bind"]
 
 _START_TIMEOUT = 10.0
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (0 picks a free port); :class:`ConfigError` if taken."""
+    # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY on accepted sockets only
+    # when their proto says TCP, and without it Nagle's algorithm meets the client's
+    # delayed ACK, holding back every keep-alive answer by ~40 ms.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as err:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
+    return sock
 
 
 class ServerThread:
@@ -31,9 +49,7 @@ class ServerThread:
 
     def start(self, host: str, port: int) -> int:
         """Bind ``host:port``, serve, and return the bound port once connections are accepted."""
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
+        sock = bind(host, port)
         bound = int(sock.getsockname()[1])
         self._server = uvicorn.Server(self._config)
         self._thread = threading.Thread(

@@ -257,7 +257,9 @@ class Worker:
         self, lease: Lease, cycle: CalendarCycle, started: float, due: datetime | None
     ) -> None:
         ended = time.time()
-        _log.info(
+        # A poll that changed nothing is the usual case: INFO stays quiet when nothing happens.
+        _log.log(
+            logging.DEBUG if _idle(cycle) else logging.INFO,
             "calendar %d polled in %.2f s (%s); next poll %s",
             lease.source_id,
             ended - started,
@@ -342,6 +344,14 @@ def cycle_requests(cycle: CalendarCycle) -> int:
     """Google requests a cycle made: its pull's, plus at least one per flag written."""
     writes = cycle.flagged + cycle.unflagged + cycle.write_failures
     return max(1, cycle.pull.requests + writes)
+
+
+def _idle(cycle: CalendarCycle) -> bool:
+    """A successful incremental poll that found no change, and detection nothing to do."""
+    pull = cycle.pull
+    quiet_pull = not (pull.full or pull.changed or pull.skipped)
+    acted = cycle.detected or cycle.resolved or cycle.flagged or cycle.unflagged
+    return cycle.complete and quiet_pull and not acted
 
 
 def _outcome(cycle: CalendarCycle) -> str:

@@ -35,17 +35,33 @@ calendars_app = typer.Typer(
 
 
 @calendars_app.command("discover")
-def discover() -> None:
-    """Connect every calendar the Google account can see."""
+def discover(
+    include_primary: Annotated[
+        bool,
+        typer.Option(
+            help="Also connect the account owner's own primary calendar (usually a person's "
+            "diary, not a practitioner's or room's bookings)."
+        ),
+    ] = False,
+) -> None:
+    """Connect every calendar the Google account can see (its owner's primary one if asked)."""
     settings = settings_or_exit()
     with clean_errors():
         with google(settings) as source:
-            remote = source.list_calendars()
+            listed = source.list_calendars()
+        remote = [c for c in listed if include_primary or not c.primary]
         with store(settings) as engine, session_scope(engine) as session:
             clinic = get_or_create_clinic(session, settings.clinic)
             known = {s.external_id for s in list_sources(session, clinic.id)}
             added = [_connect(session, clinic.id, c) for c in remote if c.id not in known]
-    Console().print(f"{len(added)} calendar(s) added, {len(remote) - len(added)} already connected")
+    left_out = "" if include_primary else _primary_note(listed)
+    already = len(remote) - len(added)
+    Console().print(f"{len(added)} calendar(s) added, {already} already connected{left_out}")
+
+
+def _primary_note(listed: list[RemoteCalendar]) -> str:
+    primary = [c for c in listed if c.primary]
+    return f"; left out the primary calendar {primary[0].id} (--include-primary)" if primary else ""
 
 
 @calendars_app.command("add")

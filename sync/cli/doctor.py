@@ -3,8 +3,12 @@
 Runs every check even when an earlier one fails, prints them as a table with what to
 fix, and exits 1 when any failed:
 
-- configuration: the settings validate and the policy file loads (SPEC §3);
-- database: reachable, and migrated to the revision this code ships;
+- configuration: the settings validate, ``CLINIC_SYNC_SECRET_KEY`` opens a
+  :class:`~sync.secrets.SecretBox` exactly as the worker builds it, and the policy file
+  loads (SPEC §3);
+- database: reachable, and migrated to the revision this code ships; while it is not,
+  the checks that read it are not run and name the same fix (``clinic-sync db upgrade``
+  on an empty database), instead of failing with errors that point elsewhere;
 - credentials: the clinic's stored Google grant is present, decryptable with
   ``CLINIC_SYNC_SECRET_KEY`` and not marked "reconnect" (or a credentials file is set);
 - Google API: one cheap ``calendarList.list`` call (``maxResults=1``) within
@@ -31,12 +35,16 @@ from sync.google.grants import GOOGLE_TOKEN_URI, load_google_credentials
 from sync.policy_file import load_policy
 from sync.store.clinics import get_or_create_clinic
 from sync.store.credentials import get_credential
-from sync.store.database import make_engine, session_scope
+from sync.store.database import database_name, make_engine, session_scope
 from sync.store.errors import StoreError
 from sync.store.migrate import current_revision, head_revision
 from sync.store.sources import Provider
 
 __all__ = ["Check", "doctor", "run_checks"]
+
+_KEY_COMMAND = (
+    'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +79,27 @@ def run_checks(*, token_uri: str = GOOGLE_TOKEN_URI) -> list[Check]:
         return [Check("settings", False, str(err), "fix the CLINIC_SYNC_* variable named")]
     steps: list[tuple[str, Callable[[], Check]]] = [
         ("settings", lambda: Check("settings", True, "valid")),
+        ("secret key", lambda: _secret_key(settings)),
         ("policy", lambda: _policy(settings)),
         ("database", lambda: _database(settings)),
+    ]
+    checks = [_guarded(name, step) for name, step in steps]
+    later: list[tuple[str, Callable[[], Check]]] = [
         ("credentials", lambda: _credentials(settings)),
         ("Google API", lambda: _google_api(settings, token_uri)),
     ]
-    return [_guarded(name, step) for name, step in steps]
+    database = checks[-1]
+    if not database.ok and _uses_stored_grant(settings):
+        return checks + [_not_checked(name, database) for name, _ in later]
+    return checks + [_guarded(name, step) for name, step in later]
+
+
+def _uses_stored_grant(settings: Settings) -> bool:
+    return settings.google_auth != "none" and settings.google_credentials is None
+
+
+def _not_checked(name: str, database: Check) -> Check:
+    return Check(name, False, "not checked: needs the database", f"first: {database.fix}")
 
 
 def _guarded(name: str, step: Callable[[], Check]) -> Check:
@@ -89,9 +112,17 @@ def _guarded(name: str, step: Callable[[], Check]) -> Check:
 _FIXES = {
     "policy": "fix the policy file at the line named, or unset CLINIC_SYNC_POLICY",
     "database": "check CLINIC_SYNC_DATABASE_URL and that the server is up",
+    "secret key": f"set CLINIC_SYNC_SECRET_KEY to a Fernet key: `{_KEY_COMMAND}`",
     "credentials": "set CLINIC_SYNC_SECRET_KEY to the key the secrets were stored with",
     "Google API": "run `clinic-sync connect google` again, or check the network",
 }
+
+
+def _secret_key(settings: Settings) -> Check:
+    if settings.secret_key is None and not _uses_stored_grant(settings):
+        return Check("secret key", True, "not set (no stored Google grant to decrypt)")
+    box = secret_box(settings)  # raises SecretKeyError as the worker would
+    return Check("secret key", True, f"{box.key_count} Fernet key(s)")
 
 
 def _policy(settings: Settings) -> Check:
@@ -106,6 +137,13 @@ def _database(settings: Settings) -> Check:
     finally:
         engine.dispose()
     head = head_revision()
+    if revision is None:
+        return Check(
+            "database",
+            False,
+            f"{database_name(settings.database_url)} is empty (no clinic-sync tables)",
+            "run `clinic-sync db upgrade`",
+        )
     if revision != head:
         return Check(
             "database",

@@ -10,11 +10,11 @@ import logging
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from sync.cli.common import fail, settings_or_exit
 from sync.errors import ClinicSyncError
 from sync.logs import configure_logging
+from sync.serving import bind
 from sync.store.database import make_engine
 from sync.store.errors import StoreError
 from sync.store.migrate import upgrade
@@ -22,6 +22,8 @@ from sync.web.app import create_app
 from sync.web.server import run_web
 
 __all__ = ["serve"]
+
+_log = logging.getLogger(__name__)
 
 
 def serve(
@@ -35,17 +37,24 @@ def serve(
     settings = settings_or_exit()
     configure_logging(settings.log_format, settings.log_level)
     logging.getLogger("sync.web.access").setLevel(logging.INFO if access_log else logging.WARNING)
+    try:
+        sock = bind(host, port)  # first: a busy port is one line, before anything else
+    except ClinicSyncError as err:
+        fail(err)
     engine = make_engine(settings.database_url)
     try:
         upgrade(engine)
         app = create_app(settings, engine)
     except (ClinicSyncError, StoreError) as err:
+        sock.close()
         engine.dispose()
         fail(err)
-    Console(stderr=True).print(f"clinic-sync web on http://{host}:{port}/ (admin at /admin)")
+    bound = sock.getsockname()[1]
+    _log.info("clinic-sync web on http://%s:%d/ (admin at /admin)", host, bound)
     try:
-        run_web(app, host, port)
+        run_web(app, sock, forwarded_allow_ips=settings.forwarded_allow_ips)
     except KeyboardInterrupt:
         pass
     finally:
+        sock.close()
         engine.dispose()

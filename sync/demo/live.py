@@ -1,8 +1,10 @@
-"""New bookings while the demo runs: every other one lands too soon after a microneedling.
+"""New bookings while the demo runs: mostly ordinary, one in six too soon after microneedling.
 
 :func:`new_bookings` is an endless, seeded stream of bookings for the clinic's patients:
-a Botox 1 to 13 days after one of the patient's microneedling bookings still ahead (the
-worker must flag it), then an ordinary one (a facial, a consult). :func:`insert_booking`
+now and then a Botox 1 to 13 days after one of the patient's microneedling bookings
+still ahead (the worker must flag it), otherwise an ordinary one (a facial, a consult),
+as a real clinic's day mostly is — the flags stand out, and the list of conflicts grows
+slowly enough to follow. :func:`insert_booking`
 writes one through the real Google client, as a receptionist's calendar app would
 (an idle keep-alive connection the server has closed is retried like any Google call).
 """
@@ -36,15 +38,20 @@ class NewBooking:
     after: date | None = None
 
 
+ORDINARY_PER_CONFLICT = 5
+"""Ordinary bookings after each conflicting one."""
+
+
 def new_bookings(clinic: DemoClinic, seed: int) -> Iterator[NewBooking]:
-    """Alternately a conflicting and an ordinary booking, for ever."""
+    """One conflicting booking, then :data:`ORDINARY_PER_CONFLICT` ordinary ones, for ever."""
     rnd = random.Random(seed + 1)  # noqa: S311 - a reproducible stream, not a secret
     needling = _future_needling(clinic)
     builder = ClinicBuilder(rnd, clinic.today)
     while True:
         if needling:
             yield _conflicting(builder, rnd.choice(needling))
-        yield _ordinary(builder, rnd.choice(clinic.patients))
+        for _ in range(ORDINARY_PER_CONFLICT):
+            yield _ordinary(builder, rnd.choice(clinic.patients))
 
 
 def insert_booking(google: GoogleCalendarSource, booking: NewBooking) -> dict[str, Any]:

@@ -79,6 +79,7 @@ def demo_settings(options: DemoOptions, emulator_url: str, public_url: str) -> S
         google_retry_attempts=3,
         dry_run=False,
         policy=None,
+        api_docs=True,  # on loopback, for the admin the demo signs in
     )
 
 
@@ -93,7 +94,7 @@ def run_demo(options: DemoOptions, console: Console) -> None:
         with single_worker_lock(settings.database_url):
             _remove_database(options.database)
             with open_services(settings) as services:
-                _serve(services, clinic, options, screen, stop)
+                _serve(services, clinic, options, screen, stop, emulator_url=emulator.url)
 
 
 def _serve(
@@ -102,6 +103,8 @@ def _serve(
     options: DemoOptions,
     screen: Screen,
     stop: threading.Event,
+    *,
+    emulator_url: str,
 ) -> None:
     app = create_app(services.settings, services.engine, policy=services.policy)
     with _web_server(app, options.port) as web:
@@ -111,7 +114,8 @@ def _serve(
         first_sync(services, sources, screen, stop)
         rows = conflict_rows(services.engine, settings.clinic, patient_names(clinic))
         feed = patient_feed(services, rows)
-        screen.ready(web.url, feed, _demo_login(services, web.url), settings.database_url)
+        login = _demo_login(services, web.url)
+        screen.ready(web.url, feed, login, settings.database_url, emulator_url)
         screen.conflicts(rows, clinic.today)
         flagged = {row.public_id for row in rows if row.state == "flagged"}
         if not stop.is_set():

@@ -94,17 +94,24 @@ class Screen:
             bar.update(task, description="First sync done")
 
     def ready(
-        self, web: str, feed: FeedLink | None, login: DemoLogin | None, database_url: str
+        self,
+        web: str,
+        feed: FeedLink | None,
+        login: DemoLogin | None,
+        database_url: str,
+        emulator: str,
     ) -> None:
-        """The links: web app, admin (or the conflicts command), one patient's feed."""
+        """The links: web app, admin (or the conflicts command), emulator, a patient's feed."""
         self.console.print()
         self._link("Web app", web)
-        self._link("", "API docs at /docs, health at /healthz", text=True)
+        self._link("", "API docs at /admin/api-docs, health at /healthz", text=True)
         if login is not None:
             self._link("Admin", f"{login.url}  (user {login.user}, password {login.password})")
         else:
             self._link("Conflicts", "clinic-sync conflicts list, with")
             self._link("", f"CLINIC_SYNC_DATABASE_URL={database_url}")
+        # The emulated Google account, so a person can look at the events the demo flags.
+        self._link("Google (emul.)", f"{emulator}users/me/calendarList")
         if feed is not None:
             self._link("Patient feed", f"when {feed.patient} may have Botox (iCal):", text=True)
             self.console.print(Text(f"  {feed.url}", style="underline"), soft_wrap=True)

@@ -126,6 +126,13 @@ def run_emulator(host: str, port: int, seed: Path | None) -> None:
 
 
 def _config(account: EmulatedAccount, log_level: str) -> uvicorn.Config:
+    # log_config=None: uvicorn would otherwise install its own text handlers on start-up,
+    # taking its lines (and the web app's, in the same process) out of the JSON stream.
     return uvicorn.Config(
-        create_app(account), log_level=log_level, lifespan="off", ws="none", access_log=False
+        create_app(account),
+        log_level=log_level,
+        log_config=None,
+        lifespan="off",
+        ws="none",
+        access_log=False,
     )

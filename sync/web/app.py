@@ -1,8 +1,10 @@
 """The app factory: settings (and optionally an engine, a policy, a clock) in, an ASGI app out.
 
 Nothing is built at import time. :func:`create_app` wires the feed service, the fetch
-log and the metrics into routers; the fetch log's writer thread runs for the app's
-lifespan and writes what is pending on shutdown. An engine passed in stays the
+log and the metrics into routers (and the API documentation when
+``CLINIC_SYNC_API_DOCS`` is on); JSON answers get
+:class:`~sync.web.json_headers.JsonHeaders`. The fetch log's writer thread runs for the
+app's lifespan and writes what is pending on shutdown. An engine passed in stays the
 caller's; one built here from ``settings.database_url`` is disposed on shutdown.
 """
 
@@ -22,8 +24,10 @@ from sync.policy_file import load_policy
 from sync.store.database import make_engine
 from sync.web.access_log import RedactedAccessLog
 from sync.web.admin import AdminContext, install_admin
+from sync.web.api_docs import api_docs_router
 from sync.web.feeds import feeds_router
 from sync.web.health import health_router
+from sync.web.json_headers import JsonHeaders
 from sync.web.metrics import WebMetrics
 from sync.web.webhooks import webhooks_router
 
@@ -55,12 +59,19 @@ def create_app(
             if owned:
                 database.dispose()
 
-    app = FastAPI(title="clinic-sync", version="0.1.0", lifespan=lifespan)
-    app.add_middleware(RedactedAccessLog)
+    # FastAPI's /docs and /redoc load their scripts from a CDN: off (see sync.web.api_docs).
+    app = FastAPI(
+        title="clinic-sync", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None
+    )
+    app.add_middleware(JsonHeaders)
+    app.add_middleware(RedactedAccessLog)  # outermost: it times and ids the whole request
     app.include_router(feeds_router(service, fetch_log, metrics))
     app.include_router(health_router(database, metrics))
     app.include_router(webhooks_router(database, clock))
-    install_admin(app, AdminContext(settings, database, policy, clock))
+    admin = AdminContext(settings, database, policy, clock)
+    install_admin(app, admin)
+    if settings.api_docs:
+        app.include_router(api_docs_router(admin))
     app.state.feeds = service
     app.state.fetch_log = fetch_log
     app.state.metrics = metrics

@@ -8,6 +8,7 @@ returns once the server accepts connections; tests and benchmarks use it.
 
 from __future__ import annotations
 
+import socket
 from types import TracebackType
 from typing import Self
 
@@ -19,18 +20,32 @@ from sync.serving import ServerThread
 __all__ = ["WebServer", "run_web", "server_config"]
 
 
-def server_config(app: FastAPI, *, log_level: str = "info") -> uvicorn.Config:
-    """uvicorn settings for clinic-sync: no access log (it would print tokens)."""
+def server_config(
+    app: FastAPI, *, log_level: str = "info", forwarded_allow_ips: str | None = None
+) -> uvicorn.Config:
+    """uvicorn settings for clinic-sync: no access log (it would print tokens).
+
+    ``log_config=None`` keeps uvicorn from installing its own plain-text handlers: its
+    lines propagate to the one handler :func:`sync.logs.configure_logging` sets up.
+    ``forwarded_allow_ips`` names the proxies whose X-Forwarded-* headers give the client's
+    address (uvicorn's own default, loopback only, when ``None``).
+    """
     return uvicorn.Config(
-        app, log_level=log_level, access_log=False, lifespan="on", ws="none", server_header=False
+        app,
+        log_level=log_level,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        ws="none",
+        server_header=False,
+        forwarded_allow_ips=forwarded_allow_ips,
     )
 
 
-def run_web(app: FastAPI, host: str, port: int) -> None:
-    """Serve ``app`` on ``host:port`` until interrupted."""
-    config = server_config(app)
-    config.host, config.port = host, port
-    uvicorn.Server(config).run()
+def run_web(app: FastAPI, sock: socket.socket, *, forwarded_allow_ips: str) -> None:
+    """Serve ``app`` on the bound ``sock`` (:func:`sync.serving.bind`) until interrupted."""
+    config = server_config(app, forwarded_allow_ips=forwarded_allow_ips)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 class WebServer:

@@ -101,6 +101,7 @@ def test_feed_tokens_are_issued_once_listed_and_revoked(
     assert issued.status_code == 201
     assert "/feeds/" in issued.json()["url"]
     assert bad.status_code == 422
+    assert [problem["loc"] for problem in bad.json()["detail"]] == [["body", "value"]]
     assert [t["label"] for t in listed] == ["front desk"]
     assert "url" not in listed[0]
     assert revoked["revoked_at"] is not None

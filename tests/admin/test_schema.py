@@ -1,8 +1,9 @@
 """Schemathesis over ``/api/v1``: generated requests, a bearer token, the live server (SPEC §8).
 
 Every operation of the app's OpenAPI schema is called with a few generated requests
-(bounded so the run stays short); none may get a 5xx answer. Hypothesis drives each
-operation's strategy directly, so no pytest plugin glue is needed.
+(bounded so the run stays short); none may get a 5xx answer, and every answer must be
+one the schema documents: its status code, content type, headers and body (a 422 too).
+Hypothesis drives each operation's strategy directly, so no pytest plugin glue is needed.
 """
 
 from __future__ import annotations
@@ -12,15 +13,34 @@ from typing import Any
 import httpx
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from sync.web.server import WebServer
 from tests.admin.conftest import Accounts, Seeded
 
 MAX_EXAMPLES = 10
+# Checks of the answer alone (those that send further requests need schemathesis' own
+# transport, see _httpx_arguments).
+_CONFORMANCE = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 
 
-def _no_server_error(operation: Any, http: httpx.Client, token: str, statuses: list[int]) -> None:
-    @given(case=operation.as_strategy())
+def _no_server_error(
+    operation: Any, http: httpx.Client, token: str, statuses: list[int], mode: GenerationMode
+) -> None:
+    @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
         max_examples=MAX_EXAMPLES,
         deadline=None,
@@ -33,6 +53,7 @@ def _no_server_error(operation: Any, http: httpx.Client, token: str, statuses: l
         statuses.append(response.status_code)
         where = f"{case.method} {case.formatted_path}"
         assert response.status_code < 500, f"{where}: {response.status_code} {response.text}"
+        case.validate_response(response, checks=_CONFORMANCE)
 
     check()
 
@@ -69,6 +90,7 @@ def test_no_generated_request_gets_a_server_error(
     statuses: list[int] = []
     with httpx.Client(timeout=30) as http:
         for operation in operations:
-            _no_server_error(operation, http, accounts.admin_token, statuses)
+            for mode in GenerationMode:  # valid requests, and invalid ones (422s)
+                _no_server_error(operation, http, accounts.admin_token, statuses, mode)
     assert len(statuses) >= len(operations)
     assert {200, 201} <= set(statuses)

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from sync.cli import app
 from sync.emulator import EmulatorServer
-from sync.secrets import SecretBox, new_key
+from sync.secrets import SecretBox, SecretKeyError, new_key
 from sync.store.clinics import get_or_create_clinic
 from sync.store.credentials import get_credential
 from sync.store.database import make_engine, session_scope
@@ -146,12 +146,40 @@ def test_doctor_passes_against_the_emulator(
     result = CliRunner().invoke(app, ["doctor"])
     assert result.exit_code == 0, result.output
     assert "✗" not in result.output
-    assert result.output.count("✓") == 5
+    assert result.output.count("✓") == 6
 
 
-def test_doctor_says_what_to_fix(database: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_doctor_on_an_empty_database_advises_db_upgrade_only(
+    database: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CLINIC_SYNC_GOOGLE_API_ENDPOINT", "http://127.0.0.1:9/calendar/v3/")
     result = CliRunner().invoke(app, ["doctor"])
     assert result.exit_code == 1
-    assert "db upgrade" in result.output
+    failed = [line for line in result.output.splitlines() if "✗" in line]
+    assert len(failed) == 3  # database, then credentials and Google API not checked
+    assert all("db upgrade" in line for line in failed)
+    assert "connect google" not in result.output
+    assert "SECRET_KEY" not in result.output
+
+
+def test_doctor_sends_a_migrated_clinic_without_a_grant_to_connect_google(
+    database: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert CliRunner().invoke(app, ["db", "upgrade"]).exit_code == 0
+    result = CliRunner().invoke(app, ["doctor"])
+    assert result.exit_code == 1
     assert "connect google" in result.output
+
+
+@pytest.mark.parametrize("key", ["too-short", f"{KEY},nope"])
+def test_doctor_rejects_a_secret_key_the_worker_would_reject(
+    key: str, database: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLINIC_SYNC_SECRET_KEY", key)
+    with pytest.raises(SecretKeyError):
+        SecretBox.from_setting(key)  # what the worker builds
+    result = CliRunner().invoke(app, ["doctor"])
+    assert result.exit_code == 1
+    row = next(line for line in result.output.splitlines() if "secret key" in line)
+    assert "✗" in row
+    assert "valid" not in row

@@ -23,6 +23,7 @@ import pytest
 _FEED = re.compile(r"(http://127\.0\.0\.1:\d+/feeds/[\w-]+\.ics)")
 _ADMIN = re.compile(r"Admin\s+(http://\S+/admin/login)\s+\(user (\S+), password (\S+)\)")
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_EMULATOR = re.compile(r"Google \(emul\.\)\s+(http://127\.0\.0\.1:\d+/\S+)")
 
 
 class _Lines:
@@ -84,6 +85,8 @@ def test_demo_serves_a_feed_flags_live_bookings_and_stops_by_itself(
     lines = _Lines(demo)
     lines.until(re.compile(r"Web app\s+http://127\.0\.0\.1:\d+"), timeout=30)
     _sign_in(*lines.until(_ADMIN, timeout=10).groups())
+    calendars = httpx.get(lines.until(_EMULATOR, timeout=10).group(1), timeout=10).json()
+    assert len(calendars["items"]) >= 4  # the demo's calendars, to look at as it flags them
     url = lines.until(_FEED, timeout=10).group(1)
     response = httpx.get(url, timeout=10)
     assert response.status_code == 200

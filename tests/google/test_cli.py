@@ -40,12 +40,10 @@ def test_discover_list_sync_and_remove(
     insert(calendar_id, "Botox Jane Doe", "2026-12-01T10:00:00+00:00")
 
     discovered = cli.invoke(app, ["calendars", "discover"])
-    assert (discovered.exit_code, discovered.output.strip()) == (
-        0,
-        "2 calendar(s) added, 0 already connected",
-    )
-    again = cli.invoke(app, ["calendars", "discover"]).output.strip()
-    assert again == "0 calendar(s) added, 2 already connected"
+    assert discovered.exit_code == 0
+    assert discovered.output.startswith("1 calendar(s) added, 0 already connected; left out")
+    again = cli.invoke(app, ["calendars", "discover"]).output
+    assert again.startswith("0 calendar(s) added, 1 already connected")
 
     listed = cli.invoke(app, ["calendars", "list"])
     assert calendar_id in listed.output
@@ -59,6 +57,18 @@ def test_discover_list_sync_and_remove(
     removed = cli.invoke(app, ["calendars", "remove", calendar_id])
     assert removed.exit_code == 0
     assert calendar_id not in cli.invoke(app, ["calendars", "list"]).output
+
+
+def test_discover_adds_the_owners_primary_calendar_only_when_asked(
+    cli: CliRunner, new_calendar: Callable[..., str]
+) -> None:
+    new_calendar("Room 2")
+    first = cli.invoke(app, ["calendars", "discover"])
+    primary = first.output.split("left out the primary calendar ")[1].split()[0]
+    assert primary not in cli.invoke(app, ["calendars", "list"]).output
+    asked = cli.invoke(app, ["calendars", "discover", "--include-primary"])
+    assert asked.output.strip() == "1 calendar(s) added, 1 already connected"
+    assert primary in cli.invoke(app, ["calendars", "list"]).output
 
 
 def test_add_checks_the_calendar_with_google(

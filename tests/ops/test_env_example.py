@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from sync.cli import app
@@ -33,6 +34,36 @@ def test_the_example_file_itself_is_a_valid_configuration(tmp_path: Path) -> Non
         _env_file=None, **{k.removeprefix("CLINIC_SYNC_").lower(): v for k, v in env.items() if v}
     )  # type: ignore[arg-type]
     assert settings.database_url == "sqlite:///./clinic-sync.db"
+
+
+def test_the_example_file_as_dot_env_gives_every_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`clinic-sync config example > .env` leaves unset settings empty: each is the default."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(f"CLINIC_SYNC_{name.upper()}", raising=False)
+    dot_env = tmp_path / ".env"
+    dot_env.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    assert Settings(_env_file=dot_env) == Settings(_env_file=None)
+
+
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_an_empty_variable_means_the_default_for_every_setting(
+    blank: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in Settings.model_fields:
+        monkeypatch.setenv(f"CLINIC_SYNC_{name.upper()}", blank)
+    monkeypatch.setenv("CLINIC_SYNC_POLL_SECONDS", blank)
+    settings = Settings(_env_file=None)
+    for name in Settings.model_fields:
+        monkeypatch.delenv(f"CLINIC_SYNC_{name.upper()}")
+    monkeypatch.delenv("CLINIC_SYNC_POLL_SECONDS")
+    assert settings == Settings(_env_file=None)
+    assert settings.policy is None
+
+
+def test_a_blank_argument_is_the_default_too() -> None:
+    assert Settings(_env_file=None, policy="", scan_days_back=" ") == Settings(_env_file=None)
 
 
 def test_config_show_hides_secrets() -> None:

@@ -83,7 +83,7 @@ def test_a_crashing_calendar_backs_off_and_the_others_keep_polling(
         return run_calendar_cycle(services, source_id, now=now)
 
     worker = Worker(services, WorkerOptions.from_settings(settings), cycle=cycle)
-    with caplog.at_level(logging.INFO, logger="sync.worker"), running(worker):
+    with caplog.at_level(logging.DEBUG, logger="sync.worker"), running(worker):
         time.sleep(2.6)
     with session_scope(services.engine) as session:
         failing = get_source(session, ids[broken])

@@ -10,6 +10,7 @@ from datetime import date
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Security
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from sync.errors import InputError
@@ -51,16 +52,21 @@ _bearer = HTTPBearer(auto_error=False, description="A personal token: `clinic-sy
 _READ: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "No valid bearer token."},
 }
+# A body that is not even text (FastAPI answers 400 before validating it).
+_BODY: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "The body cannot be read."}
+}
 _ONE = {**_READ, 404: {"model": ErrorOut, "description": "No such conflict."}}
 _ACT: dict[int | str, dict[str, Any]] = {
     **_ONE,
+    **_BODY,
     403: {"model": ErrorOut, "description": "Auditors cannot act."},
     409: {"model": ErrorOut, "description": "The conflict's state does not allow it."},
 }
 _ISSUE: dict[int | str, dict[str, Any]] = {
     **_READ,
+    **_BODY,
     403: _ACT[403],
-    422: {"model": ErrorOut, "description": "The scope names nothing usable."},
 }
 _REVOKE: dict[int | str, dict[str, Any]] = {
     **_READ,
@@ -195,9 +201,12 @@ def _feeds(router: APIRouter, context: AdminContext, user: Any, admin: Any) -> N
     @router.post("/feed-tokens", status_code=201, responses=_ISSUE)
     def issue(who: acting, body: FeedTokenIn) -> FeedTokenIssuedOut:
         """Issue a feed token; its URL is in this answer only."""
-        issued = _found(
-            lambda: actions.issue_feed(context, who, body.scope, body.value, body.label), 422
-        )
+        try:
+            issued = actions.issue_feed(context, who, body.scope, body.value, body.label)
+        except InputError as err:
+            # The same 422 shape as every other invalid body, as the schema documents it.
+            problem = {"type": "value_error", "loc": ("body", "value"), "msg": str(err)}
+            raise RequestValidationError([{**problem, "input": body.value}]) from err
         return issued_out(issued.token, context.settings.public_url, issued.secret)
 
     @router.post("/feed-tokens/{token_id}/revoke", responses=_REVOKE)
@@ -206,7 +215,7 @@ def _feeds(router: APIRouter, context: AdminContext, user: Any, admin: Any) -> N
         return feed_token_out(_found(lambda: actions.revoke_feed(context, who, token_id)))
 
 
-def _found(call: Callable[[], T], otherwise: int = 404) -> T:
+def _found(call: Callable[[], T]) -> T:
     """Run ``call``; clinic-sync's input errors become HTTP answers."""
     try:
         result = call()
@@ -215,5 +224,5 @@ def _found(call: Callable[[], T], otherwise: int = 404) -> T:
     except ReviewConflict as err:
         raise HTTPException(409, str(err)) from err
     except InputError as err:
-        raise HTTPException(otherwise, str(err)) from err
+        raise HTTPException(404, str(err)) from err
     return result

@@ -15,6 +15,7 @@ from fastapi import HTTPException, Request, Response
 from sync.accounts.secrets import hash_secret, same_secret
 from sync.store.database import session_scope
 from sync.store.users import User, WebSession, user_for_api_token, web_session_for
+from sync.web.access_log import note_user
 from sync.web.admin.context import AdminContext
 
 __all__ = [
@@ -68,6 +69,7 @@ def api_user(context: AdminContext, request: Request) -> User:
         user = user_for_api_token(session, hash_secret(secret), now=context.now())
     if user is None:
         raise _unauthorised("the token is unknown, revoked or its user disabled")
+    note_user(request, user.email)
     return user
 
 
@@ -80,6 +82,7 @@ def page_session(context: AdminContext, request: Request) -> WebSession:
             found = web_session_for(session, hash_secret(cookie), now=context.now())
     if found is None:
         raise LoginRequired(request.url.path)
+    note_user(request, found.user.email)
     return found
 
 
