@@ -105,6 +105,7 @@ def test_default_policy_encodes_spec_section_3_exactly() -> None:
                 "BoNT-A",
                 "neurotoxin",
                 "neuromodulator",
+                "toxin",
                 "tox",
                 "anti-wrinkle injection",
                 "anti-wrinkle injections",
