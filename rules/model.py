@@ -101,13 +101,18 @@ class Rule:
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """A clinic's treatment vocabulary and spacing rules, as read from a policy file."""
+    """A clinic's treatment vocabulary and spacing rules, as read from a policy file.
+
+    ``services`` are the clinic's other services (fillers, peels...): never a category,
+    only words that are not a patient's name (SPEC §4 point 4).
+    """
 
     categories: tuple[Category, ...]
     rules: tuple[Rule, ...]
     exclusions: tuple[str, ...] = ()
     name: str = "policy"
     source: str = "<memory>"
+    services: tuple[str, ...] = ()
 
     def category(self, name: str) -> Category:
         for category in self.categories:

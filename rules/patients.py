@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from rules.flag import strip_flag
 from rules.model import Booking, MatchKind, Patient, PatientKey
-from rules.vocabulary import Matcher, leftover_words, normalize, tokenize
+from rules.vocabulary import Leftover, Matcher, leftover, normalize, tokenize
 
 __all__ = [
     "Identity",
@@ -41,8 +41,9 @@ _NAME_LINE = re.compile(r"^\s*(?:patient|client)\s*:\s*(?P<name>.+?)\s*$", re.IG
 _RESOURCE_DOMAIN = "resource.calendar.google.com"
 _NAME_WORDS = range(2, 5)
 # Where a title's parts meet (SPEC §4 point 4): dashes between spaces, other separators,
-# and the connecting words "w/", "with", "for". A hyphen inside a word joins a name.
-_SEGMENT_BREAK = re.compile(r"\s[-–—]+\s|[–—:|/,+&()]|\s-|-\s|\b(?:w/|with|for)\b", re.IGNORECASE)
+# and the connecting words "w/", "with", "for". A hyphen inside a word joins a name. A
+# comma parts a title too, but may also part one name ("O'Brien, Siobhan").
+_SEGMENT_BREAK = re.compile(r"\s[-–—]+\s|[–—:|/+&()]|\s-|-\s|\b(?:w/|with|for)\b", re.IGNORECASE)
 _NAME_CHARS = re.compile(r"[^\w'’ -]+")
 
 
@@ -138,33 +139,66 @@ class TitleNames:
 
 
 def _title_name(summary: str, matcher: Matcher) -> str | None:
-    """The patient's name in a title, read part by part.
+    """The patient's name in a title, read part by part (SPEC §4 point 4).
 
     Staff separate the parts of a title ("Tox maintenance (moved) - Tom Reed",
-    "Potenza RF | Ben Carter"). A part that holds no treatment and 2 to 4 words is the
-    name; failing one, the words of all such parts together ("O'Brien, Siobhan"); and
-    only then the words left over beside a treatment ("RF", "maintenance"), which
-    usually describe the treatment rather than the patient.
+    "Potenza RF | Ben Carter"). A part that holds no treatment or service and 2 to 4
+    words is the name; failing one, such words beside a treatment ("Botox Jane Doe");
+    failing that, one-word parts a comma splits ("O'Brien, Siobhan"). Where two parts
+    of the same rank could each be a different name, the title gives none: no guessing.
+    A word one slip from a service ("Miller" for "filler") is only kept when the title
+    gives no name without it.
     """
-    plain: list[tuple[str, tuple[str, ...]]] = []
-    residue: list[str] = []
-    for segment in _SEGMENT_BREAK.split(summary):
-        tokens = tokenize(segment)
-        if not tokens:
-            continue
-        hits = matcher.hits(tokens)
-        words = leftover_words(tokens, hits, matcher)
-        if hits:
-            residue.extend(words)
-        elif words:
-            plain.append((segment, words))
-    whole = [(segment, words) for segment, words in plain if len(words) in _NAME_WORDS]
-    if whole:
-        return _as_written(*whole[0])
-    joined = tuple(word for _, words in plain for word in words) or tuple(residue)
-    if len(joined) in _NAME_WORDS:
-        return " ".join(word.capitalize() for word in joined)
+    chunks = [
+        [_read_part(text, matcher) for text in chunk.split(",")]
+        for chunk in _SEGMENT_BREAK.split(summary)
+    ]
+    name = _name_of(chunks, lenient=False)
+    if name is None and any(part.left.lenient != part.left.words for c in chunks for part in c):
+        name = _name_of(chunks, lenient=True)
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """One part of a title as staff wrote it, and what it leaves for a name."""
+
+    text: str
+    left: Leftover
+
+    def words(self, lenient: bool) -> tuple[str, ...]:
+        return self.left.lenient if lenient else self.left.words
+
+
+def _read_part(text: str, matcher: Matcher) -> _Part:
+    tokens = tokenize(text)
+    return _Part(text, leftover(tokens, matcher.hits(tokens), matcher))
+
+
+def _name_of(chunks: list[list[_Part]], *, lenient: bool) -> str | None:
+    parts = [part for chunk in chunks for part in chunk]
+    for named in (False, True):
+        whole = [p for p in parts if p.left.named is named and len(p.words(lenient)) in _NAME_WORDS]
+        if whole:
+            first = whole[0]
+            single = _one_key(part.words(lenient) for part in whole)
+            return _as_written(first.text, first.words(lenient)) if single else None
+    joined = [
+        words for chunk in chunks if len(words := _plain_words(chunk, lenient)) in _NAME_WORDS
+    ]
+    if joined and _one_key(joined):
+        return " ".join(word.capitalize() for word in joined[0])
     return None
+
+
+def _plain_words(chunk: list[_Part], lenient: bool) -> tuple[str, ...]:
+    """The words of a comma-split run of parts that name no treatment or service."""
+    return tuple(word for part in chunk if not part.left.named for word in part.words(lenient))
+
+
+def _one_key(names: Iterable[tuple[str, ...]]) -> bool:
+    """All these word sequences are one name as names compare."""
+    return len({" ".join(sorted(words)) for words in names}) == 1
 
 
 def _as_written(segment: str, words: tuple[str, ...]) -> str:

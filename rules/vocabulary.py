@@ -31,9 +31,10 @@ from rules.flag import strip_flag
 from rules.model import Policy
 
 __all__ = [
+    "Leftover",
     "Matcher",
     "PhraseHit",
-    "leftover_words",
+    "leftover",
     "name_words",
     "normalize",
     "service_lines",
@@ -45,9 +46,47 @@ _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*|\d+")
 _SERVICE_LINE = re.compile(r"^\s*(?:service|treatment)s?\s*:(.*)$", re.IGNORECASE)
 
 # Booking noise for name extraction (SPEC §4 point 4). Joined forms, matched exactly.
+# Besides SPEC's own examples, the descriptive notes staff add beside a treatment: who
+# the patient is to the clinic, the area treated, the booking's state. None is a name.
 _CONNECTORS = frozenset({"w", "with", "for"})
 _NOISE = frozenset(
     {
+        "newpt",
+        "newpts",
+        "newclient",
+        "newclients",
+        "existingpt",
+        "existingpatient",
+        "existingclient",
+        "returningpt",
+        "returningpatient",
+        "returningclient",
+        "pt",
+        "fullface",
+        "halfface",
+        "upperface",
+        "lowerface",
+        "midface",
+        "forehead",
+        "glabella",
+        "frownlines",
+        "crowsfeet",
+        "crow'sfeet",
+        "undereye",
+        "undereyes",
+        "jawline",
+        "masseter",
+        "masseters",
+        "maintenance",
+        "moved",
+        "rescheduled",
+        "resched",
+        "tbc",
+        "confirmed",
+        "unconfirmed",
+        "depositpaid",
+        "walkin",
+        "reviews",
         "appt",
         "appts",
         "appointment",
@@ -68,7 +107,26 @@ _NOISE = frozenset(
 )
 # Units and counters only count as noise next to a number ("20 u", "x2", "2nd").
 _UNITS = frozenset(
-    {"u", "iu", "unit", "units", "vial", "vials", "ml", "cc", "mg", "x", "st", "nd", "rd", "th"}
+    {
+        "u",
+        "iu",
+        "unit",
+        "units",
+        "vial",
+        "vials",
+        "syringe",
+        "syringes",
+        "area",
+        "areas",
+        "ml",
+        "cc",
+        "mg",
+        "x",
+        "st",
+        "nd",
+        "rd",
+        "th",
+    }
 )
 _NOISE_MAX_TOKENS = 2
 
@@ -158,14 +216,15 @@ class Matcher:
     """Finds a policy's treatment categories in booking text (SPEC §3).
 
     Build one per policy and reuse it: the indexes are computed in the constructor, so
-    classifying a title is a handful of dictionary lookups.
+    classifying a title is a handful of dictionary lookups. The clinic's other services
+    (SPEC §4) have an index of their own and only ever fill the gaps treatment phrases
+    and exclusions leave, so listing a service can never hide a treatment.
     """
 
     def __init__(self, policy: Policy) -> None:
         self._targets = _targets_of(policy)
-        self._openings = frozenset(key[:end] for key in self._targets for end in range(1, len(key)))
-        self._fuzzy = _FuzzyIndex(key for key in self._targets if len(key) >= _FUZZY_MIN_LENGTH)
-        self._max_length = max((len(key) for key in self._targets), default=0) + 1
+        self._phrases = _PhraseIndex(self._targets)
+        self._services = _PhraseIndex(_keys_of(policy.services))
 
     def hits(self, tokens: Sequence[str]) -> list[PhraseHit]:
         """All phrase and exclusion hits in ``tokens``, in text order.
@@ -175,9 +234,15 @@ class Matcher:
         """
         return [
             PhraseHit(target.category, target.phrase, hit.start, hit.end, hit.exact)
-            for hit in self._resolved(tokens)
+            for hit in self._phrases.resolved(tokens, frozenset())
             for target in self._targets[hit.key]
         ]
+
+    def service_spans(
+        self, tokens: Sequence[str], taken: frozenset[int]
+    ) -> list[tuple[int, int, bool]]:
+        """``(start, end, exact)`` of the services named among the tokens not ``taken``."""
+        return [(hit.start, hit.end, hit.exact) for hit in self._services.resolved(tokens, taken)]
 
     def categories_of_text(self, text: str) -> frozenset[str]:
         """Categories named in ``text``, less those its exclusion words rule out."""
@@ -200,7 +265,7 @@ class Matcher:
         found: set[str] = set()
         excluded: set[str] = set()
         for text in texts:
-            for hit in self._resolved(tokenize(text)):
+            for hit in self._phrases.resolved(tokenize(text), frozenset()):
                 for target in self._targets[hit.key]:
                     if target.category is None:
                         excluded |= target.excludes
@@ -208,27 +273,40 @@ class Matcher:
                         found.add(target.category)
         return frozenset(found - excluded)
 
-    def _resolved(self, tokens: Sequence[str]) -> list[_Candidate]:
-        exact = _non_overlapping(self._exact_candidates(tokens), longest_first=True)
-        taken = {i for hit in exact for i in range(hit.start, hit.end)}
+
+class _PhraseIndex:
+    """Exact and one-slip lookup of a set of joined phrase forms in a token sequence."""
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        self._keys = frozenset(keys)
+        self._openings = frozenset(key[:end] for key in self._keys for end in range(1, len(key)))
+        self._fuzzy = _FuzzyIndex(key for key in self._keys if len(key) >= _FUZZY_MIN_LENGTH)
+        self._max_length = max((len(key) for key in self._keys), default=0) + 1
+
+    def resolved(self, tokens: Sequence[str], blocked: frozenset[int]) -> list[_Candidate]:
+        """Non-overlapping hits among the tokens not ``blocked``, in text order."""
+        exact = _non_overlapping(self._exact_candidates(tokens, blocked), longest_first=True)
+        taken = blocked | {i for hit in exact for i in range(hit.start, hit.end)}
         fuzzy = _non_overlapping(self._fuzzy_candidates(tokens, taken), longest_first=False)
         return sorted(exact + fuzzy, key=lambda hit: hit.start)
 
-    def _exact_candidates(self, tokens: Sequence[str]) -> list[_Candidate]:
+    def _exact_candidates(self, tokens: Sequence[str], blocked: frozenset[int]) -> list[_Candidate]:
         """Windows whose joined tokens equal a phrase; a window grows only while it could."""
         found: list[_Candidate] = []
-        targets, openings = self._targets, self._openings
+        keys, openings = self._keys, self._openings
         for start in range(len(tokens)):
             joined = ""
             for end in range(start + 1, len(tokens) + 1):
+                if end - 1 in blocked:
+                    break
                 joined += tokens[end - 1]
-                if joined in targets:
+                if joined in keys:
                     found.append(_Candidate(start, end, joined, exact=True))
                 if joined not in openings:
                     break
         return found
 
-    def _fuzzy_candidates(self, tokens: Sequence[str], taken: set[int]) -> list[_Candidate]:
+    def _fuzzy_candidates(self, tokens: Sequence[str], taken: frozenset[int]) -> list[_Candidate]:
         """Windows of untaken tokens within one slip of a phrase of six characters or more."""
         found: list[_Candidate] = []
         for start, token in enumerate(tokens):
@@ -241,7 +319,7 @@ class Matcher:
         return found
 
     def _fuzzy_windows(
-        self, tokens: Sequence[str], start: int, taken: set[int]
+        self, tokens: Sequence[str], start: int, taken: frozenset[int]
     ) -> list[_Candidate]:
         """Fuzzy hits of two tokens or more from ``start``: rare, so not cached."""
         found: list[_Candidate] = []
@@ -316,26 +394,39 @@ class _FuzzyIndex:
 def name_words(title: str, matcher: Matcher) -> tuple[str, ...]:
     """The normalised title tokens left for a patient's name (SPEC §4 point 4).
 
-    Treatment phrases of any category, exclusion words, the connectors "w/", "with" and
-    "for", and booking noise are taken out; the caller decides whether what is left
-    (two to four words) is a name.
+    Treatment phrases of any category, exclusion words, the clinic's other services, the
+    connectors "w/", "with" and "for", and booking noise are taken out; the caller decides
+    whether what is left (two to four words) is a name.
     """
     tokens = tokenize(title)
-    return leftover_words(tokens, matcher.hits(tokens), matcher)
+    return leftover(tokens, matcher.hits(tokens), matcher).words
 
 
-def leftover_words(
-    tokens: Sequence[str], hits: Sequence[PhraseHit], matcher: Matcher
-) -> tuple[str, ...]:
+@dataclass(frozen=True, slots=True)
+class Leftover:
+    """What a token sequence leaves for a name once everything that is not one is out."""
+
+    words: tuple[str, ...]
+    """Every phrase, service and noise word taken out."""
+    lenient: tuple[str, ...]
+    """The same, but keeping words only one slip from a service: "Miller" may not be "filler"."""
+    named: bool
+    """A treatment, exclusion or service phrase was found: other words may describe it."""
+
+
+def leftover(tokens: Sequence[str], hits: Sequence[PhraseHit], matcher: Matcher) -> Leftover:
     """:func:`name_words` for a caller that already holds the tokens and their hits."""
-    removed: set[int] = set()
-    for hit in hits:
-        removed.update(range(hit.start, hit.end))
+    removed = {i for hit in hits for i in range(hit.start, hit.end)}
+    doubtful: set[int] = set()
+    services = matcher.service_spans(tokens, frozenset(removed))
+    for start, end, exact in services:
+        (removed if exact else doubtful).update(range(start, end))
     for start, end in matcher.noise_spans(tokens):
         removed.update(range(start, end))
-    return tuple(
-        token for i, token in enumerate(tokens) if i not in removed and token not in _CONNECTORS
-    )
+    kept = [i for i, token in enumerate(tokens) if i not in removed and token not in _CONNECTORS]
+    lenient = tuple(tokens[i] for i in kept)
+    words = lenient if not doubtful else tuple(tokens[i] for i in kept if i not in doubtful)
+    return Leftover(words, lenient, named=bool(hits or services))
 
 
 def service_lines(description: str) -> list[str]:
@@ -357,11 +448,20 @@ def _targets_of(policy: Policy) -> dict[str, tuple[_Target, ...]]:
         entries += [(word, _Target(None, word, only)) for word in category.exclusions]
     targets: dict[str, tuple[_Target, ...]] = {}
     for phrase, target in entries:
-        key = "".join(tokenize(phrase))
+        key = _key_of(phrase)
         known = targets.get(key, ())
         if key and not any(_same_role(target, other) for other in known):
             targets[key] = (*known, target)
     return targets
+
+
+def _keys_of(phrases: Iterable[str]) -> list[str]:
+    return [key for key in map(_key_of, phrases) if key]
+
+
+def _key_of(phrase: str) -> str:
+    """A phrase's joined form: its tokens without the spaces and hyphens between them."""
+    return "".join(tokenize(phrase))
 
 
 def _same_role(one: _Target, other: _Target) -> bool:

@@ -133,7 +133,7 @@ def test_toxin_and_tox_are_clinic_shorthand_for_a_neuromodulator(title: str) -> 
 
 @pytest.mark.parametrize("title", ["Detox facial", "Detoxin", "Toxins talk", "Intoxin"])
 def test_toxin_matches_whole_words_only(title: str) -> None:
-    """"toxin" has five letters: exact, whole-word matches only (SPEC §3)."""
+    """ "toxin" has five letters: exact, whole-word matches only (SPEC §3)."""
     assert classify(title) == NONE
 
 
