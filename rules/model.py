@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 __all__ = [
+    "AmbiguousName",
     "Attendee",
     "Booking",
     "Category",
@@ -199,6 +200,23 @@ class Skip:
     uid: str
     reason: str
     calendar: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AmbiguousName:
+    """A name that bookings of several identified patients carry (SPEC §4: no guessing).
+
+    Sharing it is no evidence of one person, so no booking is linked through it: the
+    ``unlinked`` bookings known only by this name are left without a patient (and say so).
+    """
+
+    name_key: str
+    bookings: int
+    """Bookings that carry the name."""
+    patients: int
+    """Identified patients among them: different ids or e-mails, once those are joined."""
+    unlinked: int
+    """Bookings known only by the name, left without a patient."""
 
 
 def _add_days(day: date, days: int) -> date:

@@ -8,9 +8,12 @@ phrases and booking noise are taken out.
 Linking follows the SPEC's rule: two bookings are one patient when they share an id
 or an e-mail, or — where one of them has neither — a name. Ids and e-mails are
 joined transitively (a booking carrying both bridges them). A name-only booking
-joins the one identified patient of that name; when several identified patients
-share the name it cannot tell them apart, so it stays with the other name-only
-bookings of that name rather than guess.
+joins the one identified patient of that name, or, when no identified patient has
+it, the other name-only bookings of that name. A name that two identified patients
+or more carry (different ids or e-mails, once joined) is shown to be shared by
+different people — "Jane Doe" twice, or a descriptive word read as a name — so it is
+no evidence at all: nothing is linked through it, its name-only bookings are left
+without a patient, and the linking reports it as an :class:`AmbiguousName`.
 """
 
 from __future__ import annotations
@@ -21,16 +24,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from rules.flag import strip_flag
-from rules.model import Booking, MatchKind, Patient, PatientKey
+from rules.model import AmbiguousName, Booking, MatchKind, Patient, PatientKey
 from rules.vocabulary import Leftover, Matcher, leftover, normalize, tokenize
 
 __all__ = [
     "Identity",
     "IdentityOptions",
+    "Linking",
     "PatientGroup",
     "ReadBooking",
     "TitleNames",
     "identify",
+    "link",
     "link_patients",
     "link_strength",
     "name_key",
@@ -243,17 +248,40 @@ def link_strength(first: Identity, second: Identity) -> MatchKind:
     return MatchKind.NAME
 
 
-def link_patients(items: Iterable[ReadBooking]) -> list[PatientGroup]:
-    """Group bookings into patients; bookings with no identity are left out."""
+@dataclass(frozen=True, slots=True)
+class Linking:
+    """Bookings grouped into patients, and the names that could not link anyone."""
+
+    groups: list[PatientGroup]
+    """One per patient, in key order."""
+    ambiguous: list[AmbiguousName]
+    """Names carried by several identified patients, in key order."""
+    unlinked: list[ReadBooking]
+    """Bookings known only by an ambiguous name: no patient."""
+
+
+def link(items: Iterable[ReadBooking]) -> Linking:
+    """Group bookings into patients; bookings with no usable identity are left out."""
     entries = [item for item in items if item.identity.kind is not None]
     sets = _DisjointSets(len(entries))
     _join_strong(entries, sets)
-    _join_names(entries, sets)
+    ambiguous, unlinked = _join_names(entries, sets)
     groups: dict[int, list[ReadBooking]] = defaultdict(list)
     for index, entry in enumerate(entries):
-        groups[sets.find(index)].append(entry)
-    built = [_group(members) for members in groups.values()]
-    return sorted(built, key=lambda group: group.patient.key)
+        if index not in unlinked:
+            groups[sets.find(index)].append(entry)
+    built = sorted((_group(members) for members in groups.values()), key=_patient_key)
+    left = [entries[index] for index in sorted(unlinked)]
+    return Linking(built, ambiguous, left)
+
+
+def link_patients(items: Iterable[ReadBooking]) -> list[PatientGroup]:
+    """The patient groups of :func:`link`."""
+    return link(items).groups
+
+
+def _patient_key(group: PatientGroup) -> PatientKey:
+    return group.patient.key
 
 
 def _join_strong(entries: Sequence[ReadBooking], sets: _DisjointSets) -> None:
@@ -266,23 +294,35 @@ def _join_strong(entries: Sequence[ReadBooking], sets: _DisjointSets) -> None:
             sets.union(first_seen.setdefault(key, index), index)
 
 
-def _join_names(entries: Sequence[ReadBooking], sets: _DisjointSets) -> None:
+def _join_names(
+    entries: Sequence[ReadBooking], sets: _DisjointSets
+) -> tuple[list[AmbiguousName], set[int]]:
+    """Link name-only bookings; return the ambiguous names and the bookings they leave out."""
     strong_roots: dict[str, set[int]] = defaultdict(set)
+    carriers: Counter[str] = Counter()
     weak_by_name: dict[str, list[int]] = defaultdict(list)
     for index, entry in enumerate(entries):
         ident = entry.identity
         key = ident.name_key
         if key is None:
             continue
+        carriers[key] += 1
         if ident.strong:
             strong_roots[key].add(sets.find(index))
         else:
             weak_by_name[key].append(index)
-    for key, weak in weak_by_name.items():
-        roots = strong_roots.get(key, set())
-        anchor = next(iter(roots)) if len(roots) == 1 else weak[0]
-        for index in weak:
-            sets.union(anchor, index)
+    ambiguous: list[AmbiguousName] = []
+    unlinked: set[int] = set()
+    for key in sorted(carriers):
+        roots, weak = strong_roots.get(key, set()), weak_by_name.get(key, [])
+        if len(roots) > 1:
+            ambiguous.append(AmbiguousName(key, carriers[key], len(roots), len(weak)))
+            unlinked.update(weak)
+        elif weak:
+            anchor = next(iter(roots)) if roots else weak[0]
+            for index in weak:
+                sets.union(anchor, index)
+    return ambiguous, unlinked
 
 
 def _group(members: list[ReadBooking]) -> PatientGroup:
