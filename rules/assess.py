@@ -65,14 +65,13 @@ def read_bookings(
     kept: list[ReadBooking] = []
     skipped: list[Skip] = []
     titles = TitleNames(matcher)
-    categories = _Categories(matcher)
     for booking in bookings:
         if not scope.covers(booking.day):
             continue
         read = ReadBooking(
             booking=booking,
             identity=identify(booking, titles, options),
-            categories=categories(booking.summary, booking.description),
+            categories=_categories(booking, titles, matcher),
         )
         reason = _reason_to_leave_out(read)
         if reason is None:
@@ -82,20 +81,11 @@ def read_bookings(
     return kept, skipped
 
 
-class _Categories:
-    """A booking's categories, remembering titles whose description adds nothing."""
-
-    def __init__(self, matcher: Matcher) -> None:
-        self._matcher = matcher
-        self._by_title: dict[str, frozenset[str]] = {}
-
-    def __call__(self, summary: str, description: str) -> frozenset[str]:
-        if description and service_lines(description):
-            return self._matcher.categories(summary, description)
-        found = self._by_title.get(summary)
-        if found is None:
-            found = self._by_title[summary] = self._matcher.categories_of_text(summary)
-        return found
+def _categories(booking: Booking, titles: TitleNames, matcher: Matcher) -> frozenset[str]:
+    """A booking's categories; the title's own reading serves unless the description adds."""
+    if booking.description and service_lines(booking.description):
+        return matcher.categories(booking.summary, booking.description)
+    return titles.reading(booking.summary).categories
 
 
 def _reason_to_leave_out(read: ReadBooking) -> str | None:

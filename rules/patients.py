@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 from rules.flag import strip_flag
 from rules.model import AmbiguousName, Booking, MatchKind, Patient, PatientKey
-from rules.vocabulary import Leftover, Matcher, leftover, normalize, tokenize
+from rules.titles import TitleReader, TitleReading, name_key
+from rules.vocabulary import Matcher, normalize
 
 __all__ = [
     "Identity",
@@ -44,12 +45,6 @@ __all__ = [
 
 _NAME_LINE = re.compile(r"^\s*(?:patient|client)\s*:\s*(?P<name>.+?)\s*$", re.IGNORECASE)
 _RESOURCE_DOMAIN = "resource.calendar.google.com"
-_NAME_WORDS = range(2, 5)
-# Where a title's parts meet (SPEC §4 point 4): dashes between spaces, other separators,
-# and the connecting words "w/", "with", "for". A hyphen inside a word joins a name. A
-# comma parts a title too, but may also part one name ("O'Brien, Siobhan").
-_SEGMENT_BREAK = re.compile(r"\s[-–—]+\s|[–—:|/+&()]|\s-|-\s|\b(?:w/|with|for)\b", re.IGNORECASE)
-_NAME_CHARS = re.compile(r"[^\w'’ -]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,15 +76,6 @@ class Identity:
     @property
     def strong(self) -> bool:
         return bool(self.patient_id or self.emails)
-
-
-def name_key(name: str) -> str:
-    """Names compare after NFKD, accents removed, case folded, spaces collapsed.
-
-    Word order is ignored too, so "O'Brien, Siobhan" and "Siobhan O'Brien" meet.
-    """
-    words = re.split(r"[\s,]+", normalize(name))
-    return " ".join(sorted(word for word in words if word))
 
 
 def identify(booking: Booking, titles: TitleNames, options: IdentityOptions) -> Identity:
@@ -124,94 +110,28 @@ def _description_name(description: str) -> str | None:
 
 
 class TitleNames:
-    """Reads the patient's name (as written, and as compared) in titles, remembering them.
+    """Reads titles (categories and patient name) with one matcher, remembering them.
 
     A clinic's titles repeat (every instance of a recurring booking, a patient's
     regular treatment), so one reader per assessment saves most of the matching.
     """
 
     def __init__(self, matcher: Matcher) -> None:
-        self._matcher = matcher
-        self._seen: dict[str, tuple[str | None, str | None]] = {}
+        self._reader = TitleReader(matcher)
+        self._seen: dict[str, TitleReading] = {}
 
     def __call__(self, summary: str) -> tuple[str | None, str | None]:
+        """The patient's name in ``summary`` as written, and as names compare."""
+        reading = self.reading(summary)
+        return reading.name, reading.name_key
+
+    def reading(self, summary: str) -> TitleReading:
+        """Everything ``summary`` says, read once."""
         try:
             return self._seen[summary]
         except KeyError:
-            name = _title_name(summary, self._matcher)
-            read = self._seen[summary] = (name, name_key(name) if name else None)
-            return read
-
-
-def _title_name(summary: str, matcher: Matcher) -> str | None:
-    """The patient's name in a title, read part by part (SPEC §4 point 4).
-
-    Staff separate the parts of a title ("Tox maintenance (moved) - Tom Reed",
-    "Potenza RF | Ben Carter"). A part that holds no treatment or service and 2 to 4
-    words is the name; failing one, such words beside a treatment ("Botox Jane Doe");
-    failing that, one-word parts a comma splits ("O'Brien, Siobhan"). Where two parts
-    of the same rank could each be a different name, the title gives none: no guessing.
-    A word one slip from a service ("Miller" for "filler") is only kept when the title
-    gives no name without it.
-    """
-    chunks = [
-        [_read_part(text, matcher) for text in chunk.split(",")]
-        for chunk in _SEGMENT_BREAK.split(summary)
-    ]
-    name = _name_of(chunks, lenient=False)
-    if name is None and any(part.left.lenient != part.left.words for c in chunks for part in c):
-        name = _name_of(chunks, lenient=True)
-    return name
-
-
-@dataclass(frozen=True, slots=True)
-class _Part:
-    """One part of a title as staff wrote it, and what it leaves for a name."""
-
-    text: str
-    left: Leftover
-
-    def words(self, lenient: bool) -> tuple[str, ...]:
-        return self.left.lenient if lenient else self.left.words
-
-
-def _read_part(text: str, matcher: Matcher) -> _Part:
-    tokens = tokenize(text)
-    return _Part(text, leftover(tokens, matcher.hits(tokens), matcher))
-
-
-def _name_of(chunks: list[list[_Part]], *, lenient: bool) -> str | None:
-    parts = [part for chunk in chunks for part in chunk]
-    for named in (False, True):
-        whole = [p for p in parts if p.left.named is named and len(p.words(lenient)) in _NAME_WORDS]
-        if whole:
-            first = whole[0]
-            single = _one_key(part.words(lenient) for part in whole)
-            return _as_written(first.text, first.words(lenient)) if single else None
-    joined = [
-        words for chunk in chunks if len(words := _plain_words(chunk, lenient)) in _NAME_WORDS
-    ]
-    if joined and _one_key(joined):
-        return " ".join(word.capitalize() for word in joined[0])
-    return None
-
-
-def _plain_words(chunk: list[_Part], lenient: bool) -> tuple[str, ...]:
-    """The words of a comma-split run of parts that name no treatment or service."""
-    return tuple(word for part in chunk if not part.left.named for word in part.words(lenient))
-
-
-def _one_key(names: Iterable[tuple[str, ...]]) -> bool:
-    """All these word sequences are one name as names compare."""
-    return len({" ".join(sorted(words)) for words in names}) == 1
-
-
-def _as_written(segment: str, words: tuple[str, ...]) -> str:
-    """The segment as staff wrote it when it is only the name, else the folded words."""
-    cleaned = " ".join(_NAME_CHARS.sub(" ", segment).split())
-    if tuple(tokenize(cleaned)) == words:
-        return cleaned
-    return " ".join(word.capitalize() for word in words)
+            reading = self._seen[summary] = self._reader.read(summary)
+            return reading
 
 
 def patients_declined(booking: Booking, identity: Identity) -> bool:

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from rules.flag import strip_flag
 from rules.model import Policy
@@ -34,7 +35,7 @@ __all__ = [
     "Leftover",
     "Matcher",
     "PhraseHit",
-    "leftover",
+    "Scan",
     "name_words",
     "normalize",
     "service_lines",
@@ -204,27 +205,63 @@ class _Target:
     excludes: frozenset[str]
 
 
+# A window of tokens ``[start, end)`` whose joined form is ``key``; ``exact`` is false for
+# a one-slip match. Plain tuples: a title makes dozens and the engine reads millions.
+_Hit = tuple[int, int, str, bool]
+_Window = tuple[int, int, str]
+
+# What a joined form is, as bits: one form can be several ("review" is noise and service).
+_PHRASE, _SERVICE, _NOISY = 1, 2, 4
+
+
 @dataclass(frozen=True, slots=True)
-class _Candidate:
-    start: int
-    end: int
-    key: str
-    exact: bool
+class Leftover:
+    """What one part of a title leaves for a name once everything that is not one is out."""
+
+    words: tuple[str, ...]
+    """Every phrase, service and noise word taken out."""
+    lenient: tuple[str, ...]
+    """The same, but keeping words only one slip from a service: "Miller" may not be "filler"."""
+    named: bool
+    """A treatment, exclusion or service phrase was found: other words may describe it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """One title read in one pass: its categories, and what each of its parts leaves."""
+
+    categories: frozenset[str]
+    parts: tuple[Leftover, ...]
 
 
 class Matcher:
-    """Finds a policy's treatment categories in booking text (SPEC §3).
+    """Finds a policy's phrases in booking text (SPEC §3, §4 point 4).
 
-    Build one per policy and reuse it: the indexes are computed in the constructor, so
-    classifying a title is a handful of dictionary lookups. The clinic's other services
-    (SPEC §4) have an index of their own and only ever fill the gaps treatment phrases
-    and exclusions leave, so listing a service can never hide a treatment.
+    Build one per policy and reuse it. The constructor compiles every joined form the
+    policy knows — treatment phrases, exclusions, the clinic's other services and booking
+    noise — into one table with the prefixes that lead to them, and the forms of six
+    characters or more into one one-slip index. Reading text is then one walk over its
+    tokens: each window grows only while its joined form can still become a known one.
+
+    Overlaps are settled by kind: treatments and exclusions first (exact hits before
+    misspelt ones, longer before shorter); services only in the gaps they leave, so
+    listing a service never changes what treatment a booking is; noise is taken out
+    wherever it is.
     """
 
     def __init__(self, policy: Policy) -> None:
         self._targets = _targets_of(policy)
-        self._phrases = _PhraseIndex(self._targets)
-        self._services = _PhraseIndex(_keys_of(policy.services))
+        self._effects = {key: _effects(targets) for key, targets in self._targets.items()}
+        kinds = dict.fromkeys(self._targets, _PHRASE)
+        for key in _keys_of(policy.services):
+            kinds[key] = kinds.get(key, 0) | _SERVICE
+        for key in _NOISE:
+            kinds[key] = kinds.get(key, 0) | _NOISY
+        self._kinds = kinds
+        self._openings = frozenset(key[:end] for key in kinds for end in range(1, len(key)))
+        slips = [k for k, kind in kinds.items() if kind != _NOISY and len(k) >= _FUZZY_MIN_LENGTH]
+        self._fuzzy = _FuzzyIndex(slips)
+        self._max_length = max(map(len, slips), default=0) + 1
 
     def hits(self, tokens: Sequence[str]) -> list[PhraseHit]:
         """All phrase and exclusion hits in ``tokens``, in text order.
@@ -232,17 +269,12 @@ class Matcher:
         Overlaps are settled first: exact hits win over misspelt ones, longer over shorter,
         so "anti-wrinkle injections" is one hit, not also a slip of "anti-wrinkle injection".
         """
+        found, _ = self._phrase_hits(tokens, 0, len(tokens), self._windows(tokens))
         return [
-            PhraseHit(target.category, target.phrase, hit.start, hit.end, hit.exact)
-            for hit in self._phrases.resolved(tokens, frozenset())
-            for target in self._targets[hit.key]
+            PhraseHit(target.category, target.phrase, start, end, exact)
+            for start, end, key, exact in found
+            for target in self._targets[key]
         ]
-
-    def service_spans(
-        self, tokens: Sequence[str], taken: frozenset[int]
-    ) -> list[tuple[int, int, bool]]:
-        """``(start, end, exact)`` of the services named among the tokens not ``taken``."""
-        return [(hit.start, hit.end, hit.exact) for hit in self._services.resolved(tokens, taken)]
 
     def categories_of_text(self, text: str) -> frozenset[str]:
         """Categories named in ``text``, less those its exclusion words rule out."""
@@ -256,83 +288,132 @@ class Matcher:
         """
         return self._categories_of((summary, *service_lines(description)))
 
-    def noise_spans(self, tokens: Sequence[str]) -> list[tuple[int, int]]:
-        """Token spans that are booking noise: counts, units, "appt", "follow-up", "#2"..."""
-        spans = [(i, i + 1) for i in range(len(tokens)) if _is_noise_token(tokens, i)]
-        return spans + _noise_phrase_spans(tokens)
+    def scan(self, tokens: Sequence[str], parts: Sequence[tuple[int, int]]) -> Scan:
+        """Categories of all ``tokens``, and the leftover of each part ``[lo, hi)`` of them.
+
+        A part is read as if it stood alone (a phrase never spans two parts of a title);
+        the categories come from the tokens as one text. Both come out of one walk, unless
+        a phrase does span two parts ("micro / needling"): then each part is matched again.
+        """
+        windows = self._windows(tokens)
+        hits, slips = self._phrase_hits(tokens, 0, len(tokens), windows)
+        part_of = _part_index(parts, len(tokens))
+        kinds = self._kinds
+        spanning = any(kinds[w[2]] & _PHRASE for w in _spanning(part_of, windows)) or any(
+            kinds[hit[2]] & _PHRASE for hit in _spanning(part_of, slips)
+        )
+        windows_in = _within(part_of, len(parts), windows)
+        hits_in = _within(part_of, len(parts), hits)
+        slips_in = _within(part_of, len(parts), slips)
+        leftovers = []
+        for number, (lo, hi) in enumerate(parts):
+            inside, part_hits, part_slips = windows_in[number], hits_in[number], slips_in[number]
+            if spanning:
+                part_hits, part_slips = self._phrase_hits(tokens, lo, hi, inside)
+            leftovers.append(
+                self._leftover(tokens, lo, hi, windows=inside, hits=part_hits, slips=part_slips)
+            )
+        return Scan(self._categories_from(hits), tuple(leftovers))
 
     def _categories_of(self, texts: Iterable[str]) -> frozenset[str]:
+        hits: list[_Hit] = []
+        for text in texts:
+            tokens = tokenize(text)
+            hits += self._phrase_hits(tokens, 0, len(tokens), self._windows(tokens))[0]
+        return self._categories_from(hits)
+
+    def _categories_from(self, hits: Iterable[_Hit]) -> frozenset[str]:
+        """The categories ``hits`` name, less those their exclusion words rule out."""
         found: set[str] = set()
         excluded: set[str] = set()
-        for text in texts:
-            for hit in self._phrases.resolved(tokenize(text), frozenset()):
-                for target in self._targets[hit.key]:
-                    if target.category is None:
-                        excluded |= target.excludes
-                    else:
-                        found.add(target.category)
+        for _, _, key, _ in hits:
+            named, ruled_out = self._effects[key]
+            found |= named
+            excluded |= ruled_out
         return frozenset(found - excluded)
 
-
-class _PhraseIndex:
-    """Exact and one-slip lookup of a set of joined phrase forms in a token sequence."""
-
-    def __init__(self, keys: Iterable[str]) -> None:
-        self._keys = frozenset(keys)
-        self._openings = frozenset(key[:end] for key in self._keys for end in range(1, len(key)))
-        self._fuzzy = _FuzzyIndex(key for key in self._keys if len(key) >= _FUZZY_MIN_LENGTH)
-        self._max_length = max((len(key) for key in self._keys), default=0) + 1
-
-    def resolved(self, tokens: Sequence[str], blocked: frozenset[int]) -> list[_Candidate]:
-        """Non-overlapping hits among the tokens not ``blocked``, in text order."""
-        exact = _non_overlapping(self._exact_candidates(tokens, blocked), longest_first=True)
-        taken = blocked | {i for hit in exact for i in range(hit.start, hit.end)}
-        fuzzy = _non_overlapping(self._fuzzy_candidates(tokens, taken), longest_first=False)
-        return sorted(exact + fuzzy, key=lambda hit: hit.start)
-
-    def _exact_candidates(self, tokens: Sequence[str], blocked: frozenset[int]) -> list[_Candidate]:
-        """Windows whose joined tokens equal a phrase; a window grows only while it could."""
-        found: list[_Candidate] = []
-        keys, openings = self._keys, self._openings
-        for start in range(len(tokens)):
-            joined = ""
-            for end in range(start + 1, len(tokens) + 1):
-                if end - 1 in blocked:
+    def _windows(self, tokens: Sequence[str]) -> list[_Window]:
+        """Every window whose joined tokens are a known form; a window grows while it could."""
+        found: list[_Window] = []
+        kinds, openings = self._kinds, self._openings
+        count = len(tokens)
+        for start in range(count):
+            joined, end = tokens[start], start + 1
+            while True:
+                if joined in kinds:
+                    found.append((start, end, joined))
+                if end == count or joined not in openings:
                     break
-                joined += tokens[end - 1]
-                if joined in keys:
-                    found.append(_Candidate(start, end, joined, exact=True))
-                if joined not in openings:
-                    break
+                joined += tokens[end]
+                end += 1
         return found
 
-    def _fuzzy_candidates(self, tokens: Sequence[str], taken: frozenset[int]) -> list[_Candidate]:
-        """Windows of untaken tokens within one slip of a phrase of six characters or more."""
-        found: list[_Candidate] = []
-        for start, token in enumerate(tokens):
+    def _phrase_hits(
+        self, tokens: Sequence[str], lo: int, hi: int, windows: Iterable[_Window]
+    ) -> tuple[list[_Hit], list[_Hit]]:
+        """Treatment and exclusion hits in ``[lo, hi)``, and every one-slip window there
+        that does not touch an exact hit (services are chosen among those later)."""
+        kinds = self._kinds
+        exact = _pick([(s, e, k, True) for s, e, k in windows if kinds[k] & _PHRASE], True)
+        taken = {i for start, end, _, _ in exact for i in range(start, end)}
+        slips = self._slips(tokens, lo, hi, taken)
+        misspelt = _pick([hit for hit in slips if kinds[hit[2]] & _PHRASE], False)
+        return sorted(exact + misspelt), slips
+
+    def _slips(self, tokens: Sequence[str], lo: int, hi: int, taken: set[int]) -> list[_Hit]:
+        """Windows of ``[lo, hi)`` clear of ``taken`` within one slip of a long form."""
+        found: list[_Hit] = []
+        facts_of = self._fuzzy.facts
+        for start in range(lo, hi):
             if start in taken:
                 continue
-            facts = self._fuzzy.facts(token)
-            found += (_Candidate(start, start + 1, key, exact=False) for key in facts.near)
-            if facts.opens:
-                found += self._fuzzy_windows(tokens, start, taken)
+            facts = facts_of(tokens[start])
+            found += ((start, start + 1, key, False) for key in facts.near)
+            if not facts.opens:
+                continue
+            joined = tokens[start]
+            for end in range(start + 2, hi + 1):
+                if end - 1 in taken:
+                    break
+                joined += tokens[end - 1]
+                if len(joined) > self._max_length:
+                    break
+                if facts_of(tokens[end - 1]).closes:
+                    found += ((start, end, key, False) for key in self._fuzzy.near(joined))
         return found
 
-    def _fuzzy_windows(
-        self, tokens: Sequence[str], start: int, taken: frozenset[int]
-    ) -> list[_Candidate]:
-        """Fuzzy hits of two tokens or more from ``start``: rare, so not cached."""
-        found: list[_Candidate] = []
-        joined = tokens[start]
-        for end in range(start + 2, len(tokens) + 1):
-            if end - 1 in taken:
-                break
-            joined += tokens[end - 1]
-            if len(joined) > self._max_length:
-                break
-            if self._fuzzy.facts(tokens[end - 1]).closes:
-                found += (_Candidate(start, end, key, False) for key in self._fuzzy.near(joined))
-        return found
+    def _leftover(
+        self,
+        tokens: Sequence[str],
+        lo: int,
+        hi: int,
+        *,
+        windows: Sequence[_Window],
+        hits: Sequence[_Hit],
+        slips: Sequence[_Hit],
+    ) -> Leftover:
+        """What ``[lo, hi)`` leaves once its hits, services and noise are out (SPEC §4)."""
+        kinds = self._kinds
+        removed = {i for start, end, _, _ in hits for i in range(start, end)}
+        exact = _pick(
+            [
+                (s, e, k, True)
+                for s, e, k in windows
+                if kinds[k] & _SERVICE and _clear(removed, s, e)
+            ],
+            True,
+        )
+        taken = removed | {i for start, end, _, _ in exact for i in range(start, end)}
+        misspelt = _pick(
+            [hit for hit in slips if kinds[hit[2]] & _SERVICE and _clear(taken, hit[0], hit[1])],
+            False,
+        )
+        doubtful = {i for start, end, _, _ in misspelt for i in range(start, end)}
+        removed = taken | _noise(tokens, lo, hi, windows, kinds)
+        kept = [i for i in range(lo, hi) if i not in removed and tokens[i] not in _CONNECTORS]
+        lenient = tuple(tokens[i] for i in kept)
+        words = tuple(tokens[i] for i in kept if i not in doubtful) if doubtful else lenient
+        return Leftover(words, lenient, named=bool(hits or exact or misspelt))
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,10 +430,13 @@ class _FuzzyIndex:
 
     ``near`` looks a word up in the single-deletion neighbourhood of every phrase (SymSpell)
     and verifies the distance. A window of several tokens can only be one slip from a
-    phrase if its first token is one slip from the phrase's start and its last token one
-    slip from its end; those two facts are known per token, so most windows are never built.
-    Facts are memoised per token (names and words repeat across bookings); the memo is
-    bounded and only ever holds values computed from the policy.
+    phrase if its first token is within one slip of a prefix of the phrase and its last
+    token within one slip of a suffix (the slip falls in one of them, or in neither, or
+    swaps the two letters where they meet); those two facts are known per token, so most
+    windows are never built.
+    Facts are memoised per token, and phrases near a window of tokens per window (names
+    and words repeat across bookings); the memos are bounded and only ever hold values
+    computed from the policy.
     """
 
     _MEMO_LIMIT = 100_000
@@ -360,10 +444,13 @@ class _FuzzyIndex:
     def __init__(self, keys: Iterable[str]) -> None:
         keys = tuple(keys)
         self._deletions = _deletion_index(keys)
-        self._heads = _neighbourhood(key[:end] for key in keys for end in range(1, len(key)))
-        self._tails = _neighbourhood(key[start:] for key in keys for start in range(1, len(key)))
+        self._heads = _deletion_index({key[:end] for key in keys for end in range(len(key) + 1)})
+        self._tails = _deletion_index(
+            {key[start:] for key in keys for start in range(len(key) + 1)}
+        )
         self._shortest = min((len(key) for key in keys), default=1) - 1
         self._memo: dict[str, _TokenFacts] = {}
+        self._windows: dict[str, tuple[str, ...]] = {}
 
     def facts(self, token: str) -> _TokenFacts:
         facts = self._memo.get(token)
@@ -373,15 +460,20 @@ class _FuzzyIndex:
             variants = _deletions(token) | {token}
             facts = _TokenFacts(
                 self._near(token, variants),
-                not variants.isdisjoint(self._heads),
-                not variants.isdisjoint(self._tails),
+                _within_one_of_any(token, variants, self._heads),
+                _within_one_of_any(token, variants, self._tails),
             )
             self._memo[token] = facts
         return facts
 
     def near(self, word: str) -> tuple[str, ...]:
-        """Phrase keys at distance exactly 1 from ``word``."""
-        return self._near(word, _deletions(word) | {word})
+        """Phrase keys at distance exactly 1 from ``word`` (windows of tokens repeat too)."""
+        near = self._windows.get(word)
+        if near is None:
+            if len(self._windows) >= self._MEMO_LIMIT:
+                self._windows.clear()
+            near = self._windows[word] = self._near(word, _deletions(word) | {word})
+        return near
 
     def _near(self, word: str, variants: set[str]) -> tuple[str, ...]:
         if len(word) < self._shortest:
@@ -399,34 +491,7 @@ def name_words(title: str, matcher: Matcher) -> tuple[str, ...]:
     whether what is left (two to four words) is a name.
     """
     tokens = tokenize(title)
-    return leftover(tokens, matcher.hits(tokens), matcher).words
-
-
-@dataclass(frozen=True, slots=True)
-class Leftover:
-    """What a token sequence leaves for a name once everything that is not one is out."""
-
-    words: tuple[str, ...]
-    """Every phrase, service and noise word taken out."""
-    lenient: tuple[str, ...]
-    """The same, but keeping words only one slip from a service: "Miller" may not be "filler"."""
-    named: bool
-    """A treatment, exclusion or service phrase was found: other words may describe it."""
-
-
-def leftover(tokens: Sequence[str], hits: Sequence[PhraseHit], matcher: Matcher) -> Leftover:
-    """:func:`name_words` for a caller that already holds the tokens and their hits."""
-    removed = {i for hit in hits for i in range(hit.start, hit.end)}
-    doubtful: set[int] = set()
-    services = matcher.service_spans(tokens, frozenset(removed))
-    for start, end, exact in services:
-        (removed if exact else doubtful).update(range(start, end))
-    for start, end in matcher.noise_spans(tokens):
-        removed.update(range(start, end))
-    kept = [i for i, token in enumerate(tokens) if i not in removed and token not in _CONNECTORS]
-    lenient = tuple(tokens[i] for i in kept)
-    words = lenient if not doubtful else tuple(tokens[i] for i in kept if i not in doubtful)
-    return Leftover(words, lenient, named=bool(hits or services))
+    return matcher.scan(tokens, [(0, len(tokens))]).parts[0].words
 
 
 def service_lines(description: str) -> list[str]:
@@ -468,9 +533,9 @@ def _same_role(one: _Target, other: _Target) -> bool:
     return one.category == other.category and one.excludes == other.excludes
 
 
-def _neighbourhood(words: Iterable[str]) -> frozenset[str]:
-    """``words`` and all their single-character deletions."""
-    return frozenset(variant for word in words for variant in _deletions(word) | {word})
+def _within_one_of_any(word: str, variants: set[str], index: dict[str, tuple[str, ...]]) -> bool:
+    """Some word of the deletion ``index`` is at most one slip from ``word``."""
+    return any(_within_one(word, other) for v in variants for other in index.get(v, ()))
 
 
 def _deletions(word: str) -> set[str]:
@@ -503,35 +568,80 @@ def _within_one(one: str, other: str) -> bool:
     return swapped and one[i + 2 :] == other[i + 2 :]
 
 
-def _non_overlapping(candidates: list[_Candidate], *, longest_first: bool) -> list[_Candidate]:
-    """Greedy pick of non-overlapping candidates: longest (or shortest) span, then leftmost."""
+def _effects(targets: Iterable[_Target]) -> tuple[frozenset[str], frozenset[str]]:
+    """The categories a joined form names, and those it rules out."""
+    named = frozenset(target.category for target in targets if target.category is not None)
+    ruled_out = frozenset(
+        c for target in targets if target.category is None for c in target.excludes
+    )
+    return named, ruled_out
 
-    def rank(hit: _Candidate) -> tuple[int, int, int]:
-        span = hit.end - hit.start
-        return (-span if longest_first else span, -len(hit.key), hit.start)
 
-    chosen: list[_Candidate] = []
+def _pick(candidates: list[_Hit], longest_first: bool) -> list[_Hit]:
+    """Greedy pick of non-overlapping candidates: longest (or shortest) span, then the
+    longest form, then leftmost."""
+    if len(candidates) < 2:
+        return candidates
+    sign = -1 if longest_first else 1
+    ranked = sorted(candidates, key=lambda hit: (sign * (hit[1] - hit[0]), -len(hit[2]), hit[0]))
+    chosen: list[_Hit] = []
     used: set[int] = set()
-    for hit in sorted(candidates, key=rank):
-        span = range(hit.start, hit.end)
-        if not used.intersection(span):
+    for hit in ranked:
+        span = range(hit[0], hit[1])
+        if used.isdisjoint(span):
             chosen.append(hit)
             used.update(span)
     return chosen
 
 
-def _is_noise_token(tokens: Sequence[str], i: int) -> bool:
-    token = tokens[i]
-    if token.isdigit():
-        return True
-    beside_number = any(0 <= j < len(tokens) and tokens[j].isdigit() for j in (i - 1, i + 1))
-    return token in _UNITS and beside_number
+def _clear(taken: set[int], start: int, end: int) -> bool:
+    return taken.isdisjoint(range(start, end))
 
 
-def _noise_phrase_spans(tokens: Sequence[str]) -> list[tuple[int, int]]:
-    spans: list[tuple[int, int]] = []
-    for start in range(len(tokens)):
-        for end in range(start + 1, min(start + _NOISE_MAX_TOKENS, len(tokens)) + 1):
-            if "".join(tokens[start:end]) in _NOISE:
-                spans.append((start, end))
-    return spans
+def _noise(
+    tokens: Sequence[str], lo: int, hi: int, windows: Iterable[_Window], kinds: dict[str, int]
+) -> set[int]:
+    """Booking noise in ``[lo, hi)``: counts, units beside a count, and noise phrases."""
+    found = {
+        i
+        for s, e, key in windows
+        if kinds[key] & _NOISY and e - s <= _NOISE_MAX_TOKENS
+        for i in range(s, e)
+    }
+    for i in range(lo, hi):
+        token = tokens[i]
+        if token.isdigit() or (
+            token in _UNITS
+            and ((i > lo and tokens[i - 1].isdigit()) or (i + 1 < hi and tokens[i + 1].isdigit()))
+        ):
+            found.add(i)
+    return found
+
+
+def _part_index(parts: Sequence[tuple[int, int]], count: int) -> list[int]:
+    """For each token, the number of the part holding it, or -1 between parts."""
+    index = [-1] * count
+    for number, (lo, hi) in enumerate(parts):
+        index[lo:hi] = [number] * (hi - lo)
+    return index
+
+
+_Found = TypeVar("_Found", _Window, _Hit)
+
+
+def _within(part_of: list[int], parts: int, found: Iterable[_Found]) -> list[list[_Found]]:
+    """``found`` windows sorted into the parts that wholly hold them."""
+    by_part: list[list[_Found]] = [[] for _ in range(parts)]
+    for item in found:
+        number = part_of[item[0]]
+        if number >= 0 and part_of[item[1] - 1] == number:
+            by_part[number].append(item)
+    return by_part
+
+
+def _spanning(part_of: list[int], found: Iterable[_Found]) -> Iterator[_Found]:
+    """The ``found`` windows that no single part holds."""
+    for item in found:
+        number = part_of[item[0]]
+        if number < 0 or part_of[item[1] - 1] != number:
+            yield item
