@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rules.vocabulary import Leftover, Matcher, normalize, tokenize
 
@@ -38,31 +38,20 @@ def name_key(name: str) -> str:
 
     Word order is ignored too, so "O'Brien, Siobhan" and "Siobhan O'Brien" meet.
     """
-    words = re.split(r"[\s,]+", normalize(name))
-    return " ".join(sorted(word for word in words if word))
+    return " ".join(sorted(normalize(name).replace(",", " ").split()))
 
 
-@dataclass(frozen=True, slots=True)
-class TitleReading:
-    """What a title says: the categories it names, and its patient's name if it gives one."""
+class TitleReading(NamedTuple):
+    """What a title says: the categories it names, and its patient's name if it gives one.
+
+    A named tuple, immutable, because one is made per title read (see ``Leftover``).
+    """
 
     categories: frozenset[str]
     name: str | None
     """As staff wrote it when the part is only the name, else its words capitalised."""
     name_key: str | None
     """The name as names compare (:func:`name_key`)."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Part:
-    text: str
-    chunk: int
-    """Parts a comma splits share a chunk."""
-    tokens: int
-    left: Leftover
-
-    def words(self, lenient: bool) -> tuple[str, ...]:
-        return self.left.lenient if lenient else self.left.words
 
 
 class TitleReader:
@@ -72,42 +61,43 @@ class TitleReader:
         self._matcher = matcher
 
     def read(self, title: str) -> TitleReading:
-        texts, chunks, tokens, spans, whole = _cut(title)
-        scan = self._matcher.scan(tokens, spans)
-        categories = scan.categories if whole else self._matcher.categories_of_text(title)
-        parts = [
-            _Part(text, chunk, hi - lo, left)
-            for text, chunk, (lo, hi), left in zip(texts, chunks, spans, scan.parts, strict=True)
-        ]
-        name = _name_of(parts, lenient=False)
-        if name is None and any(part.left.lenient != part.left.words for part in parts):
-            name = _name_of(parts, lenient=True)
+        cut = _Cut(title)
+        scan = self._matcher.scan(cut.tokens, cut.spans)
+        categories = scan.categories if cut.whole else self._matcher.categories_of_text(title)
+        name = _name_of(cut, scan.parts, lenient=False)
+        if name is None and any(left.lenient is not left.words for left in scan.parts):
+            name = _name_of(cut, scan.parts, lenient=True)
         return TitleReading(categories, name, name_key(name) if name else None)
 
 
-def _cut(title: str) -> tuple[list[str], list[int], list[str], list[tuple[int, int]], bool]:
-    """The title's parts, their chunks, all tokens in order, each part's token span, and
-    whether those tokens are exactly the title's own (they are unless a connecting word
-    touches an apostrophe, "d'with", which the title reads as one word)."""
-    texts: list[str] = []
-    chunks: list[int] = []
-    tokens: list[str] = []
-    spans: list[tuple[int, int]] = []
-    whole = True
-    pieces = _BREAK.split(title)
-    for index, piece in enumerate(pieces):
-        if index % 2:
-            if piece[:1].isalpha():  # "with", "for", "w/": tokens between the parts
-                tokens += tokenize(piece)
-                whole = whole and not _touches_apostrophe(pieces, index)
-            continue
-        for text in piece.split(","):
-            found = tokenize(text)
-            texts.append(text)
-            chunks.append(index)
-            spans.append((len(tokens), len(tokens) + len(found)))
-            tokens += found
-    return texts, chunks, tokens, spans, whole
+class _Cut:
+    """A title cut into parts: each part's text and chunk (parts a comma splits share one),
+    all tokens in order with each part's span of them, and whether those tokens are
+    exactly the title's own (they are unless a connecting word touches an apostrophe,
+    "d'with", which the title reads as one word)."""
+
+    __slots__ = ("chunks", "spans", "texts", "tokens", "whole")
+
+    def __init__(self, title: str) -> None:
+        self.texts: list[str] = []
+        self.chunks: list[int] = []
+        self.tokens: list[str] = []
+        self.spans: list[tuple[int, int]] = []
+        self.whole = True
+        pieces = _BREAK.split(title)
+        for index, piece in enumerate(pieces):
+            if index % 2:
+                if piece[:1].isalpha():  # "with", "for", "w/": tokens between the parts
+                    self.tokens += tokenize(piece)
+                    self.whole = self.whole and not _touches_apostrophe(pieces, index)
+                continue
+            for text in piece.split(",") if "," in piece else (piece,):
+                found = tokenize(text)
+                start = len(self.tokens)
+                self.texts.append(text)
+                self.chunks.append(index)
+                self.spans.append((start, start + len(found)))
+                self.tokens += found
 
 
 def _touches_apostrophe(pieces: Sequence[str], index: int) -> bool:
@@ -115,19 +105,24 @@ def _touches_apostrophe(pieces: Sequence[str], index: int) -> bool:
     return "'" in normalize(before + after)
 
 
-def _name_of(parts: Sequence[_Part], *, lenient: bool) -> str | None:
+def _name_of(cut: _Cut, lefts: Sequence[Leftover], *, lenient: bool) -> str | None:
+    words = [left.lenient if lenient else left.words for left in lefts]
     for named in (False, True):
-        whole = [p for p in parts if p.left.named is named and len(p.words(lenient)) in _NAME_WORDS]
+        whole = [
+            number
+            for number, left in enumerate(lefts)
+            if left.named is named and len(words[number]) in _NAME_WORDS
+        ]
         if whole:
-            first = whole[0]
-            if not _one_name(part.words(lenient) for part in whole):
+            if len(whole) > 1 and not _one_name(words[number] for number in whole):
                 return None
-            return _as_written(first, first.words(lenient))
+            first = whole[0]
+            return _as_written(cut.texts[first], cut.spans[first], words[first])
     joined: dict[int, list[str]] = {}
-    for part in parts:
-        if not part.left.named:
-            joined.setdefault(part.chunk, []).extend(part.words(lenient))
-    names = [tuple(words) for words in joined.values() if len(words) in _NAME_WORDS]
+    for number, left in enumerate(lefts):
+        if not left.named:
+            joined.setdefault(cut.chunks[number], []).extend(words[number])
+    names = [tuple(found) for found in joined.values() if len(found) in _NAME_WORDS]
     if names and _one_name(names):
         return " ".join(word.capitalize() for word in names[0])
     return None
@@ -138,15 +133,15 @@ def _one_name(names: Iterable[tuple[str, ...]]) -> bool:
     return len({" ".join(sorted(words)) for words in names}) == 1
 
 
-def _as_written(part: _Part, words: tuple[str, ...]) -> str:
+def _as_written(text: str, span: tuple[int, int], words: tuple[str, ...]) -> str:
     """The part as staff wrote it when it is only the name, else the folded words.
 
     Nothing was taken out of the part when it has as many tokens as name words; only a
     part with non-ASCII text can still tokenise differently once cleaned (a "‘" inside a
     word), so only that one is checked again.
     """
-    if part.tokens == len(words):
-        cleaned = " ".join(_NAME_CHARS.sub(" ", part.text).split())
-        if part.text.isascii() or tokenize(cleaned) == words:
+    if span[1] - span[0] == len(words):
+        cleaned = " ".join(_NAME_CHARS.sub(" ", text).split())
+        if text.isascii() or tokenize(cleaned) == words:
             return cleaned
     return " ".join(word.capitalize() for word in words)

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import NamedTuple
 
 from rules.flag import strip_flag
 from rules.model import Policy
@@ -44,6 +44,7 @@ __all__ = [
 
 _FUZZY_MIN_LENGTH = 6
 _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*|\d+")
+_FIND_TOKENS = _TOKEN.findall
 _SERVICE_LINE = re.compile(r"^\s*(?:service|treatment)s?\s*:(.*)$", re.IGNORECASE)
 
 # Booking noise for name extraction (SPEC §4 point 4). Joined forms, matched exactly.
@@ -142,7 +143,9 @@ def normalize(text: str) -> str:
 
 def tokenize(text: str) -> tuple[str, ...]:
     """Split normalised ``text`` into word tokens: letter runs (inner ``'`` kept) and digit runs."""
-    return tuple(_TOKEN.findall(_fold(text)))
+    if text.isascii():  # the common case: folding is lower-casing
+        return tuple(_FIND_TOKENS(text.lower()))
+    return tuple(_FIND_TOKENS(_fold(text)))
 
 
 def _fold(text: str) -> str:
@@ -214,8 +217,10 @@ _Window = tuple[int, int, str]
 _PHRASE, _SERVICE, _NOISY = 1, 2, 4
 
 
-@dataclass(frozen=True, slots=True)
-class Leftover:
+# Leftover and Scan are built for every part of every title read: named tuples, immutable
+# like the core's frozen dataclasses but made at the cost of a tuple (a frozen dataclass
+# pays one object.__setattr__ a field).
+class Leftover(NamedTuple):
     """What one part of a title leaves for a name once everything that is not one is out."""
 
     words: tuple[str, ...]
@@ -226,8 +231,7 @@ class Leftover:
     """A treatment, exclusion or service phrase was found: other words may describe it."""
 
 
-@dataclass(frozen=True, slots=True)
-class Scan:
+class Scan(NamedTuple):
     """One title read in one pass: its categories, and what each of its parts leaves."""
 
     categories: frozenset[str]
@@ -297,23 +301,52 @@ class Matcher:
         """
         windows = self._windows(tokens)
         hits, slips = self._phrase_hits(tokens, 0, len(tokens), windows)
+        categories = self._categories_from(hits)
+        if len(parts) == 1 and parts[0] == (0, len(tokens)):
+            left = self._leftover(tokens, 0, len(tokens), windows=windows, hits=hits, slips=slips)
+            return Scan(categories, (left,))
         part_of = _part_index(parts, len(tokens))
-        kinds = self._kinds
-        spanning = any(kinds[w[2]] & _PHRASE for w in _spanning(part_of, windows)) or any(
-            kinds[hit[2]] & _PHRASE for hit in _spanning(part_of, slips)
-        )
-        windows_in = _within(part_of, len(parts), windows)
-        hits_in = _within(part_of, len(parts), hits)
-        slips_in = _within(part_of, len(parts), slips)
+        by_part, spanning = self._within(part_of, len(parts), windows, hits, slips)
         leftovers = []
-        for number, (lo, hi) in enumerate(parts):
-            inside, part_hits, part_slips = windows_in[number], hits_in[number], slips_in[number]
-            if spanning:
+        for (lo, hi), (inside, found_hits, found_slips) in zip(parts, by_part, strict=True):
+            part_hits, part_slips = found_hits, found_slips
+            if spanning and lo < hi:
                 part_hits, part_slips = self._phrase_hits(tokens, lo, hi, inside)
             leftovers.append(
                 self._leftover(tokens, lo, hi, windows=inside, hits=part_hits, slips=part_slips)
             )
-        return Scan(self._categories_from(hits), tuple(leftovers))
+        return Scan(categories, tuple(leftovers))
+
+    def _within(
+        self,
+        part_of: list[int],
+        parts: int,
+        windows: list[_Window],
+        hits: list[_Hit],
+        slips: list[_Hit],
+    ) -> tuple[list[_Bucket], bool]:
+        """Windows, hits and one-slip windows sorted into the parts that wholly hold them,
+        and whether a treatment or exclusion form, exact or misspelt, spans two parts."""
+        by_part: list[_Bucket] = [([], [], []) for _ in range(parts)]
+        kinds = self._kinds
+        spanning = False
+        for window in windows:
+            number = part_of[window[0]]
+            if number >= 0 and part_of[window[1] - 1] == number:
+                by_part[number][0].append(window)
+            else:
+                spanning = spanning or bool(kinds[window[2]] & _PHRASE)
+        for hit in hits:
+            number = part_of[hit[0]]
+            if number >= 0 and part_of[hit[1] - 1] == number:
+                by_part[number][1].append(hit)
+        for hit in slips:
+            number = part_of[hit[0]]
+            if number >= 0 and part_of[hit[1] - 1] == number:
+                by_part[number][2].append(hit)
+            else:
+                spanning = spanning or bool(kinds[hit[2]] & _PHRASE)
+        return by_part, spanning
 
     def _categories_of(self, texts: Iterable[str]) -> frozenset[str]:
         hits: list[_Hit] = []
@@ -354,32 +387,42 @@ class Matcher:
         """Treatment and exclusion hits in ``[lo, hi)``, and every one-slip window there
         that does not touch an exact hit (services are chosen among those later)."""
         kinds = self._kinds
-        exact = _pick([(s, e, k, True) for s, e, k in windows if kinds[k] & _PHRASE], True)
+        exact = [(s, e, k, True) for s, e, k in windows if kinds[k] & _PHRASE]
+        if len(exact) > 1:
+            exact = sorted(_pick(exact, True))
         taken = {i for start, end, _, _ in exact for i in range(start, end)}
         slips = self._slips(tokens, lo, hi, taken)
-        misspelt = _pick([hit for hit in slips if kinds[hit[2]] & _PHRASE], False)
-        return sorted(exact + misspelt), slips
+        if not slips:
+            return exact, slips
+        misspelt = [hit for hit in slips if kinds[hit[2]] & _PHRASE]
+        if len(misspelt) > 1:
+            misspelt = _pick(misspelt, False)
+        return (sorted(exact + misspelt) if misspelt else exact), slips
 
     def _slips(self, tokens: Sequence[str], lo: int, hi: int, taken: set[int]) -> list[_Hit]:
         """Windows of ``[lo, hi)`` clear of ``taken`` within one slip of a long form."""
         found: list[_Hit] = []
-        facts_of = self._fuzzy.facts
+        fuzzy = self._fuzzy
+        known, facts_of, longest = fuzzy.memo, fuzzy.facts, self._max_length
         for start in range(lo, hi):
             if start in taken:
                 continue
-            facts = facts_of(tokens[start])
-            found += ((start, start + 1, key, False) for key in facts.near)
+            token = tokens[start]
+            facts = known.get(token) or facts_of(token)
+            if facts.near:
+                found += [(start, start + 1, key, False) for key in facts.near]
             if not facts.opens:
                 continue
-            joined = tokens[start]
-            for end in range(start + 2, hi + 1):
-                if end - 1 in taken:
+            joined = token
+            for end in range(start + 1, hi):
+                if end in taken:
                     break
-                joined += tokens[end - 1]
-                if len(joined) > self._max_length:
+                token = tokens[end]
+                joined += token
+                if len(joined) > longest:
                     break
-                if facts_of(tokens[end - 1]).closes:
-                    found += ((start, end, key, False) for key in self._fuzzy.near(joined))
+                if (known.get(token) or facts_of(token)).closes:
+                    found += [(start, end + 1, key, False) for key in fuzzy.near(joined)]
         return found
 
     def _leftover(
@@ -393,27 +436,58 @@ class Matcher:
         slips: Sequence[_Hit],
     ) -> Leftover:
         """What ``[lo, hi)`` leaves once its hits, services and noise are out (SPEC §4)."""
+        if lo == hi:
+            return _NOTHING_LEFT
+        if not windows and not slips:  # no phrase, service or noise form: only counts go
+            words = tuple(
+                token
+                for i, token in enumerate(tokens[lo:hi], lo)
+                if not (token in _CONNECTORS or token.isdigit())
+                and not (token in _UNITS and _beside_count(tokens, i, lo, hi))
+            )
+            return Leftover(words, words, False)
         kinds = self._kinds
         removed = {i for start, end, _, _ in hits for i in range(start, end)}
-        exact = _pick(
-            [
-                (s, e, k, True)
-                for s, e, k in windows
-                if kinds[k] & _SERVICE and _clear(removed, s, e)
-            ],
-            True,
-        )
-        taken = removed | {i for start, end, _, _ in exact for i in range(start, end)}
-        misspelt = _pick(
-            [hit for hit in slips if kinds[hit[2]] & _SERVICE and _clear(taken, hit[0], hit[1])],
-            False,
-        )
+        noise: set[int] = set()
+        named_service = False
+        for start, end, key in windows:
+            kind = kinds[key]
+            named_service = named_service or bool(kind & _SERVICE)
+            if kind & _NOISY and end - start <= _NOISE_MAX_TOKENS:
+                noise.update(range(start, end))
+        services: list[_Hit] = []
+        doubtful: set[int] = set()
+        if named_service or slips:
+            services, doubtful = self._services(windows, slips, removed)
+        removed |= noise
+        # Counts, units beside a count and connecting words go too (SPEC §4 point 4).
+        kept = [
+            (i, token)
+            for i, token in enumerate(tokens[lo:hi], lo)
+            if i not in removed
+            and not (token in _CONNECTORS or token.isdigit())
+            and not (token in _UNITS and _beside_count(tokens, i, lo, hi))
+        ]
+        lenient = tuple(token for _, token in kept)
+        words = tuple(token for i, token in kept if i not in doubtful) if doubtful else lenient
+        return Leftover(words, lenient, bool(hits or services))
+
+    def _services(
+        self, windows: Sequence[_Window], slips: Sequence[_Hit], removed: set[int]
+    ) -> tuple[list[_Hit], set[int]]:
+        """Services in the gaps ``removed`` leaves; takes the exact ones out of the part, and
+        returns the misspelt ones' tokens as doubtful."""
+        kinds = self._kinds
+        exact = [(s, e, k, True) for s, e, k in windows if kinds[k] & _SERVICE]
+        exact = _pick([hit for hit in exact if _clear(removed, hit[0], hit[1])], True)
+        removed.update(i for start, end, _, _ in exact for i in range(start, end))
+        misspelt = [hit for hit in slips if kinds[hit[2]] & _SERVICE]
+        misspelt = _pick([hit for hit in misspelt if _clear(removed, hit[0], hit[1])], False)
         doubtful = {i for start, end, _, _ in misspelt for i in range(start, end)}
-        removed = taken | _noise(tokens, lo, hi, windows, kinds)
-        kept = [i for i in range(lo, hi) if i not in removed and tokens[i] not in _CONNECTORS]
-        lenient = tuple(tokens[i] for i in kept)
-        words = tuple(tokens[i] for i in kept if i not in doubtful) if doubtful else lenient
-        return Leftover(words, lenient, named=bool(hits or exact or misspelt))
+        return exact + misspelt, doubtful
+
+
+_NOTHING_LEFT = Leftover((), (), False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -449,21 +523,22 @@ class _FuzzyIndex:
             {key[start:] for key in keys for start in range(len(key) + 1)}
         )
         self._shortest = min((len(key) for key in keys), default=1) - 1
-        self._memo: dict[str, _TokenFacts] = {}
+        self.memo: dict[str, _TokenFacts] = {}
+        """What :meth:`facts` found, by token: read it directly on hot paths."""
         self._windows: dict[str, tuple[str, ...]] = {}
 
     def facts(self, token: str) -> _TokenFacts:
-        facts = self._memo.get(token)
+        facts = self.memo.get(token)
         if facts is None:
-            if len(self._memo) >= self._MEMO_LIMIT:
-                self._memo.clear()
+            if len(self.memo) >= self._MEMO_LIMIT:
+                self.memo.clear()
             variants = _deletions(token) | {token}
             facts = _TokenFacts(
                 self._near(token, variants),
                 _within_one_of_any(token, variants, self._heads),
                 _within_one_of_any(token, variants, self._tails),
             )
-            self._memo[token] = facts
+            self.memo[token] = facts
         return facts
 
     def near(self, word: str) -> tuple[str, ...]:
@@ -598,24 +673,9 @@ def _clear(taken: set[int], start: int, end: int) -> bool:
     return taken.isdisjoint(range(start, end))
 
 
-def _noise(
-    tokens: Sequence[str], lo: int, hi: int, windows: Iterable[_Window], kinds: dict[str, int]
-) -> set[int]:
-    """Booking noise in ``[lo, hi)``: counts, units beside a count, and noise phrases."""
-    found = {
-        i
-        for s, e, key in windows
-        if kinds[key] & _NOISY and e - s <= _NOISE_MAX_TOKENS
-        for i in range(s, e)
-    }
-    for i in range(lo, hi):
-        token = tokens[i]
-        if token.isdigit() or (
-            token in _UNITS
-            and ((i > lo and tokens[i - 1].isdigit()) or (i + 1 < hi and tokens[i + 1].isdigit()))
-        ):
-            found.add(i)
-    return found
+def _beside_count(tokens: Sequence[str], i: int, lo: int, hi: int) -> bool:
+    """A unit or counter letter counts as noise only next to a number ("20 u", "x2")."""
+    return (i > lo and tokens[i - 1].isdigit()) or (i + 1 < hi and tokens[i + 1].isdigit())
 
 
 def _part_index(parts: Sequence[tuple[int, int]], count: int) -> list[int]:
@@ -626,22 +686,4 @@ def _part_index(parts: Sequence[tuple[int, int]], count: int) -> list[int]:
     return index
 
 
-_Found = TypeVar("_Found", _Window, _Hit)
-
-
-def _within(part_of: list[int], parts: int, found: Iterable[_Found]) -> list[list[_Found]]:
-    """``found`` windows sorted into the parts that wholly hold them."""
-    by_part: list[list[_Found]] = [[] for _ in range(parts)]
-    for item in found:
-        number = part_of[item[0]]
-        if number >= 0 and part_of[item[1] - 1] == number:
-            by_part[number].append(item)
-    return by_part
-
-
-def _spanning(part_of: list[int], found: Iterable[_Found]) -> Iterator[_Found]:
-    """The ``found`` windows that no single part holds."""
-    for item in found:
-        number = part_of[item[0]]
-        if number < 0 or part_of[item[1] - 1] != number:
-            yield item
+_Bucket = tuple[list[_Window], list[_Hit], list[_Hit]]
