@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -265,7 +265,6 @@ class Matcher:
         self._openings = frozenset(key[:end] for key in kinds for end in range(1, len(key)))
         slips = [k for k, kind in kinds.items() if kind != _NOISY and len(k) >= _FUZZY_MIN_LENGTH]
         self._fuzzy = _FuzzyIndex(slips)
-        self._max_length = max(map(len, slips), default=0) + 1
 
     def hits(self, tokens: Sequence[str]) -> list[PhraseHit]:
         """All phrase and exclusion hits in ``tokens``, in text order.
@@ -403,7 +402,7 @@ class Matcher:
         """Windows of ``[lo, hi)`` clear of ``taken`` within one slip of a long form."""
         found: list[_Hit] = []
         fuzzy = self._fuzzy
-        known, facts_of, longest = fuzzy.memo, fuzzy.facts, self._max_length
+        known, facts_of = fuzzy.memo, fuzzy.facts
         for start in range(lo, hi):
             if start in taken:
                 continue
@@ -411,7 +410,8 @@ class Matcher:
             facts = known.get(token) or facts_of(token)
             if facts.near:
                 found += [(start, start + 1, key, False) for key in facts.near]
-            if not facts.opens:
+            reach = facts.reach
+            if not reach:
                 continue
             joined = token
             for end in range(start + 1, hi):
@@ -419,7 +419,7 @@ class Matcher:
                     break
                 token = tokens[end]
                 joined += token
-                if len(joined) > longest:
+                if len(joined) > reach:
                     break
                 if (known.get(token) or facts_of(token)).closes:
                     found += [(start, end + 1, key, False) for key in fuzzy.near(joined)]
@@ -495,7 +495,9 @@ class _TokenFacts:
     """What one token can do in a fuzzy match; see :class:`_FuzzyIndex`."""
 
     near: tuple[str, ...]
-    opens: bool
+    reach: int
+    """0 unless a window of tokens opening here can be one slip from a phrase: then the
+    longest that window may grow (its joined length)."""
     closes: bool
 
 
@@ -518,7 +520,13 @@ class _FuzzyIndex:
     def __init__(self, keys: Iterable[str]) -> None:
         keys = tuple(keys)
         self._deletions = _deletion_index(keys)
-        self._heads = _deletion_index({key[:end] for key in keys for end in range(len(key) + 1)})
+        # How long a window opening on a prefix may grow: one letter past its longest key.
+        self._reach: dict[str, int] = {}
+        for key in keys:
+            for end in range(len(key) + 1):
+                head = key[:end]
+                self._reach[head] = max(self._reach.get(head, 0), len(key) + 1)
+        self._heads = _deletion_index(self._reach)
         self._tails = _deletion_index(
             {key[start:] for key in keys for start in range(len(key) + 1)}
         )
@@ -533,10 +541,11 @@ class _FuzzyIndex:
             if len(self.memo) >= self._MEMO_LIMIT:
                 self.memo.clear()
             variants = _deletions(token) | {token}
+            heads = _within_one_of(token, variants, self._heads)
             facts = _TokenFacts(
                 self._near(token, variants),
-                _within_one_of_any(token, variants, self._heads),
-                _within_one_of_any(token, variants, self._tails),
+                max((self._reach[head] for head in heads), default=0),
+                any(_within_one_of(token, variants, self._tails)),
             )
             self.memo[token] = facts
         return facts
@@ -608,9 +617,11 @@ def _same_role(one: _Target, other: _Target) -> bool:
     return one.category == other.category and one.excludes == other.excludes
 
 
-def _within_one_of_any(word: str, variants: set[str], index: dict[str, tuple[str, ...]]) -> bool:
-    """Some word of the deletion ``index`` is at most one slip from ``word``."""
-    return any(_within_one(word, other) for v in variants for other in index.get(v, ()))
+def _within_one_of(
+    word: str, variants: set[str], index: dict[str, tuple[str, ...]]
+) -> Iterator[str]:
+    """The words of the deletion ``index`` at most one slip from ``word``."""
+    return (other for v in variants for other in index.get(v, ()) if _within_one(word, other))
 
 
 def _deletions(word: str) -> set[str]:

@@ -20,6 +20,7 @@ from rules.vocabulary import (
     _NOISE,
     _NOISE_MAX_TOKENS,
     _UNITS,
+    _deletions,
     _FuzzyIndex,
     _keys_of,
     _targets_of,
@@ -37,8 +38,13 @@ class _Index:
     def __init__(self, keys: Iterable[str]) -> None:
         self.keys = frozenset(keys)
         self.openings = frozenset(key[:end] for key in self.keys for end in range(1, len(key)))
-        self.fuzzy = _FuzzyIndex(key for key in self.keys if len(key) >= _FUZZY_MIN_LENGTH)
+        long = [key for key in self.keys if len(key) >= _FUZZY_MIN_LENGTH]
+        self.fuzzy = _FuzzyIndex(long)
         self.max_length = max((len(key) for key in self.keys), default=0) + 1
+        # The old, looser pre-checks: a token opens (closes) a window when it or one of its
+        # deletions is a proper prefix (suffix) of a phrase or one of their deletions.
+        self.heads = _neighbourhood(key[:end] for key in long for end in range(1, len(key)))
+        self.tails = _neighbourhood(key[start:] for key in long for start in range(1, len(key)))
 
     def resolved(self, tokens: Sequence[str], blocked: frozenset[int]) -> list[Hit]:
         exact = _pick(self._exact(tokens, blocked), longest_first=True)
@@ -65,9 +71,8 @@ class _Index:
         for start, token in enumerate(tokens):
             if start in taken:
                 continue
-            facts = self.fuzzy.facts(token)
-            found += ((start, start + 1, key, False) for key in facts.near)
-            if not facts.opens:
+            found += ((start, start + 1, key, False) for key in self.fuzzy.facts(token).near)
+            if _variants(token).isdisjoint(self.heads):
                 continue
             joined = token
             for end in range(start + 2, len(tokens) + 1):
@@ -76,9 +81,17 @@ class _Index:
                 joined += tokens[end - 1]
                 if len(joined) > self.max_length:
                     break
-                if self.fuzzy.facts(tokens[end - 1]).closes:
+                if not _variants(tokens[end - 1]).isdisjoint(self.tails):
                     found += ((start, end, key, False) for key in self.fuzzy.near(joined))
         return found
+
+
+def _variants(word: str) -> set[str]:
+    return _deletions(word) | {word}
+
+
+def _neighbourhood(words: Iterable[str]) -> frozenset[str]:
+    return frozenset(variant for word in words for variant in _variants(word))
 
 
 def _pick(candidates: list[Hit], *, longest_first: bool) -> list[Hit]:
