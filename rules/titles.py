@@ -30,6 +30,11 @@ _NAME_WORDS = range(2, 5)
 # words. A hyphen inside a word joins a name. A comma parts a title too, but may also part
 # one name ("O'Brien, Siobhan"), so it is kept apart. The group keeps the separators.
 _BREAK = re.compile(r"(\s[-–—]+\s|[–—:|/+&()]|\s-|-\s|\b(?:w/|with|for)\b)", re.IGNORECASE)
+# The same breaks in ASCII text, spelt out so that matching needs no case folding and
+# fails fast where no break can start.
+_ASCII_BREAK = re.compile(
+    r"(?=[\s:|/+&()\-wWfF])(\s-+\s|[:|/+&()]|\s-|-\s|\b(?:[wW]/|[wW][iI][tT][hH]|[fF][oO][rR])\b)"
+)
 _NAME_CHARS = re.compile(r"[^\w'’ -]+")
 
 
@@ -84,7 +89,7 @@ class _Cut:
         self.tokens: list[str] = []
         self.spans: list[tuple[int, int]] = []
         self.whole = True
-        pieces = _BREAK.split(title)
+        pieces = (_ASCII_BREAK if title.isascii() else _BREAK).split(title)
         for index, piece in enumerate(pieces):
             if index % 2:
                 if piece[:1].isalpha():  # "with", "for", "w/": tokens between the parts

@@ -45,6 +45,8 @@ __all__ = [
 _FUZZY_MIN_LENGTH = 6
 _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*|\d+")
 _FIND_TOKENS = _TOKEN.findall
+# The same tokens in lower-cased ASCII text, where the Unicode classes are plain ranges.
+_FIND_ASCII_TOKENS = re.compile(r"[a-z]+(?:'[a-z]+)*|[0-9]+").findall
 _SERVICE_LINE = re.compile(r"^\s*(?:service|treatment)s?\s*:(.*)$", re.IGNORECASE)
 
 # Booking noise for name extraction (SPEC §4 point 4). Joined forms, matched exactly.
@@ -144,7 +146,7 @@ def normalize(text: str) -> str:
 def tokenize(text: str) -> tuple[str, ...]:
     """Split normalised ``text`` into word tokens: letter runs (inner ``'`` kept) and digit runs."""
     if text.isascii():  # the common case: folding is lower-casing
-        return tuple(_FIND_TOKENS(text.lower()))
+        return tuple(_FIND_ASCII_TOKENS(text.lower()))
     return tuple(_FIND_TOKENS(_fold(text)))
 
 
