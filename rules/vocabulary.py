@@ -43,6 +43,8 @@ __all__ = [
 ]
 
 _FUZZY_MIN_LENGTH = 6
+# Parts of titles remembered per matcher: a clinic's treatments and patients' names.
+_PARTS_MEMO_LIMIT = 50_000
 _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*|\d+")
 _FIND_TOKENS = _TOKEN.findall
 # The same tokens in lower-cased ASCII text, where the Unicode classes are plain ranges.
@@ -267,6 +269,7 @@ class Matcher:
         self._openings = frozenset(key[:end] for key in kinds for end in range(1, len(key)))
         slips = [k for k, kind in kinds.items() if kind != _NOISY and len(k) >= _FUZZY_MIN_LENGTH]
         self._fuzzy = _FuzzyIndex(slips)
+        self._leftovers: dict[tuple[str, ...], Leftover] = {}
 
     def hits(self, tokens: Sequence[str]) -> list[PhraseHit]:
         """All phrase and exclusion hits in ``tokens``, in text order.
@@ -306,17 +309,36 @@ class Matcher:
         if len(parts) == 1 and parts[0] == (0, len(tokens)):
             left = self._leftover(tokens, 0, len(tokens), windows=windows, hits=hits, slips=slips)
             return Scan(categories, (left,))
+        known = self._leftovers
+        leftovers = [known.get(tuple(tokens[lo:hi])) for lo, hi in parts]
+        if None in leftovers:
+            self._fill(tokens, parts, leftovers, windows=windows, hits=hits, slips=slips)
+        return Scan(categories, tuple(left for left in leftovers if left is not None))
+
+    def _fill(
+        self,
+        tokens: Sequence[str],
+        parts: Sequence[tuple[int, int]],
+        leftovers: list[Leftover | None],
+        *,
+        windows: list[_Window],
+        hits: list[_Hit],
+        slips: list[_Hit],
+    ) -> None:
+        """Read the parts not yet known, and remember them: what a part leaves depends on
+        its own tokens only, and a clinic's parts repeat (its treatments, its patients)."""
         part_of = _part_index(parts, len(tokens))
         by_part, spanning = self._within(part_of, len(parts), windows, hits, slips)
-        leftovers = []
-        for (lo, hi), (inside, found_hits, found_slips) in zip(parts, by_part, strict=True):
-            part_hits, part_slips = found_hits, found_slips
+        if len(self._leftovers) >= _PARTS_MEMO_LIMIT:
+            self._leftovers.clear()
+        for number, (lo, hi) in enumerate(parts):
+            if leftovers[number] is not None:
+                continue
+            inside, part_hits, part_slips = by_part[number]
             if spanning and lo < hi:
                 part_hits, part_slips = self._phrase_hits(tokens, lo, hi, inside)
-            leftovers.append(
-                self._leftover(tokens, lo, hi, windows=inside, hits=part_hits, slips=part_slips)
-            )
-        return Scan(categories, tuple(leftovers))
+            left = self._leftover(tokens, lo, hi, windows=inside, hits=part_hits, slips=part_slips)
+            leftovers[number] = self._leftovers[tuple(tokens[lo:hi])] = left
 
     def _within(
         self,
@@ -441,12 +463,13 @@ class Matcher:
         if lo == hi:
             return _NOTHING_LEFT
         if not windows and not slips:  # no phrase, service or noise form: only counts go
-            words = tuple(
-                token
-                for i, token in enumerate(tokens[lo:hi], lo)
-                if not (token in _CONNECTORS or token.isdigit())
-                and not (token in _UNITS and _beside_count(tokens, i, lo, hi))
-            )
+            part = tokens[lo:hi]
+            if _CONNECTORS.isdisjoint(part) and not any(map(str.isdigit, part)):
+                words = tuple(part)  # the usual name part: nothing goes
+            else:
+                words = tuple(
+                    [token for i, token in enumerate(part, lo) if _kept(tokens, i, lo, hi)]
+                )
             return Leftover(words, words, False)
         kinds = self._kinds
         removed = {i for start, end, _, _ in hits for i in range(start, end)}
@@ -466,9 +489,7 @@ class Matcher:
         kept = [
             (i, token)
             for i, token in enumerate(tokens[lo:hi], lo)
-            if i not in removed
-            and not (token in _CONNECTORS or token.isdigit())
-            and not (token in _UNITS and _beside_count(tokens, i, lo, hi))
+            if i not in removed and _kept(tokens, i, lo, hi)
         ]
         lenient = tuple(token for _, token in kept)
         words = tuple(token for i, token in kept if i not in doubtful) if doubtful else lenient
@@ -517,7 +538,7 @@ class _FuzzyIndex:
     computed from the policy.
     """
 
-    _MEMO_LIMIT = 100_000
+    MEMO_LIMIT = 100_000
 
     def __init__(self, keys: Iterable[str]) -> None:
         keys = tuple(keys)
@@ -540,7 +561,7 @@ class _FuzzyIndex:
     def facts(self, token: str) -> _TokenFacts:
         facts = self.memo.get(token)
         if facts is None:
-            if len(self.memo) >= self._MEMO_LIMIT:
+            if len(self.memo) >= self.MEMO_LIMIT:
                 self.memo.clear()
             variants = _deletions(token) | {token}
             heads = _within_one_of(token, variants, self._heads)
@@ -556,7 +577,7 @@ class _FuzzyIndex:
         """Phrase keys at distance exactly 1 from ``word`` (windows of tokens repeat too)."""
         near = self._windows.get(word)
         if near is None:
-            if len(self._windows) >= self._MEMO_LIMIT:
+            if len(self._windows) >= self.MEMO_LIMIT:
                 self._windows.clear()
             near = self._windows[word] = self._near(word, _deletions(word) | {word})
         return near
@@ -686,9 +707,15 @@ def _clear(taken: set[int], start: int, end: int) -> bool:
     return taken.isdisjoint(range(start, end))
 
 
-def _beside_count(tokens: Sequence[str], i: int, lo: int, hi: int) -> bool:
-    """A unit or counter letter counts as noise only next to a number ("20 u", "x2")."""
-    return (i > lo and tokens[i - 1].isdigit()) or (i + 1 < hi and tokens[i + 1].isdigit())
+def _kept(tokens: Sequence[str], i: int, lo: int, hi: int) -> bool:
+    """Not a count, a connecting word, or a unit or counter letter next to a number ("20 u",
+    "x2"): alone, "U" or "X" may be an initial."""
+    token = tokens[i]
+    if token in _CONNECTORS or token.isdigit():
+        return False
+    if token not in _UNITS:
+        return True
+    return not ((i > lo and tokens[i - 1].isdigit()) or (i + 1 < hi and tokens[i + 1].isdigit()))
 
 
 def _part_index(parts: Sequence[tuple[int, int]], count: int) -> list[int]:
