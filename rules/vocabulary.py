@@ -13,11 +13,14 @@ Staff write "Botox/Dysport", "Botox 20u", "Micro-Needling (SkinPen®)", "💉Bó
   (one letter inserted, deleted, replaced, or two neighbours swapped), found through a
   precomputed single-deletion index (the SymSpell idea) and then verified.
 
-:class:`Matcher` turns a :class:`~rules.model.Policy` into those indexes once, then answers
-which categories a booking's title and ``Service:``/``Treatment:`` lines name, after the
-exclusion words ("consult", "cancelled"...) have had their say. :func:`name_words` gives
-patient-name extraction (SPEC §4 point 4) what is left of a title once treatments,
-exclusions, connectors and booking noise are taken out.
+:class:`Matcher` compiles a :class:`~rules.model.Policy` once — every joined form it knows
+(treatment phrases, exclusion words, the clinic's other services of SPEC §4, booking
+noise) in one table with the prefixes that lead to them, the long ones in one one-slip
+index — and then reads text in one walk over its tokens: which categories a booking's
+title and ``Service:``/``Treatment:`` lines name, after the exclusion words ("consult",
+"cancelled"...) have had their say, and (:meth:`Matcher.scan`, used by
+:mod:`rules.titles`) what each part of a title leaves for a patient's name once
+treatments, exclusions, services, connectors and noise are taken out.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from rules.flag import strip_flag
 from rules.model import Policy
@@ -350,26 +353,18 @@ class Matcher:
     ) -> tuple[list[_Bucket], bool]:
         """Windows, hits and one-slip windows sorted into the parts that wholly hold them,
         and whether a treatment or exclusion form, exact or misspelt, spans two parts."""
-        by_part: list[_Bucket] = [([], [], []) for _ in range(parts)]
         kinds = self._kinds
-        spanning = False
-        for window in windows:
-            number = part_of[window[0]]
-            if number >= 0 and part_of[window[1] - 1] == number:
-                by_part[number][0].append(window)
-            else:
-                spanning = spanning or bool(kinds[window[2]] & _PHRASE)
-        for hit in hits:
-            number = part_of[hit[0]]
-            if number >= 0 and part_of[hit[1] - 1] == number:
-                by_part[number][1].append(hit)
-        for hit in slips:
-            number = part_of[hit[0]]
-            if number >= 0 and part_of[hit[1] - 1] == number:
-                by_part[number][2].append(hit)
-            else:
-                spanning = spanning or bool(kinds[hit[2]] & _PHRASE)
-        return by_part, spanning
+        spanning = any(
+            kinds[key] & _PHRASE and _holder(part_of, start, end) < 0
+            for start, end, key in [*windows, *((s, e, k) for s, e, k, _ in slips)]
+        )
+        buckets = zip(
+            _bucket(part_of, parts, windows),
+            _bucket(part_of, parts, hits),
+            _bucket(part_of, parts, slips),
+            strict=True,
+        )
+        return list(buckets), spanning
 
     def _categories_of(self, texts: Iterable[str]) -> frozenset[str]:
         hits: list[_Hit] = []
@@ -727,3 +722,20 @@ def _part_index(parts: Sequence[tuple[int, int]], count: int) -> list[int]:
 
 
 _Bucket = tuple[list[_Window], list[_Hit], list[_Hit]]
+_Found = TypeVar("_Found", _Window, _Hit)
+
+
+def _holder(part_of: list[int], start: int, end: int) -> int:
+    """The part that holds tokens ``[start, end)``, or -1 when no single part does."""
+    number = part_of[start]
+    return number if number >= 0 and part_of[end - 1] == number else -1
+
+
+def _bucket(part_of: list[int], parts: int, found: list[_Found]) -> list[list[_Found]]:
+    """``found`` sorted into the parts that wholly hold them."""
+    by_part: list[list[_Found]] = [[] for _ in range(parts)]
+    for item in found:
+        number = _holder(part_of, item[0], item[1])
+        if number >= 0:
+            by_part[number].append(item)
+    return by_part
