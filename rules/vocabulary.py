@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, TypeVar
 
 from rules.flag import strip_flag
 from rules.model import Policy
+from rules.noise import CONNECTORS, NOISE, NOISE_MAX_TOKENS, UNITS
+from rules.slips import SlipIndex
 
 __all__ = [
     "Leftover",
@@ -53,91 +55,6 @@ _FIND_TOKENS = _TOKEN.findall
 # The same tokens in lower-cased ASCII text, where the Unicode classes are plain ranges.
 _FIND_ASCII_TOKENS = re.compile(r"[a-z]+(?:'[a-z]+)*|[0-9]+").findall
 _SERVICE_LINE = re.compile(r"^\s*(?:service|treatment)s?\s*:(.*)$", re.IGNORECASE)
-
-# Booking noise for name extraction (SPEC §4 point 4). Joined forms, matched exactly.
-# Besides SPEC's own examples, the descriptive notes staff add beside a treatment: who
-# the patient is to the clinic, the area treated, the booking's state. None is a name.
-_CONNECTORS = frozenset({"w", "with", "for"})
-_NOISE = frozenset(
-    {
-        "newpt",
-        "newpts",
-        "newclient",
-        "newclients",
-        "existingpt",
-        "existingpatient",
-        "existingclient",
-        "returningpt",
-        "returningpatient",
-        "returningclient",
-        "pt",
-        "fullface",
-        "halfface",
-        "upperface",
-        "lowerface",
-        "midface",
-        "forehead",
-        "glabella",
-        "frownlines",
-        "crowsfeet",
-        "crow'sfeet",
-        "undereye",
-        "undereyes",
-        "jawline",
-        "masseter",
-        "masseters",
-        "maintenance",
-        "moved",
-        "rescheduled",
-        "resched",
-        "tbc",
-        "confirmed",
-        "unconfirmed",
-        "depositpaid",
-        "walkin",
-        "reviews",
-        "appt",
-        "appts",
-        "appointment",
-        "appointments",
-        "session",
-        "sessions",
-        "treatment",
-        "treatments",
-        "followup",
-        "followups",
-        "touchup",
-        "touchups",
-        "topup",
-        "topups",
-        "review",
-        "newpatient",
-    }
-)
-# Units and counters only count as noise next to a number ("20 u", "x2", "2nd").
-_UNITS = frozenset(
-    {
-        "u",
-        "iu",
-        "unit",
-        "units",
-        "vial",
-        "vials",
-        "syringe",
-        "syringes",
-        "area",
-        "areas",
-        "ml",
-        "cc",
-        "mg",
-        "x",
-        "st",
-        "nd",
-        "rd",
-        "th",
-    }
-)
-_NOISE_MAX_TOKENS = 2
 
 
 def normalize(text: str) -> str:
@@ -266,12 +183,12 @@ class Matcher:
         kinds = dict.fromkeys(self._targets, _PHRASE)
         for key in _keys_of(policy.services):
             kinds[key] = kinds.get(key, 0) | _SERVICE
-        for key in _NOISE:
+        for key in NOISE:
             kinds[key] = kinds.get(key, 0) | _NOISY
         self._kinds = kinds
         self._openings = frozenset(key[:end] for key in kinds for end in range(1, len(key)))
         slips = [k for k, kind in kinds.items() if kind != _NOISY and len(k) >= _FUZZY_MIN_LENGTH]
-        self._fuzzy = _FuzzyIndex(slips)
+        self._fuzzy = SlipIndex(slips)
         self._leftovers: dict[tuple[str, ...], Leftover] = {}
 
     def hits(self, tokens: Sequence[str]) -> list[PhraseHit]:
@@ -459,7 +376,7 @@ class Matcher:
             return _NOTHING_LEFT
         if not windows and not slips:  # no phrase, service or noise form: only counts go
             part = tokens[lo:hi]
-            if _CONNECTORS.isdisjoint(part) and not any(map(str.isdigit, part)):
+            if CONNECTORS.isdisjoint(part) and not any(map(str.isdigit, part)):
                 words = tuple(part)  # the usual name part: nothing goes
             else:
                 words = tuple(
@@ -473,7 +390,7 @@ class Matcher:
         for start, end, key in windows:
             kind = kinds[key]
             named_service = named_service or bool(kind & _SERVICE)
-            if kind & _NOISY and end - start <= _NOISE_MAX_TOKENS:
+            if kind & _NOISY and end - start <= NOISE_MAX_TOKENS:
                 noise.update(range(start, end))
         services: list[_Hit] = []
         doubtful: set[int] = set()
@@ -506,83 +423,6 @@ class Matcher:
 
 
 _NOTHING_LEFT = Leftover((), (), False)
-
-
-@dataclass(frozen=True, slots=True)
-class _TokenFacts:
-    """What one token can do in a fuzzy match; see :class:`_FuzzyIndex`."""
-
-    near: tuple[str, ...]
-    reach: int
-    """0 unless a window of tokens opening here can be one slip from a phrase: then the
-    longest that window may grow (its joined length)."""
-    closes: bool
-
-
-class _FuzzyIndex:
-    """One-slip lookup of the phrases of six characters or more.
-
-    ``near`` looks a word up in the single-deletion neighbourhood of every phrase (SymSpell)
-    and verifies the distance. A window of several tokens can only be one slip from a
-    phrase if its first token is within one slip of a prefix of the phrase and its last
-    token within one slip of a suffix (the slip falls in one of them, or in neither, or
-    swaps the two letters where they meet); those two facts are known per token, so most
-    windows are never built.
-    Facts are memoised per token, and phrases near a window of tokens per window (names
-    and words repeat across bookings); the memos are bounded and only ever hold values
-    computed from the policy.
-    """
-
-    MEMO_LIMIT = 100_000
-
-    def __init__(self, keys: Iterable[str]) -> None:
-        keys = tuple(keys)
-        self._deletions = _deletion_index(keys)
-        # How long a window opening on a prefix may grow: one letter past its longest key.
-        self._reach: dict[str, int] = {}
-        for key in keys:
-            for end in range(len(key) + 1):
-                head = key[:end]
-                self._reach[head] = max(self._reach.get(head, 0), len(key) + 1)
-        self._heads = _deletion_index(self._reach)
-        self._tails = _deletion_index(
-            {key[start:] for key in keys for start in range(len(key) + 1)}
-        )
-        self._shortest = min((len(key) for key in keys), default=1) - 1
-        self.memo: dict[str, _TokenFacts] = {}
-        """What :meth:`facts` found, by token: read it directly on hot paths."""
-        self._windows: dict[str, tuple[str, ...]] = {}
-
-    def facts(self, token: str) -> _TokenFacts:
-        facts = self.memo.get(token)
-        if facts is None:
-            if len(self.memo) >= self.MEMO_LIMIT:
-                self.memo.clear()
-            variants = _deletions(token) | {token}
-            heads = _within_one_of(token, variants, self._heads)
-            facts = _TokenFacts(
-                self._near(token, variants),
-                max((self._reach[head] for head in heads), default=0),
-                any(_within_one_of(token, variants, self._tails)),
-            )
-            self.memo[token] = facts
-        return facts
-
-    def near(self, word: str) -> tuple[str, ...]:
-        """Phrase keys at distance exactly 1 from ``word`` (windows of tokens repeat too)."""
-        near = self._windows.get(word)
-        if near is None:
-            if len(self._windows) >= self.MEMO_LIMIT:
-                self._windows.clear()
-            near = self._windows[word] = self._near(word, _deletions(word) | {word})
-        return near
-
-    def _near(self, word: str, variants: set[str]) -> tuple[str, ...]:
-        if len(word) < self._shortest:
-            return ()
-        index = self._deletions
-        keys = {key for variant in variants for key in index.get(variant, ())}
-        return tuple(sorted(key for key in keys if key != word and _within_one(word, key)))
 
 
 def name_words(title: str, matcher: Matcher) -> tuple[str, ...]:
@@ -635,43 +475,6 @@ def _same_role(one: _Target, other: _Target) -> bool:
     return one.category == other.category and one.excludes == other.excludes
 
 
-def _within_one_of(
-    word: str, variants: set[str], index: dict[str, tuple[str, ...]]
-) -> Iterator[str]:
-    """The words of the deletion ``index`` at most one slip from ``word``."""
-    return (other for v in variants for other in index.get(v, ()) if _within_one(word, other))
-
-
-def _deletions(word: str) -> set[str]:
-    return {word[:i] + word[i + 1 :] for i in range(len(word))}
-
-
-def _deletion_index(keys: Iterable[str]) -> dict[str, tuple[str, ...]]:
-    """Each key and each of its single-character deletions → the keys they come from."""
-    index: dict[str, list[str]] = {}
-    for key in keys:
-        for variant in _deletions(key) | {key}:
-            index.setdefault(variant, []).append(key)
-    return {variant: tuple(keys) for variant, keys in index.items()}
-
-
-def _within_one(one: str, other: str) -> bool:
-    """Optimal-string-alignment distance between ``one`` and ``other`` is at most 1."""
-    if len(one) > len(other):
-        one, other = other, one
-    if len(other) - len(one) > 1:
-        return False
-    i = 0
-    while i < len(one) and one[i] == other[i]:
-        i += 1
-    if len(one) < len(other):
-        return one[i:] == other[i + 1 :]
-    if i >= len(one) - 1 or one[i + 1 :] == other[i + 1 :]:
-        return True
-    swapped = one[i] == other[i + 1] and one[i + 1] == other[i]
-    return swapped and one[i + 2 :] == other[i + 2 :]
-
-
 def _effects(targets: Iterable[_Target]) -> tuple[frozenset[str], frozenset[str]]:
     """The categories a joined form names, and those it rules out."""
     named = frozenset(target.category for target in targets if target.category is not None)
@@ -706,9 +509,9 @@ def _kept(tokens: Sequence[str], i: int, lo: int, hi: int) -> bool:
     """Not a count, a connecting word, or a unit or counter letter next to a number ("20 u",
     "x2"): alone, "U" or "X" may be an initial."""
     token = tokens[i]
-    if token in _CONNECTORS or token.isdigit():
+    if token in CONNECTORS or token.isdigit():
         return False
-    if token not in _UNITS:
+    if token not in UNITS:
         return True
     return not ((i > lo and tokens[i - 1].isdigit()) or (i + 1 < hi and tokens[i + 1].isdigit()))
 

@@ -14,14 +14,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from rules.model import Policy
+from rules.noise import CONNECTORS as _CONNECTORS
+from rules.noise import NOISE as _NOISE
+from rules.noise import NOISE_MAX_TOKENS as _NOISE_MAX_TOKENS
+from rules.noise import UNITS as _UNITS
+from rules.slips import SlipIndex, deletions
 from rules.vocabulary import (
-    _CONNECTORS,
     _FUZZY_MIN_LENGTH,
-    _NOISE,
-    _NOISE_MAX_TOKENS,
-    _UNITS,
-    _deletions,
-    _FuzzyIndex,
     _keys_of,
     _targets_of,
     tokenize,
@@ -39,7 +38,7 @@ class _Index:
         self.keys = frozenset(keys)
         self.openings = frozenset(key[:end] for key in self.keys for end in range(1, len(key)))
         long = [key for key in self.keys if len(key) >= _FUZZY_MIN_LENGTH]
-        self.fuzzy = _FuzzyIndex(long)
+        self.fuzzy = SlipIndex(long)
         self.max_length = max((len(key) for key in self.keys), default=0) + 1
         # The old, looser pre-checks: a token opens (closes) a window when it or one of its
         # deletions is a proper prefix (suffix) of a phrase or one of their deletions.
@@ -87,7 +86,7 @@ class _Index:
 
 
 def _variants(word: str) -> set[str]:
-    return _deletions(word) | {word}
+    return deletions(word) | {word}
 
 
 def _neighbourhood(words: Iterable[str]) -> frozenset[str]:
