@@ -14,14 +14,14 @@ from datetime import date
 
 from rules.conflicts import detect_conflicts
 from rules.eligibility import DEFAULT_FEED_HORIZON_DAYS, find_eligibility
-from rules.model import Booking, Conflict, Eligibility, Policy, Skip
+from rules.model import AmbiguousName, Booking, Conflict, Eligibility, Policy, Skip
 from rules.patients import (
     IdentityOptions,
     PatientGroup,
     ReadBooking,
     TitleNames,
     identify,
-    link_patients,
+    link,
     patients_declined,
 )
 from rules.vocabulary import Matcher, service_lines
@@ -51,6 +51,8 @@ class Assessment:
     eligibility: list[Eligibility]
     skipped: list[Skip] = field(default_factory=list)
     patients: list[PatientGroup] = field(default_factory=list)
+    ambiguous_names: list[AmbiguousName] = field(default_factory=list)
+    """Names several identified patients carry, which link no booking (SPEC §4)."""
 
 
 def read_bookings(
@@ -63,14 +65,13 @@ def read_bookings(
     kept: list[ReadBooking] = []
     skipped: list[Skip] = []
     titles = TitleNames(matcher)
-    categories = _Categories(matcher)
     for booking in bookings:
         if not scope.covers(booking.day):
             continue
         read = ReadBooking(
             booking=booking,
             identity=identify(booking, titles, options),
-            categories=categories(booking.summary, booking.description),
+            categories=_categories(booking, titles, matcher),
         )
         reason = _reason_to_leave_out(read)
         if reason is None:
@@ -80,20 +81,11 @@ def read_bookings(
     return kept, skipped
 
 
-class _Categories:
-    """A booking's categories, remembering titles whose description adds nothing."""
-
-    def __init__(self, matcher: Matcher) -> None:
-        self._matcher = matcher
-        self._by_title: dict[str, frozenset[str]] = {}
-
-    def __call__(self, summary: str, description: str) -> frozenset[str]:
-        if description and service_lines(description):
-            return self._matcher.categories(summary, description)
-        found = self._by_title.get(summary)
-        if found is None:
-            found = self._by_title[summary] = self._matcher.categories_of_text(summary)
-        return found
+def _categories(booking: Booking, titles: TitleNames, matcher: Matcher) -> frozenset[str]:
+    """A booking's categories; the title's own reading serves unless the description adds."""
+    if booking.description and service_lines(booking.description):
+        return matcher.categories(booking.summary, booking.description)
+    return titles.reading(booking.summary).categories
 
 
 def _reason_to_leave_out(read: ReadBooking) -> str | None:
@@ -117,15 +109,26 @@ def assess(
     """Detect conflicts and eligibility over a clinic's bookings, as of ``scope.today``."""
     matcher = matcher or Matcher(policy)
     read, skipped = read_bookings(bookings, matcher, scope, options or IdentityOptions())
-    groups = link_patients(read)
+    linking = link(read)
+    groups = linking.groups
     conflicts = detect_conflicts(groups, policy)
     eligibility = find_eligibility(groups, policy, scope.today, scope.feed_horizon_days)
     return Assessment(
         conflicts=sorted(conflicts, key=_conflict_order),
         eligibility=sorted(eligibility, key=_eligibility_order),
-        skipped=skipped,
+        skipped=skipped + [_unlinked(item) for item in linking.unlinked if item.categories],
         patients=groups,
+        ambiguous_names=linking.ambiguous,
     )
+
+
+_AMBIGUOUS = (
+    "no patient could be identified: its name is shared by patients with different ids or e-mails"
+)
+
+
+def _unlinked(item: ReadBooking) -> Skip:
+    return Skip(uid=item.booking.uid, reason=_AMBIGUOUS, calendar=item.booking.calendar)
 
 
 def _conflict_order(conflict: Conflict) -> tuple[object, ...]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 __all__ = [
+    "AmbiguousName",
     "Attendee",
     "Booking",
     "Category",
@@ -101,13 +102,18 @@ class Rule:
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """A clinic's treatment vocabulary and spacing rules, as read from a policy file."""
+    """A clinic's treatment vocabulary and spacing rules, as read from a policy file.
+
+    ``services`` are the clinic's other services (fillers, peels...): never a category,
+    only words that are not a patient's name (SPEC §4 point 4).
+    """
 
     categories: tuple[Category, ...]
     rules: tuple[Rule, ...]
     exclusions: tuple[str, ...] = ()
     name: str = "policy"
     source: str = "<memory>"
+    services: tuple[str, ...] = ()
 
     def category(self, name: str) -> Category:
         for category in self.categories:
@@ -194,6 +200,23 @@ class Skip:
     uid: str
     reason: str
     calendar: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AmbiguousName:
+    """A name that bookings of several identified patients carry (SPEC §4: no guessing).
+
+    Sharing it is no evidence of one person, so no booking is linked through it: the
+    ``unlinked`` bookings known only by this name are left without a patient (and say so).
+    """
+
+    name_key: str
+    bookings: int
+    """Bookings that carry the name."""
+    patients: int
+    """Identified patients among them: different ids or e-mails, once those are joined."""
+    unlinked: int
+    """Bookings known only by the name, left without a patient."""
 
 
 def _add_days(day: date, days: int) -> date:

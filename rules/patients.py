@@ -8,9 +8,12 @@ phrases and booking noise are taken out.
 Linking follows the SPEC's rule: two bookings are one patient when they share an id
 or an e-mail, or — where one of them has neither — a name. Ids and e-mails are
 joined transitively (a booking carrying both bridges them). A name-only booking
-joins the one identified patient of that name; when several identified patients
-share the name it cannot tell them apart, so it stays with the other name-only
-bookings of that name rather than guess.
+joins the one identified patient of that name, or, when no identified patient has
+it, the other name-only bookings of that name. A name that two identified patients
+or more carry (different ids or e-mails, once joined) is shown to be shared by
+different people — "Jane Doe" twice, or a descriptive word read as a name — so it is
+no evidence at all: nothing is linked through it, its name-only bookings are left
+without a patient, and the linking reports it as an :class:`AmbiguousName`.
 """
 
 from __future__ import annotations
@@ -21,16 +24,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from rules.flag import strip_flag
-from rules.model import Booking, MatchKind, Patient, PatientKey
-from rules.vocabulary import Matcher, leftover_words, normalize, tokenize
+from rules.model import AmbiguousName, Booking, MatchKind, Patient, PatientKey
+from rules.titles import TitleReader, TitleReading, name_key
+from rules.vocabulary import Matcher, normalize
 
 __all__ = [
     "Identity",
     "IdentityOptions",
+    "Linking",
     "PatientGroup",
     "ReadBooking",
     "TitleNames",
     "identify",
+    "link",
     "link_patients",
     "link_strength",
     "name_key",
@@ -39,11 +45,6 @@ __all__ = [
 
 _NAME_LINE = re.compile(r"^\s*(?:patient|client)\s*:\s*(?P<name>.+?)\s*$", re.IGNORECASE)
 _RESOURCE_DOMAIN = "resource.calendar.google.com"
-_NAME_WORDS = range(2, 5)
-# Where a title's parts meet (SPEC §4 point 4): dashes between spaces, other separators,
-# and the connecting words "w/", "with", "for". A hyphen inside a word joins a name.
-_SEGMENT_BREAK = re.compile(r"\s[-–—]+\s|[–—:|/,+&()]|\s-|-\s|\b(?:w/|with|for)\b", re.IGNORECASE)
-_NAME_CHARS = re.compile(r"[^\w'’ -]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,15 +76,6 @@ class Identity:
     @property
     def strong(self) -> bool:
         return bool(self.patient_id or self.emails)
-
-
-def name_key(name: str) -> str:
-    """Names compare after NFKD, accents removed, case folded, spaces collapsed.
-
-    Word order is ignored too, so "O'Brien, Siobhan" and "Siobhan O'Brien" meet.
-    """
-    words = re.split(r"[\s,]+", normalize(name))
-    return " ".join(sorted(word for word in words if word))
 
 
 def identify(booking: Booking, titles: TitleNames, options: IdentityOptions) -> Identity:
@@ -118,61 +110,28 @@ def _description_name(description: str) -> str | None:
 
 
 class TitleNames:
-    """Reads the patient's name (as written, and as compared) in titles, remembering them.
+    """Reads titles (categories and patient name) with one matcher, remembering them.
 
     A clinic's titles repeat (every instance of a recurring booking, a patient's
     regular treatment), so one reader per assessment saves most of the matching.
     """
 
     def __init__(self, matcher: Matcher) -> None:
-        self._matcher = matcher
-        self._seen: dict[str, tuple[str | None, str | None]] = {}
+        self._reader = TitleReader(matcher)
+        self._seen: dict[str, TitleReading] = {}
 
     def __call__(self, summary: str) -> tuple[str | None, str | None]:
+        """The patient's name in ``summary`` as written, and as names compare."""
+        reading = self.reading(summary)
+        return reading.name, reading.name_key
+
+    def reading(self, summary: str) -> TitleReading:
+        """Everything ``summary`` says, read once."""
         try:
             return self._seen[summary]
         except KeyError:
-            name = _title_name(summary, self._matcher)
-            read = self._seen[summary] = (name, name_key(name) if name else None)
-            return read
-
-
-def _title_name(summary: str, matcher: Matcher) -> str | None:
-    """The patient's name in a title, read part by part.
-
-    Staff separate the parts of a title ("Tox maintenance (moved) - Tom Reed",
-    "Potenza RF | Ben Carter"). A part that holds no treatment and 2 to 4 words is the
-    name; failing one, the words of all such parts together ("O'Brien, Siobhan"); and
-    only then the words left over beside a treatment ("RF", "maintenance"), which
-    usually describe the treatment rather than the patient.
-    """
-    plain: list[tuple[str, tuple[str, ...]]] = []
-    residue: list[str] = []
-    for segment in _SEGMENT_BREAK.split(summary):
-        tokens = tokenize(segment)
-        if not tokens:
-            continue
-        hits = matcher.hits(tokens)
-        words = leftover_words(tokens, hits, matcher)
-        if hits:
-            residue.extend(words)
-        elif words:
-            plain.append((segment, words))
-    whole = [(segment, words) for segment, words in plain if len(words) in _NAME_WORDS]
-    if whole:
-        return _as_written(*whole[0])
-    joined = tuple(word for _, words in plain for word in words) or tuple(residue)
-    if len(joined) in _NAME_WORDS:
-        return " ".join(word.capitalize() for word in joined)
-    return None
-
-
-def _as_written(segment: str, words: tuple[str, ...]) -> str:
-    """The segment as staff wrote it when it is only the name, else the folded words."""
-    cleaned = " ".join(_NAME_CHARS.sub(" ", segment).split())
-    if tuple(tokenize(cleaned)) == words:
-        return cleaned
-    return " ".join(word.capitalize() for word in words)
+            reading = self._seen[summary] = self._reader.read(summary)
+            return reading
 
 
 def patients_declined(booking: Booking, identity: Identity) -> bool:
@@ -209,17 +168,40 @@ def link_strength(first: Identity, second: Identity) -> MatchKind:
     return MatchKind.NAME
 
 
-def link_patients(items: Iterable[ReadBooking]) -> list[PatientGroup]:
-    """Group bookings into patients; bookings with no identity are left out."""
+@dataclass(frozen=True, slots=True)
+class Linking:
+    """Bookings grouped into patients, and the names that could not link anyone."""
+
+    groups: list[PatientGroup]
+    """One per patient, in key order."""
+    ambiguous: list[AmbiguousName]
+    """Names carried by several identified patients, in key order."""
+    unlinked: list[ReadBooking]
+    """Bookings known only by an ambiguous name: no patient."""
+
+
+def link(items: Iterable[ReadBooking]) -> Linking:
+    """Group bookings into patients; bookings with no usable identity are left out."""
     entries = [item for item in items if item.identity.kind is not None]
     sets = _DisjointSets(len(entries))
     _join_strong(entries, sets)
-    _join_names(entries, sets)
+    ambiguous, unlinked = _join_names(entries, sets)
     groups: dict[int, list[ReadBooking]] = defaultdict(list)
     for index, entry in enumerate(entries):
-        groups[sets.find(index)].append(entry)
-    built = [_group(members) for members in groups.values()]
-    return sorted(built, key=lambda group: group.patient.key)
+        if index not in unlinked:
+            groups[sets.find(index)].append(entry)
+    built = sorted((_group(members) for members in groups.values()), key=_patient_key)
+    left = [entries[index] for index in sorted(unlinked)]
+    return Linking(built, ambiguous, left)
+
+
+def link_patients(items: Iterable[ReadBooking]) -> list[PatientGroup]:
+    """The patient groups of :func:`link`."""
+    return link(items).groups
+
+
+def _patient_key(group: PatientGroup) -> PatientKey:
+    return group.patient.key
 
 
 def _join_strong(entries: Sequence[ReadBooking], sets: _DisjointSets) -> None:
@@ -232,23 +214,35 @@ def _join_strong(entries: Sequence[ReadBooking], sets: _DisjointSets) -> None:
             sets.union(first_seen.setdefault(key, index), index)
 
 
-def _join_names(entries: Sequence[ReadBooking], sets: _DisjointSets) -> None:
+def _join_names(
+    entries: Sequence[ReadBooking], sets: _DisjointSets
+) -> tuple[list[AmbiguousName], set[int]]:
+    """Link name-only bookings; return the ambiguous names and the bookings they leave out."""
     strong_roots: dict[str, set[int]] = defaultdict(set)
+    carriers: Counter[str] = Counter()
     weak_by_name: dict[str, list[int]] = defaultdict(list)
     for index, entry in enumerate(entries):
         ident = entry.identity
         key = ident.name_key
         if key is None:
             continue
+        carriers[key] += 1
         if ident.strong:
             strong_roots[key].add(sets.find(index))
         else:
             weak_by_name[key].append(index)
-    for key, weak in weak_by_name.items():
-        roots = strong_roots.get(key, set())
-        anchor = next(iter(roots)) if len(roots) == 1 else weak[0]
-        for index in weak:
-            sets.union(anchor, index)
+    ambiguous: list[AmbiguousName] = []
+    unlinked: set[int] = set()
+    for key in sorted(carriers):
+        roots, weak = strong_roots.get(key, set()), weak_by_name.get(key, [])
+        if len(roots) > 1:
+            ambiguous.append(AmbiguousName(key, carriers[key], len(roots), len(weak)))
+            unlinked.update(weak)
+        elif weak:
+            anchor = next(iter(roots)) if roots else weak[0]
+            for index in weak:
+                sets.union(anchor, index)
+    return ambiguous, unlinked
 
 
 def _group(members: list[ReadBooking]) -> PatientGroup:

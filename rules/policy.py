@@ -28,9 +28,45 @@ from pydantic_core import ErrorDetails
 from rules.model import Category, Policy, Rule
 from rules.vocabulary import tokenize
 
-__all__ = ["PolicyError", "parse_policy"]
+__all__ = ["DEFAULT_SERVICES", "PolicyError", "parse_policy"]
 
 Loc = tuple[str | int, ...]
+
+# SPEC §4 point 4's default list of a clinic's other services. A file written before
+# policies listed services gets these; ``services = []`` in a file means none.
+DEFAULT_SERVICES = (
+    "filler",
+    "fillers",
+    "dermal filler",
+    "dermal fillers",
+    "lip filler",
+    "lip fillers",
+    "peel",
+    "peels",
+    "chemical peel",
+    "chemical peels",
+    "facial",
+    "facials",
+    "HydraFacial",
+    "laser",
+    "laser hair removal",
+    "IPL",
+    "PRP injection",
+    "PRP injections",
+    "skin booster",
+    "skin boosters",
+    "Profhilo",
+    "Sculptra",
+    "thread",
+    "threads",
+    "thread lift",
+    "PDO threads",
+    "Kybella",
+    "consultation",
+    "consultations",
+    "review",
+    "reviews",
+)
 
 _CATEGORY_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)|\s*\(at end of document\)")
@@ -74,6 +110,7 @@ class _PolicyFile(BaseModel):
 
     name: str = "policy"
     exclusions: list[str] = []
+    services: list[str] | None = None
     categories: dict[str, _CategoryFile]
     rules: list[_RuleFile]
 
@@ -196,6 +233,7 @@ def _problems(policy: _PolicyFile) -> Iterator[Problem]:
     if policy.name.strip() == "":
         yield ("name",), "'name' must not be empty"
     yield from _word_problems(("exclusions",), policy.exclusions, "exclusion word")
+    yield from _word_problems(("services",), policy.services or [], "service")
     if not policy.categories:
         yield ("categories",), "no treatment categories: add at least one [categories.NAME] table"
     for name, category in policy.categories.items():
@@ -291,7 +329,8 @@ def _build(checked: _PolicyFile, source: str) -> Policy:
         )
         for rule in checked.rules
     )
-    return Policy(categories, rules, tuple(checked.exclusions), checked.name, source)
+    services = DEFAULT_SERVICES if checked.services is None else tuple(checked.services)
+    return Policy(categories, rules, tuple(checked.exclusions), checked.name, source, services)
 
 
 # --- locating a key in the text ------------------------------------------------------------

@@ -13,11 +13,14 @@ Staff write "Botox/Dysport", "Botox 20u", "Micro-Needling (SkinPen®)", "💉Bó
   (one letter inserted, deleted, replaced, or two neighbours swapped), found through a
   precomputed single-deletion index (the SymSpell idea) and then verified.
 
-:class:`Matcher` turns a :class:`~rules.model.Policy` into those indexes once, then answers
-which categories a booking's title and ``Service:``/``Treatment:`` lines name, after the
-exclusion words ("consult", "cancelled"...) have had their say. :func:`name_words` gives
-patient-name extraction (SPEC §4 point 4) what is left of a title once treatments,
-exclusions, connectors and booking noise are taken out.
+:class:`Matcher` compiles a :class:`~rules.model.Policy` once — every joined form it knows
+(treatment phrases, exclusion words, the clinic's other services of SPEC §4, booking
+noise) in one table with the prefixes that lead to them, the long ones in one one-slip
+index — and then reads text in one walk over its tokens: which categories a booking's
+title and ``Service:``/``Treatment:`` lines name, after the exclusion words ("consult",
+"cancelled"...) have had their say, and (:meth:`Matcher.scan`, used by
+:mod:`rules.titles`) what each part of a title leaves for a patient's name once
+treatments, exclusions, services, connectors and noise are taken out.
 """
 
 from __future__ import annotations
@@ -26,14 +29,18 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple, TypeVar
 
 from rules.flag import strip_flag
 from rules.model import Policy
+from rules.noise import CONNECTORS, NOISE, NOISE_MAX_TOKENS, UNITS
+from rules.slips import SlipIndex
 
 __all__ = [
+    "Leftover",
     "Matcher",
     "PhraseHit",
-    "leftover_words",
+    "Scan",
     "name_words",
     "normalize",
     "service_lines",
@@ -41,36 +48,13 @@ __all__ = [
 ]
 
 _FUZZY_MIN_LENGTH = 6
+# Parts of titles remembered per matcher: a clinic's treatments and patients' names.
+_PARTS_MEMO_LIMIT = 50_000
 _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*|\d+")
+_FIND_TOKENS = _TOKEN.findall
+# The same tokens in lower-cased ASCII text, where the Unicode classes are plain ranges.
+_FIND_ASCII_TOKENS = re.compile(r"[a-z]+(?:'[a-z]+)*|[0-9]+").findall
 _SERVICE_LINE = re.compile(r"^\s*(?:service|treatment)s?\s*:(.*)$", re.IGNORECASE)
-
-# Booking noise for name extraction (SPEC §4 point 4). Joined forms, matched exactly.
-_CONNECTORS = frozenset({"w", "with", "for"})
-_NOISE = frozenset(
-    {
-        "appt",
-        "appts",
-        "appointment",
-        "appointments",
-        "session",
-        "sessions",
-        "treatment",
-        "treatments",
-        "followup",
-        "followups",
-        "touchup",
-        "touchups",
-        "topup",
-        "topups",
-        "review",
-        "newpatient",
-    }
-)
-# Units and counters only count as noise next to a number ("20 u", "x2", "2nd").
-_UNITS = frozenset(
-    {"u", "iu", "unit", "units", "vial", "vials", "ml", "cc", "mg", "x", "st", "nd", "rd", "th"}
-)
-_NOISE_MAX_TOKENS = 2
 
 
 def normalize(text: str) -> str:
@@ -83,7 +67,9 @@ def normalize(text: str) -> str:
 
 def tokenize(text: str) -> tuple[str, ...]:
     """Split normalised ``text`` into word tokens: letter runs (inner ``'`` kept) and digit runs."""
-    return tuple(_TOKEN.findall(_fold(text)))
+    if text.isascii():  # the common case: folding is lower-casing
+        return tuple(_FIND_ASCII_TOKENS(text.lower()))
+    return tuple(_FIND_TOKENS(_fold(text)))
 
 
 def _fold(text: str) -> str:
@@ -146,26 +132,64 @@ class _Target:
     excludes: frozenset[str]
 
 
-@dataclass(frozen=True, slots=True)
-class _Candidate:
-    start: int
-    end: int
-    key: str
-    exact: bool
+# A window of tokens ``[start, end)`` whose joined form is ``key``; ``exact`` is false for
+# a one-slip match. Plain tuples: a title makes dozens and the engine reads millions.
+_Hit = tuple[int, int, str, bool]
+_Window = tuple[int, int, str]
+
+# What a joined form is, as bits: one form can be several ("review" is noise and service).
+_PHRASE, _SERVICE, _NOISY = 1, 2, 4
+
+
+# Leftover and Scan are built for every part of every title read: named tuples, immutable
+# like the core's frozen dataclasses but made at the cost of a tuple (a frozen dataclass
+# pays one object.__setattr__ a field).
+class Leftover(NamedTuple):
+    """What one part of a title leaves for a name once everything that is not one is out."""
+
+    words: tuple[str, ...]
+    """Every phrase, service and noise word taken out."""
+    lenient: tuple[str, ...]
+    """The same, but keeping words only one slip from a service: "Miller" may not be "filler"."""
+    named: bool
+    """A treatment, exclusion or service phrase was found: other words may describe it."""
+
+
+class Scan(NamedTuple):
+    """One title read in one pass: its categories, and what each of its parts leaves."""
+
+    categories: frozenset[str]
+    parts: tuple[Leftover, ...]
 
 
 class Matcher:
-    """Finds a policy's treatment categories in booking text (SPEC §3).
+    """Finds a policy's phrases in booking text (SPEC §3, §4 point 4).
 
-    Build one per policy and reuse it: the indexes are computed in the constructor, so
-    classifying a title is a handful of dictionary lookups.
+    Build one per policy and reuse it. The constructor compiles every joined form the
+    policy knows — treatment phrases, exclusions, the clinic's other services and booking
+    noise — into one table with the prefixes that lead to them, and the forms of six
+    characters or more into one one-slip index. Reading text is then one walk over its
+    tokens: each window grows only while its joined form can still become a known one.
+
+    Overlaps are settled by kind: treatments and exclusions first (exact hits before
+    misspelt ones, longer before shorter); services only in the gaps they leave, so
+    listing a service never changes what treatment a booking is; noise is taken out
+    wherever it is.
     """
 
     def __init__(self, policy: Policy) -> None:
         self._targets = _targets_of(policy)
-        self._openings = frozenset(key[:end] for key in self._targets for end in range(1, len(key)))
-        self._fuzzy = _FuzzyIndex(key for key in self._targets if len(key) >= _FUZZY_MIN_LENGTH)
-        self._max_length = max((len(key) for key in self._targets), default=0) + 1
+        self._effects = {key: _effects(targets) for key, targets in self._targets.items()}
+        kinds = dict.fromkeys(self._targets, _PHRASE)
+        for key in _keys_of(policy.services):
+            kinds[key] = kinds.get(key, 0) | _SERVICE
+        for key in NOISE:
+            kinds[key] = kinds.get(key, 0) | _NOISY
+        self._kinds = kinds
+        self._openings = frozenset(key[:end] for key in kinds for end in range(1, len(key)))
+        slips = [k for k, kind in kinds.items() if kind != _NOISY and len(k) >= _FUZZY_MIN_LENGTH]
+        self._fuzzy = SlipIndex(slips)
+        self._leftovers: dict[tuple[str, ...], Leftover] = {}
 
     def hits(self, tokens: Sequence[str]) -> list[PhraseHit]:
         """All phrase and exclusion hits in ``tokens``, in text order.
@@ -173,10 +197,11 @@ class Matcher:
         Overlaps are settled first: exact hits win over misspelt ones, longer over shorter,
         so "anti-wrinkle injections" is one hit, not also a slip of "anti-wrinkle injection".
         """
+        found, _ = self._phrase_hits(tokens, 0, len(tokens), self._windows(tokens))
         return [
-            PhraseHit(target.category, target.phrase, hit.start, hit.end, hit.exact)
-            for hit in self._resolved(tokens)
-            for target in self._targets[hit.key]
+            PhraseHit(target.category, target.phrase, start, end, exact)
+            for start, end, key, exact in found
+            for target in self._targets[key]
         ]
 
     def categories_of_text(self, text: str) -> frozenset[str]:
@@ -191,151 +216,224 @@ class Matcher:
         """
         return self._categories_of((summary, *service_lines(description)))
 
-    def noise_spans(self, tokens: Sequence[str]) -> list[tuple[int, int]]:
-        """Token spans that are booking noise: counts, units, "appt", "follow-up", "#2"..."""
-        spans = [(i, i + 1) for i in range(len(tokens)) if _is_noise_token(tokens, i)]
-        return spans + _noise_phrase_spans(tokens)
+    def scan(self, tokens: Sequence[str], parts: Sequence[tuple[int, int]]) -> Scan:
+        """Categories of all ``tokens``, and the leftover of each part ``[lo, hi)`` of them.
+
+        A part is read as if it stood alone (a phrase never spans two parts of a title);
+        the categories come from the tokens as one text. Both come out of one walk, unless
+        a phrase does span two parts ("micro / needling"): then each part is matched again.
+        """
+        windows = self._windows(tokens)
+        hits, slips = self._phrase_hits(tokens, 0, len(tokens), windows)
+        categories = self._categories_from(hits)
+        if len(parts) == 1 and parts[0] == (0, len(tokens)):
+            left = self._leftover(tokens, 0, len(tokens), windows=windows, hits=hits, slips=slips)
+            return Scan(categories, (left,))
+        known = self._leftovers
+        leftovers = [known.get(tuple(tokens[lo:hi])) for lo, hi in parts]
+        if None in leftovers:
+            self._fill(tokens, parts, leftovers, windows=windows, hits=hits, slips=slips)
+        return Scan(categories, tuple(left for left in leftovers if left is not None))
+
+    def _fill(
+        self,
+        tokens: Sequence[str],
+        parts: Sequence[tuple[int, int]],
+        leftovers: list[Leftover | None],
+        *,
+        windows: list[_Window],
+        hits: list[_Hit],
+        slips: list[_Hit],
+    ) -> None:
+        """Read the parts not yet known, and remember them: what a part leaves depends on
+        its own tokens only, and a clinic's parts repeat (its treatments, its patients)."""
+        part_of = _part_index(parts, len(tokens))
+        by_part, spanning = self._within(part_of, len(parts), windows, hits, slips)
+        if len(self._leftovers) >= _PARTS_MEMO_LIMIT:
+            self._leftovers.clear()
+        for number, (lo, hi) in enumerate(parts):
+            if leftovers[number] is not None:
+                continue
+            inside, part_hits, part_slips = by_part[number]
+            if spanning and lo < hi:
+                part_hits, part_slips = self._phrase_hits(tokens, lo, hi, inside)
+            left = self._leftover(tokens, lo, hi, windows=inside, hits=part_hits, slips=part_slips)
+            leftovers[number] = self._leftovers[tuple(tokens[lo:hi])] = left
+
+    def _within(
+        self,
+        part_of: list[int],
+        parts: int,
+        windows: list[_Window],
+        hits: list[_Hit],
+        slips: list[_Hit],
+    ) -> tuple[list[_Bucket], bool]:
+        """Windows, hits and one-slip windows sorted into the parts that wholly hold them,
+        and whether a treatment or exclusion form, exact or misspelt, spans two parts."""
+        kinds = self._kinds
+        spanning = any(
+            kinds[key] & _PHRASE and _holder(part_of, start, end) < 0
+            for start, end, key in [*windows, *((s, e, k) for s, e, k, _ in slips)]
+        )
+        buckets = zip(
+            _bucket(part_of, parts, windows),
+            _bucket(part_of, parts, hits),
+            _bucket(part_of, parts, slips),
+            strict=True,
+        )
+        return list(buckets), spanning
 
     def _categories_of(self, texts: Iterable[str]) -> frozenset[str]:
+        hits: list[_Hit] = []
+        for text in texts:
+            tokens = tokenize(text)
+            hits += self._phrase_hits(tokens, 0, len(tokens), self._windows(tokens))[0]
+        return self._categories_from(hits)
+
+    def _categories_from(self, hits: Iterable[_Hit]) -> frozenset[str]:
+        """The categories ``hits`` name, less those their exclusion words rule out."""
         found: set[str] = set()
         excluded: set[str] = set()
-        for text in texts:
-            for hit in self._resolved(tokenize(text)):
-                for target in self._targets[hit.key]:
-                    if target.category is None:
-                        excluded |= target.excludes
-                    else:
-                        found.add(target.category)
+        for _, _, key, _ in hits:
+            named, ruled_out = self._effects[key]
+            found |= named
+            excluded |= ruled_out
         return frozenset(found - excluded)
 
-    def _resolved(self, tokens: Sequence[str]) -> list[_Candidate]:
-        exact = _non_overlapping(self._exact_candidates(tokens), longest_first=True)
-        taken = {i for hit in exact for i in range(hit.start, hit.end)}
-        fuzzy = _non_overlapping(self._fuzzy_candidates(tokens, taken), longest_first=False)
-        return sorted(exact + fuzzy, key=lambda hit: hit.start)
-
-    def _exact_candidates(self, tokens: Sequence[str]) -> list[_Candidate]:
-        """Windows whose joined tokens equal a phrase; a window grows only while it could."""
-        found: list[_Candidate] = []
-        targets, openings = self._targets, self._openings
-        for start in range(len(tokens)):
-            joined = ""
-            for end in range(start + 1, len(tokens) + 1):
-                joined += tokens[end - 1]
-                if joined in targets:
-                    found.append(_Candidate(start, end, joined, exact=True))
-                if joined not in openings:
+    def _windows(self, tokens: Sequence[str]) -> list[_Window]:
+        """Every window whose joined tokens are a known form; a window grows while it could."""
+        found: list[_Window] = []
+        kinds, openings = self._kinds, self._openings
+        count = len(tokens)
+        for start in range(count):
+            joined, end = tokens[start], start + 1
+            while True:
+                if joined in kinds:
+                    found.append((start, end, joined))
+                if end == count or joined not in openings:
                     break
+                joined += tokens[end]
+                end += 1
         return found
 
-    def _fuzzy_candidates(self, tokens: Sequence[str], taken: set[int]) -> list[_Candidate]:
-        """Windows of untaken tokens within one slip of a phrase of six characters or more."""
-        found: list[_Candidate] = []
-        for start, token in enumerate(tokens):
+    def _phrase_hits(
+        self, tokens: Sequence[str], lo: int, hi: int, windows: Iterable[_Window]
+    ) -> tuple[list[_Hit], list[_Hit]]:
+        """Treatment and exclusion hits in ``[lo, hi)``, and every one-slip window there
+        that does not touch an exact hit (services are chosen among those later)."""
+        kinds = self._kinds
+        exact = [(s, e, k, True) for s, e, k in windows if kinds[k] & _PHRASE]
+        if len(exact) > 1:
+            exact = sorted(_pick(exact, True))
+        taken = {i for start, end, _, _ in exact for i in range(start, end)}
+        slips = self._slips(tokens, lo, hi, taken)
+        if not slips:
+            return exact, slips
+        misspelt = [hit for hit in slips if kinds[hit[2]] & _PHRASE]
+        if len(misspelt) > 1:
+            misspelt = _pick(misspelt, False)
+        return (sorted(exact + misspelt) if misspelt else exact), slips
+
+    def _slips(self, tokens: Sequence[str], lo: int, hi: int, taken: set[int]) -> list[_Hit]:
+        """Windows of ``[lo, hi)`` clear of ``taken`` within one slip of a long form."""
+        found: list[_Hit] = []
+        fuzzy = self._fuzzy
+        known, facts_of = fuzzy.memo, fuzzy.facts
+        for start in range(lo, hi):
             if start in taken:
                 continue
-            facts = self._fuzzy.facts(token)
-            found += (_Candidate(start, start + 1, key, exact=False) for key in facts.near)
-            if facts.opens:
-                found += self._fuzzy_windows(tokens, start, taken)
+            token = tokens[start]
+            facts = known.get(token) or facts_of(token)
+            if facts.near:
+                found += [(start, start + 1, key, False) for key in facts.near]
+            reach = facts.reach
+            if not reach:
+                continue
+            joined = token
+            for end in range(start + 1, hi):
+                if end in taken:
+                    break
+                token = tokens[end]
+                joined += token
+                if len(joined) > reach:
+                    break
+                if (known.get(token) or facts_of(token)).closes:
+                    found += [(start, end + 1, key, False) for key in fuzzy.near(joined)]
         return found
 
-    def _fuzzy_windows(
-        self, tokens: Sequence[str], start: int, taken: set[int]
-    ) -> list[_Candidate]:
-        """Fuzzy hits of two tokens or more from ``start``: rare, so not cached."""
-        found: list[_Candidate] = []
-        joined = tokens[start]
-        for end in range(start + 2, len(tokens) + 1):
-            if end - 1 in taken:
-                break
-            joined += tokens[end - 1]
-            if len(joined) > self._max_length:
-                break
-            if self._fuzzy.facts(tokens[end - 1]).closes:
-                found += (_Candidate(start, end, key, False) for key in self._fuzzy.near(joined))
-        return found
+    def _leftover(
+        self,
+        tokens: Sequence[str],
+        lo: int,
+        hi: int,
+        *,
+        windows: Sequence[_Window],
+        hits: Sequence[_Hit],
+        slips: Sequence[_Hit],
+    ) -> Leftover:
+        """What ``[lo, hi)`` leaves once its hits, services and noise are out (SPEC §4)."""
+        if lo == hi:
+            return _NOTHING_LEFT
+        if not windows and not slips:  # no phrase, service or noise form: only counts go
+            part = tokens[lo:hi]
+            if CONNECTORS.isdisjoint(part) and not any(map(str.isdigit, part)):
+                words = tuple(part)  # the usual name part: nothing goes
+            else:
+                words = tuple(
+                    [token for i, token in enumerate(part, lo) if _kept(tokens, i, lo, hi)]
+                )
+            return Leftover(words, words, False)
+        kinds = self._kinds
+        removed = {i for start, end, _, _ in hits for i in range(start, end)}
+        noise: set[int] = set()
+        named_service = False
+        for start, end, key in windows:
+            kind = kinds[key]
+            named_service = named_service or bool(kind & _SERVICE)
+            if kind & _NOISY and end - start <= NOISE_MAX_TOKENS:
+                noise.update(range(start, end))
+        services: list[_Hit] = []
+        doubtful: set[int] = set()
+        if named_service or slips:
+            services, doubtful = self._services(windows, slips, removed)
+        removed |= noise
+        # Counts, units beside a count and connecting words go too (SPEC §4 point 4).
+        kept = [
+            (i, token)
+            for i, token in enumerate(tokens[lo:hi], lo)
+            if i not in removed and _kept(tokens, i, lo, hi)
+        ]
+        lenient = tuple(token for _, token in kept)
+        words = tuple(token for i, token in kept if i not in doubtful) if doubtful else lenient
+        return Leftover(words, lenient, bool(hits or services))
+
+    def _services(
+        self, windows: Sequence[_Window], slips: Sequence[_Hit], removed: set[int]
+    ) -> tuple[list[_Hit], set[int]]:
+        """Services in the gaps ``removed`` leaves; takes the exact ones out of the part, and
+        returns the misspelt ones' tokens as doubtful."""
+        kinds = self._kinds
+        exact = [(s, e, k, True) for s, e, k in windows if kinds[k] & _SERVICE]
+        exact = _pick([hit for hit in exact if _clear(removed, hit[0], hit[1])], True)
+        removed.update(i for start, end, _, _ in exact for i in range(start, end))
+        misspelt = [hit for hit in slips if kinds[hit[2]] & _SERVICE]
+        misspelt = _pick([hit for hit in misspelt if _clear(removed, hit[0], hit[1])], False)
+        doubtful = {i for start, end, _, _ in misspelt for i in range(start, end)}
+        return exact + misspelt, doubtful
 
 
-@dataclass(frozen=True, slots=True)
-class _TokenFacts:
-    """What one token can do in a fuzzy match; see :class:`_FuzzyIndex`."""
-
-    near: tuple[str, ...]
-    opens: bool
-    closes: bool
-
-
-class _FuzzyIndex:
-    """One-slip lookup of the phrases of six characters or more.
-
-    ``near`` looks a word up in the single-deletion neighbourhood of every phrase (SymSpell)
-    and verifies the distance. A window of several tokens can only be one slip from a
-    phrase if its first token is one slip from the phrase's start and its last token one
-    slip from its end; those two facts are known per token, so most windows are never built.
-    Facts are memoised per token (names and words repeat across bookings); the memo is
-    bounded and only ever holds values computed from the policy.
-    """
-
-    _MEMO_LIMIT = 100_000
-
-    def __init__(self, keys: Iterable[str]) -> None:
-        keys = tuple(keys)
-        self._deletions = _deletion_index(keys)
-        self._heads = _neighbourhood(key[:end] for key in keys for end in range(1, len(key)))
-        self._tails = _neighbourhood(key[start:] for key in keys for start in range(1, len(key)))
-        self._shortest = min((len(key) for key in keys), default=1) - 1
-        self._memo: dict[str, _TokenFacts] = {}
-
-    def facts(self, token: str) -> _TokenFacts:
-        facts = self._memo.get(token)
-        if facts is None:
-            if len(self._memo) >= self._MEMO_LIMIT:
-                self._memo.clear()
-            variants = _deletions(token) | {token}
-            facts = _TokenFacts(
-                self._near(token, variants),
-                not variants.isdisjoint(self._heads),
-                not variants.isdisjoint(self._tails),
-            )
-            self._memo[token] = facts
-        return facts
-
-    def near(self, word: str) -> tuple[str, ...]:
-        """Phrase keys at distance exactly 1 from ``word``."""
-        return self._near(word, _deletions(word) | {word})
-
-    def _near(self, word: str, variants: set[str]) -> tuple[str, ...]:
-        if len(word) < self._shortest:
-            return ()
-        index = self._deletions
-        keys = {key for variant in variants for key in index.get(variant, ())}
-        return tuple(sorted(key for key in keys if key != word and _within_one(word, key)))
+_NOTHING_LEFT = Leftover((), (), False)
 
 
 def name_words(title: str, matcher: Matcher) -> tuple[str, ...]:
     """The normalised title tokens left for a patient's name (SPEC §4 point 4).
 
-    Treatment phrases of any category, exclusion words, the connectors "w/", "with" and
-    "for", and booking noise are taken out; the caller decides whether what is left
-    (two to four words) is a name.
+    Treatment phrases of any category, exclusion words, the clinic's other services, the
+    connectors "w/", "with" and "for", and booking noise are taken out; the caller decides
+    whether what is left (two to four words) is a name.
     """
     tokens = tokenize(title)
-    return leftover_words(tokens, matcher.hits(tokens), matcher)
-
-
-def leftover_words(
-    tokens: Sequence[str], hits: Sequence[PhraseHit], matcher: Matcher
-) -> tuple[str, ...]:
-    """:func:`name_words` for a caller that already holds the tokens and their hits."""
-    removed: set[int] = set()
-    for hit in hits:
-        removed.update(range(hit.start, hit.end))
-    for start, end in matcher.noise_spans(tokens):
-        removed.update(range(start, end))
-    return tuple(
-        token for i, token in enumerate(tokens) if i not in removed and token not in _CONNECTORS
-    )
+    return matcher.scan(tokens, [(0, len(tokens))]).parts[0].words
 
 
 def service_lines(description: str) -> list[str]:
@@ -357,81 +455,90 @@ def _targets_of(policy: Policy) -> dict[str, tuple[_Target, ...]]:
         entries += [(word, _Target(None, word, only)) for word in category.exclusions]
     targets: dict[str, tuple[_Target, ...]] = {}
     for phrase, target in entries:
-        key = "".join(tokenize(phrase))
+        key = _key_of(phrase)
         known = targets.get(key, ())
         if key and not any(_same_role(target, other) for other in known):
             targets[key] = (*known, target)
     return targets
 
 
+def _keys_of(phrases: Iterable[str]) -> list[str]:
+    return [key for key in map(_key_of, phrases) if key]
+
+
+def _key_of(phrase: str) -> str:
+    """A phrase's joined form: its tokens without the spaces and hyphens between them."""
+    return "".join(tokenize(phrase))
+
+
 def _same_role(one: _Target, other: _Target) -> bool:
     return one.category == other.category and one.excludes == other.excludes
 
 
-def _neighbourhood(words: Iterable[str]) -> frozenset[str]:
-    """``words`` and all their single-character deletions."""
-    return frozenset(variant for word in words for variant in _deletions(word) | {word})
+def _effects(targets: Iterable[_Target]) -> tuple[frozenset[str], frozenset[str]]:
+    """The categories a joined form names, and those it rules out."""
+    named = frozenset(target.category for target in targets if target.category is not None)
+    ruled_out = frozenset(
+        c for target in targets if target.category is None for c in target.excludes
+    )
+    return named, ruled_out
 
 
-def _deletions(word: str) -> set[str]:
-    return {word[:i] + word[i + 1 :] for i in range(len(word))}
-
-
-def _deletion_index(keys: Iterable[str]) -> dict[str, tuple[str, ...]]:
-    """Each key and each of its single-character deletions → the keys they come from."""
-    index: dict[str, list[str]] = {}
-    for key in keys:
-        for variant in _deletions(key) | {key}:
-            index.setdefault(variant, []).append(key)
-    return {variant: tuple(keys) for variant, keys in index.items()}
-
-
-def _within_one(one: str, other: str) -> bool:
-    """Optimal-string-alignment distance between ``one`` and ``other`` is at most 1."""
-    if len(one) > len(other):
-        one, other = other, one
-    if len(other) - len(one) > 1:
-        return False
-    i = 0
-    while i < len(one) and one[i] == other[i]:
-        i += 1
-    if len(one) < len(other):
-        return one[i:] == other[i + 1 :]
-    if i >= len(one) - 1 or one[i + 1 :] == other[i + 1 :]:
-        return True
-    swapped = one[i] == other[i + 1] and one[i + 1] == other[i]
-    return swapped and one[i + 2 :] == other[i + 2 :]
-
-
-def _non_overlapping(candidates: list[_Candidate], *, longest_first: bool) -> list[_Candidate]:
-    """Greedy pick of non-overlapping candidates: longest (or shortest) span, then leftmost."""
-
-    def rank(hit: _Candidate) -> tuple[int, int, int]:
-        span = hit.end - hit.start
-        return (-span if longest_first else span, -len(hit.key), hit.start)
-
-    chosen: list[_Candidate] = []
+def _pick(candidates: list[_Hit], longest_first: bool) -> list[_Hit]:
+    """Greedy pick of non-overlapping candidates: longest (or shortest) span, then the
+    longest form, then leftmost."""
+    if len(candidates) < 2:
+        return candidates
+    sign = -1 if longest_first else 1
+    ranked = sorted(candidates, key=lambda hit: (sign * (hit[1] - hit[0]), -len(hit[2]), hit[0]))
+    chosen: list[_Hit] = []
     used: set[int] = set()
-    for hit in sorted(candidates, key=rank):
-        span = range(hit.start, hit.end)
-        if not used.intersection(span):
+    for hit in ranked:
+        span = range(hit[0], hit[1])
+        if used.isdisjoint(span):
             chosen.append(hit)
             used.update(span)
     return chosen
 
 
-def _is_noise_token(tokens: Sequence[str], i: int) -> bool:
+def _clear(taken: set[int], start: int, end: int) -> bool:
+    return taken.isdisjoint(range(start, end))
+
+
+def _kept(tokens: Sequence[str], i: int, lo: int, hi: int) -> bool:
+    """Not a count, a connecting word, or a unit or counter letter next to a number ("20 u",
+    "x2"): alone, "U" or "X" may be an initial."""
     token = tokens[i]
-    if token.isdigit():
+    if token in CONNECTORS or token.isdigit():
+        return False
+    if token not in UNITS:
         return True
-    beside_number = any(0 <= j < len(tokens) and tokens[j].isdigit() for j in (i - 1, i + 1))
-    return token in _UNITS and beside_number
+    return not ((i > lo and tokens[i - 1].isdigit()) or (i + 1 < hi and tokens[i + 1].isdigit()))
 
 
-def _noise_phrase_spans(tokens: Sequence[str]) -> list[tuple[int, int]]:
-    spans: list[tuple[int, int]] = []
-    for start in range(len(tokens)):
-        for end in range(start + 1, min(start + _NOISE_MAX_TOKENS, len(tokens)) + 1):
-            if "".join(tokens[start:end]) in _NOISE:
-                spans.append((start, end))
-    return spans
+def _part_index(parts: Sequence[tuple[int, int]], count: int) -> list[int]:
+    """For each token, the number of the part holding it, or -1 between parts."""
+    index = [-1] * count
+    for number, (lo, hi) in enumerate(parts):
+        index[lo:hi] = [number] * (hi - lo)
+    return index
+
+
+_Bucket = tuple[list[_Window], list[_Hit], list[_Hit]]
+_Found = TypeVar("_Found", _Window, _Hit)
+
+
+def _holder(part_of: list[int], start: int, end: int) -> int:
+    """The part that holds tokens ``[start, end)``, or -1 when no single part does."""
+    number = part_of[start]
+    return number if number >= 0 and part_of[end - 1] == number else -1
+
+
+def _bucket(part_of: list[int], parts: int, found: list[_Found]) -> list[list[_Found]]:
+    """``found`` sorted into the parts that wholly hold them."""
+    by_part: list[list[_Found]] = [[] for _ in range(parts)]
+    for item in found:
+        number = _holder(part_of, item[0], item[1])
+        if number >= 0:
+            by_part[number].append(item)
+    return by_part

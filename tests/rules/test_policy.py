@@ -7,7 +7,7 @@ from importlib.resources import files
 import pytest
 
 from rules.model import Category, Rule
-from rules.policy import PolicyError, parse_policy
+from rules.policy import DEFAULT_SERVICES, PolicyError, parse_policy
 
 DEFAULT_TEXT = (files("rules") / "default_policy.toml").read_text(encoding="utf-8")
 
@@ -105,6 +105,7 @@ def test_default_policy_encodes_spec_section_3_exactly() -> None:
                 "BoNT-A",
                 "neurotoxin",
                 "neuromodulator",
+                "toxin",
                 "tox",
                 "anti-wrinkle injection",
                 "anti-wrinkle injections",
@@ -306,3 +307,33 @@ def test_comments_and_strings_with_brackets_do_not_confuse_line_numbers() -> Non
 def test_duplicates_after_normalisation_are_accepted() -> None:
     text = broken('    "SkinPen",', '    "SkinPen",\n    "Skin-Pen",\n    "skin pen",')
     assert parse_policy(text).category("mn").phrases[-2:] == ("Skin-Pen", "skin pen")
+
+
+# --- the clinic's other services (SPEC §4 point 4) --------------------------------------------
+
+
+def test_services_are_read_from_the_file() -> None:
+    policy = parse_policy(broken('exclusions = ["consult"]', 'services = ["Lip flip", "Peel"]'))
+    assert policy.services == ("Lip flip", "Peel")
+
+
+def test_a_file_without_services_gets_the_default_list() -> None:
+    """Policy files written before services existed keep working, with SPEC §4's list."""
+    assert parse_policy(GOOD).services == DEFAULT_SERVICES
+
+
+def test_an_empty_services_list_means_none() -> None:
+    assert parse_policy(broken('name = "test"', 'name = "test"\nservices = []')).services == ()
+
+
+def test_a_service_without_letters_points_at_its_line() -> None:
+    error = error_of(
+        broken('name = "test"', 'name = "test"\nservices = [\n    "Peel",\n    "+",\n]')
+    )
+    assert (error.line, error.problem) == (4, "service '+' has no letters or digits to match")
+
+
+def test_services_must_be_a_list_of_text() -> None:
+    error = error_of(broken('name = "test"', 'name = "test"\nservices = "Peel"'))
+    assert error.line == 2
+    assert error.problem == "'services' must be a list in square brackets, not \"Peel\""

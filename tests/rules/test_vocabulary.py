@@ -122,6 +122,21 @@ def test_spec_examples_match(title: str, expected: frozenset[str]) -> None:
     assert classify(title) == expected
 
 
+@pytest.mark.parametrize(
+    "title",
+    ["Toxin - Jane Doe", "TOXIN 20u", "Toxin top-up | Ana Ruiz", "Tox", "Lip flip (toxin)"],
+)
+def test_toxin_and_tox_are_clinic_shorthand_for_a_neuromodulator(title: str) -> None:
+    """SPEC §3 lists "toxin" and "tox" among the default neuromodulator phrases."""
+    assert classify(title) == TOX
+
+
+@pytest.mark.parametrize("title", ["Detox facial", "Detoxin", "Toxins talk", "Intoxin"])
+def test_toxin_matches_whole_words_only(title: str) -> None:
+    """ "toxin" has five letters: exact, whole-word matches only (SPEC §3)."""
+    assert classify(title) == NONE
+
+
 # --- one slip in a long phrase ---------------------------------------------------------------
 
 
