@@ -121,7 +121,8 @@ def _table(clinic: str, sources: list[CalendarSource], held: Counter[int]) -> Ta
     table = Table(title=f"Calendars of {clinic}")
     columns = ("id", "name", "zone", "last sync", "last error", "next poll", "quarantined")
     for column in (*columns, "reconciled"):
-        table.add_column(column)
+        # Folded, never cut with an ellipsis: an operator copies the id into `calendars remove`.
+        table.add_column(column, overflow="fold")
     for source in sources:
         error = source.last_error if source.consecutive_failures else None
         table.add_row(
@@ -147,7 +148,7 @@ def _quarantine_table(held: list[QuarantinedEvent]) -> Table:
     """Events that could not be read or stored: the provider's text shown, never interpreted."""
     table = Table(title="Quarantined events (not read: no conflict is found for them)")
     for column in ("calendar", "event id", "reason", "first seen", "last tried", "tries"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for event in held:
         table.add_row(
             safe_text(event.calendar),

@@ -155,7 +155,7 @@ def _discover(op: Operator, command: str) -> None:
 
 
 def _list(op: Operator, command: str) -> None:
-    listed = op.shell(command, COLUMNS="200").stdout
+    listed = op.shell(f"COLUMNS=200 {command}").stdout
     assert "Dr Smith" in listed
 
 

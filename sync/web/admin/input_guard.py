@@ -45,7 +45,7 @@ class RefuseControlCharacters:
             return
         path = str(scope["path"]).encode("utf-8", "surrogatepass")
         if _CONTROL.search(path) or has_control_characters(scope.get("query_string", b"")):
-            await _refuse(send, 422, "control characters are not allowed in the address")
+            await _refuse(send, 422, "control characters are not allowed in the address", "query")
             return
         if _content_type(scope) != _FORM:
             await self.app(scope, receive, send)
@@ -54,7 +54,7 @@ class RefuseControlCharacters:
         if body is None:
             await _refuse(send, 413, "the form is too large")
         elif has_control_characters(body):
-            await _refuse(send, 422, "control characters are not allowed in a form")
+            await _refuse(send, 422, "control characters are not allowed in a form", "body")
         else:
             await self.app(scope, _replay(body, receive), send)
 
@@ -93,8 +93,13 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-async def _refuse(send: Send, status: int, message: str) -> None:
-    body = json.dumps({"detail": message}).encode()
+async def _refuse(send: Send, status: int, message: str, where: str | None = None) -> None:
+    # A 422 has the shape FastAPI documents for every invalid request (HTTPValidationError in
+    # the OpenAPI schema), so a client reads it like any other validation error.
+    detail: object = message
+    if where is not None:
+        detail = [{"loc": [where], "msg": message, "type": "value_error"}]
+    body = json.dumps({"detail": detail}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
