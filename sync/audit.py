@@ -52,6 +52,7 @@ def audit_exports(
         eligibility=result.eligibility,
         skipped=skipped + result.skipped,
         patients=result.patients,
+        ambiguous_names=result.ambiguous_names,
     )
     return AuditReport(assessment, [note for export in exports for note in export.notes])
 

@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rules.assess import Assessment
-from rules.model import Booking, Conflict, Eligibility, Skip
+from rules.model import AmbiguousName, Booking, Conflict, Eligibility, Skip
 
 __all__ = ["CSV_COLUMNS", "render_csv", "render_json", "render_table", "to_document"]
 
@@ -57,6 +57,16 @@ def to_document(assessment: Assessment, notes: Sequence[Skip] = ()) -> dict[str,
         "eligibility": [_eligibility(e) for e in assessment.eligibility],
         "skipped": [_skip(s) for s in assessment.skipped],
         "notes": [_skip(n) for n in notes],
+        "ambiguous_names": [_ambiguous(a) for a in assessment.ambiguous_names],
+    }
+
+
+def _ambiguous(name: AmbiguousName) -> dict[str, Any]:
+    return {
+        "name_key": name.name_key,
+        "bookings": name.bookings,
+        "patients": name.patients,
+        "unlinked": name.unlinked,
     }
 
 
@@ -179,6 +189,20 @@ def render_table(assessment: Assessment, console: Console, notes: Sequence[Skip]
         console.print(_skipped_table(assessment.skipped))
     if notes:
         console.print(_skipped_table(notes, "Read with a repair"))
+    if assessment.ambiguous_names:
+        console.print(_ambiguous_table(assessment.ambiguous_names))
+
+
+def _ambiguous_table(names: Sequence[AmbiguousName]) -> Table:
+    """Names several identified patients carry: no booking is linked through them (SPEC §4)."""
+    table = Table(title="Names shared by different patients (not used to link)")
+    for column in ("name", "bookings", "patients", "left without a patient"):
+        table.add_column(column, overflow="fold")
+    for name in names:
+        table.add_row(
+            _safe(name.name_key), str(name.bookings), str(name.patients), str(name.unlinked)
+        )
+    return table
 
 
 def _safe(value: object) -> Text:

@@ -48,7 +48,7 @@ def test_sample_export_gives_exactly_the_expected_conflicts() -> None:
 
 def test_json_follows_the_documented_contract() -> None:
     document = audit_json()
-    assert set(document) == {"conflicts", "eligibility", "skipped", "notes"}
+    assert set(document) == {"conflicts", "eligibility", "skipped", "notes", "ambiguous_names"}
     conflict = next(c for c in document["conflicts"] if c["patient"] == "Tom Reed")
     assert conflict == {
         "rule": "botox-after-microneedling",
@@ -208,3 +208,38 @@ def test_an_event_read_with_a_repair_is_listed_in_notes(tmp_path: Path) -> None:
     }
     code, out, _ = audit(export, "--today", TODAY)
     assert "Read with a repair (1)" in out
+
+
+def _event(uid: str, day: str, summary: str, attendee: str) -> str:
+    return (
+        f"BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260101T000000Z\r\n"
+        f"DTSTART;VALUE=DATE:{day}\r\nSUMMARY:{summary}\r\n"
+        f"ATTENDEE:mailto:{attendee}\r\nEND:VEVENT\r\n"
+        if attendee
+        else f"BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260101T000000Z\r\n"
+        f"DTSTART;VALUE=DATE:{day}\r\nSUMMARY:{summary}\r\nEND:VEVENT\r\n"
+    )
+
+
+def test_a_name_two_identified_patients_carry_links_nobody_and_is_reported(
+    tmp_path: Path,
+) -> None:
+    """SPEC §4: a shared name is no evidence of one person; the audit says which name it was."""
+    export = tmp_path / "cal.ics"
+    export.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n"
+        + _event("a", "20261201", "Microneedling - Ana Ruiz", "ana.one@example.org")
+        + _event("b", "20261202", "Microneedling - Ana Ruiz", "ana.two@example.org")
+        + _event("c", "20261205", "Botox - Ana Ruiz", "")
+        + "END:VCALENDAR\r\n",
+        encoding="utf-8",
+    )
+    code, out, _ = audit(export, "--today", TODAY, "--format", "json")
+    assert code == 0
+    document = json.loads(out)
+    assert document["conflicts"] == []
+    (shared,) = document["ambiguous_names"]
+    assert (shared["name_key"], shared["patients"], shared["unlinked"]) == ("ana ruiz", 2, 1)
+    code, table, _ = audit(export, "--today", TODAY)
+    assert code == 0
+    assert "Names shared by different patients" in table
