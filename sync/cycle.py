@@ -25,7 +25,9 @@ from sqlalchemy import Engine
 from rules.assess import Scope
 from sync.bootstrap import Services
 from sync.detect import Changes, Detection, Reconciled, load_detection, reconcile
+from sync.flag_settlement import settle_orphans
 from sync.flagging import FlagOptions, FlagTally, apply_flags, plan_flags, settle_states
+from sync.leases import check_lease
 from sync.pull import CalendarPull, LiveBookings, pull_calendar
 from sync.store.clinics import get_clinic
 from sync.store.conflicts import copies_by_row, list_conflicts
@@ -186,6 +188,7 @@ def _reconcile_clinic(
     settings = services.settings
     scope = _scope(services, now)
     with session_scope(services.engine) as session:
+        check_lease(session, "recording detection")
         detection, stored = load_detection(
             session, clinic_id, services.policy, services.reader, scope, changes=changes
         )
@@ -198,11 +201,13 @@ def _reconcile_clinic(
             reader=services.reader,
             now=now,
         )
+    started = time.perf_counter()
     options = FlagOptions(
         color=settings.flag_color,
         link_base=f"{settings.public_url}/admin",
         now=now,
         dry_run=dry_run,
+        clock=lambda: now + timedelta(seconds=time.perf_counter() - started),
     )
     tally = _flag(services, clinic_id, detection, done, options)
     return CalendarCycle(
@@ -227,6 +232,7 @@ def _flag(
     done: Reconciled,
     options: FlagOptions,
 ) -> FlagTally:
+    settle_orphans(services.engine, services.calendars, clinic_id, now=options.stamp())
     targets = plan_flags(detection, done.active, services.policy, options)
     with session_scope(services.engine) as session:
         known = {c.facts.public_id: c for c in list_conflicts(session, clinic_id)}

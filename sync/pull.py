@@ -30,6 +30,7 @@ from sync.errors import ClinicSyncError
 from sync.google.errors import GoogleProviderError
 from sync.store.bookings import list_bookings, mark_bookings_deleted, upsert_bookings
 from sync.store.clinics import get_clinic
+from sync.leases import check_lease
 from sync.store.database import session_scope
 from sync.store.events import StoredEvent
 from sync.store.sources import CalendarSource as ConnectedCalendar
@@ -209,6 +210,7 @@ def pull_calendar(
     except ClinicSyncError as err:
         return _record_failure(engine, source, err, at, poll_interval)
     with session_scope(engine) as session:
+        check_lease(session, "committing a pull")
         pull = _apply(session, source, changes, reader, at=at, live=live or LiveBookings())
         record_poll_success(
             session, source.id, now=at, next_poll_at=at + poll_interval, sync_token=changes.cursor
