@@ -28,9 +28,9 @@ from rules.vocabulary import Matcher
 from sync.calendar_source import CalendarSource, ChangeSet, SkippedEvent
 from sync.errors import ClinicSyncError
 from sync.google.errors import GoogleProviderError
+from sync.leases import check_lease
 from sync.store.bookings import list_bookings, mark_bookings_deleted, upsert_bookings
 from sync.store.clinics import get_clinic
-from sync.leases import check_lease
 from sync.store.database import session_scope
 from sync.store.events import StoredEvent
 from sync.store.sources import CalendarSource as ConnectedCalendar

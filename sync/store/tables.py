@@ -469,7 +469,7 @@ __all__ += ["PushChannelRow"]
 
 
 class FlagWriteRow(StoreModel, table=True):
-    """One flag write, recorded before it is sent and settled once its effect is known (SPEC §6, §8).
+    """One flag write: recorded before it is sent, settled once its effect is known (SPEC §6).
 
     ``nonce`` is also written into the event (a private property), and ``seen_nonce`` is
     the one the event carried when the write was decided: a write is known to have
