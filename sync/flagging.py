@@ -46,7 +46,7 @@ from sync.flag_settlement import (
     settle,
     settle_from_event,
 )
-from sync.leases import LeaseLost, check_lease
+from sync.leases import WRITE_STAGE, LeaseLost, check_lease
 from sync.pull import BookingReader
 from sync.store.audit import list_audit_events, record_audit_event
 from sync.store.bookings import upsert_bookings
@@ -296,7 +296,7 @@ class _Writer:
     def _intend(self, target: FlagTarget, remote: RemoteEvent, patch: FlagPatch) -> FlagWrite:
         """Record the write about to be sent, under the lease (checked in this transaction)."""
         with session_scope(self.engine) as session:
-            lease = check_lease(session, "a flag write")
+            lease = check_lease(session, WRITE_STAGE)
             intended = FlagWrite(
                 id=0,
                 clinic_id=self.clinic_id,

@@ -43,6 +43,7 @@ from sync.store.sources import Provider, record_poll_failure
 from sync.store.tables import CalendarSourceRow, ClinicRow
 
 __all__ = [
+    "WRITE_STAGE",
     "Lease",
     "LeaseLost",
     "PollSchedule",
@@ -81,6 +82,9 @@ class LeaseLost(ClinicSyncError):
         self.lease = lease
         self.stage = stage
 
+
+WRITE_STAGE = "a flag write"
+"""The step :func:`check_lease` names before a write to a calendar: refusing it fences it."""
 
 _held: ContextVar[Lease | None] = ContextVar("clinic_sync_lease", default=None)
 

@@ -62,6 +62,20 @@ class CycleMetrics:
             "provider",
             "outcome",
         )
+        self.leases_lost = self._counter(
+            "leases_lost",
+            "Calendar leases this worker found it no longer held, by the step that found out.",
+            "stage",
+        )
+        self.fenced_writes = self._counter(
+            "fenced_writes",
+            "Flag writes refused before they were sent because the lease was lost.",
+        )
+        self.quota_backoffs = self._counter(
+            "quota_backoffs",
+            "Times Google asked to slow down and the worker backed off, by Google's reason.",
+            "reason",
+        )
         self.cycle_seconds = Histogram(
             "clinic_sync_cycle_duration_seconds",
             "Time one calendar cycle took: pull, detection and flag writes.",
@@ -101,6 +115,16 @@ class CycleMetrics:
         for changed in cycle.flagged_changes:
             latency = (ended - changed).total_seconds()
             self.flag_latency.labels(provider).observe(max(0.0, latency))
+
+    def lease_lost(self, stage: str, *, fenced_write: bool = False) -> None:
+        """Count a lease found lost at ``stage``; a write it stopped is counted as fenced."""
+        self.leases_lost.labels(stage).inc()
+        if fenced_write:
+            self.fenced_writes.inc()
+
+    def quota_backoff(self, reason: str) -> None:
+        """Count one back-off Google asked for with ``reason`` (rateLimitExceeded, ...)."""
+        self.quota_backoffs.labels(reason).inc()
 
     def exposition(self) -> bytes:
         """The metrics in Prometheus' text format."""

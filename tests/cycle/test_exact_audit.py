@@ -26,7 +26,7 @@ from sync.google import CalendarClient, GoogleCalendarSource, RetryPolicy
 from sync.store.audit import AuditEvent, list_audit_events
 from sync.store.database import session_scope
 from sync.store.sources import list_sources
-from tests.cycle.conftest import NOW, PATIENT
+from tests.cycle.conftest import NOW
 
 Json = dict[str, Any]
 FLAG_ACTIONS = ("flag.written", "flag.changed", "flag.removed")

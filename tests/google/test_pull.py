@@ -162,7 +162,7 @@ def test_a_failing_calendar_is_recorded_and_the_others_still_sync(
     assert state(engine, failing).consecutive_failures == 0
 
 
-def test_quota_exhaustion_postpones_the_next_poll(
+def test_a_per_minute_quota_postpones_the_next_poll_past_the_window_not_an_hour(
     engine: Engine,
     source: GoogleCalendarSource,
     reader: BookingReader,
@@ -171,6 +171,20 @@ def test_quota_exhaustion_postpones_the_next_poll(
 ) -> None:
     connected = connect(engine, london)
     emulator.inject_fault(status=403, reason="quotaExceeded", method="events.list")
+    assert run(engine, source, reader).all_failed
+    # one 60 s window plus a quarter of one in jitter (the fixture's random() is 0.5)
+    assert state(engine, connected).next_poll_at == NOW + timedelta(seconds=60 * 1.125)
+
+
+def test_the_daily_limit_still_postpones_the_next_poll_an_hour(
+    engine: Engine,
+    source: GoogleCalendarSource,
+    reader: BookingReader,
+    london: str,
+    emulator: EmulatorServer,
+) -> None:
+    connected = connect(engine, london)
+    emulator.inject_fault(status=403, reason="dailyLimitExceeded", method="events.list")
     assert run(engine, source, reader).all_failed
     assert state(engine, connected).next_poll_at == NOW + timedelta(hours=1)
 
