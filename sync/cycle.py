@@ -140,6 +140,9 @@ def _cycle(
         now=now,
         live=live,
     )
+    # Writes a dead writer left open are settled on every cycle, idle ones too: a quiet
+    # calendar would otherwise never have them read, and their audit records never made.
+    settle_orphans(services.engine, services.calendars, source.clinic_id, now=now)
     scope = _scope(services, now)
     settled = _settled.setdefault(services.engine, {})
     up_to_date = _up_to_date(services, source.clinic_id, settled.get(source.clinic_id), scope)
@@ -232,7 +235,6 @@ def _flag(
     done: Reconciled,
     options: FlagOptions,
 ) -> FlagTally:
-    settle_orphans(services.engine, services.calendars, clinic_id, now=options.stamp())
     targets = plan_flags(detection, done.active, services.policy, options)
     with session_scope(services.engine) as session:
         known = {c.facts.public_id: c for c in list_conflicts(session, clinic_id)}
