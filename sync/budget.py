@@ -18,6 +18,9 @@ answering 403 or 429.
 
 The budget belongs to one process: ``CLINIC_SYNC_GOOGLE_REQUESTS_PER_MINUTE`` is a
 per-worker share of the account's limit (workers sharing an account each get their share).
+A worker starting less than a minute after another died holding leases cannot see what
+that one sent, so it counts its own window as spent (:meth:`RequestBudget.assume_spent`)
+and waits the minute out; a clean restart (SIGTERM) costs nothing.
 """
 
 from __future__ import annotations
@@ -26,14 +29,26 @@ import threading
 import time
 from collections.abc import Callable
 
-from limits import RateLimitItem, RateLimitItemPerMinute
+from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-__all__ = ["GOOGLE_PROJECT_PER_MINUTE", "RequestBudget"]
+from sync.errors import ProviderError
+
+__all__ = ["GOOGLE_PROJECT_PER_MINUTE", "WINDOW_SECONDS", "BudgetClosed", "RequestBudget"]
+
+
+class BudgetClosed(ProviderError):
+    """The worker is stopping: a request still waiting for room is not sent."""
+
 
 GOOGLE_PROJECT_PER_MINUTE = 10_000
 """Google's default per-minute, per-project Calendar API quota."""
+
+WINDOW_SECONDS = 62
+"""Google's minute, and a margin: Google counts a request when it arrives, the worker when
+it sends it, and a request slow on the way (a lost answer's, one queued at Google) must not
+be counted in two of Google's minutes while ours has moved on."""
 
 
 class RequestBudget:
@@ -50,11 +65,12 @@ class RequestBudget:
             raise ValueError("a request budget needs at least one request a minute")
         self.per_account = per_account
         self.per_project = per_project
-        self._account: RateLimitItem = RateLimitItemPerMinute(per_account)
-        self._project: RateLimitItem = RateLimitItemPerMinute(per_project)
+        self._account: RateLimitItem = RateLimitItemPerSecond(per_account, WINDOW_SECONDS)
+        self._project: RateLimitItem = RateLimitItemPerSecond(per_project, WINDOW_SECONDS)
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._lock = threading.Lock()
         self._sleep = sleep
+        self._closed = threading.Event()
         self.sent = 0
         """Requests let through, all accounts together."""
         self.waited = 0.0
@@ -77,8 +93,26 @@ class RequestBudget:
                     self.sent += cost
                     self.waited += waited
                     return waited
-            self._sleep(wait)
+            self._pause(wait)
             waited += wait
+
+    def close(self) -> None:
+        """Stop waiting: requests waiting for room, and any after, raise :class:`BudgetClosed`."""
+        self._closed.set()
+
+    def _pause(self, seconds: float) -> None:
+        if self._sleep is time.sleep:
+            self._closed.wait(seconds)
+        else:
+            self._sleep(seconds)
+        if self._closed.is_set():
+            raise BudgetClosed("the worker is stopping: request not sent")
+
+    def assume_spent(self, account: str) -> None:
+        """Count ``account``'s whole window as spent now: what a dead predecessor may have
+        sent in the minute before this process started is invisible to it."""
+        with self._lock:
+            self._limiter.hit(self._account, account, cost=self.per_account)
 
     def room(self, account: str) -> int:
         """Requests ``account`` may send right now without waiting."""

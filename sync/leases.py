@@ -50,6 +50,7 @@ __all__ = [
     "check_lease",
     "claim_due",
     "current_lease",
+    "dead_holders",
     "holding",
     "new_owner",
     "release",
@@ -160,6 +161,41 @@ class PollSchedule:
         else:
             due = recorded or now + self.interval
         return due + self.interval * (self.jitter * (self.random() - 0.5))
+
+
+def dead_holders(
+    engine: Engine, *, now: datetime, within: timedelta, clinic: str | None = None
+) -> set[str]:
+    """Owners of leases left behind by a worker that died less than ``within`` ago.
+
+    A worker that stops cleanly releases its leases, and a live one renews them, so a lease
+    that expired unreleased, or whose owner is a process of this host that no longer runs,
+    was left by a dead worker (SIGKILL, a crash, the machine stopping).
+    """
+    query = select(col(_Row.lease_owner), col(_Row.lease_expires_at)).where(
+        col(_Row.lease_owner).is_not(None), col(_Row.lease_expires_at) > now - within
+    )
+    if clinic is not None:
+        slug = select(col(ClinicRow.id)).where(col(ClinicRow.slug) == clinic)
+        query = query.where(col(_Row.clinic_id).in_(slug.scalar_subquery()))
+    with session_scope(engine) as session:
+        rows = session.execute(query).all()
+    return {str(o) for o, expires in rows if expires <= now or not _alive_here(str(o))}
+
+
+def _alive_here(owner: str) -> bool:
+    """False only for an owner of this host whose process is gone."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def new_owner() -> str:

@@ -72,6 +72,7 @@ from sync.leases import (
     LeaseLost,
     PollSchedule,
     claim_due,
+    dead_holders,
     holding,
     new_owner,
     release,
@@ -172,12 +173,35 @@ class Worker:
         self._add_push_sweep()
         self._scheduler.start()
         _log.info("worker %s started (clinic %s)", self.owner, self.options.clinic)
+        self._wait_out_the_dead()
         try:
             while not stop.is_set():
                 self._claim_safely()
                 stop.wait(self.options.claim_every)
         finally:
             self._stop(why())
+
+    def _wait_out_the_dead(self) -> None:
+        """A worker that died within the minute may have spent this account's budget."""
+        if self._account is None:
+            return
+        try:
+            dead = dead_holders(
+                self.services.engine,
+                now=self._clock(),
+                within=timedelta(minutes=1),
+                clinic=self.options.clinic,
+            )
+        except StoreError as err:
+            _log.warning("cannot look for workers that died: %s", err)
+            return
+        if dead:
+            self.budget.assume_spent(self._account)
+            _log.warning(
+                "worker(s) %s died within the last minute holding leases; "
+                "waiting out the minute's request budget they may have spent",
+                ", ".join(sorted(dead)),
+            )
 
     def claim(self) -> list[Lease]:
         """Lease what is due, within idle threads and budget, and schedule a poll of each."""
@@ -358,6 +382,7 @@ class Worker:
     def _stop(self, why: str) -> None:
         """Claim nothing more, finish what is in hand (leases still renewed), shut down."""
         self._stopping.set()
+        self.budget.close()  # a poll waiting for budget gives up now, to be polled again
         with self._lock:
             _log.info(
                 "worker %s %s: finishing %d calendar(s) in hand, then stopping",

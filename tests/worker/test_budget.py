@@ -22,7 +22,7 @@ def test_a_window_never_lets_more_than_its_limit_through() -> None:
         budget.acquire("clinic")
     with pytest.raises(TimeoutError) as waited:
         budget.acquire("clinic")
-    assert 59.0 < waited.value.args[0] <= 60.1  # the oldest request leaves the window in ~60 s
+    assert 61.0 < waited.value.args[0] <= 62.1  # the oldest leaves the window (a minute + margin)
 
 
 def test_accounts_have_windows_of_their_own_and_share_the_projects() -> None:
