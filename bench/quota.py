@@ -78,15 +78,6 @@ def _record_calls(emulator: EmulatorServer) -> list[tuple[float, str]]:
     return calls
 
 
-def _busiest(times: list[float]) -> int:
-    ordered, best, first = sorted(times), 0, 0
-    for last, at in enumerate(ordered):
-        while at - ordered[first] >= 60.0:
-            first += 1
-        best = max(best, last - first + 1)
-    return best
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=int, default=120)
@@ -115,6 +106,7 @@ def main() -> None:
             stop.set()
             runner.join(timeout=120)
         refused = emulator.account.api.quota.refused
+        busiest = emulator.account.api.quota.busiest
     times = [at for at, _ in calls]
     per_minute = Counter(int((at - started) // 60) for at in times)
     polls = Counter(path.split("/")[2] for _, path in calls if path.endswith("/events"))
@@ -124,7 +116,7 @@ def main() -> None:
         "budget_per_minute": args.budget,
         "seconds": args.seconds,
         "requests": len(times),
-        "busiest_sliding_minute": _busiest(times),
+        "busiest_sliding_minute": busiest,
         "requests_by_minute": [per_minute[m] for m in sorted(per_minute)],
         "quota_refusals": refused,
         "calendars_polled": len(polls),

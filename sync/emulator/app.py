@@ -7,7 +7,8 @@ API calls are served both at the root and under ``/calendar/v3`` (the client's
 
 - ``POST /_emulator/faults`` (a fault object or a list), ``GET`` lists, ``DELETE`` clears
 - ``POST /_emulator/quota`` ``{"per_user": n, "per_project": m, "window": 60}`` enforces
-  Google's per-minute quotas (:mod:`sync.emulator.quota`); ``GET`` shows it and the refusals
+  Google's per-minute quotas (:mod:`sync.emulator.quota`); ``GET`` shows it, the calls
+  refused and the most admitted in one window
 - ``GET /_emulator/stats`` counts per API method; ``DELETE`` or ``POST /_emulator/stats/reset``
 - ``POST /_emulator/sync-tokens/expire`` makes every sync token answer 410
 - ``POST /_emulator/reset`` returns to the seeded state
@@ -106,7 +107,8 @@ def _admin_routes(account: EmulatedAccount) -> list[Route]:
 
     async def show_quota(request: Request) -> Response:
         limiter = account.api.quota
-        return JSONResponse({**limiter.quota.as_json(), "refused": limiter.refused})
+        counts = {"refused": limiter.refused, "busiest": limiter.busiest}
+        return JSONResponse({**limiter.quota.as_json(), **counts})
 
     async def stats(request: Request) -> Response:
         return JSONResponse(account.stats.counts())

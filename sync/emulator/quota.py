@@ -15,6 +15,8 @@ without one are one anonymous user.
 from __future__ import annotations
 
 import threading
+import time
+from collections import deque
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -59,6 +61,9 @@ class QuotaLimiter:
         self._quota = Quota()
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self.refused = 0
+        self.busiest = 0
+        """The most calls admitted in any one window so far (60 s unless set otherwise)."""
+        self._recent: deque[float] = deque()
 
     @property
     def quota(self) -> Quota:
@@ -70,6 +75,8 @@ class QuotaLimiter:
             self._quota = quota
             self._limiter = MovingWindowRateLimiter(MemoryStorage())
             self.refused = 0
+            self.busiest = 0
+            self._recent.clear()
 
     def admit(self, user: str) -> None:
         """Count one call by ``user``; :class:`ApiError` when it is over a quota."""
@@ -86,6 +93,14 @@ class QuotaLimiter:
                     raise ApiError(403, reason, _MESSAGES[reason])
             for item, key, _ in armed:
                 self._limiter.hit(item, key)
+            self._count(quota.window)
+
+    def _count(self, window: int) -> None:
+        now = time.monotonic()
+        self._recent.append(now)
+        while self._recent[0] <= now - window:
+            self._recent.popleft()
+        self.busiest = max(self.busiest, len(self._recent))
 
 
 _MESSAGES = {

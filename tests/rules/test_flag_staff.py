@@ -16,22 +16,10 @@ from rules.flag import (
     split_flag,
 )
 from rules.model import Conflict, Policy
-from tests.factories import booking, run
+from tests.rules.test_flag import _conflict
 
 STAFF = "Forehead only."
 RED = "11"
-
-
-def _conflict(policy: Policy) -> Conflict:
-    result = run(
-        [
-            booking("mn", "2026-12-01", "Microneedling - Jane Doe", calendar="Room 1"),
-            booking("bo", "2026-12-08", "Botox - Jane Doe"),
-        ],
-        policy,
-    )
-    (conflict,) = result.conflicts
-    return conflict
 
 
 def _flagged(policy: Policy, color: str | None = "5") -> tuple[Conflict, str, FlagPatch]:
