@@ -50,7 +50,13 @@ from sync.leases import WRITE_STAGE, LeaseLost, check_lease
 from sync.pull import BookingReader
 from sync.store.audit import list_audit_events, record_audit_event
 from sync.store.bookings import upsert_bookings
-from sync.store.conflicts import BookingCopy, ConflictState, StoredConflict, update_conflict_if
+from sync.store.conflicts import (
+    BookingCopy,
+    ConflictState,
+    StoredConflict,
+    lock_conflict,
+    update_conflict_if,
+)
 from sync.store.database import session_scope
 from sync.store.flag_writes import FlagWrite, WriteOutcome, record_write
 
@@ -332,8 +338,10 @@ class _Writer:
             for conflict in self._concerned(target):
                 full = {"conflict": conflict.facts.public_id, "block": digest, **_where(target)}
                 full.update(detail)
-                if once and _repeat(session, self.clinic_id, conflict.id, action, full):
-                    continue
+                if once:
+                    lock_conflict(session, conflict.id)  # racing cycles record a skip once
+                    if _repeat(session, self.clinic_id, conflict.id, action, full):
+                        continue
                 record_audit_event(
                     session,
                     self.clinic_id,

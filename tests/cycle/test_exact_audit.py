@@ -199,3 +199,28 @@ def test_concurrent_polls_in_one_worker_audit_each_flag_once_and_in_order(
         if event.action == "flag.written":
             assert event.at >= detected[event.detail["conflict"]].at
             assert trail.index(event) > trail.index(detected[event.detail["conflict"]])
+
+
+def test_concurrent_dry_run_polls_record_each_skip_once(
+    dry_services: Services, calendars: tuple[str, str], insert: Callable[..., Json]
+) -> None:
+    for n in range(3):
+        _book(insert, calendars, n)
+    with session_scope(dry_services.engine) as session:
+        sources = [s.id for s in list_sources(session, 1)]
+    barrier = threading.Barrier(len(sources), timeout=20)
+
+    def poll(source_id: int) -> None:
+        barrier.wait()
+        run_calendar_cycle(dry_services, source_id, now=NOW)
+
+    for minutes in (0, 1):  # the second round finds every skip already recorded
+        barrier.reset()
+        with ThreadPoolExecutor(len(sources)) as pool:
+            for future in [pool.submit(poll, s) for s in sources]:
+                future.result(timeout=120)
+        run_clinic_pass(dry_services, now=NOW + timedelta(minutes=minutes))
+    skipped = Counter(
+        e.detail["conflict"] for e in _trail(dry_services) if e.action == "flag.skipped"
+    )
+    assert sorted(skipped.values()) == [1, 1, 1]

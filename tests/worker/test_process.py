@@ -70,7 +70,8 @@ def test_a_second_worker_on_one_sqlite_database_refuses_to_start(
 def test_sigkill_mid_poll_a_new_worker_takes_over_after_the_lease_and_converges(
     sqlite_url: str, emulator: EmulatorServer, google_log: GoogleLog, workers: Workers
 ) -> None:
-    """The killed worker's lease blocks its calendar until it expires; then state converges."""
+    """The killed worker's lease blocks its calendar until it expires, and its budget the
+    heir's for a minute; then state converges."""
     engine = make_engine(sqlite_url)
     (calendar,) = google_calendars(engine, emulator, 1)
     google_log.latency = 1.0
@@ -83,7 +84,10 @@ def test_sigkill_mid_poll_a_new_worker_takes_over_after_the_lease_and_converges(
     assert held.last_sync_at is None  # killed before the poll could record anything
     google_log.latency = 0.0
     heir = workers.start(env)
-    google_log.wait_for(lambda calls: len([c for c in calls if c.calendar == calendar]) >= 2)
+    # the heir also waits out the minute of requests the dead worker may have sent
+    google_log.wait_for(
+        lambda calls: len([c for c in calls if c.calendar == calendar]) >= 2, timeout=90
+    )
     taken_over = google_log.of(calendar)[1]
     assert taken_over.start >= held.lease_expires_at.timestamp()
     heir.wait_for_log('"calendar": 1,')
