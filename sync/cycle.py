@@ -14,6 +14,7 @@ process killed at any point converges on the next run (SPEC §9).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -48,6 +49,30 @@ _log = logging.getLogger(__name__)
 # a new day re-checks everything too, as the scan horizon moved.
 _settled: WeakKeyDictionary[Engine, dict[int, tuple[date, datetime]]] = WeakKeyDictionary()
 """Per clinic: the day it was last fully reconciled by this process, and when."""
+
+
+class _Stamps:
+    """Audit stamps that only move forward in this process.
+
+    A cycle stamps its records with its ``now`` plus the time elapsed; cycles that share
+    one ``now`` (the calendars of one ``sync --once`` pass) would otherwise stamp later
+    records earlier than the previous cycle's, and the trail would show them out of order.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: datetime | None = None
+
+    def next(self, candidate: datetime) -> datetime:
+        with self._lock:
+            if self._last is not None and candidate <= self._last:
+                candidate = self._last + timedelta(microseconds=1)
+            self._last = candidate
+            return candidate
+
+
+_stamps: WeakKeyDictionary[Engine, _Stamps] = WeakKeyDictionary()
+"""Per store (engine): the stamps of the cycles recording into it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,12 +230,13 @@ def _reconcile_clinic(
             now=now,
         )
     started = time.perf_counter()
+    stamps = _stamps.setdefault(services.engine, _Stamps())
     options = FlagOptions(
         color=settings.flag_color,
         link_base=f"{settings.public_url}/admin",
         now=now,
         dry_run=dry_run,
-        clock=lambda: now + timedelta(seconds=time.perf_counter() - started),
+        clock=lambda: stamps.next(now + timedelta(seconds=time.perf_counter() - started)),
     )
     tally = _flag(services, clinic_id, detection, done, options)
     return CalendarCycle(

@@ -168,9 +168,9 @@ def dead_holders(
 ) -> set[str]:
     """Owners of leases left behind by a worker that died less than ``within`` ago.
 
-    A worker that stops cleanly releases its leases, and a live one renews them, so a lease
-    that expired unreleased, or whose owner is a process of this host that no longer runs,
-    was left by a dead worker (SIGKILL, a crash, the machine stopping).
+    A worker that stops cleanly releases its leases, so a lease whose owner is a process of
+    this host that no longer runs was left by a dead worker (SIGKILL, a crash). Owners on
+    other hosts cannot be told from live ones here and are left out.
     """
     query = select(col(_Row.lease_owner), col(_Row.lease_expires_at)).where(
         col(_Row.lease_owner).is_not(None), col(_Row.lease_expires_at) > now - within
@@ -180,7 +180,7 @@ def dead_holders(
         query = query.where(col(_Row.clinic_id).in_(slug.scalar_subquery()))
     with session_scope(engine) as session:
         rows = session.execute(query).all()
-    return {str(o) for o, expires in rows if expires <= now or not _alive_here(str(o))}
+    return {str(owner) for owner, _ in rows if not _alive_here(str(owner))}
 
 
 def _alive_here(owner: str) -> bool:
