@@ -28,12 +28,14 @@ __all__ = [
     "FLAG_BEGIN",
     "FLAG_END",
     "FLAG_HASH_PROPERTY",
+    "LONE_MARKER_WARNING",
     "PREVIOUS_COLOR_PROPERTY",
     "EventFlagState",
     "FlagPatch",
     "conflict_id",
     "flag_patch",
     "render_flag",
+    "split_flag",
     "strip_flag",
     "with_flag",
 ]
@@ -47,23 +49,81 @@ PREVIOUS_COLOR_PROPERTY = "clinicSyncPreviousColor"
 _OUR_PROPERTIES = (CONFLICT_PROPERTY, FLAG_HASH_PROPERTY, PREVIOUS_COLOR_PROPERTY)
 
 # The block may have been re-wrapped by a calendar client (HTML line breaks around it),
-# so it is found by its markers wherever they stand. A block whose end marker staff
-# deleted runs to the end of the text.
-_BLOCK = re.compile(
-    rf"(?:\n\n)?{re.escape(FLAG_BEGIN)}.*?(?:{re.escape(FLAG_END)}\n?|\Z)", re.DOTALL
+# so it is found by its markers wherever they stand.
+#
+# A start marker whose end marker staff deleted is read conservatively: only whole
+# conflict entries in the exact form :func:`_describe` writes are taken for ours, and the
+# first line that is not part of one ends the block — what follows is staff text, kept.
+_ENTRY = tuple(
+    re.compile(pattern)
+    for pattern in (
+        r".+ booked \d+ days after .+; the rule '.+' asks for at least \d+\.",
+        r".+: \d{4}-\d{2}-\d{2} \(.*\)",
+        r"Earliest eligible date: \d{4}-\d{2}-\d{2}",
+        r"Ideal window: \d{4}-\d{2}-\d{2} to \d{4}-\d{2}-\d{2}",
+        r"Patient matched by [^:\n]+: .*",
+        r"Review: \S*/conflicts/c[0-9a-f]{20}",
+    )
+)
+LONE_MARKER_WARNING = (
+    "the flag's end marker was deleted: text below the flag was kept as staff text"
 )
 
 
 def strip_flag(description: str) -> str:
     """``description`` without any clinic-sync flag block: the staff's text, as written."""
-    return _BLOCK.sub(_cut, description)
+    return split_flag(description)[0]
 
 
-def _cut(match: re.Match[str]) -> str:
+def split_flag(description: str) -> tuple[str, bool]:
+    """The staff's text, and whether text below a lone start marker was kept as theirs."""
+    text, kept_below = description, False
+    while (start := text.find(FLAG_BEGIN)) >= 0:
+        after = start + len(FLAG_BEGIN)
+        following = text.find(FLAG_BEGIN, after)
+        limit = len(text) if following < 0 else following
+        end = text.find(FLAG_END, after, limit)
+        if end >= 0:
+            stop = end + len(FLAG_END)
+            stop += text.startswith("\n", stop)
+            text = _join(text[:start], text[stop:])
+            continue
+        stop = _entries_end(text, after, limit)
+        below = text[stop:limit].strip() != ""
+        kept_below = kept_below or below
+        text = _join(text[:start], text[stop:], below=below)
+    return text, kept_below
+
+
+def _entries_end(text: str, start: int, limit: int) -> int:
+    """Where the whole conflict entries written after a start marker at ``start`` end."""
+    lines = text[start:limit].split("\n")
+    at, position, taken = start, 0, start
+    if lines and lines[0] == "":  # the newline right after the marker
+        at += 1
+        position = 1
+    while position + len(_ENTRY) <= len(lines):
+        group = lines[position : position + len(_ENTRY)]
+        if not all(p.fullmatch(line) for p, line in zip(_ENTRY, group, strict=True)):
+            break
+        at += sum(len(line) + 1 for line in group)
+        position += len(_ENTRY)
+        taken = min(at, limit)
+    return taken
+
+
+def _join(head: str, tail: str, *, below: bool = False) -> str:
     # The blank line before the block is ours when the block ends the text; when staff
     # wrote on after it, it now separates their two paragraphs.
-    at_end = match.end() == len(match.string)
-    return "" if at_end or not match.group().startswith("\n\n") else "\n\n"
+    separated = head.endswith("\n\n")
+    if separated:
+        head = head[:-2]
+    if below:
+        head, tail = head.rstrip("\n"), tail.lstrip("\n")
+        return f"{head}\n\n{tail}" if head else tail
+    if not tail:
+        return head
+    return f"{head}\n\n{tail}" if separated else head + tail
 
 
 def with_flag(description: str, block: str) -> str:
@@ -129,6 +189,8 @@ class FlagPatch:
     description: str
     color_id: str | None
     private: Mapping[str, str | None]
+    warnings: tuple[str, ...] = ()
+    """What the write should tell an admin about (staff text kept below a lone marker)."""
 
 
 def flag_patch(
@@ -140,31 +202,50 @@ def flag_patch(
     nothing and the service's own writes, seen again through sync, cause no new write.
     """
     if block is None:
-        return _unflag(current) if current.flagged else None
+        return _unflag(current, color) if current.flagged else None
     ids = ",".join(sorted(conflict_id(c) for c in conflicts))
     digest = hashlib.sha256(block.encode()).hexdigest()[:16]
     previous = current.private.get(PREVIOUS_COLOR_PROPERTY)
     if previous is None:
         previous = current.color_id or ""
+    staff, kept_below = split_flag(current.description)
     wanted = FlagPatch(
-        description=with_flag(current.description, block),
-        color_id=color,
+        description=f"{staff}\n\n{block}" if staff else block,
+        color_id=_flag_color(current, color),
         private={
             CONFLICT_PROPERTY: ids,
             FLAG_HASH_PROPERTY: digest,
             PREVIOUS_COLOR_PROPERTY: previous,
         },
+        warnings=(LONE_MARKER_WARNING,) if kept_below else (),
     )
     return None if _holds(current, wanted) else wanted
 
 
-def _unflag(current: EventFlagState) -> FlagPatch:
+def _staff_recoloured(current: EventFlagState, color: str) -> bool:
+    """Whether staff chose a colour for the event since it was flagged (SPEC §6)."""
+    ours = PREVIOUS_COLOR_PROPERTY in current.private
+    return ours and current.color_id is not None and current.color_id != color
+
+
+def _flag_color(current: EventFlagState, color: str) -> str | None:
+    # A colour staff picked while the flag was on is theirs: the flag's block and
+    # properties still say it is flagged, and rewriting the block keeps their colour.
+    return current.color_id if _staff_recoloured(current, color) else color
+
+
+def _unflag(current: EventFlagState, color: str) -> FlagPatch:
     previous = current.private.get(PREVIOUS_COLOR_PROPERTY)
-    color = (previous or None) if previous is not None else current.color_id
+    if _staff_recoloured(current, color) or previous is None:
+        restored = current.color_id
+    else:
+        restored = previous or None
+    staff, kept_below = split_flag(current.description)
     return FlagPatch(
-        description=strip_flag(current.description),
-        color_id=color,
+        description=staff,
+        color_id=restored,
         private=dict.fromkeys(_OUR_PROPERTIES),
+        warnings=(LONE_MARKER_WARNING,) if kept_below else (),
     )
 
 

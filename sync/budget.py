@@ -1,20 +1,26 @@
-"""The request budget: how many Google requests a worker may make per minute (SPEC §9).
+"""The request budget: how many Google requests a worker may send per minute (SPEC §9).
 
-Google limits Calendar API use per project and per user per minute
-(https://developers.google.com/calendar/api/guides/quota); going over costs 403
-``rateLimitExceeded`` / 429 answers and backoff (:mod:`sync.google.retry`). The worker
-stays under the limit instead of hitting it: a :class:`TokenBucket` refills at the
-configured rate and a calendar is only claimed while a token is left. A poll's real cost
-(its pull pages and flag writes) is charged afterwards and may put the bucket in debt, which
-holds back the next claims; so with more calendars than the budget allows, polls spread out
-and calendars wait past their due time rather than Google answering 429.
+Google limits Calendar API use per minute, per project and per user within the project,
+over a sliding window (https://developers.google.com/calendar/api/guides/quota); a set of
+``n`` requests in one batch counts as ``n``
+(https://developers.google.com/calendar/api/guides/batch). The worker stays under both
+limits instead of meeting them: every HTTP request its Google client sends passes through
+:meth:`RequestBudget.acquire` at the transport (:mod:`sync.google.client`), which waits
+until the request fits in the last 60 seconds for its Google account *and* for the
+project. Nothing is charged after the fact, so nothing can be undercounted.
 
-The bucket belongs to one process. ``CLINIC_SYNC_GOOGLE_REQUESTS_PER_MINUTE`` is therefore
-a per-worker figure: workers sharing a Google account each get their share (the account's
-budget divided by the number of workers). Over any minute a worker spends at most its
-burst plus its rate, plus the cost of the poll in hand beyond one token.
+The windows are ``limits``' moving-window strategy
+(https://limits.readthedocs.io/en/stable/strategies.html#moving-window): no 60-second span
+ever holds more than the limit, which is the property Google checks. The claim loop asks
+:meth:`RequestBudget.room` before taking calendars, so with more calendars than the budget
+allows, polls spread out and calendars wait past their due time rather than Google
+answering 403 or 429.
 
-Pure logic with an injected clock (seconds, monotonic), thread-safe.
+The budget belongs to one process: ``CLINIC_SYNC_GOOGLE_REQUESTS_PER_MINUTE`` is a
+per-worker share of the account's limit (workers sharing an account each get their share).
+A worker starting less than a minute after another died holding leases cannot see what
+that one sent, so it counts its own window as spent (:meth:`RequestBudget.assume_spent`)
+and waits the minute out; a clean restart (SIGTERM) costs nothing.
 """
 
 from __future__ import annotations
@@ -23,63 +29,105 @@ import threading
 import time
 from collections.abc import Callable
 
-__all__ = ["BURST_SECONDS", "TokenBucket"]
+from limits import RateLimitItem, RateLimitItemPerSecond
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 
-BURST_SECONDS = 10.0
-"""A full bucket holds this many seconds' worth of requests: a short burst, never a minute's."""
+from sync.errors import ProviderError
+
+__all__ = ["GOOGLE_PROJECT_PER_MINUTE", "WINDOW_SECONDS", "BudgetClosed", "RequestBudget"]
 
 
-class TokenBucket:
-    """A token bucket: ``rate`` tokens a second, holding at most ``capacity``, debt allowed."""
+class BudgetClosed(ProviderError):
+    """The worker is stopping: a request still waiting for room is not sent."""
+
+
+GOOGLE_PROJECT_PER_MINUTE = 10_000
+"""Google's default per-minute, per-project Calendar API quota."""
+
+WINDOW_SECONDS = 62
+"""Google's minute, and a margin: Google counts a request when it arrives, the worker when
+it sends it, and a request slow on the way (a lost answer's, one queued at Google) must not
+be counted in two of Google's minutes while ours has moved on."""
+
+
+class RequestBudget:
+    """Per-minute windows for each Google account and for the project, thread-safe."""
 
     def __init__(
-        self, rate: float, capacity: float, *, clock: Callable[[], float] = time.monotonic
+        self,
+        per_account: int,
+        per_project: int = GOOGLE_PROJECT_PER_MINUTE,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if rate <= 0 or capacity < 1:
-            raise ValueError("a token bucket needs a positive rate and room for one token")
-        self.rate = rate
-        self.capacity = capacity
-        self._clock = clock
+        if per_account < 1 or per_project < 1:
+            raise ValueError("a request budget needs at least one request a minute")
+        self.per_account = per_account
+        self.per_project = per_project
+        self._account: RateLimitItem = RateLimitItemPerSecond(per_account, WINDOW_SECONDS)
+        self._project: RateLimitItem = RateLimitItemPerSecond(per_project, WINDOW_SECONDS)
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._lock = threading.Lock()
-        self._tokens = capacity
-        self._at = clock()
+        self._sleep = sleep
+        self._closed = threading.Event()
+        self.sent = 0
+        """Requests let through, all accounts together."""
+        self.waited = 0.0
+        """Seconds requests spent waiting for room."""
 
-    @classmethod
-    def per_minute(
-        cls, requests: float, *, clock: Callable[[], float] = time.monotonic
-    ) -> TokenBucket:
-        """``requests`` a minute, starting full with :data:`BURST_SECONDS` of them."""
-        rate = requests / 60.0
-        return cls(rate, max(1.0, rate * BURST_SECONDS), clock=clock)
+    def acquire(self, account: str, cost: int = 1) -> float:
+        """Wait until ``cost`` requests for ``account`` fit both windows, then count them.
 
-    def available(self) -> float:
-        """Tokens in the bucket now; negative while in debt."""
+        Returns the seconds waited. A batch larger than a whole window is counted as the
+        window: it could never pass otherwise, and the worker never builds one.
+        """
+        cost = max(1, min(cost, self.per_account, self.per_project))
+        waited = 0.0
+        while True:
+            with self._lock:
+                wait = self._wait(account, cost)
+                if wait <= 0:
+                    self._limiter.hit(self._account, account, cost=cost)
+                    self._limiter.hit(self._project, "project", cost=cost)
+                    self.sent += cost
+                    self.waited += waited
+                    return waited
+            self._pause(wait)
+            waited += wait
+
+    def close(self) -> None:
+        """Stop waiting: requests waiting for room, and any after, raise :class:`BudgetClosed`."""
+        self._closed.set()
+
+    def _pause(self, seconds: float) -> None:
+        if self._sleep is time.sleep:
+            self._closed.wait(seconds)
+        else:
+            self._sleep(seconds)
+        if self._closed.is_set():
+            raise BudgetClosed("the worker is stopping: request not sent")
+
+    def assume_spent(self, account: str) -> None:
+        """Count ``account``'s whole window as spent now: what a dead predecessor may have
+        sent in the minute before this process started is invisible to it."""
         with self._lock:
-            return self._refill()
+            self._limiter.hit(self._account, account, cost=self.per_account)
 
-    def try_take(self, cost: float = 1.0) -> bool:
-        """Take ``cost`` tokens if the bucket holds them; False (and nothing taken) if not."""
+    def room(self, account: str) -> int:
+        """Requests ``account`` may send right now without waiting."""
         with self._lock:
-            if self._refill() < cost:
-                return False
-            self._tokens -= cost
-            return True
+            mine = self._limiter.get_window_stats(self._account, account).remaining
+            shared = self._limiter.get_window_stats(self._project, "project").remaining
+        return max(0, min(mine, shared))
 
-    def charge(self, cost: float) -> None:
-        """Spend ``cost`` tokens already used, going into debt if need be."""
-        with self._lock:
-            self._refill()
-            self._tokens -= max(0.0, cost)
-
-    def wait_time(self, cost: float = 1.0) -> float:
-        """Seconds until ``cost`` tokens are available (0 when they are now)."""
-        with self._lock:
-            missing = min(cost, self.capacity) - self._refill()
-        return max(0.0, missing / self.rate)
-
-    def _refill(self) -> float:
-        now = self._clock()
-        elapsed = max(0.0, now - self._at)  # a clock that steps back must not mint tokens
-        self._tokens = min(self.capacity, self._tokens + elapsed * self.rate)
-        self._at = max(self._at, now)
-        return self._tokens
+    def _wait(self, account: str, cost: int) -> float:
+        pairs = ((self._account, account), (self._project, "project"))
+        waits = [
+            self._limiter.get_window_stats(item, key).reset_time - time.time()
+            for item, key in pairs
+            if not self._limiter.test(item, key, cost=cost)
+        ]
+        # The window frees its oldest request at ``reset_time``; a small step past it
+        # keeps the loop from spinning on a clock a hair short.
+        return max(waits) + 0.01 if waits else 0.0

@@ -14,6 +14,7 @@ process killed at any point converges on the next run (SPEC §9).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -25,7 +26,9 @@ from sqlalchemy import Engine
 from rules.assess import Scope
 from sync.bootstrap import Services
 from sync.detect import Changes, Detection, Reconciled, load_detection, reconcile
+from sync.flag_settlement import settle_orphans
 from sync.flagging import FlagOptions, FlagTally, apply_flags, plan_flags, settle_states
+from sync.leases import check_lease
 from sync.pull import CalendarPull, LiveBookings, pull_calendar
 from sync.store.clinics import get_clinic
 from sync.store.conflicts import copies_by_row, list_conflicts
@@ -46,6 +49,30 @@ _log = logging.getLogger(__name__)
 # a new day re-checks everything too, as the scan horizon moved.
 _settled: WeakKeyDictionary[Engine, dict[int, tuple[date, datetime]]] = WeakKeyDictionary()
 """Per clinic: the day it was last fully reconciled by this process, and when."""
+
+
+class _Stamps:
+    """Audit stamps that only move forward in this process.
+
+    A cycle stamps its records with its ``now`` plus the time elapsed; cycles that share
+    one ``now`` (the calendars of one ``sync --once`` pass) would otherwise stamp later
+    records earlier than the previous cycle's, and the trail would show them out of order.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: datetime | None = None
+
+    def next(self, candidate: datetime) -> datetime:
+        with self._lock:
+            if self._last is not None and candidate <= self._last:
+                candidate = self._last + timedelta(microseconds=1)
+            self._last = candidate
+            return candidate
+
+
+_stamps: WeakKeyDictionary[Engine, _Stamps] = WeakKeyDictionary()
+"""Per store (engine): the stamps of the cycles recording into it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +166,9 @@ def _cycle(
         now=now,
         live=live,
     )
+    # Writes a dead writer left open are settled on every cycle, idle ones too: a quiet
+    # calendar would otherwise never have them read, and their audit records never made.
+    settle_orphans(services.engine, services.calendars, source.clinic_id, now=now)
     scope = _scope(services, now)
     settled = _settled.setdefault(services.engine, {})
     up_to_date = _up_to_date(services, source.clinic_id, settled.get(source.clinic_id), scope)
@@ -187,6 +217,7 @@ def _reconcile_clinic(
     settings = services.settings
     scope = _scope(services, now)
     with session_scope(services.engine) as session:
+        check_lease(session, "recording detection")
         detection, stored = load_detection(
             session, clinic_id, services.policy, services.reader, scope, changes=changes
         )
@@ -199,11 +230,14 @@ def _reconcile_clinic(
             reader=services.reader,
             now=now,
         )
+    started = time.perf_counter()
+    stamps = _stamps.setdefault(services.engine, _Stamps())
     options = FlagOptions(
         color=settings.flag_color,
         link_base=f"{settings.public_url}/admin",
         now=now,
         dry_run=dry_run,
+        clock=lambda: stamps.next(now + timedelta(seconds=time.perf_counter() - started)),
     )
     tally = _flag(services, clinic_id, detection, done, options)
     return CalendarCycle(

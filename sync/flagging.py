@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from collections.abc import Mapping, Sequence
+import secrets
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -30,6 +31,7 @@ from rules.flag import (
     CONFLICT_PROPERTY,
     FLAG_HASH_PROPERTY,
     EventFlagState,
+    FlagPatch,
     flag_patch,
     render_flag,
 )
@@ -37,11 +39,26 @@ from rules.model import Conflict, Policy
 from sync.calendar_source import CalendarReadOnly, CalendarSource, EventChanged, RemoteEvent
 from sync.detect import ACTOR, Detection
 from sync.errors import ClinicSyncError
+from sync.flag_settlement import (
+    WRITE_PROPERTY,
+    carried_ids,
+    prove_from_event,
+    settle,
+    settle_from_event,
+)
+from sync.leases import WRITE_STAGE, LeaseLost, check_lease
 from sync.pull import BookingReader
 from sync.store.audit import list_audit_events, record_audit_event
 from sync.store.bookings import upsert_bookings
-from sync.store.conflicts import BookingCopy, ConflictState, StoredConflict, update_conflict
+from sync.store.conflicts import (
+    BookingCopy,
+    ConflictState,
+    StoredConflict,
+    lock_conflict,
+    update_conflict_if,
+)
 from sync.store.database import session_scope
+from sync.store.flag_writes import FlagWrite, WriteOutcome, record_write
 
 __all__ = [
     "FlagOptions",
@@ -66,6 +83,13 @@ class FlagOptions:
     """The admin UI's base; a flag links to ``{link_base}/conflicts/{conflict id}``."""
     now: datetime
     dry_run: bool = False
+    clock: Callable[[], datetime] | None = field(default=None, compare=False)
+    """The instant as the cycle goes on (``now`` plus the time elapsed), for audit stamps:
+    records carry the moment they happened, not the cycle's start."""
+
+    def stamp(self) -> datetime:
+        """The moment to record something at: now, as the cycle runs."""
+        return self.now if self.clock is None else max(self.now, self.clock())
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +233,8 @@ class _Writer:
         self.options = options
         self.known = known
         self.requests = 0
+        self.arrived = False
+        """Whether one of this target's writes reached the calendar."""
 
     def apply(self, target: FlagTarget) -> Outcome:
         skip = self._reason_to_skip(target)
@@ -217,6 +243,8 @@ class _Writer:
             return Outcome.SKIPPED
         try:
             return self._write(target)
+        except LeaseLost:
+            raise  # not a failure of the write: this worker must stop
         except CalendarReadOnly as err:
             self._record_skip(target, f"read-only calendar: {err}")
             return Outcome.SKIPPED
@@ -233,47 +261,71 @@ class _Writer:
 
     def _write(self, target: FlagTarget) -> Outcome:
         conflicts = [c for _, c in target.conflicts]
+        pending: FlagWrite | None = None  # sent, answer lost or refused: settled on next read
         for _ in range(MAX_ATTEMPTS):
             self.requests += 1
             remote = self.source.get_event(target.calendar_id, target.event_id)
+            if pending is not None:
+                self.arrived |= self._settled(pending, remote)
+                pending = None
             if remote is None:
-                return Outcome.GONE
+                return Outcome.WRITTEN if self.arrived else Outcome.GONE
+            prove_from_event(self.engine, remote, now=self.options.stamp())
             patch = flag_patch(remote.flag_state, conflicts, target.block, self.options.color)
             if patch is None:
-                self._store(target, remote, remote)
-                return Outcome.ALREADY
+                self._store(target, remote)
+                return Outcome.WRITTEN if self.arrived else Outcome.ALREADY
+            write = self._intend(target, remote, patch)
             self.requests += 1
             try:
                 written = self.source.write_flag(
-                    target.calendar_id, target.event_id, patch, etag=remote.etag
+                    target.calendar_id, target.event_id, _stamped(patch, write), etag=remote.etag
                 )
             except EventChanged:
-                continue  # a staff edit landed since the read: read it and decide again
-            self._store(target, remote, written)
+                pending = write  # a staff edit, another writer, or our own lost answer
+                continue
+            with session_scope(self.engine) as session:
+                settle(session, write, WriteOutcome.APPLIED, now=self.options.stamp())
+            self._store(target, written)
             return Outcome.WRITTEN
+        if pending is not None:
+            self.requests += 1
+            remote = self.source.get_event(target.calendar_id, target.event_id)
+            self.arrived |= self._settled(pending, remote)
         self._record_skip(target, f"the event kept changing: gave up after {MAX_ATTEMPTS} tries")
         return Outcome.GAVE_UP
 
-    def _store(self, target: FlagTarget, before: RemoteEvent, after: RemoteEvent) -> None:
+    def _settled(self, write: FlagWrite, remote: RemoteEvent | None) -> bool:
+        outcome = settle_from_event(self.engine, write, remote, now=self.options.stamp())
+        return outcome is WriteOutcome.APPLIED
+
+    def _intend(self, target: FlagTarget, remote: RemoteEvent, patch: FlagPatch) -> FlagWrite:
+        """Record the write about to be sent, under the lease (checked in this transaction)."""
+        with session_scope(self.engine) as session:
+            lease = check_lease(session, WRITE_STAGE)
+            intended = FlagWrite(
+                id=0,
+                clinic_id=self.clinic_id,
+                source_id=target.copy.source_id,
+                event_id=target.event_id,
+                nonce=secrets.token_hex(16),
+                seen_nonce=remote.flag_state.private.get(WRITE_PROPERTY),
+                before=carried_ids(remote),
+                after=_named(patch),
+                block=patch.private.get(FLAG_HASH_PROPERTY) or "",
+                created_at=self.options.stamp(),
+                detail={
+                    **_where(target),
+                    "was": remote.flag_state.private.get(FLAG_HASH_PROPERTY) or "",
+                    "warnings": list(patch.warnings),
+                },
+                fence=None if lease is None else (lease.source_id, lease.token),
+            )
+            return record_write(session, intended)
+
+    def _store(self, target: FlagTarget, after: RemoteEvent) -> None:
         with session_scope(self.engine) as session:
             _store_event(session, target.copy, after, self.reader, self.options.now)
-            removed = _ids(before) - _ids(after)
-            for public_id in sorted(removed):
-                self._audit_removed(session, target, public_id)
-
-    def _audit_removed(self, session: Session, target: FlagTarget, public_id: str) -> None:
-        stored = self.known.get(public_id)
-        detail = {"conflict": public_id, **_where(target)}
-        record_audit_event(
-            session,
-            self.clinic_id,
-            ACTOR,
-            "flag.removed",
-            conflict_id=stored.id if stored else None,
-            calendar_source_id=target.copy.source_id,
-            detail=detail,
-            at=self.options.now,
-        )
 
     def _record_skip(self, target: FlagTarget, reason: str) -> None:
         self._record(target, "flag.skipped", {"reason": reason}, once=True)
@@ -286,8 +338,10 @@ class _Writer:
             for conflict in self._concerned(target):
                 full = {"conflict": conflict.facts.public_id, "block": digest, **_where(target)}
                 full.update(detail)
-                if once and _repeat(session, self.clinic_id, conflict.id, action, full):
-                    continue
+                if once:
+                    lock_conflict(session, conflict.id)  # racing cycles record a skip once
+                    if _repeat(session, self.clinic_id, conflict.id, action, full):
+                        continue
                 record_audit_event(
                     session,
                     self.clinic_id,
@@ -296,7 +350,7 @@ class _Writer:
                     conflict_id=conflict.id,
                     calendar_source_id=target.copy.source_id,
                     detail=full,
-                    at=self.options.now,
+                    at=self.options.stamp(),
                 )
 
     def _concerned(self, target: FlagTarget) -> list[StoredConflict]:
@@ -324,9 +378,14 @@ def _digest(block: str | None) -> str:
     return "" if block is None else hashlib.sha256(block.encode()).hexdigest()[:16]
 
 
-def _ids(remote: RemoteEvent) -> set[str]:
-    carried = remote.flag_state.private.get(CONFLICT_PROPERTY, "")
-    return {part for part in carried.split(",") if part}
+def _named(patch: FlagPatch) -> frozenset[str]:
+    named = patch.private.get(CONFLICT_PROPERTY) or ""
+    return frozenset(part for part in named.split(",") if part)
+
+
+def _stamped(patch: FlagPatch, write: FlagWrite) -> FlagPatch:
+    """``patch`` carrying the write's nonce, the calendar's proof that it arrived."""
+    return replace(patch, private={**patch.private, WRITE_PROPERTY: write.nonce})
 
 
 def _store_event(
@@ -347,37 +406,24 @@ def settle_states(
     carried: Mapping[str, Mapping[str, str]],
     now: datetime,
 ) -> None:
-    """Set ``flagged``/``open`` from what each later booking carries now; audit new flags.
+    """Set ``flagged``/``open`` from what each later booking carries now.
 
-    ``carried`` maps booking ids to their stored private properties. A flag seen on the
-    calendar for the first time — written just now, or by a run killed before it could
-    record it — is recorded here, once.
+    ``carried`` maps booking ids to their stored private properties. The flag writes
+    themselves are audited as they settle (:mod:`sync.flag_settlement`); this only moves
+    each conflict's state, with a compare-and-set so racing cycles move it once.
     """
     for stored, conflict in active:
         ids = carried.get(conflict.later.id, {}).get(CONFLICT_PROPERTY, "").split(",")
         on = stored.facts.public_id in ids
         if on and stored.state is ConflictState.OPEN:
-            update_conflict(session, stored.id, state=ConflictState.FLAGGED, flagged_at=now)
-            _audit_flagged(session, clinic_id, stored, conflict, now)
+            update_conflict_if(
+                session,
+                stored.id,
+                [ConflictState.OPEN],
+                state=ConflictState.FLAGGED,
+                flagged_at=now,
+            )
         elif not on and stored.state is ConflictState.FLAGGED:
-            update_conflict(session, stored.id, state=ConflictState.OPEN)
-
-
-def _audit_flagged(
-    session: Session, clinic_id: int, stored: StoredConflict, conflict: Conflict, now: datetime
-) -> None:
-    later = conflict.later
-    record_audit_event(
-        session,
-        clinic_id,
-        ACTOR,
-        "flag.written",
-        conflict_id=stored.id,
-        detail={
-            "conflict": stored.facts.public_id,
-            "event": later.id,
-            "calendar": later.calendar,
-            "day": later.day.isoformat(),
-        },
-        at=now,
-    )
+            update_conflict_if(
+                session, stored.id, [ConflictState.FLAGGED], state=ConflictState.OPEN
+            )

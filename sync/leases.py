@@ -8,6 +8,14 @@ waiting (https://www.postgresql.org/docs/current/sql-select.html#SQL-FOR-UPDATE-
 SQLite has one writer at a time, which serialises claims by itself. The guard on the lease
 is repeated in the ``UPDATE`` so a row can only change hands while it is free.
 
+Every claim raises the calendar's ``lease_token`` by one: a fencing token
+(https://martin.kleppmann.com/2016/02/08/how-to-do-distributed-locking.html). The poll runs
+:func:`holding` its lease, and whatever it is about to record or send checks the lease in
+the transaction that records it (:func:`check_lease`): the row is locked, its owner and
+token compared, and enough of the lease must be left for the step to finish inside it.
+A worker paused past its lease therefore fails that check (:class:`LeaseLost`) and writes
+nothing more, instead of finishing a stale poll beside the worker that took it over.
+
 The holder :func:`renew`\\ s its leases while it polls and :func:`release`\\ s each one with
 the calendar's next due time: the one the poll recorded, pushed back by exponential backoff
 while the calendar keeps failing, plus jitter (:class:`PollSchedule`). A worker that dies
@@ -20,21 +28,30 @@ import os
 import random
 import secrets
 import socket
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Engine, ScalarSelect, or_, select, update
 from sqlmodel import Session, col
 
+from sync.errors import ClinicSyncError
 from sync.store.database import session_scope
 from sync.store.sources import Provider, record_poll_failure
 from sync.store.tables import CalendarSourceRow, ClinicRow
 
 __all__ = [
+    "WRITE_STAGE",
     "Lease",
+    "LeaseLost",
     "PollSchedule",
+    "check_lease",
     "claim_due",
+    "current_lease",
+    "dead_holders",
+    "holding",
     "new_owner",
     "release",
     "renew",
@@ -50,6 +67,74 @@ class Lease:
     source_id: int
     owner: str
     expires_at: datetime
+    token: int = 0
+    """The fencing token this claim was given."""
+    ttl: timedelta = field(default=timedelta(seconds=60), compare=False)
+    clock: Callable[[], datetime] = field(
+        default=lambda: datetime.now(UTC), compare=False, repr=False
+    )
+
+
+class LeaseLost(ClinicSyncError):
+    """The calendar's lease is no longer this worker's: stop, record and send nothing more."""
+
+    def __init__(self, lease: Lease, stage: str, why: str) -> None:
+        super().__init__(f"calendar {lease.source_id}: lease lost before {stage} ({why})")
+        self.lease = lease
+        self.stage = stage
+
+
+WRITE_STAGE = "a flag write"
+"""The step :func:`check_lease` names before a write to a calendar: refusing it fences it."""
+
+_held: ContextVar[Lease | None] = ContextVar("clinic_sync_lease", default=None)
+
+MARGIN = 1 / 3
+"""The share of the lease that must be left before a step starts: a renewal is due every
+third of it, so a worker still renewing always passes, one paused past that never does."""
+
+
+@contextmanager
+def holding(lease: Lease) -> Iterator[None]:
+    """Run the block under ``lease``: :func:`check_lease` then fences what it records."""
+    token = _held.set(lease)
+    try:
+        yield
+    finally:
+        _held.reset(token)
+
+
+def current_lease() -> Lease | None:
+    """The lease the calling thread's poll runs under, if any."""
+    return _held.get()
+
+
+def check_lease(session: Session, stage: str) -> Lease | None:
+    """Lock the calendar's row and raise :class:`LeaseLost` unless the lease is still ours.
+
+    Called in the transaction that records a step, so nothing is recorded by a worker that
+    lost its lease. Without a lease (``sync --once``, the web app) there is nothing to check.
+    """
+    lease = _held.get()
+    if lease is None:
+        return None
+    query = select(_Row).where(col(_Row.id) == lease.source_id).with_for_update()
+    row = session.execute(query).scalar_one_or_none()
+    why = _lost(row, lease)
+    if why is not None:
+        raise LeaseLost(lease, stage, why)
+    return lease
+
+
+def _lost(row: CalendarSourceRow | None, lease: Lease) -> str | None:
+    if row is None:
+        return "the calendar was removed"
+    if row.lease_owner != lease.owner or row.lease_token != lease.token:
+        return f"now held by {row.lease_owner or 'nobody'} under token {row.lease_token}"
+    left = (row.lease_expires_at or lease.clock()) - lease.clock()
+    if left < lease.ttl * MARGIN:
+        return f"{max(0.0, left.total_seconds()):.1f} s left, too little to finish"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +163,41 @@ class PollSchedule:
         return due + self.interval * (self.jitter * (self.random() - 0.5))
 
 
+def dead_holders(
+    engine: Engine, *, now: datetime, within: timedelta, clinic: str | None = None
+) -> set[str]:
+    """Owners of leases left behind by a worker that died less than ``within`` ago.
+
+    A worker that stops cleanly releases its leases, so a lease whose owner is a process of
+    this host that no longer runs was left by a dead worker (SIGKILL, a crash). Owners on
+    other hosts cannot be told from live ones here and are left out.
+    """
+    query = select(col(_Row.lease_owner), col(_Row.lease_expires_at)).where(
+        col(_Row.lease_owner).is_not(None), col(_Row.lease_expires_at) > now - within
+    )
+    if clinic is not None:
+        slug = select(col(ClinicRow.id)).where(col(ClinicRow.slug) == clinic)
+        query = query.where(col(_Row.clinic_id).in_(slug.scalar_subquery()))
+    with session_scope(engine) as session:
+        rows = session.execute(query).all()
+    return {str(owner) for owner, _ in rows if not _alive_here(str(owner))}
+
+
+def _alive_here(owner: str) -> bool:
+    """False only for an owner of this host whose process is gone."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def new_owner() -> str:
     """A name for this worker's leases, unique across hosts and restarts."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -92,6 +212,7 @@ def claim_due(
     limit: int,
     clinic: str | None = None,
     providers: Collection[Provider] = tuple(Provider),
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> list[Lease]:
     """Lease up to ``limit`` due, free calendars (most overdue first) to ``owner``."""
     if limit <= 0:
@@ -100,13 +221,13 @@ def claim_due(
     claim = (
         update(_Row)
         .where(col(_Row.id).in_(_due(now, limit, clinic, providers)), _free(now))
-        .values(lease_owner=owner, lease_expires_at=expires)
-        .returning(col(_Row.id))
+        .values(lease_owner=owner, lease_expires_at=expires, lease_token=_Row.lease_token + 1)
+        .returning(col(_Row.id), col(_Row.lease_token))
         .execution_options(synchronize_session=False)
     )
     with session_scope(engine) as session:
-        ids = sorted(session.execute(claim).scalars())
-    return [Lease(source_id, owner, expires) for source_id in ids]
+        claimed = sorted((row[0], row[1]) for row in session.execute(claim))
+    return [Lease(source_id, owner, expires, token, ttl, clock) for source_id, token in claimed]
 
 
 def renew(
@@ -140,7 +261,7 @@ def release(
     and taken over) or the calendar was removed: then nothing is written.
     """
     with session_scope(engine) as session:
-        row = _held(session, lease)
+        row = _held_row(session, lease)
         if row is None:
             return None
         if error is not None:
@@ -152,9 +273,11 @@ def release(
     return due
 
 
-def _held(session: Session, lease: Lease) -> CalendarSourceRow | None:
+def _held_row(session: Session, lease: Lease) -> CalendarSourceRow | None:
     query = select(_Row).where(
-        col(_Row.id) == lease.source_id, col(_Row.lease_owner) == lease.owner
+        col(_Row.id) == lease.source_id,
+        col(_Row.lease_owner) == lease.owner,
+        col(_Row.lease_token) == lease.token,
     )
     return session.execute(query.with_for_update()).scalar_one_or_none()
 

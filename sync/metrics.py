@@ -87,6 +87,20 @@ class CycleMetrics:
             "incremental sync missed them (normally zero).",
             "provider",
         )
+        self.leases_lost = self._counter(
+            "leases_lost",
+            "Calendar leases this worker found it no longer held, by the step that found out.",
+            "stage",
+        )
+        self.fenced_writes = self._counter(
+            "fenced_writes",
+            "Flag writes refused before they were sent because the lease was lost.",
+        )
+        self.quota_backoffs = self._counter(
+            "quota_backoffs",
+            "Times Google asked to slow down and the worker backed off, by Google's reason.",
+            "reason",
+        )
         self.cycle_seconds = Histogram(
             "clinic_sync_cycle_duration_seconds",
             "Time one calendar cycle took: pull, detection and flag writes.",
@@ -136,6 +150,16 @@ class CycleMetrics:
         if pull.reconciled:
             self.reconciliations.labels(provider).inc()
             self.reconcile_corrections.labels(provider).inc(pull.corrections)
+
+    def lease_lost(self, stage: str, *, fenced_write: bool = False) -> None:
+        """Count a lease found lost at ``stage``; a write it stopped is counted as fenced."""
+        self.leases_lost.labels(stage).inc()
+        if fenced_write:
+            self.fenced_writes.inc()
+
+    def quota_backoff(self, reason: str) -> None:
+        """Count one back-off Google asked for with ``reason`` (rateLimitExceeded, ...)."""
+        self.quota_backoffs.labels(reason).inc()
 
     def exposition(self) -> bytes:
         """The metrics in Prometheus' text format."""

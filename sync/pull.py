@@ -35,6 +35,7 @@ from sync.calendar_source import CalendarSource, ChangeSet, SkippedEvent
 from sync.errors import ClinicSyncError, ProviderError
 from sync.google.errors import GoogleProviderError
 from sync.ingest.admission import admit_events, settle_quarantine, store_events
+from sync.leases import check_lease
 from sync.store.audit import record_audit_event
 from sync.store.bookings import LiveBooking, live_by_source, mark_bookings_deleted
 from sync.store.clinics import get_clinic
@@ -248,6 +249,7 @@ def pull_calendar(
         return _record_failure(engine, source, failure, at, poll_interval)
     try:
         with session_scope(engine) as session:
+            check_lease(session, "committing a pull")
             pull = _apply(session, source, changes, reader, at=at, live=live or LiveBookings())
             if reconciling:
                 pull = _reconciled(session, source, pull, at)

@@ -49,7 +49,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -60,12 +60,24 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import make_url
 
 from sync.bootstrap import Services, open_services
-from sync.budget import TokenBucket
+from sync.budget import RequestBudget
 from sync.config import Settings
 from sync.cycle import CalendarCycle, run_calendar_cycle
 from sync.errors import ClinicSyncError, SetupError
+from sync.google.errors import GoogleProviderError
 from sync.google.watch import CalendarWatch
-from sync.leases import Lease, PollSchedule, claim_due, new_owner, release, renew
+from sync.leases import (
+    WRITE_STAGE,
+    Lease,
+    LeaseLost,
+    PollSchedule,
+    claim_due,
+    dead_holders,
+    holding,
+    new_owner,
+    release,
+    renew,
+)
 from sync.push import PushAwareCycle, PushChannels, PushOptions
 from sync.store.errors import RecordNotFound, StoreError
 
@@ -139,7 +151,8 @@ class Worker:
         self.services = services
         self.options = options
         self.owner = owner or new_owner()
-        self.budget = TokenBucket.per_minute(options.requests_per_minute)
+        self.budget = RequestBudget(options.requests_per_minute)
+        self._account = _meter_google(services, self.budget, self._quota_backoff)
         self.push = push_channels(services, options.push)
         self._push_cycle = None if self.push is None else PushAwareCycle(cycle, self.push)
         self._cycle: CycleRunner = self._push_cycle or cycle
@@ -160,12 +173,35 @@ class Worker:
         self._add_push_sweep()
         self._scheduler.start()
         _log.info("worker %s started (clinic %s)", self.owner, self.options.clinic)
+        self._wait_out_the_dead()
         try:
             while not stop.is_set():
                 self._claim_safely()
                 stop.wait(self.options.claim_every)
         finally:
             self._stop(why())
+
+    def _wait_out_the_dead(self) -> None:
+        """A worker that died within the minute may have spent this account's budget."""
+        if self._account is None:
+            return
+        try:
+            dead = dead_holders(
+                self.services.engine,
+                now=self._clock(),
+                within=timedelta(minutes=1),
+                clinic=self.options.clinic,
+            )
+        except StoreError as err:
+            _log.warning("cannot look for workers that died: %s", err)
+            return
+        if dead:
+            self.budget.assume_spent(self._account)
+            _log.warning(
+                "worker(s) %s died within the last minute holding leases; "
+                "waiting out the minute's request budget they may have spent",
+                ", ".join(sorted(dead)),
+            )
 
     def claim(self) -> list[Lease]:
         """Lease what is due, within idle threads and budget, and schedule a poll of each."""
@@ -176,8 +212,8 @@ class Worker:
             ttl=self.options.lease,
             limit=self._room(),
             clinic=self.options.clinic,
+            clock=self._clock,
         )
-        self.budget.charge(len(leases))  # a token each; the rest of a poll's cost comes after
         for lease in leases:
             self._schedule(lease)
         return leases
@@ -208,7 +244,9 @@ class Worker:
     def _room(self) -> int:
         with self._lock:
             idle = self.options.threads - len(self._in_hand)
-        return max(0, min(idle, int(self.budget.available())))
+        if self._account is None:
+            return max(0, idle)  # no Google account: nothing to budget
+        return max(0, min(idle, self.budget.room(self._account)))
 
     def _claim_safely(self) -> None:
         try:
@@ -233,9 +271,9 @@ class Worker:
                 self._release(lease)  # claimed but not started: leave it to the next worker
                 return
             started = time.time()
-            cycle = self._run_cycle(lease)
+            with holding(lease):
+                cycle = self._run_cycle(lease)
             if cycle is not None:
-                self.budget.charge(cycle_requests(cycle) - 1)
                 self._log_poll(lease, cycle, started, self._release(lease))
                 self._poll_again_if_notified(lease)
         finally:
@@ -281,6 +319,9 @@ class Worker:
         except RecordNotFound:
             _log.info("calendar %d was removed while it was due", lease.source_id)
             return None
+        except LeaseLost as err:
+            self._lease_lost(lease, err.stage, str(err))
+            return None  # the new holder owns the calendar's state now: release nothing
         except (ClinicSyncError, StoreError) as err:
             _log.warning("calendar %d: poll failed: %s", lease.source_id, err)
             self._release(lease, error=str(err))
@@ -314,12 +355,36 @@ class Worker:
         except StoreError as err:
             _log.warning("cannot renew leases: %s", err)
             return
-        for source_id in sorted(set(held) - kept):
-            _log.warning("calendar %d: lease lost to another worker", source_id)
+        with self._lock:
+            lost = [self._in_hand[i] for i in sorted(set(held) - kept) if i in self._in_hand]
+        for lease in lost:
+            self._lease_lost(lease, "renewal", "taken by another worker")
+
+    def _lease_lost(self, lease: Lease, stage: str, why: str) -> None:
+        _log.warning(
+            "calendar %d: lease lost (%s): %s",
+            lease.source_id,
+            stage,
+            why,
+            extra={"calendar": lease.source_id, "worker": self.owner, "token": lease.token},
+        )
+        if self.services.metrics is not None:
+            self.services.metrics.lease_lost(stage, fenced_write=stage == WRITE_STAGE)
+
+    def _quota_backoff(self, error: GoogleProviderError, wait: float) -> None:
+        _log.warning(
+            "Google asked to slow down (%s); backing off %.1f s",
+            error.reason or error.status,
+            wait,
+            extra={"worker": self.owner, "reason": error.reason, "wait": wait},
+        )
+        if self.services.metrics is not None:
+            self.services.metrics.quota_backoff(str(error.reason or error.status))
 
     def _stop(self, why: str) -> None:
         """Claim nothing more, finish what is in hand (leases still renewed), shut down."""
         self._stopping.set()
+        self.budget.close()  # a poll waiting for budget gives up now, to be polled again
         with self._lock:
             _log.info(
                 "worker %s %s: finishing %d calendar(s) in hand, then stopping",
@@ -338,6 +403,20 @@ def push_channels(services: Services, options: PushOptions) -> PushChannels | No
     if options.address is None or google is None:
         return None
     return PushChannels(services.engine, CalendarWatch(google.client, google.retry), options)
+
+
+def _meter_google(
+    services: Services,
+    budget: RequestBudget,
+    observe: Callable[[GoogleProviderError, float], None],
+) -> str | None:
+    """Put the Google client's every request through ``budget``; its account, if any."""
+    google = services.google_source
+    if google is None:
+        return None
+    google.client.meter(budget)
+    google.retry = replace(google.retry, observe=observe)
+    return google.client.account
 
 
 def cycle_requests(cycle: CalendarCycle) -> int:

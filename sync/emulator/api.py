@@ -30,6 +30,7 @@ from sync.emulator.faults import FaultInjector
 from sync.emulator.freebusy import query_free_busy
 from sync.emulator.listing import EventQuery, list_events, list_instances
 from sync.emulator.push import PushNotifier
+from sync.emulator.quota import QuotaLimiter
 from sync.emulator.stats import RequestStats
 from sync.emulator.store import CalendarEntry, CalendarStore
 
@@ -99,11 +100,13 @@ class CalendarApi:
         self.notifier = notifier
         self.faults = faults
         self.stats = stats
+        self.quota = QuotaLimiter()
 
     def handle(self, request: ApiRequest) -> ApiResponse:
         """Answer one call, turning ApiError into Google's error response."""
         try:
             name, handler, args = _route(request.method, request.path)
+            self.quota.admit(request.headers.get("authorization") or "anonymous")
             self.admit(name)
             return handler(self, request, args)
         except ApiError as error:

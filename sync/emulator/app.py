@@ -6,6 +6,9 @@ API calls are served both at the root and under ``/calendar/v3`` (the client's
 ``Authorization`` header is accepted. Admin endpoints, under ``/_emulator``:
 
 - ``POST /_emulator/faults`` (a fault object or a list), ``GET`` lists, ``DELETE`` clears
+- ``POST /_emulator/quota`` ``{"per_user": n, "per_project": m, "window": 60}`` enforces
+  Google's per-minute quotas (:mod:`sync.emulator.quota`); ``GET`` shows it, the calls
+  refused and the most admitted in one window
 - ``GET /_emulator/stats`` counts per API method; ``DELETE`` or ``POST /_emulator/stats/reset``
 - ``POST /_emulator/sync-tokens/expire`` makes every sync token answer 410
 - ``PUT /_emulator/calendars/{id}/access-role`` with ``{"accessRole": "writer"}`` changes the
@@ -28,6 +31,7 @@ from sync.emulator.api import ApiRequest, ApiResponse
 from sync.emulator.batch import run_batch
 from sync.emulator.errors import ApiError
 from sync.emulator.faults import Fault
+from sync.emulator.quota import Quota
 from sync.emulator.service import EmulatedAccount
 
 __all__ = ["create_app"]
@@ -96,6 +100,18 @@ def _admin_routes(account: EmulatedAccount) -> list[Route]:
         account.faults.clear()
         return Response(status_code=204)
 
+    async def set_quota(request: Request) -> Response:
+        try:
+            account.api.quota.set(Quota.from_json(json.loads(await request.body() or b"null")))
+        except (ValueError, TypeError) as err:
+            return JSONResponse({"error": str(err)}, status_code=400)
+        return await show_quota(request)
+
+    async def show_quota(request: Request) -> Response:
+        limiter = account.api.quota
+        counts = {"refused": limiter.refused, "busiest": limiter.busiest}
+        return JSONResponse({**limiter.quota.as_json(), **counts})
+
     async def stats(request: Request) -> Response:
         return JSONResponse(account.stats.counts())
 
@@ -126,6 +142,8 @@ def _admin_routes(account: EmulatedAccount) -> list[Route]:
         Route("/_emulator/faults", add_faults, methods=["POST"]),
         Route("/_emulator/faults", list_faults, methods=["GET"]),
         Route("/_emulator/faults", clear_faults, methods=["DELETE"]),
+        Route("/_emulator/quota", set_quota, methods=["POST"]),
+        Route("/_emulator/quota", show_quota, methods=["GET"]),
         Route("/_emulator/stats", stats, methods=["GET"]),
         Route("/_emulator/stats", reset_stats, methods=["DELETE"]),
         Route("/_emulator/stats/reset", reset_stats, methods=["POST"]),

@@ -11,6 +11,7 @@ from typing import Any
 from sync.emulator.api import CalendarApi
 from sync.emulator.faults import Fault, FaultInjector
 from sync.emulator.push import PushNotifier
+from sync.emulator.quota import Quota
 from sync.emulator.seed import Seed, apply_seed
 from sync.emulator.stats import RequestStats
 from sync.emulator.store import DEFAULT_OWNER, CalendarStore
@@ -37,6 +38,7 @@ class EmulatedAccount:
         self.faults.clear()
         self.stats.reset()
         self.notifier.reset()
+        self.api.quota.set(Quota())
         self._apply_seed()
 
     def inject_fault(self, fault: Fault | dict[str, Any]) -> None:

@@ -15,6 +15,12 @@
   are built with ``batch_uri`` derived from the endpoint
   (https://developers.google.com/calendar/api/guides/batch).
 
+- Every HTTP request passes the worker's :class:`~sync.budget.RequestBudget` at the
+  transport when one is attached (:meth:`CalendarClient.meter`): list pages, event reads,
+  flag writes, push channels and token refreshes alike, and a batch as many requests as
+  it has parts (https://developers.google.com/calendar/api/guides/batch), so the budget
+  counts what Google counts.
+
 Nothing here connects until a request is executed.
 """
 
@@ -36,6 +42,7 @@ from google_auth_httplib2 import AuthorizedHttp  # type: ignore[import-untyped]
 from googleapiclient.discovery import build
 from googleapiclient.http import BatchHttpRequest
 
+from sync.budget import RequestBudget
 from sync.google.errors import CredentialsError
 
 __all__ = [
@@ -44,6 +51,7 @@ __all__ = [
     "CalendarClient",
     "ClientConfig",
     "GoogleAuth",
+    "MeteredHttp",
     "batch_uri_for",
 ]
 
@@ -89,6 +97,17 @@ class CalendarClient:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._opened: list[Any] = []
+        self._budget: RequestBudget | None = None
+
+    @property
+    def account(self) -> str:
+        """The Google account requests are made as: the budget's key for this client."""
+        email = getattr(self._credentials, "service_account_email", None)
+        return self.config.subject or email or "default"
+
+    def meter(self, budget: RequestBudget) -> None:
+        """Send every request of this client through ``budget`` (before the first one)."""
+        self._budget = budget
 
     @property
     def batch_uri(self) -> str:
@@ -128,10 +147,37 @@ class CalendarClient:
         return service
 
     def _http(self) -> Any:
-        http = httplib2.Http(timeout=int(self.config.timeout))
+        http: Any = httplib2.Http(timeout=int(self.config.timeout))
+        if self._budget is not None:
+            http = MeteredHttp(http, self._budget, self.account)
         if self._credentials is None:
             return http
         return AuthorizedHttp(self._credentials, http=http)
+
+
+class MeteredHttp:
+    """An ``httplib2.Http`` whose every request first takes its place in a budget."""
+
+    def __init__(self, http: Any, budget: RequestBudget, account: str) -> None:
+        self._http = http
+        self._budget = budget
+        self._account = account
+
+    def request(self, uri: str, method: str = "GET", *args: Any, **kwargs: Any) -> Any:
+        body = kwargs.get("body", args[0] if args else None)
+        self._budget.acquire(self._account, _parts(body))
+        return self._http.request(uri, method, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._http, name)
+
+
+def _parts(body: object) -> int:
+    """How many requests Google counts in a request with ``body``: a batch's parts, else 1."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    if not isinstance(text, str):
+        return 1
+    return max(1, text.count("Content-Type: application/http"))
 
 
 def _load_credentials(config: ClientConfig) -> Any:

@@ -10,7 +10,8 @@ clinic must reconnect")::
     └── GoogleProviderError      Google failed a call; ``status`` and ``reason`` say how
         ├── SyncTokenExpired     410: the sync token is gone, a full sync is required
         ├── RateLimited          403 rateLimitExceeded / userRateLimitExceeded, 429
-        │   └── QuotaExhausted   403 quotaExceeded / dailyLimitExceeded: not soon
+        │   └── QuotaExhausted   403 quotaExceeded (domain usageLimits): the minute's quota
+        │       └── DailyLimitExceeded  403 dailyLimitExceeded: not before tomorrow
         ├── ProviderUnavailable  5xx, timeouts, refused connections
         └── RequestRejected      any other 4xx: a request Google would not take
     SetupError (sync.errors)
@@ -35,6 +36,7 @@ __all__ = [
     "AuthorizationFailed",
     "CalendarNotFound",
     "CredentialsError",
+    "DailyLimitExceeded",
     "GoogleProviderError",
     "GoogleSetupError",
     "ProviderUnavailable",
@@ -46,9 +48,17 @@ __all__ = [
     "translate_http_error",
 ]
 
+# https://developers.google.com/calendar/api/guides/errors: rateLimitExceeded (the
+# per-calendar or per-user request rate) and userRateLimitExceeded (a per-user limit of the
+# project) ask for exponential backoff; quotaExceeded, whose domain is usageLimits
+# ("Calendar usage limits exceeded"), is a quota counted over a sliding per-minute window
+# (https://developers.google.com/calendar/api/guides/quota), so waiting out that window is
+# enough; only dailyLimitExceeded waits long.
 RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
-QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
-_QUOTA_RETRY_AFTER = 3600.0  # Google resets daily quotas; an hour is a polite first wait
+QUOTA_REASONS = frozenset({"quotaExceeded"})
+QUOTA_DOMAIN = "usageLimits"
+DAILY_REASONS = frozenset({"dailyLimitExceeded"})
+_DAILY_RETRY_AFTER = 3600.0  # Google resets daily quotas; an hour is a polite first wait
 
 
 class GoogleProviderError(ProviderError):
@@ -77,7 +87,11 @@ class RateLimited(GoogleProviderError):
 
 
 class QuotaExhausted(RateLimited):
-    """The project's or user's quota is used up; retrying soon only burns more of it."""
+    """The project's or user's per-minute quota is used up: wait for the window to move."""
+
+
+class DailyLimitExceeded(QuotaExhausted):
+    """The project's daily quota is used up; retrying soon only burns more of it."""
 
 
 class ProviderUnavailable(GoogleProviderError):
@@ -113,15 +127,24 @@ class CredentialsError(GoogleSetupError):
 
 def error_reason(err: HttpError) -> str | None:
     """The ``reason`` of the first error in Google's JSON body, if there is one."""
+    return _first_error(err).get("reason")
+
+
+def error_domain(err: HttpError) -> str | None:
+    """The ``domain`` of the first error in Google's JSON body (``usageLimits``...)."""
+    return _first_error(err).get("domain")
+
+
+def _first_error(err: HttpError) -> dict[str, str]:
     try:
         body = json.loads(err.content or b"{}")
     except (ValueError, UnicodeDecodeError):
-        return None
-    errors = body.get("error", {}).get("errors") if isinstance(body, dict) else None
+        return {}
+    error = body.get("error") if isinstance(body, dict) else None
+    errors = error.get("errors") if isinstance(error, dict) else None
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        reason = errors[0].get("reason")
-        return str(reason) if reason else None
-    return None
+        return {k: str(v) for k, v in errors[0].items() if k in ("reason", "domain") and v}
+    return {}
 
 
 def translate_http_error(
@@ -130,22 +153,25 @@ def translate_http_error(
     """The clinic-sync error for ``err``, raised while doing ``what`` ("listing events of X")."""
     status, reason = err.status_code, error_reason(err)
     detail = f"{what}: HTTP {status}" + (f" {reason}" if reason else "")
-    kind, note = _classify(status, reason)
+    kind, note = _classify(status, reason, error_domain(err))
     if issubclass(kind, GoogleSetupError):
         return kind(f"{detail} ({note})", status=status, reason=reason)
-    if kind is QuotaExhausted and retry_after is None:
-        retry_after = _QUOTA_RETRY_AFTER
+    if kind is DailyLimitExceeded and retry_after is None:
+        retry_after = _DAILY_RETRY_AFTER
     return kind(f"{detail} ({note})", status=status, reason=reason, retry_after=retry_after)
 
 
 _Kind = type[GoogleProviderError] | type[GoogleSetupError]
 
 
-def _classify(status: int, reason: str | None) -> tuple[_Kind, str]:
+def _classify(status: int, reason: str | None, domain: str | None) -> tuple[_Kind, str]:
+    limited = status == 429 or reason in RATE_LIMIT_REASONS
     rules: list[tuple[bool, _Kind, str]] = [
         (status == 410, SyncTokenExpired, "full sync required"),
-        (reason in QUOTA_REASONS, QuotaExhausted, "quota used up"),
-        (status == 429 or reason in RATE_LIMIT_REASONS, RateLimited, "rate limited"),
+        (reason in DAILY_REASONS, DailyLimitExceeded, "daily quota used up"),
+        (reason in QUOTA_REASONS, QuotaExhausted, "this minute's quota used up"),
+        (limited, RateLimited, "rate limited"),
+        (status == 403 and domain == QUOTA_DOMAIN, QuotaExhausted, "Calendar usage limits"),
         (status >= 500, ProviderUnavailable, "Google is failing"),
         (status in (401, 403), AuthorizationFailed, "the clinic must reconnect Google"),
         (status == 404, CalendarNotFound, "calendar deleted or no longer shared"),

@@ -4,8 +4,11 @@ Follows https://developers.google.com/calendar/api/guides/errors and
 https://developers.google.com/calendar/api/guides/quota: 403 ``rateLimitExceeded`` /
 ``userRateLimitExceeded``, 429 and 5xx (and a connection that fails outright) are retried
 after ``random() * min(cap, base * 2**attempt)`` seconds ("full jitter"), or after
-``Retry-After`` when Google sends it. 403 ``quotaExceeded`` / ``dailyLimitExceeded`` are not
-retried: the error carries a ``retry_after`` hint for the scheduler instead. Attempts and
+``Retry-After`` when Google sends it. 403 ``quotaExceeded`` (domain ``usageLimits``) is a
+per-minute quota over a sliding window: it is not retried inline, the error carries a
+``retry_after`` of one window plus up to a quarter of one in jitter, so the calendar is due
+again once the window has moved, and workers that met it together come back apart.
+``dailyLimitExceeded`` waits an hour. Each back-off is reported to ``observe``. Attempts and
 the total time spent waiting are bounded. The client's own ``num_retries`` is not used: it
 ignores ``Retry-After``.
 
@@ -29,6 +32,7 @@ from googleapiclient.errors import HttpError
 from sync.errors import ClinicSyncError
 from sync.google.errors import (
     AuthorizationFailed,
+    DailyLimitExceeded,
     GoogleProviderError,
     ProviderUnavailable,
     QuotaExhausted,
@@ -51,8 +55,18 @@ class RetryPolicy:
     max_delay: float = 32.0
     max_total_wait: float = 120.0
     """Seconds of waiting, summed over the retries of one call, never exceeded."""
+    quota_window: float = 60.0
+    """Google's per-minute quotas are counted over this sliding window, in seconds."""
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
     random: Callable[[], float] = field(default=random.random, compare=False)
+    observe: Callable[[GoogleProviderError, float], None] | None = field(
+        default=None, compare=False
+    )
+    """Told of every back-off Google asked for (a rate limit or quota), with its wait."""
+
+    def quota_wait(self) -> float:
+        """How long to leave a calendar after a per-minute quota: the window, jittered."""
+        return self.quota_window * (1.0 + 0.25 * self.random())
 
     def backoff(self, attempt: int) -> float:
         """The full-jitter wait before retry number ``attempt`` (0-based)."""
@@ -80,7 +94,9 @@ def call_with_retry(
             raise AuthorizationFailed(message, reason="invalid_grant") from err
         except (HttpError, *_TRANSPORT_ERRORS) as err:
             error = _translate(err, what)
+            _wait_out_quota(error, policy)
             delay = _delay(error, attempt, policy)
+            _observe(error, delay, policy)
             last = attempt + 1 == policy.max_attempts
             if delay is None or last or waited + delay > policy.max_total_wait:
                 raise _giving_up(error, attempt + 1) from err
@@ -109,6 +125,19 @@ def _translate(err: Exception, what: str) -> ClinicSyncError:
     if isinstance(err, HttpError):
         return translate_http_error(err, what, retry_after_seconds(err))
     return ProviderUnavailable(f"{what}: cannot reach Google ({type(err).__name__}: {err})")
+
+
+def _wait_out_quota(error: ClinicSyncError, policy: RetryPolicy) -> None:
+    quota = isinstance(error, QuotaExhausted) and not isinstance(error, DailyLimitExceeded)
+    if quota and isinstance(error, GoogleProviderError) and error.retry_after is None:
+        error.retry_after = policy.quota_wait()
+
+
+def _observe(error: ClinicSyncError, delay: float | None, policy: RetryPolicy) -> None:
+    if policy.observe is None or not isinstance(error, RateLimited):
+        return
+    wait = delay if delay is not None else error.retry_after
+    policy.observe(error, wait or 0.0)
 
 
 def _delay(error: ClinicSyncError, attempt: int, policy: RetryPolicy) -> float | None:

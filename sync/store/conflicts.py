@@ -45,6 +45,7 @@ __all__ = [
     "list_conflicts",
     "live_copies",
     "load_copies",
+    "lock_conflict",
     "rows_of_events",
     "update_conflict",
     "update_conflict_if",
@@ -283,6 +284,22 @@ def update_conflict(
         setattr(row, name, value)
     session.flush()
     return _conflict(row)
+
+
+def lock_conflict(session: Session, conflict_id: int) -> None:
+    """Hold the conflict's row until the transaction ends, so a check-then-record on it
+    (has this skip been recorded?) is made by one transaction at a time.
+
+    A no-op UPDATE, not ``SELECT … FOR UPDATE``: it locks the row on PostgreSQL and takes
+    SQLite's write lock before anything is read, which SQLite has no other way to do.
+    """
+    statement = (
+        update(ConflictRow)
+        .where(col(ConflictRow.id) == conflict_id)
+        .values(id=ConflictRow.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(statement)
 
 
 def update_conflict_if(

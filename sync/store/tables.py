@@ -36,6 +36,7 @@ __all__ = [
     "CalendarSourceRow",
     "ClinicRow",
     "ConflictRow",
+    "FlagWriteRow",
     "PatientRow",
     "StoreModel",
 ]
@@ -106,6 +107,8 @@ class CalendarSourceRow(StoreModel, table=True):
     consecutive_failures: int = Field(default=0, sa_type=Integer)
     lease_owner: str | None = Field(default=None, sa_type=String(128))
     lease_expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    lease_token: int = Field(default=0, sa_type=BigInteger)
+    """The fencing token: raised by one at every claim, so a stale holder can tell."""
     created_at: datetime = Field(sa_type=UtcDateTime)
     last_full_sync_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     """When the calendar was last listed in full: the clock of periodic reconciliation."""
@@ -495,3 +498,41 @@ class QuarantinedEventRow(StoreModel, table=True):
 
 
 __all__ += ["QuarantinedEventRow"]
+
+
+class FlagWriteRow(StoreModel, table=True):
+    """One flag write: recorded before it is sent, settled once its effect is known (SPEC §6).
+
+    ``nonce`` is also written into the event (a private property), and ``seen_nonce`` is
+    the one the event carried when the write was decided: a write is known to have
+    reached the calendar when the event shows its nonce, or when a later write saw it
+    there. ``settled_at`` is set once, by whoever settles first; the audit records of the
+    write are added in that same transaction. ``fence_*`` name the lease it was made under.
+    """
+
+    __tablename__ = "flag_writes"
+    __table_args__ = (
+        UniqueConstraint("nonce"),
+        Index(None, "clinic_id", "settled_at"),
+        Index(None, "seen_nonce"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    clinic_id: int = Field(sa_column=_fk("clinics.id"))
+    source_id: int = Field(sa_type=Integer)
+    event_id: str = Field(sa_type=String(1024))
+    nonce: str = Field(sa_type=String(32))
+    seen_nonce: str | None = Field(default=None, sa_type=String(32))
+    before: str = Field(sa_type=Text)
+    """The public ids of the conflicts the event's flag named when the write was decided."""
+    after: str = Field(sa_type=Text)
+    """The public ids it names once written (empty: the flag comes off)."""
+    block: str = Field(sa_type=String(16))
+    """A digest of the block written, empty when removing."""
+    detail: dict[str, Any] = Field(sa_type=json_document())
+    """Where the event is (calendar name, day) and the warnings the write carries."""
+    fence_source_id: int | None = Field(default=None, sa_type=Integer)
+    fence_token: int | None = Field(default=None, sa_type=BigInteger)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    settled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    outcome: str | None = Field(default=None, sa_type=String(16))

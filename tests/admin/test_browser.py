@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from sync.bootstrap import Services
+from sync.flag_settlement import WRITE_PROPERTY
 from sync.web.server import WebServer
 from tests.admin.conftest import ADMIN, AUDITOR, HOSTILE, PASSWORD, Accounts, seed_conflict
 
@@ -79,7 +80,8 @@ def test_an_admin_filters_overrides_with_a_reason_and_the_flag_is_gone(
         in page.get_by_role("status").first.inner_text()
     )
     event = service.events().get(calendarId=seeded.calendar, eventId=seeded.event_id).execute()
-    assert "extendedProperties" not in event or not event["extendedProperties"].get("private")
+    private = (event.get("extendedProperties") or {}).get("private") or {}
+    assert set(private) <= {WRITE_PROPERTY}  # only the last write's nonce, private, stays
     assert "Consultant approved the gap" in page.locator("main").inner_text()
     assert page.dialogs == []
 

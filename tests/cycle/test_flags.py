@@ -12,6 +12,7 @@ from rules.flag import CONFLICT_PROPERTY, FLAG_BEGIN, FLAG_END, PREVIOUS_COLOR_P
 from sync.bootstrap import Services
 from sync.cycle import run_clinic_pass
 from sync.emulator import EmulatorServer
+from sync.flag_settlement import WRITE_PROPERTY
 from sync.store.audit import AuditEvent, list_audit_events
 from sync.store.conflicts import ConflictState, StoredConflict, list_conflicts
 from sync.store.database import session_scope
@@ -110,7 +111,8 @@ def test_moving_botox_out_removes_the_flag_and_restores_the_event(
     event = _get(service, calendars[1], botox)
     assert event["description"] == STAFF_NOTE
     assert event["colorId"] == "5"
-    assert not event.get("extendedProperties", {}).get("private")
+    # only the nonce of the last write stays, private: the proof of what reached the event
+    assert set(event["extendedProperties"]["private"]) == {WRITE_PROPERTY}
     [conflict] = _conflicts(services.engine)
     assert conflict.state is ConflictState.RESOLVED
     assert conflict.resolution_reason == "moved: the gap is now 16 days (minimum 14)"

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 
 from rules.model import MatchKind, PatientKey
@@ -159,7 +160,17 @@ def test_a_failing_calendar_is_recorded_and_the_others_still_sync(
     assert state(engine, failing).consecutive_failures == 0
 
 
-def test_quota_exhaustion_postpones_the_next_poll(
+@pytest.mark.parametrize(
+    ("reason", "wait"),
+    [
+        # a per-minute quota: one 60 s window plus a quarter of one in jitter (random() 0.5)
+        ("quotaExceeded", timedelta(seconds=60 * 1.125)),
+        ("dailyLimitExceeded", timedelta(hours=1)),
+    ],
+)
+def test_a_quota_postpones_the_next_poll_by_its_own_window(
+    reason: str,
+    wait: timedelta,
     engine: Engine,
     source: GoogleCalendarSource,
     reader: BookingReader,
@@ -167,9 +178,9 @@ def test_quota_exhaustion_postpones_the_next_poll(
     emulator: EmulatorServer,
 ) -> None:
     connected = connect(engine, london)
-    emulator.inject_fault(status=403, reason="quotaExceeded", method="events.list")
+    emulator.inject_fault(status=403, reason=reason, method="events.list")
     assert run(engine, source, reader).all_failed
-    assert state(engine, connected).next_poll_at == NOW + timedelta(hours=1)
+    assert state(engine, connected).next_poll_at == NOW + wait
 
 
 def test_an_idle_pass_costs_one_request_per_calendar(

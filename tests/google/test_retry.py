@@ -77,7 +77,35 @@ def test_quota_exhaustion_is_not_retried_and_says_when_to_come_back(
         source.pull(london, None)
     assert (sleeps, emulator.stats()["events.list"]) == ([], 1)
     assert isinstance(caught.value, RateLimited)
-    assert caught.value.retry_after == 3600.0
+    assert caught.value.retry_after == 60 * 1.125  # the per-minute window, jittered
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "kind", "retried"),
+    [
+        (403, "rateLimitExceeded", RateLimited, True),
+        (403, "userRateLimitExceeded", RateLimited, True),
+        (429, "rateLimitExceeded", RateLimited, True),
+        (403, "quotaExceeded", QuotaExhausted, False),
+    ],
+)
+def test_googles_slow_down_answers_are_told_apart_as_its_errors_guide_does(
+    status: int,
+    reason: str,
+    kind: type[RateLimited],
+    retried: bool,
+    source: GoogleCalendarSource,
+    london: str,
+    emulator: EmulatorServer,
+    sleeps: list[float],
+) -> None:
+    emulator.inject_fault(status=status, reason=reason, count=9, method="events.list")
+    with pytest.raises(kind) as caught:
+        source.pull(london, None)
+    assert type(caught.value) is kind
+    assert bool(sleeps) is retried
+    if not retried:
+        assert caught.value.retry_after == 60 * 1.125
 
 
 def test_forbidden_means_the_clinic_must_reconnect(

@@ -101,8 +101,8 @@ def test_staff_text_written_after_the_block_survives_its_removal() -> None:
     assert strip_flag(described) == "Intro\n\nAdded later by staff"
 
 
-def test_a_block_whose_end_marker_was_deleted_is_removed_to_the_end() -> None:
-    assert strip_flag(f"Intro\n\n{FLAG_BEGIN}\nold words") == "Intro"
+def test_a_lone_start_marker_takes_only_the_marker_when_nothing_below_is_ours() -> None:
+    assert strip_flag(f"Intro\n\n{FLAG_BEGIN}\nold words") == "Intro\n\nold words"
 
 
 def test_a_block_inside_html_line_breaks_is_still_found() -> None:

@@ -1,112 +1,58 @@
-"""The request budget's token bucket: a pure rate limiter with an injected clock."""
+"""The request budget at the transport: per account, per project, batch parts (SPEC §9)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from sync.budget import BURST_SECONDS, TokenBucket
-
-
-class Clock:
-    """A clock tests move by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from sync.budget import RequestBudget
+from sync.emulator import EmulatorServer
+from sync.google import CalendarClient, ClientConfig, GoogleAuth
 
 
-steps = st.lists(
-    st.tuples(
-        st.floats(min_value=0, max_value=30, allow_nan=False),
-        st.sampled_from(["take", "charge"]),
-        st.floats(min_value=0, max_value=8, allow_nan=False),
-    ),
-    max_size=60,
-)
+def test_a_window_never_lets_more_than_its_limit_through() -> None:
+    slept: list[float] = []
+    budget = RequestBudget(3, sleep=slept.append)
+    for _ in range(3):
+        assert budget.acquire("clinic") == 0.0
+    assert budget.room("clinic") == 0
+    budget = RequestBudget(3, sleep=lambda s: (_ for _ in ()).throw(TimeoutError(s)))
+    for _ in range(3):
+        budget.acquire("clinic")
+    with pytest.raises(TimeoutError) as waited:
+        budget.acquire("clinic")
+    assert 61.0 < waited.value.args[0] <= 62.1  # the oldest leaves the window (a minute + margin)
 
 
-@given(rate=st.floats(min_value=0.05, max_value=20), burst=st.floats(1, 50), script=steps)
-def test_what_is_taken_never_exceeds_burst_plus_refill(
-    rate: float, burst: float, script: list[tuple[float, str, float]]
+def test_accounts_have_windows_of_their_own_and_share_the_projects() -> None:
+    budget = RequestBudget(2, per_project=3)
+    budget.acquire("a", 2)
+    assert budget.room("a") == 0
+    assert budget.room("b") == 1  # the project's window has one left
+    budget.acquire("b")
+    assert budget.room("b") == 0
+
+
+def test_nonsense_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        RequestBudget(0)
+
+
+def test_every_request_the_client_sends_is_counted_batch_parts_included(
+    emulator: EmulatorServer,
 ) -> None:
-    """Over any run, granted plus charged tokens ≤ capacity + rate × elapsed + the last debt."""
-    clock = Clock()
-    bucket = TokenBucket(rate, burst, clock=clock)
-    start, spent = clock.now, 0.0
-    for pause, action, cost in script:
-        clock.now += pause
-        if action == "take" and bucket.try_take(cost):
-            spent += cost
-        elif action == "charge":
-            bucket.charge(cost)
-            spent += cost
-        debt = max(0.0, -bucket.available())
-        assert spent <= burst + rate * (clock.now - start) + debt + 1e-6
-        assert bucket.available() <= burst + 1e-9
-
-
-@given(rate=st.floats(0.05, 20), debt=st.floats(0, 100), cost=st.floats(0.1, 5))
-def test_waiting_the_wait_time_is_enough(rate: float, debt: float, cost: float) -> None:
-    """After ``wait_time(cost)`` seconds a take of ``cost`` (up to the capacity) succeeds."""
-    clock = Clock()
-    bucket = TokenBucket(rate, 5.0, clock=clock)
-    bucket.charge(5.0 + debt)
-    clock.now += bucket.wait_time(cost) + 1e-6
-    assert bucket.try_take(min(cost, 5.0))
-
-
-def test_a_refused_take_takes_nothing() -> None:
-    clock = Clock()
-    bucket = TokenBucket(1.0, 2.0, clock=clock)
-    assert not bucket.try_take(3.0)
-    assert bucket.available() == pytest.approx(2.0)
-
-
-def test_debt_holds_back_later_takes() -> None:
-    """A poll that cost more than its token delays the next claims by the overshoot."""
-    clock = Clock()
-    bucket = TokenBucket(1.0, 1.0, clock=clock)
-    assert bucket.try_take()
-    bucket.charge(4.0)
-    assert bucket.wait_time() == pytest.approx(5.0)
-    clock.now += 4.9
-    assert not bucket.try_take()
-    clock.now += 0.2
-    assert bucket.try_take()
-
-
-def test_a_clock_stepping_back_mints_nothing() -> None:
-    clock = Clock()
-    bucket = TokenBucket(1.0, 3.0, clock=clock)
-    bucket.charge(3.0)
-    clock.now -= 100
-    assert bucket.available() == pytest.approx(0.0)
-    clock.now += 101
-    assert bucket.available() == pytest.approx(1.0)
-
-
-def test_per_minute_spreads_a_minute_and_bursts_briefly() -> None:
-    """300 a minute is 5 a second, with a ten-second burst: 50 at once, then 5 a second."""
-    clock = Clock()
-    bucket = TokenBucket.per_minute(300, clock=clock)
-    assert bucket.rate == pytest.approx(5.0)
-    assert bucket.capacity == pytest.approx(5.0 * BURST_SECONDS)
-    granted = sum(bucket.try_take() for _ in range(100))
-    assert granted == 50
-    clock.now += 60
-    granted += sum(bucket.try_take() for _ in range(1000))
-    assert granted == 50 + 50  # the bucket refilled to its capacity, not to a minute's worth
-
-
-def test_a_tiny_budget_still_holds_one_token() -> None:
-    assert TokenBucket.per_minute(1).capacity == 1.0
-
-
-@pytest.mark.parametrize(("rate", "capacity"), [(0, 5), (-1, 5), (1, 0.5)])
-def test_nonsense_is_refused(rate: float, capacity: float) -> None:
-    with pytest.raises(ValueError, match="positive rate"):
-        TokenBucket(rate, capacity)
+    budget = RequestBudget(1000)
+    client = CalendarClient(ClientConfig(endpoint=emulator.url, auth=GoogleAuth.NONE))
+    client.meter(budget)
+    try:
+        service: Any = client.service()
+        service.calendarList().list().execute()
+        batch = client.new_batch()
+        for _ in range(3):
+            batch.add(service.calendarList().get(calendarId="primary"))
+        batch.execute()
+    finally:
+        client.close()
+    assert budget.sent == 1 + 3
+    assert budget.room(client.account) == 1000 - 4

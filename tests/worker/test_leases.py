@@ -63,7 +63,7 @@ def test_an_unexpired_lease_is_kept_and_an_expired_one_taken_over(engine: Engine
     almost = NOW + TTL - timedelta(microseconds=1)
     assert claim_due(engine, "b", now=almost, ttl=TTL, limit=1) == []
     taken = claim_due(engine, "b", now=NOW + TTL, ttl=TTL, limit=1)
-    assert taken == [Lease(source_id, "b", NOW + 2 * TTL)]
+    assert taken == [Lease(source_id, "b", NOW + 2 * TTL, token=2)]  # the next token fences "dead"
 
 
 def test_two_claimers_racing_never_get_the_same_calendar(engine: Engine) -> None:

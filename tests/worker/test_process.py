@@ -70,7 +70,8 @@ def test_a_second_worker_on_one_sqlite_database_refuses_to_start(
 def test_sigkill_mid_poll_a_new_worker_takes_over_after_the_lease_and_converges(
     sqlite_url: str, emulator: EmulatorServer, google_log: GoogleLog, workers: Workers
 ) -> None:
-    """The killed worker's lease blocks its calendar until it expires; then state converges."""
+    """The killed worker's lease blocks its calendar until it expires, and its budget the
+    heir's for a minute; then state converges."""
     engine = make_engine(sqlite_url)
     (calendar,) = google_calendars(engine, emulator, 1)
     google_log.latency = 1.0
@@ -83,7 +84,10 @@ def test_sigkill_mid_poll_a_new_worker_takes_over_after_the_lease_and_converges(
     assert held.last_sync_at is None  # killed before the poll could record anything
     google_log.latency = 0.0
     heir = workers.start(env)
-    google_log.wait_for(lambda calls: len([c for c in calls if c.calendar == calendar]) >= 2)
+    # the heir also waits out the minute of requests the dead worker may have sent
+    google_log.wait_for(
+        lambda calls: len([c for c in calls if c.calendar == calendar]) >= 2, timeout=90
+    )
     taken_over = google_log.of(calendar)[1]
     assert taken_over.start >= held.lease_expires_at.timestamp()
     heir.wait_for_log('"calendar": 1,')
@@ -133,24 +137,22 @@ def test_three_workers_on_postgresql_never_poll_one_calendar_at_once(
 def test_a_low_budget_spreads_polls_out_instead_of_hitting_rate_limits(
     sqlite_url: str, emulator: EmulatorServer, google_log: GoogleLog, workers: Workers
 ) -> None:
-    """48 requests a minute (a burst of 8, then 0.8 a second) for 12 calendars due each second.
+    """24 requests a minute for 12 calendars due each second (over 700 requests a minute).
 
-    Unbudgeted, the worker would make about 12 calls a second; the emulator answers 429
-    beyond 20 calls in any 10 s, as Google does beyond its per-minute limit.
+    The emulator answers 429 beyond 24 calls in any 60 s, as Google does beyond its
+    per-minute limit; the worker counts each request at its transport and never gets there.
     """
     engine = make_engine(sqlite_url)
     calendars = google_calendars(engine, emulator, 12, events=1)
-    google_log.quota = (20, 10.0)
-    env = worker_env(sqlite_url, emulator, google_requests_per_minute=48)
+    google_log.quota = (24, 60.0)
+    env = worker_env(sqlite_url, emulator, google_requests_per_minute=24)
     worker = workers.start(env)
     worker.wait_for_log("started")
     time.sleep(6.0)
     assert worker.stop() == 0
     calls = sorted(google_log.calls, key=lambda call: call.start)
     assert [call for call in calls if call.status >= 400] == []
-    for first in calls:
-        window = [c for c in calls if first.start <= c.start < first.start + 5]
-        assert len(window) <= 8 + 0.8 * 5 + 1, window
+    assert len(calls) == 24  # all of the minute's budget, and not one request more
     polls = [len(google_log.of(calendar)) for calendar in calendars]
     assert min(polls) >= 1, polls  # every calendar had its turn...
     assert max(polls) - min(polls) <= 1, polls  # ...most overdue first: spread evenly

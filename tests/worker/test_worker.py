@@ -23,6 +23,7 @@ from sync.cycle import CalendarCycle, run_calendar_cycle
 from sync.emulator import EmulatorServer
 from sync.errors import ConfigError
 from sync.leases import claim_due
+from sync.metrics import CycleMetrics
 from sync.store.database import session_scope
 from sync.store.sources import get_source, list_sources, set_source_enabled
 from sync.worker import Worker, WorkerOptions, lock_path, single_worker_lock
@@ -175,3 +176,33 @@ def test_the_poll_interval_is_read_under_either_name(
     monkeypatch.setenv(name, "0")
     with pytest.raises(ConfigError, match="CLINIC_SYNC_POLL_INTERVAL_SECONDS: Input should be"):
         load_settings()
+
+
+def test_a_poll_paused_past_its_lease_says_lease_lost_and_counts_it(
+    settings: Settings, emulator: EmulatorServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The cycle stalls 8 lease-lengths before its pull commits; a thief claims meanwhile."""
+    metrics = CycleMetrics()
+    with open_services(settings, metrics=metrics) as services:
+        google_calendars(services.engine, emulator, 1)
+        stalled = threading.Event()
+
+        def stalling_cycle(services: Services, source_id: int, *, now: datetime) -> CalendarCycle:
+            if not stalled.is_set():
+                stalled.set()
+                later = _now() + timedelta(seconds=5)
+                claim_due(services.engine, "thief", now=later, ttl=timedelta(minutes=5), limit=1)
+            return run_calendar_cycle(services, source_id, now=now)
+
+        worker = Worker(services, WorkerOptions.from_settings(settings), cycle=stalling_cycle)
+        with caplog.at_level(logging.WARNING), running(worker):
+            deadline = time.monotonic() + 10
+            while "lease lost" not in caplog.text and time.monotonic() < deadline:
+                time.sleep(0.05)
+    assert "lease lost (committing a pull)" in caplog.text
+    exposition = metrics.exposition().decode()
+    assert 'clinic_sync_leases_lost_total{stage="committing a pull"} 1.0' in exposition
+    assert "clinic_sync_fenced_writes_total 0.0" in exposition
+    with session_scope(services.engine) as session:
+        (source,) = list_sources(session)
+    assert source.last_sync_at is None  # the stale pull recorded nothing
