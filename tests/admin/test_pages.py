@@ -22,6 +22,7 @@ from tests.admin.conftest import (
     Accounts,
     Json,
     Seeded,
+    api,
     csrf_of,
     seed_conflict,
     sign_in,
@@ -160,6 +161,7 @@ def test_health_lists_quarantined_events_and_the_last_reconciliation(
     calendars: tuple[str, str],
     insert: Callable[..., Json],
     emulator: EmulatorServer,
+    server: WebServer,
 ) -> None:
     smith, _ = calendars
     insert(smith, "Botox Jane Doe", "2030-01-10T10:00:00+00:00")
@@ -172,3 +174,10 @@ def test_health_lists_quarantined_events_and_the_last_reconciliation(
     assert held["id"] in page
     assert UNSTORABLE_REASON in page
     assert "0 corrected" in page
+    with api(server, accounts.auditor_token) as http:
+        health = http.get("/api/v1/health").json()
+    (holding,) = [c for c in health if c["quarantined"]]  # Dr Smith's, not Room 2
+    (listed,) = holding["quarantined"]
+    assert listed["event_id"] == held["id"]
+    assert UNSTORABLE_REASON in listed["reason"]
+    assert holding["reconcile_corrections"] == 0

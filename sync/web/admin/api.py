@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sync.errors import InputError
 from sync.store.audit_queries import AuditFilter
 from sync.store.conflicts import ConflictState
+from sync.store.quarantine import QuarantinedEvent
 from sync.store.review import ConflictFilter, ConflictSort, ReviewConflict, UnknownConflict
 from sync.store.users import User
 from sync.web.admin import actions
@@ -159,8 +160,11 @@ def _reads(router: APIRouter, context: AdminContext, user: Any) -> None:
 
     @router.get("/health", responses=_READ)
     def health(_who: reader) -> list[CalendarHealthOut]:
-        """Sync health of every connected calendar."""
-        return [health_out(source) for source in actions.calendars(context)]
+        """Sync health of every connected calendar, with the events it could not read."""
+        held: dict[int, list[QuarantinedEvent]] = {}
+        for event in actions.quarantined(context):
+            held.setdefault(event.source_id, []).append(event)
+        return [health_out(s, held.get(s.id, [])) for s in actions.calendars(context)]
 
 
 def _acts(router: APIRouter, context: AdminContext, admin: Any) -> None:

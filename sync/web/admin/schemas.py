@@ -5,6 +5,7 @@ Records of the store are mapped here, at the edge; nothing else in the app sees 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
@@ -15,6 +16,7 @@ from sync.feeds.tokens import feed_url
 from sync.store.audit import AuditEvent
 from sync.store.conflicts import ConflictState
 from sync.store.feeds import FeedToken
+from sync.store.quarantine import QuarantinedEvent
 from sync.store.review import BookingSide, ConflictView
 from sync.store.sources import CalendarSource
 
@@ -31,6 +33,7 @@ __all__ = [
     "FeedTokenIssuedOut",
     "FeedTokenOut",
     "MeOut",
+    "QuarantinedEventOut",
     "ReviewIn",
     "ReviewOut",
     "RuleOut",
@@ -150,6 +153,16 @@ class ReviewOut(BaseModel):
     calendar: str
 
 
+class QuarantinedEventOut(BaseModel):
+    """An event of the calendar that could not be read or stored, and why (SPEC §9)."""
+
+    event_id: str
+    reason: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+    attempts: int
+
+
 class CalendarHealthOut(BaseModel):
     """How the sync of one calendar is going."""
 
@@ -163,6 +176,11 @@ class CalendarHealthOut(BaseModel):
     last_error_at: datetime | None
     next_poll_at: datetime | None
     consecutive_failures: int
+    last_reconciled_at: datetime | None
+    """When the calendar was last listed in full and compared with the store."""
+    reconcile_corrections: int | None
+    """What that reconciliation corrected (normally 0)."""
+    quarantined: list[QuarantinedEventOut]
 
 
 class FeedTokenOut(BaseModel):
@@ -237,7 +255,7 @@ def audit_out(event: AuditEvent) -> AuditEventOut:
     )
 
 
-def health_out(source: CalendarSource) -> CalendarHealthOut:
+def health_out(source: CalendarSource, held: Sequence[QuarantinedEvent] = ()) -> CalendarHealthOut:
     return CalendarHealthOut(
         id=source.id,
         clinic_id=source.clinic_id,
@@ -249,6 +267,18 @@ def health_out(source: CalendarSource) -> CalendarHealthOut:
         last_error_at=source.last_error_at,
         next_poll_at=source.next_poll_at,
         consecutive_failures=source.consecutive_failures,
+        last_reconciled_at=source.last_reconciled_at,
+        reconcile_corrections=source.reconcile_corrections,
+        quarantined=[
+            QuarantinedEventOut(
+                event_id=event.event_id,
+                reason=event.reason,
+                first_seen_at=event.first_seen_at,
+                last_seen_at=event.last_seen_at,
+                attempts=event.attempts,
+            )
+            for event in held
+        ],
     )
 
 
