@@ -22,6 +22,7 @@ from sync.cli.common import settings_or_exit
 from sync.cli.conflicts import safe_text
 from sync.cli.services import clean_errors, google, store, when
 from sync.errors import InputError
+from sync.ingest.text import calendar_name
 from sync.store.clinics import get_or_create_clinic
 from sync.store.database import session_scope
 from sync.store.quarantine import QuarantinedEvent, list_quarantined
@@ -112,7 +113,7 @@ def _connect(session: Session, clinic_id: int, calendar: RemoteCalendar) -> Cale
         clinic_id,
         Provider.GOOGLE,
         calendar.id,
-        display_name=calendar.summary[:200],
+        display_name=calendar_name(calendar.summary),
         time_zone=calendar.time_zone,
     )
 

@@ -32,6 +32,7 @@ from sync.errors import InputError
 from sync.google.grants import save_oauth_grant, save_service_account
 from sync.google.oauth import read_service_account_key, sign_in_installed_app
 from sync.icsurl import IcsUrlSource
+from sync.ingest.text import calendar_name
 from sync.store.clinics import get_or_create_clinic
 from sync.store.credentials import CredentialKind, list_credentials, replace_secret, save_credential
 from sync.store.database import session_scope
@@ -166,7 +167,7 @@ def _add_new(
             clinic_id,
             provider,
             calendar.id,
-            display_name=calendar.summary[:200],
+            display_name=calendar_name(calendar.summary),
             time_zone=calendar.time_zone,
         )
     return len(new)

@@ -37,6 +37,7 @@ __all__ = [
     "MAX_SUMMARY",
     "Unadmissible",
     "admit",
+    "calendar_name",
     "clean_line",
     "clean_text",
     "fit_reading",
@@ -56,6 +57,7 @@ _CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff"
 _LINE_UNSAFE = re.compile(f"[{_CONTROLS}\t\n\r]")
 _TEXT_UNSAFE = re.compile(f"[{_CONTROLS}]")
 _ID_LIMIT = COLUMN_LIMITS["provider_event_id"]
+_CALENDAR_NAME_LIMIT = 200  # calendar_sources.display_name
 
 
 class Unadmissible(ValueError):
@@ -65,6 +67,15 @@ class Unadmissible(ValueError):
 def clean_line(text: str) -> str:
     """``text`` without control characters (tab and line breaks too) or lone surrogates."""
     return _LINE_UNSAFE.sub("", text)
+
+
+def calendar_name(summary: str) -> str:
+    """A calendar's name as the provider lists it, cleaned and cut to what the store holds.
+
+    The name reaches the store when a calendar is connected, outside any pull, so it passes
+    here: a NUL in a calendar's name must not stop `calendars discover` on PostgreSQL.
+    """
+    return clean_line(summary)[:_CALENDAR_NAME_LIMIT]
 
 
 def clean_text(text: str) -> str:
