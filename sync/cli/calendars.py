@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from sqlmodel import Session
 
 from sync.calendar_source import RemoteCalendar
@@ -127,16 +128,25 @@ def _table(clinic: str, sources: list[CalendarSource], held: Counter[int]) -> Ta
     for source in sources:
         error = source.last_error if source.consecutive_failures else None
         table.add_row(
-            source.external_id,
-            source.display_name + ("" if source.enabled else " (paused)"),
-            source.time_zone,
+            safe_text(source.external_id),
+            safe_text(source.display_name + ("" if source.enabled else " (paused)")),
+            safe_text(source.time_zone),
             when(source.last_sync_at),
-            "—" if error is None else f"[red]{error}[/] ({source.consecutive_failures}×)",
+            _error(error, source.consecutive_failures),
             when(source.next_poll_at),
             str(held.get(source.id, 0)),
             _reconciled(source),
         )
     return table
+
+
+def _error(error: str | None, failures: int) -> Text | str:
+    """The provider's error text, shown literally (it can carry brackets Rich would read)."""
+    if error is None:
+        return "—"
+    shown = safe_text(error)
+    shown.stylize("red")
+    return Text.assemble(shown, f" ({failures}×)")
 
 
 def _reconciled(source: CalendarSource) -> str:

@@ -141,3 +141,13 @@ def test_an_event_that_cannot_be_stored_is_listed_as_quarantined(
     assert "Quarantined events" in listed
     assert held["id"] in listed
     assert UNSTORABLE_REASON in listed
+
+
+def test_a_hostile_calendar_name_is_stored_clean_and_listed_literally(
+    cli: CliRunner, new_calendar: Callable[..., str]
+) -> None:
+    """Calendar names are provider text: cleaned when connected, never read as Rich markup."""
+    new_calendar("[bold]Dr\x00 Smith[/bold]")
+    assert cli.invoke(app, ["calendars", "discover"]).exit_code == 0
+    listed = cli.invoke(app, ["calendars", "list"]).output
+    assert "[bold]Dr Smith[/bold]" in listed
