@@ -1,7 +1,7 @@
 """How fast a conflict reaches the calendar, and what idle polling costs (SPEC §6, §9).
 
 1. Flag latency: against the Calendar emulator with the real google-api-python-client and
-   a SQLite store, a loop runs :func:`sync.cycle.run_calendar_cycle` over a clinic's two
+   a SQLite store, a loop runs :func:`sync.usecases.cycle.run_calendar_cycle` over a clinic's two
    calendars back to back. For each of many patients a microneedling and a Botox a week
    later are inserted; the time from inserting the Botox to its flag being visible through
    events.get is measured (median, p95). With a poll interval, add on average half the
@@ -9,7 +9,7 @@
 2. Idle polling: 50 calendars × 2,000 events are loaded and pulled; one pass reconciles
    the clinic (a full re-assessment of every booking, dry run), then idle passes over all
    calendars are measured: wall time, CPU time and peak RSS (``resource.getrusage``).
-3. With push: the same conflicts, but a :class:`~sync.worker.Worker` on a thread claims
+3. With push: the same conflicts, but a :class:`~sync.worker.runner.Worker` on a thread claims
    calendars (every ``worker_claim_seconds``, 2 s by default) and polls them only every
    300 s; the emulator notifies the web app (uvicorn on loopback), whose webhook makes the
    calendar due. The time from inserting the Botox to its flag is measured (median, p95):
@@ -44,18 +44,18 @@ from rich.table import Table
 from rules.flag import CONFLICT_PROPERTY
 from sync.bootstrap import Services, booking_reader, open_services
 from sync.config import Settings
-from sync.cycle import run_calendar_cycle, run_clinic_pass
 from sync.emulator import EmulatorServer
-from sync.google import CalendarClient, ClientConfig, GoogleAuth, GoogleCalendarSource
 from sync.policy_file import load_policy
-from sync.pull import pull_clinic
+from sync.sources.google import CalendarClient, ClientConfig, GoogleAuth, GoogleCalendarSource
 from sync.store.clinics import get_or_create_clinic
 from sync.store.database import make_engine, session_scope
 from sync.store.migrate import upgrade
 from sync.store.sources import Provider, add_source
+from sync.usecases.cycle import run_calendar_cycle, run_clinic_pass
+from sync.usecases.pull import pull_clinic
 from sync.web.app import create_app
 from sync.web.server import WebServer
-from sync.worker import Worker, WorkerOptions
+from sync.worker.runner import Worker, WorkerOptions
 
 RESULTS = Path(__file__).parent / "results" / "flag_latency.json"
 CHANGES = 5

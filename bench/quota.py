@@ -2,7 +2,8 @@
 
 200 calendars, each due every 60 s, in the Calendar emulator (sync.emulator) with Google's
 per-minute per-user quota armed at the budget (sync.emulator.quota); one worker
-(sync.worker, 4 threads, SQLite) polls them with ``CLINIC_SYNC_GOOGLE_REQUESTS_PER_MINUTE``
+(sync.worker.runner, 4 threads, SQLite) polls them with
+``CLINIC_SYNC_GOOGLE_REQUESTS_PER_MINUTE``
 set to that budget. Every call the emulator receives is timed, so the run prints the
 requests of each sliding minute against the budget, the refusals (goal 0) and how polls
 spread over the calendars. Writes ``bench/results/quota.json``.
@@ -31,7 +32,7 @@ from sync.store.clinics import get_or_create_clinic
 from sync.store.database import make_engine, session_scope
 from sync.store.migrate import upgrade
 from sync.store.sources import Provider, add_source
-from sync.worker import Worker, WorkerOptions
+from sync.worker.runner import Worker, WorkerOptions
 
 RESULTS = Path(__file__).parent / "results" / "quota.json"
 

@@ -1,7 +1,7 @@
 """What Google sync costs: first sync, an idle poll, and a poll after 1% of events changed.
 
 50 calendars × 2,000 events are loaded into the Calendar emulator (sync.emulator); the
-pull use case (sync.pull) syncs them with the real google-api-python-client into a
+pull use case (sync.usecases.pull) syncs them with the real google-api-python-client into a
 SQLite store. Measured, with the emulator's request counts
 (https://developers.google.com/calendar/api/guides/sync):
 
@@ -35,13 +35,13 @@ from sqlalchemy import Engine
 
 from rules.vocabulary import Matcher
 from sync.emulator import EmulatorServer
-from sync.google import CalendarClient, ClientConfig, GoogleAuth, GoogleCalendarSource
 from sync.policy_file import load_policy
-from sync.pull import BookingReader, PullReport, pull_clinic
+from sync.sources.google import CalendarClient, ClientConfig, GoogleAuth, GoogleCalendarSource
 from sync.store.clinics import get_or_create_clinic
 from sync.store.database import make_engine, session_scope
 from sync.store.migrate import upgrade
 from sync.store.sources import Provider, add_source, list_sources, save_sync_token
+from sync.usecases.pull import BookingReader, PullReport, pull_clinic
 
 RESULTS = Path(__file__).parent / "results" / "sync_cost.json"
 CLINIC = "bench"

@@ -20,23 +20,23 @@ from sqlalchemy import Engine
 from rules.model import Policy
 from rules.patients import IdentityOptions
 from rules.vocabulary import Matcher
-from sync.caldav.connection import stored_caldav_source
-from sync.calendar_router import CalendarRouter, SourceFactory
-from sync.calendar_source import CalendarSource
 from sync.config import Settings
-from sync.google.client import CalendarClient, ClientConfig, GoogleAuth
-from sync.google.grants import NotConnected, load_or_mark
-from sync.google.retry import RetryPolicy
-from sync.google.source import GoogleCalendarSource
-from sync.icsurl.source import IcsUrlSource
 from sync.metrics import CycleMetrics, metrics_in_scope
 from sync.policy_file import load_policy
-from sync.pull import BookingReader
 from sync.secrets import SecretBox
+from sync.sources.caldav.connection import stored_caldav_source
+from sync.sources.google.client import CalendarClient, ClientConfig, GoogleAuth
+from sync.sources.google.grants import NotConnected, load_or_mark
+from sync.sources.google.retry import RetryPolicy
+from sync.sources.google.source import GoogleCalendarSource
+from sync.sources.icsurl.source import IcsUrlSource
+from sync.sources.port import CalendarSource
+from sync.sources.router import CalendarRouter, SourceFactory
 from sync.store.clinics import get_or_create_clinic
 from sync.store.database import make_engine, session_scope
 from sync.store.migrate import upgrade
 from sync.store.sources import Provider
+from sync.usecases.pull import BookingReader
 
 __all__ = [
     "Services",

@@ -2,13 +2,13 @@
 
 :class:`CycleMetrics` owns a :class:`prometheus_client.CollectorRegistry` of its own, never
 the global one, so tests, the demo and several services can share a process.
-:mod:`sync.cycle` records each calendar cycle into the ``metrics`` of its
+:mod:`sync.usecases.cycle` records each calendar cycle into the ``metrics`` of its
 :class:`~sync.bootstrap.Services` (the worker, ``sync --once`` and the demo alike), and
 ``clinic-sync worker`` serves them over HTTP when ``CLINIC_SYNC_WORKER_METRICS_PORT`` is
 set (:func:`metrics_endpoint`). Labels are providers and outcomes only: no patient,
 calendar name, title or token ever becomes a label.
 
-The worker builds its services itself (:func:`sync.worker.run_worker`), so the endpoint
+The worker builds its services itself (:func:`sync.worker.runner.run_worker`), so the endpoint
 hands its metrics to :func:`sync.bootstrap.open_services` through :func:`metrics_in_scope`:
 services opened inside ``with metrics_endpoint(...)`` record into what it serves.
 """
@@ -29,7 +29,7 @@ from sync.config import Settings
 from sync.errors import ConfigError
 
 if TYPE_CHECKING:
-    from sync.cycle import CalendarCycle
+    from sync.usecases.cycle import CalendarCycle
 
 __all__ = ["CycleMetrics", "MetricsEndpoint", "metrics_endpoint", "metrics_in_scope"]
 

@@ -13,11 +13,11 @@ from rich.console import Console
 
 from rules.assess import Scope
 from rules.patients import IdentityOptions
-from sync.audit import audit_exports
 from sync.cli.common import fail, settings_or_exit
 from sync.errors import ClinicSyncError
 from sync.policy_file import load_policy
-from sync.report import render_csv, render_json, render_table
+from sync.usecases.audit import audit_exports
+from sync.usecases.report import render_csv, render_json, render_table
 
 __all__ = ["OutputFormat", "audit"]
 

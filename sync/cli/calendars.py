@@ -18,12 +18,12 @@ from rich.table import Table
 from rich.text import Text
 from sqlmodel import Session
 
-from sync.calendar_source import RemoteCalendar
 from sync.cli.common import settings_or_exit
 from sync.cli.conflicts import safe_text
 from sync.cli.services import clean_errors, google, store, when
 from sync.errors import InputError
 from sync.ingest.text import calendar_name
+from sync.sources.port import RemoteCalendar
 from sync.store.clinics import get_or_create_clinic
 from sync.store.database import session_scope
 from sync.store.quarantine import QuarantinedEvent, list_quarantined

@@ -2,7 +2,7 @@
 
 Booking titles come from calendars anyone on staff can edit, so they are shown literally:
 no Rich markup, no terminal control characters, and CSV cells that a spreadsheet would
-run as a formula are quoted (like :mod:`sync.report`).
+run as a formula are quoted (like :mod:`sync.usecases.report`).
 """
 
 from __future__ import annotations

@@ -22,17 +22,17 @@ from rich.console import Console
 from sqlmodel import Session
 
 from sync.bootstrap import secret_box
-from sync.caldav.connection import caldav_client
-from sync.caldav.source import CalDavSource
-from sync.calendar_source import RemoteCalendar
 from sync.cli.common import settings_or_exit
 from sync.cli.services import clean_errors, store
 from sync.config import Settings
 from sync.errors import InputError
-from sync.google.grants import save_oauth_grant, save_service_account
-from sync.google.oauth import read_service_account_key, sign_in_installed_app
-from sync.icsurl import IcsUrlSource
 from sync.ingest.text import calendar_name
+from sync.sources.caldav.connection import caldav_client
+from sync.sources.caldav.source import CalDavSource
+from sync.sources.google.grants import save_oauth_grant, save_service_account
+from sync.sources.google.oauth import read_service_account_key, sign_in_installed_app
+from sync.sources.icsurl import IcsUrlSource
+from sync.sources.port import RemoteCalendar
 from sync.store.clinics import get_or_create_clinic
 from sync.store.credentials import CredentialKind, list_credentials, replace_secret, save_credential
 from sync.store.database import session_scope

@@ -31,8 +31,8 @@ from rich.table import Table
 from sync.bootstrap import secret_box
 from sync.config import Settings, load_settings
 from sync.errors import ClinicSyncError
-from sync.google.grants import GOOGLE_TOKEN_URI, load_google_credentials
 from sync.policy_file import load_policy
+from sync.sources.google.grants import GOOGLE_TOKEN_URI, load_google_credentials
 from sync.store.clinics import get_or_create_clinic
 from sync.store.credentials import get_credential
 from sync.store.database import database_name, make_engine, session_scope

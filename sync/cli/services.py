@@ -16,7 +16,7 @@ from sync.bootstrap import google_source, open_store
 from sync.cli.common import fail
 from sync.config import Settings
 from sync.errors import ClinicSyncError
-from sync.google.source import GoogleCalendarSource
+from sync.sources.google.source import GoogleCalendarSource
 from sync.store.errors import StoreError
 
 __all__ = ["clean_errors", "google", "store", "when"]

@@ -1,7 +1,7 @@
 """``clinic-sync sync --once``: one pass over every calendar of the clinic (SPEC §5, §6, §9).
 
 Each calendar is pulled, then the clinic's conflicts are detected, stored, flagged and
-unflagged (:func:`sync.cycle.run_clinic_pass`; ``CLINIC_SYNC_DRY_RUN=true`` writes
+unflagged (:func:`sync.usecases.cycle.run_clinic_pass`; ``CLINIC_SYNC_DRY_RUN=true`` writes
 nothing). On SQLite it refuses to run beside a worker, which holds the database. Prints a
 per-calendar summary; exits 1 only when every calendar failed (one
 failing calendar is recorded on it and does not stop the others). The polling worker is
@@ -22,10 +22,10 @@ from sync.bootstrap import open_services
 from sync.cli.common import settings_or_exit
 from sync.cli.services import clean_errors
 from sync.config import Settings
-from sync.cycle import CalendarCycle, PassReport, run_clinic_pass
 from sync.errors import InputError, SetupError
 from sync.store.errors import RecordNotFound
-from sync.worker import single_worker_lock
+from sync.usecases.cycle import CalendarCycle, PassReport, run_clinic_pass
+from sync.worker.runner import single_worker_lock
 
 __all__ = ["sync_command"]
 

@@ -1,6 +1,6 @@
 """``clinic-sync worker``: poll the clinic's calendars until stopped (SPEC §9).
 
-Runs :func:`sync.worker.run_worker` in the foreground with logs on stderr (JSON lines
+Runs :func:`sync.worker.runner.run_worker` in the foreground with logs on stderr (JSON lines
 unless stderr is a terminal, :mod:`sync.logs`). SIGTERM or
 Ctrl-C finishes the calendars in hand and exits with status 0; a setup problem (a second
 worker on one SQLite database, a bad policy file, an unreachable database) ends in one
@@ -17,7 +17,7 @@ from sync.cli.common import settings_or_exit
 from sync.cli.services import clean_errors
 from sync.logs import configure_logging
 from sync.metrics import metrics_endpoint
-from sync.worker import run_worker
+from sync.worker.runner import run_worker
 
 __all__ = ["worker"]
 

@@ -2,7 +2,7 @@
 
 Calendars are connected the way ``clinic-sync calendars discover`` does (the account's
 calendar list, each one a Google calendar source), keeping only the demo clinic's four.
-The first sync runs :func:`sync.cycle.run_calendar_cycle` calendar by calendar so the
+The first sync runs :func:`sync.usecases.cycle.run_calendar_cycle` calendar by calendar so the
 screen can show progress; the worker takes over afterwards.
 """
 
@@ -12,7 +12,6 @@ import threading
 from datetime import UTC, datetime
 
 from sync.bootstrap import Services
-from sync.cycle import CalendarCycle, run_calendar_cycle
 from sync.demo.builder import CALENDARS
 from sync.demo.clinic import DemoClinic
 from sync.demo.report import ConflictRow
@@ -22,6 +21,7 @@ from sync.feeds.tokens import feed_url, issue_token
 from sync.store.clinics import get_or_create_clinic
 from sync.store.database import session_scope
 from sync.store.sources import CalendarSource, Provider, add_source
+from sync.usecases.cycle import CalendarCycle, run_calendar_cycle
 
 __all__ = ["connect_calendars", "first_sync", "patient_feed"]
 

@@ -21,8 +21,8 @@ from sync.demo.bookings import Json, Slot, event_body
 from sync.demo.builder import CALENDARS, ClinicBuilder, DemoBooking, DemoCalendar
 from sync.demo.clinic import DemoClinic
 from sync.demo.roster import NEUROMODULATOR_TITLES, OTHER_TITLES, Patient, title_for
-from sync.google.retry import call_with_retry
-from sync.google.source import GoogleCalendarSource
+from sync.sources.google.retry import call_with_retry
+from sync.sources.google.source import GoogleCalendarSource
 
 __all__ = ["NewBooking", "insert_booking", "new_bookings"]
 

@@ -3,8 +3,9 @@
 Everything runs in one process on loopback: the Google Calendar emulator seeded with the
 generated clinic (:mod:`sync.demo.clinic`), a fresh SQLite file, the calendars connected
 as ``calendars discover`` would, a first sync calendar by calendar
-(:func:`sync.cycle.run_calendar_cycle`), then the web app (:class:`sync.web.server.WebServer`)
-and the worker (:class:`sync.worker.Worker`) on threads, while the main thread adds a
+(:func:`sync.usecases.cycle.run_calendar_cycle`), then the web app
+(:class:`sync.web.server.WebServer`) and the worker (:class:`sync.worker.runner.Worker`) on
+threads, while the main thread adds a
 booking through the real Google client every few seconds and reports each new flag.
 SIGINT and SIGTERM set one stop event: the worker finishes its calendar, the servers
 stop, the process exits 0 (SPEC §9).
@@ -43,7 +44,7 @@ from sync.store.database import session_scope
 from sync.store.users import Role
 from sync.web.app import create_app
 from sync.web.server import WebServer
-from sync.worker import Worker, WorkerOptions, single_worker_lock
+from sync.worker.runner import Worker, WorkerOptions, single_worker_lock
 
 __all__ = ["DemoOptions", "demo_settings", "run_demo"]
 

@@ -17,10 +17,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.text import Text
 
-from sync.cycle import CalendarCycle
 from sync.demo.clinic import DemoClinic
 from sync.demo.live import NewBooking
 from sync.demo.report import ConflictRow, conflicts_table, safe_text
+from sync.usecases.cycle import CalendarCycle
 
 __all__ = ["DemoLogin", "FeedLink", "Screen", "SyncProgress"]
 

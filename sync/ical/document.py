@@ -23,9 +23,9 @@ from typing import Any
 
 import icalendar
 
-from sync.calendar_source import SkippedEvent
 from sync.ical.lines import content_lines, cut_line
 from sync.ical.properties import first_line
+from sync.sources.port import SkippedEvent
 
 __all__ = [
     "DERIVED_UID_PREFIX",

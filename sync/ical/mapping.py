@@ -1,7 +1,7 @@
 """iCalendar VEVENTs → the same stored records the Google adapter produces (SPEC §4, §5, §9).
 
 The one place iCalendar data becomes bookings, for every reader: the offline audit
-(:mod:`sync.ics_export`), CalDAV resources (RFC 4791 §4.1: one UID, with its overrides)
+(:mod:`sync.usecases.ics_export`), CalDAV resources (RFC 4791 §4.1: one UID, with its overrides)
 and subscribed .ics files. The data is read component by component
 (:mod:`sync.ical.document`), then:
 
@@ -37,7 +37,6 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from rules.model import Booking
-from sync.calendar_source import SkippedEvent
 from sync.ical.document import CalendarDocument, MalformedCalendar, read_document
 from sync.ical.expand import expand_series, instance_start
 from sync.ical.lines import content_lines
@@ -49,6 +48,7 @@ from sync.ical.properties import (
     recurrence_key,
     text,
 )
+from sync.sources.port import SkippedEvent
 from sync.store.events import EventStatus, StoredEvent
 
 __all__ = [

@@ -1,6 +1,6 @@
 """Reading the properties of one iCalendar VEVENT (RFC 5545 §3.8), shared by every reader.
 
-Calendar exports (:mod:`sync.ics_export`), CalDAV resources and subscribed .ics feeds
+Calendar exports (:mod:`sync.usecases.ics_export`), CalDAV resources and subscribed .ics feeds
 (:mod:`sync.ical.mapping`) read attendees, addresses, text and recurrence ids the same way.
 """
 

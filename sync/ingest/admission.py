@@ -1,6 +1,6 @@
 """Admission: every event of a pull becomes a stored booking or a quarantined one (SPEC §9).
 
-The pull use case (:mod:`sync.pull`) hands each calendar's changed events here, whatever
+The pull use case (:mod:`sync.usecases.pull`) hands each calendar's changed events here, whatever
 the provider:
 
 1. :func:`admit_events` passes them through the text boundary (:mod:`sync.ingest.text`)
@@ -28,8 +28,8 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session
 
 from rules.model import PatientKey
-from sync.calendar_source import ChangeSet, SkippedEvent
 from sync.ingest.text import Unadmissible, admit, clean_line, fit_reading
+from sync.sources.port import ChangeSet, SkippedEvent
 from sync.store.bookings import upsert_bookings
 from sync.store.events import StoredEvent, content_columns
 from sync.store.quarantine import (

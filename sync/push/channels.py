@@ -22,8 +22,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from sync.errors import ClinicSyncError
-from sync.google.watch import CalendarWatch
 from sync.push.options import PushOptions
+from sync.sources.google.watch import CalendarWatch
 from sync.store.channels import (
     PushChannel,
     add_channel,

@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import Protocol
 
 from sync.bootstrap import Services
-from sync.cycle import CalendarCycle
 from sync.push.channels import PushChannels
+from sync.usecases.cycle import CalendarCycle
 
 __all__ = ["PushAwareCycle"]
 
@@ -27,7 +27,7 @@ class _Cycle(Protocol):
 
 
 class PushAwareCycle:
-    """Wraps a calendar cycle (:func:`sync.cycle.run_calendar_cycle`) with its channel's care.
+    """Wraps a calendar cycle (:func:`~sync.usecases.cycle.run_calendar_cycle`) with its channel.
 
     Call :meth:`released` once the worker has given the calendar's lease back, from the
     thread that ran the cycle.

@@ -144,7 +144,7 @@ def rows_of_events(session: Session, clinic_id: int, event_ids: Collection[str])
 def live_copies(session: Session, clinic_id: int, row_ids: Collection[int]) -> set[int]:
     """The live rows of a clinic holding the same events as the rows ``row_ids``.
 
-    Detection keeps one copy of each event (:func:`sync.detect.detect`), so it must see
+    Detection keeps one copy of each event (:func:`sync.usecases.detect.detect`), so it must see
     all of them to keep the same one.
     """
     given = aliased(BookingRow)

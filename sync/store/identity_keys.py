@@ -3,7 +3,7 @@
 A booking carries its explicit patient id, each patient e-mail and its compared name,
 one row each in ``booking_identity_keys``. Upserts write them with the booking
 (:mod:`sync.store.bookings`); detection follows shared keys to find which bookings a
-change can reach (:mod:`sync.affected`), and its full re-check rewrites the keys that no
+change can reach (:mod:`sync.usecases.affected`), and its full re-check rewrites the keys that no
 longer agree with how the bookings read now (:func:`refresh_keys`).
 
 A value longer than the column is stored as its SHA-256 digest: keys are only ever

@@ -420,7 +420,7 @@ class BookingIdentityKeyRow(StoreModel, table=True):
 
     A booking holds one row per key it carries, all of them, not only the strongest one
     ``bookings.patient_value`` keeps: detection finds the bookings a change can reach by
-    following shared keys (:mod:`sync.affected`). ``value`` is the compared form (e-mails
+    following shared keys (:mod:`sync.usecases.affected`). ``value`` is the compared form (e-mails
     case-folded, names as :func:`rules.patients.name_key` gives them).
     """
 

@@ -23,15 +23,15 @@ from sqlalchemy import Engine
 from sync.accounts.service import Actor, create_user, issue_api_token
 from sync.bootstrap import Services, booking_reader
 from sync.config import Settings
-from sync.cycle import run_clinic_pass
 from sync.emulator import EmulatorServer
-from sync.google import GoogleCalendarSource
 from sync.policy_file import load_policy
+from sync.sources.google import GoogleCalendarSource
 from sync.store.clinics import get_or_create_clinic
 from sync.store.conflicts import list_conflicts
 from sync.store.database import make_engine, session_scope
 from sync.store.migrate import upgrade
 from sync.store.users import Role
+from sync.usecases.cycle import run_clinic_pass
 from sync.web.app import create_app
 from sync.web.server import WebServer
 from tests.cycle.conftest import (

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from sync.bootstrap import Services
-from sync.flag_settlement import WRITE_PROPERTY
+from sync.usecases.flag_settlement import WRITE_PROPERTY
 from sync.web.server import WebServer
 from tests.admin.conftest import ADMIN, AUDITOR, HOSTILE, PASSWORD, Accounts, seed_conflict
 

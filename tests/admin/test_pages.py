@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 
 from sync.bootstrap import Services
-from sync.cycle import run_clinic_pass
 from sync.emulator import EmulatorServer
+from sync.usecases.cycle import run_clinic_pass
 from sync.web.server import WebServer
 from tests.admin.conftest import (
     ADMIN,

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from sync.errors import ExportError
-from sync.ics_export import parse_export
+from sync.usecases.ics_export import parse_export
 
 WINDOW = (date(2026, 1, 1), date(2027, 12, 31))
 

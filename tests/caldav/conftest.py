@@ -20,7 +20,7 @@ import pytest
 from caldav.collection import Calendar
 from caldav.davclient import DAVClient
 
-from sync.caldav import CalDavSource
+from sync.sources.caldav import CalDavSource
 
 NOW = datetime(2030, 1, 1, 12, tzinfo=UTC)
 

@@ -10,9 +10,9 @@ from caldav.collection import Calendar
 from caldav.davclient import DAVClient
 
 from rules.flag import FlagPatch
-from sync.caldav import CalDavSource, CalendarGone
-from sync.calendar_source import EventChanged
 from sync.ical.snapshot import decode_cursor, encode_cursor
+from sync.sources.caldav import CalDavSource, CalendarGone
+from sync.sources.port import EventChanged
 from tests.caldav.conftest import NOW, put_event, vcalendar, vevent
 
 MOVED = "\r\n".join(

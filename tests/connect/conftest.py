@@ -19,8 +19,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from sync.google.client import SCOPES
 from sync.secrets import SecretBox, new_key
+from sync.sources.google.client import SCOPES
 from tests.loopback import serving
 from tests.store.conftest import blank_engine, engine, postgres_unreachable
 

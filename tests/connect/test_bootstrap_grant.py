@@ -8,8 +8,8 @@ import pytest
 
 from sync.bootstrap import open_services
 from sync.config import Settings
-from sync.google.grants import NotConnected
 from sync.secrets import new_key
+from sync.sources.google.grants import NotConnected
 
 
 def test_without_a_google_grant_the_clinic_runs_and_google_says_to_connect(

@@ -15,8 +15,9 @@ from google.oauth2 import credentials as user_credentials
 from google.oauth2 import service_account
 from sqlalchemy import Engine, text
 
-from sync.google.errors import CredentialsError
-from sync.google.grants import (
+from sync.secrets import SecretBox
+from sync.sources.google.errors import CredentialsError
+from sync.sources.google.grants import (
     NotConnected,
     ReconnectRequired,
     load_google_credentials,
@@ -24,8 +25,7 @@ from sync.google.grants import (
     save_oauth_grant,
     save_service_account,
 )
-from sync.google.oauth import read_service_account_key
-from sync.secrets import SecretBox
+from sync.sources.google.oauth import read_service_account_key
 from sync.store.clinics import get_or_create_clinic
 from sync.store.credentials import get_credential
 from sync.store.database import session_scope

@@ -17,11 +17,17 @@ from caldav.collection import Calendar
 from caldav.davclient import DAVClient
 
 from rules.flag import FlagPatch
-from sync.caldav import CalDavSource
-from sync.calendar_source import CalendarReadOnly, CalendarSource, EventChanged
 from sync.emulator import EmulatorServer
-from sync.google import CalendarClient, ClientConfig, GoogleAuth, GoogleCalendarSource, RetryPolicy
-from sync.icsurl import IcsUrlSource
+from sync.sources.caldav import CalDavSource
+from sync.sources.google import (
+    CalendarClient,
+    ClientConfig,
+    GoogleAuth,
+    GoogleCalendarSource,
+    RetryPolicy,
+)
+from sync.sources.icsurl import IcsUrlSource
+from sync.sources.port import CalendarReadOnly, CalendarSource, EventChanged
 from tests.caldav.conftest import NOW, dav_client, new_calendar, radicale_url, vcalendar, vevent
 from tests.icsurl.conftest import FeedServer, feed
 

@@ -17,8 +17,8 @@ from sqlalchemy import Engine
 from sync.bootstrap import Services, booking_reader
 from sync.config import Settings
 from sync.emulator import EmulatorServer
-from sync.google import CalendarClient, GoogleCalendarSource, RetryPolicy
 from sync.policy_file import load_policy
+from sync.sources.google import CalendarClient, GoogleCalendarSource, RetryPolicy
 from tests.google.conftest import (
     NOW,
     _server,

@@ -11,10 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Engine
 
-from sync.detect import Changes, Reconciled, load_detection, reconcile
 from sync.store.audit import list_audit_events
 from sync.store.conflicts import list_conflicts
 from sync.store.database import session_scope
+from sync.usecases.detect import Changes, Reconciled, load_detection, reconcile
 from tests.cycle.test_incremental import booking
 from tests.cycle.twins import NOW, Twins
 

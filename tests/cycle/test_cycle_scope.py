@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from sync.bootstrap import Services
-from sync.cycle import run_clinic_pass
+from sync.usecases.cycle import run_clinic_pass
 from tests.cycle.conftest import NOW, PATIENT
 
 Json = dict[str, Any]

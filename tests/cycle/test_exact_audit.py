@@ -20,12 +20,12 @@ import pytest
 
 from rules.flag import FLAG_BEGIN, FlagPatch
 from sync.bootstrap import Services
-from sync.calendar_source import RemoteEvent
-from sync.cycle import run_calendar_cycle, run_clinic_pass
-from sync.google import CalendarClient, GoogleCalendarSource, RetryPolicy
+from sync.sources.google import CalendarClient, GoogleCalendarSource, RetryPolicy
+from sync.sources.port import RemoteEvent
 from sync.store.audit import AuditEvent, list_audit_events
 from sync.store.database import session_scope
 from sync.store.sources import list_sources
+from sync.usecases.cycle import run_calendar_cycle, run_clinic_pass
 from tests.cycle.conftest import NOW
 
 Json = dict[str, Any]

@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 
 from sync.bootstrap import Services
-from sync.calendar_source import ChangeSet, RemoteEvent
-from sync.cycle import run_calendar_cycle
 from sync.emulator import EmulatorServer
-from sync.google import GoogleCalendarSource
-from sync.leases import WRITE_STAGE, LeaseLost, claim_due, holding
+from sync.sources.google import GoogleCalendarSource
+from sync.sources.port import ChangeSet, RemoteEvent
 from sync.store.database import session_scope
 from sync.store.flag_writes import open_writes
 from sync.store.sources import get_source
+from sync.usecases.cycle import run_calendar_cycle
+from sync.worker.leases import WRITE_STAGE, LeaseLost, claim_due, holding
 from tests.cycle.conftest import NOW, PATIENT
 
 Json = dict[str, Any]

@@ -10,13 +10,13 @@ from sqlalchemy import Engine
 
 from rules.flag import CONFLICT_PROPERTY, FLAG_BEGIN, FLAG_END, PREVIOUS_COLOR_PROPERTY
 from sync.bootstrap import Services
-from sync.cycle import run_clinic_pass
 from sync.emulator import EmulatorServer
-from sync.flag_settlement import WRITE_PROPERTY
 from sync.store.audit import AuditEvent, list_audit_events
 from sync.store.conflicts import ConflictState, StoredConflict, list_conflicts
 from sync.store.database import session_scope
 from sync.store.review import find_conflict, override
+from sync.usecases.cycle import run_clinic_pass
+from sync.usecases.flag_settlement import WRITE_PROPERTY
 from tests.cycle.conftest import NOW, PATIENT
 
 Json = dict[str, Any]

@@ -11,12 +11,12 @@ import pytest
 
 from rules.flag import FLAG_BEGIN, FlagPatch
 from sync.bootstrap import Services
-from sync.calendar_source import RemoteEvent
-from sync.cycle import run_clinic_pass
 from sync.emulator import EmulatorServer
-from sync.google import GoogleCalendarSource
+from sync.sources.google import GoogleCalendarSource
+from sync.sources.port import RemoteEvent
 from sync.store.conflicts import ConflictState, list_conflicts
 from sync.store.database import session_scope
+from sync.usecases.cycle import run_clinic_pass
 from tests.cycle.conftest import NOW, PATIENT
 
 Json = dict[str, Any]

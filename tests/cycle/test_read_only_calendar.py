@@ -23,11 +23,11 @@ from typer.testing import CliRunner
 
 from rules.flag import FLAG_BEGIN, FlagPatch
 from sync.accounts.service import Actor, create_user
-from sync.calendar_source import CalendarReadOnly
 from sync.cli import app
 from sync.config import Settings
 from sync.emulator import EmulatorServer
-from sync.google import CalendarClient, ClientConfig, GoogleAuth, GoogleCalendarSource
+from sync.sources.google import CalendarClient, ClientConfig, GoogleAuth, GoogleCalendarSource
+from sync.sources.port import CalendarReadOnly
 from sync.store.clinics import get_or_create_clinic
 from sync.store.database import make_engine, session_scope
 from sync.store.users import Role

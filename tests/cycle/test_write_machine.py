@@ -30,16 +30,16 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 
 from rules.flag import CONFLICT_PROPERTY, FLAG_BEGIN, FlagPatch
 from sync.bootstrap import Services
-from sync.calendar_source import RemoteEvent
-from sync.cycle import run_calendar_cycle
 from sync.emulator import EmulatorServer
-from sync.flag_settlement import WRITE_PROPERTY
-from sync.google import CalendarClient, GoogleCalendarSource, RetryPolicy
+from sync.sources.google import CalendarClient, GoogleCalendarSource, RetryPolicy
+from sync.sources.port import RemoteEvent
 from sync.store.audit import list_audit_events
 from sync.store.clinics import get_or_create_clinic
 from sync.store.conflicts import copies_by_row, list_conflicts
 from sync.store.database import session_scope
 from sync.store.sources import Provider, add_source
+from sync.usecases.cycle import run_calendar_cycle
+from sync.usecases.flag_settlement import WRITE_PROPERTY
 from tests.cycle.conftest import NOW
 from tests.cycle.test_exact_audit import DroppingClient
 

@@ -3,7 +3,8 @@
 :class:`Twins` writes each edit the way a pull does (the reader, then the store's upsert or
 soft delete) into both clinics, collecting for the incremental one what a pull would
 report (changed event ids, keys given up). :meth:`Twins.detect` then runs
-:func:`sync.detect.load_detection` and :func:`sync.detect.reconcile` on both — one with
+:func:`sync.usecases.detect.load_detection` and :func:`sync.usecases.detect.reconcile` on both —
+one with
 those changes, one with none (a full re-check) — and :meth:`Twins.conflicts` reads what
 each stored, comparable across the two clinics (booking ids, not row ids).
 """
@@ -18,16 +19,16 @@ from sqlalchemy import Engine
 from rules.assess import Scope
 from rules.model import Booking, PatientKey
 from rules.vocabulary import Matcher
-from sync.affected import Changes
-from sync.detect import Reconciled, load_detection, reconcile
 from sync.policy_file import load_policy
-from sync.pull import BookingReader
 from sync.store.bookings import mark_bookings_deleted, upsert_bookings
 from sync.store.clinics import get_or_create_clinic
 from sync.store.conflicts import copies_by_row, list_conflicts
 from sync.store.database import session_scope
 from sync.store.events import StoredEvent
 from sync.store.sources import Provider, add_source
+from sync.usecases.affected import Changes
+from sync.usecases.detect import Reconciled, load_detection, reconcile
+from sync.usecases.pull import BookingReader
 
 TODAY = date(2030, 1, 1)
 NOW = datetime.combine(TODAY, time(12), tzinfo=UTC)

@@ -10,7 +10,7 @@ from googleapiclient.errors import HttpError
 
 from sync.emulator import EmulatorServer
 from sync.emulator.quota import Quota
-from sync.google import CalendarClient, ClientConfig, GoogleAuth
+from sync.sources.google import CalendarClient, ClientConfig, GoogleAuth
 
 
 def _list(service: Any) -> None:

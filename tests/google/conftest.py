@@ -16,13 +16,19 @@ from sqlalchemy import Engine
 
 from rules.vocabulary import Matcher
 from sync.emulator import EmulatorServer
-from sync.google import CalendarClient, ClientConfig, GoogleAuth, GoogleCalendarSource, RetryPolicy
 from sync.policy_file import load_policy
-from sync.pull import BookingReader
+from sync.sources.google import (
+    CalendarClient,
+    ClientConfig,
+    GoogleAuth,
+    GoogleCalendarSource,
+    RetryPolicy,
+)
 from sync.store.bookings import list_bookings
 from sync.store.clinics import get_clinic, get_or_create_clinic
 from sync.store.database import session_scope
 from sync.store.sources import CalendarSource, Provider, add_source, get_source
+from sync.usecases.pull import BookingReader
 from tests.store.conftest import blank_engine, engine, postgres_unreachable
 
 __all__ = ["blank_engine", "engine", "postgres_unreachable"]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sync.google.client import SCOPES, CalendarClient, ClientConfig, GoogleAuth
-from sync.google.errors import CredentialsError
+from sync.sources.google.client import SCOPES, CalendarClient, ClientConfig, GoogleAuth
+from sync.sources.google.errors import CredentialsError
 
 
 def test_only_least_privilege_scopes_are_asked_for() -> None:

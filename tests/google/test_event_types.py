@@ -16,12 +16,12 @@ import pytest
 from sqlalchemy import Engine
 
 from sync.emulator import EmulatorServer
-from sync.google import GoogleCalendarSource
-from sync.google.mapping import NOT_BOOKINGS
-from sync.pull import BookingReader, pull_clinic
+from sync.sources.google import GoogleCalendarSource
+from sync.sources.google.mapping import NOT_BOOKINGS
 from sync.store.clinics import get_clinic
 from sync.store.database import session_scope
 from sync.store.quarantine import list_quarantined
+from sync.usecases.pull import BookingReader, pull_clinic
 from tests.google.conftest import NOW, connect, live_summaries
 
 Insert = Callable[..., dict[str, Any]]

@@ -1,4 +1,4 @@
-"""Google event JSON → bookings (sync.google.mapping), on plain resources as Google sends them."""
+"""Google event JSON → bookings (sync.sources.google.mapping), on resources as Google sends them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from rules.model import Attendee
-from sync.google.mapping import CalendarView, MalformedEvent, is_removed, read_event
+from sync.sources.google.mapping import CalendarView, MalformedEvent, is_removed, read_event
 from sync.store.events import EventStatus
 
 LONDON = CalendarView("dr-smith@clinic.example", "Dr Smith", ZoneInfo("Europe/London"))

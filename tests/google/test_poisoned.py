@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from sync.google import GoogleCalendarSource
-from sync.pull import BookingReader, PullReport, pull_clinic
+from sync.sources.google import GoogleCalendarSource
 from sync.store.bookings import load_events
 from sync.store.database import session_scope
 from sync.store.quarantine import list_quarantined
+from sync.usecases.pull import BookingReader, PullReport, pull_clinic
 from tests.google.conftest import NOW, connect
 
 Insert = Callable[..., dict[str, Any]]

@@ -1,4 +1,4 @@
-"""The pull use case (sync.pull) end to end: emulator → real client → rules → store.
+"""The pull use case (sync.usecases.pull) end to end: emulator → real client → rules → store.
 
 Runs on SQLite and PostgreSQL through the store's ``engine`` fixture.
 """
@@ -14,11 +14,11 @@ from sqlalchemy import Engine
 
 from rules.model import MatchKind, PatientKey
 from sync.emulator import EmulatorServer
-from sync.google import GoogleCalendarSource
-from sync.pull import BookingReader, PullReport, pull_clinic
+from sync.sources.google import GoogleCalendarSource
 from sync.store.bookings import list_bookings, load_events
 from sync.store.clinics import get_clinic
 from sync.store.database import session_scope
+from sync.usecases.pull import BookingReader, PullReport, pull_clinic
 from tests.google.conftest import NOW, connect, source_state
 
 Insert = Callable[..., dict[str, Any]]

@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from sync.google import GoogleCalendarSource
-from sync.pull import BookingReader, CalendarPull, pull_clinic
+from sync.sources.google import GoogleCalendarSource
 from sync.store.audit import list_audit_events
 from sync.store.database import session_scope
 from sync.store.sources import save_sync_token
+from sync.usecases.pull import BookingReader, CalendarPull, pull_clinic
 from tests.google.conftest import NOW, connect, live_summaries, source_state
 
 Insert = Callable[..., dict[str, Any]]

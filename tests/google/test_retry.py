@@ -15,15 +15,21 @@ from google.auth.exceptions import RefreshError
 from googleapiclient.errors import HttpError
 
 from sync.emulator import EmulatorServer
-from sync.google import CalendarClient, ClientConfig, GoogleAuth, GoogleCalendarSource, RetryPolicy
-from sync.google.errors import (
+from sync.sources.google import (
+    CalendarClient,
+    ClientConfig,
+    GoogleAuth,
+    GoogleCalendarSource,
+    RetryPolicy,
+)
+from sync.sources.google.errors import (
     AuthorizationFailed,
     CalendarNotFound,
     ProviderUnavailable,
     QuotaExhausted,
     RateLimited,
 )
-from sync.google.retry import call_with_retry, retry_after_seconds
+from sync.sources.google.retry import call_with_retry, retry_after_seconds
 
 
 def test_a_429_with_retry_after_waits_that_long_then_succeeds(

@@ -15,8 +15,14 @@ from sqlalchemy import Engine
 
 from sync.emulator import EmulatorServer, SeedError
 from sync.emulator.seed import parse_seed
-from sync.google import CalendarClient, ClientConfig, GoogleAuth, GoogleCalendarSource, RetryPolicy
-from sync.pull import BookingReader, pull_clinic
+from sync.sources.google import (
+    CalendarClient,
+    ClientConfig,
+    GoogleAuth,
+    GoogleCalendarSource,
+    RetryPolicy,
+)
+from sync.usecases.pull import BookingReader, pull_clinic
 from tests.google.conftest import NOW, connect, live_summaries
 
 CALENDAR = "dr@clinic.example"

@@ -10,8 +10,8 @@ from datetime import date
 from typing import Any
 
 from sync.emulator import EmulatorServer
-from sync.google import CalendarClient, GoogleCalendarSource
-from sync.google.client import batch_uri_for
+from sync.sources.google import CalendarClient, GoogleCalendarSource
+from sync.sources.google.client import batch_uri_for
 from tests.google.conftest import NOW
 
 Insert = Callable[..., dict[str, Any]]

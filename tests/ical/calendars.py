@@ -7,9 +7,9 @@ from pathlib import Path
 
 from rules.assess import Assessment, Scope
 from rules.patients import IdentityOptions
-from sync.audit import audit_exports
-from sync.ics_export import CalendarExport, parse_export
 from sync.policy_file import load_policy
+from sync.usecases.audit import audit_exports
+from sync.usecases.ics_export import CalendarExport, parse_export
 
 WINDOW = (date(2026, 1, 1), date(2027, 6, 30))
 

@@ -21,7 +21,7 @@ import icalendar
 import pytest
 import recurring_ical_events
 
-from sync.ics_export import parse_export
+from sync.usecases.ics_export import parse_export
 
 SAMPLE = Path(__file__).resolve().parents[2] / ".." / "shared" / "realworld-sample"
 WINDOW = (date(1990, 1, 1), date(2035, 12, 31))

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from sync.icsurl import IcsUrlSource
+from sync.sources.icsurl import IcsUrlSource
 from tests.loopback import serving
 
 NOW = datetime(2030, 1, 1, 12, tzinfo=UTC)

@@ -8,14 +8,14 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from rules.vocabulary import Matcher
-from sync.icsurl import IcsUrlSource
 from sync.policy_file import load_policy
-from sync.pull import BookingReader, pull_calendar
+from sync.sources.icsurl import IcsUrlSource
 from sync.store.bookings import list_bookings
 from sync.store.clinics import get_or_create_clinic
 from sync.store.database import session_scope
 from sync.store.quarantine import list_quarantined
 from sync.store.sources import CalendarSource, Provider, add_source, get_source
+from sync.usecases.pull import BookingReader, pull_calendar
 from tests.icsurl.conftest import NOW, FeedServer, vevent
 from tests.store.conftest import blank_engine, engine, postgres_unreachable
 

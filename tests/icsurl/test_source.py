@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 
 from rules.flag import FlagPatch
-from sync.calendar_source import CalendarReadOnly
-from sync.icsurl import FeedRejected, FeedUnavailable, IcsUrlSource, ReadOnlySource
+from sync.sources.icsurl import FeedRejected, FeedUnavailable, IcsUrlSource, ReadOnlySource
+from sync.sources.port import CalendarReadOnly
 from tests.icsurl.conftest import FeedServer, vevent
 
 BOTOX = vevent("botox-1", "Botox Jane Doe", "20300110T100000Z")

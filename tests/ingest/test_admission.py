@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import Engine
 
 from rules.model import Attendee, Booking, MatchKind, PatientKey
-from sync.calendar_source import ChangeSet, SkippedEvent
 from sync.ingest import admit, clean_line, clean_text, fit_reading, settle_quarantine, store_events
 from sync.ingest.text import MAX_ATTENDEES, Unadmissible
+from sync.sources.port import ChangeSet, SkippedEvent
 from sync.store.bookings import load_events
 from sync.store.clinics import get_or_create_clinic
 from sync.store.database import session_scope

@@ -32,11 +32,13 @@ def restore_logging() -> Iterator[None]:
 
 
 def test_json_lines_carry_time_level_logger_message_and_extras() -> None:
-    record = logging.LogRecord("sync.pull", logging.INFO, __file__, 1, "pulled %d", (3,), None)
+    record = logging.LogRecord(
+        "sync.usecases.pull", logging.INFO, __file__, 1, "pulled %d", (3,), None
+    )
     record.calendar_id = 7
     entry = json.loads(JsonFormatter().format(record))
     assert entry["level"] == "info"
-    assert entry["logger"] == "sync.pull"
+    assert entry["logger"] == "sync.usecases.pull"
     assert entry["message"] == "pulled 3"
     assert entry["calendar_id"] == 7
     assert entry["time"].endswith("+00:00")
@@ -58,7 +60,7 @@ def test_json_format_is_chosen_when_asked_and_access_logs_are_off(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     configure_logging("json", "info")
-    logging.getLogger("sync.worker").info("started", extra={"workers": 2})
+    logging.getLogger("sync.worker.runner").info("started", extra={"workers": 2})
     entry = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
     assert (entry["message"], entry["workers"]) == ("started", 2)
     assert logging.getLogger("uvicorn.access").disabled

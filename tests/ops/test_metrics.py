@@ -22,7 +22,6 @@ from sqlalchemy import Engine
 
 from sync.bootstrap import Services
 from sync.config import Settings
-from sync.cycle import run_clinic_pass
 from sync.emulator import EmulatorServer
 from sync.errors import ConfigError
 from sync.metrics import CycleMetrics, metrics_endpoint, metrics_in_scope
@@ -30,6 +29,7 @@ from sync.store.clinics import get_or_create_clinic
 from sync.store.credentials import CredentialKind, mark_reconnect_required, save_credential
 from sync.store.database import make_engine, session_scope
 from sync.store.sources import Provider
+from sync.usecases.cycle import run_clinic_pass
 from sync.web.app import create_app
 from sync.web.metrics import StoreCollector
 from sync.web.server import WebServer

@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import Engine
 
 from sync.config import Settings
-from sync.google import CalendarClient, RetryPolicy
-from sync.google.watch import CalendarWatch
 from sync.push import PushChannels, PushOptions
 from sync.push.options import webhook_address
+from sync.sources.google import CalendarClient, RetryPolicy
+from sync.sources.google.watch import CalendarWatch
 from sync.store.channels import PushChannel, channels_of_source
 from sync.store.database import session_scope
 from sync.store.sources import get_source

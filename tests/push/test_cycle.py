@@ -12,12 +12,12 @@ from sqlalchemy import Engine
 
 from sync.bootstrap import Services
 from sync.config import Settings
-from sync.cycle import CalendarCycle, run_calendar_cycle
 from sync.emulator import EmulatorServer
-from sync.google import CalendarClient, GoogleCalendarSource, RetryPolicy
 from sync.push import PushAwareCycle, PushChannels, PushOptions
 from sync.push.options import webhook_address
-from sync.worker import Worker, WorkerOptions
+from sync.sources.google import CalendarClient, GoogleCalendarSource, RetryPolicy
+from sync.usecases.cycle import CalendarCycle, run_calendar_cycle
+from sync.worker.runner import Worker, WorkerOptions
 from tests.cycle.conftest import make_services
 from tests.google.conftest import connect
 from tests.push.conftest import next_poll, stored_channels, wait_for

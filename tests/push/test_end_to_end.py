@@ -1,6 +1,6 @@
 """Push end to end: the emulator notifies the web app, and a worker on a thread flags.
 
-The emulator, the web app (uvicorn on loopback) and a :class:`~sync.worker.Worker` share a
+The emulator, the web app (uvicorn on loopback) and a :class:`~sync.worker.runner.Worker` share a
 SQLite file. Calendars are polled only every 300 s, so a flag within seconds of the
 booking can only have come from a notification.
 """
@@ -27,7 +27,7 @@ from sync.store.migrate import upgrade
 from sync.store.sources import get_source, remove_source
 from sync.web.app import create_app
 from sync.web.server import WebServer
-from sync.worker import Worker, WorkerOptions
+from sync.worker.runner import Worker, WorkerOptions
 from tests.google.conftest import connect
 from tests.push.conftest import stored_channels, wait_for
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from sync.budget import RequestBudget
 from sync.emulator import EmulatorServer
-from sync.google import CalendarClient, ClientConfig, GoogleAuth
+from sync.sources.google import CalendarClient, ClientConfig, GoogleAuth
+from sync.worker.budget import RequestBudget
 
 
 def test_a_window_never_lets_more_than_its_limit_through() -> None:

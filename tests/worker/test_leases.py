@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine
 
-from sync.leases import Lease, PollSchedule, claim_due, release, renew
 from sync.store.database import session_scope
 from sync.store.sources import (
     Provider,
@@ -17,6 +16,7 @@ from sync.store.sources import (
     remove_source,
     set_source_enabled,
 )
+from sync.worker.leases import Lease, PollSchedule, claim_due, release, renew
 from tests.worker.conftest import NOW, add_calendars
 
 TTL = timedelta(seconds=30)

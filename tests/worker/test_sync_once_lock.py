@@ -5,7 +5,7 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from sync.cli import app
-from sync.worker import single_worker_lock
+from sync.worker.runner import single_worker_lock
 
 
 def test_sync_once_refuses_while_a_worker_holds_the_sqlite_database(sqlite_url: str) -> None:

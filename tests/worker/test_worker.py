@@ -1,6 +1,6 @@
 """The worker in this process: failures never stop it, calendars come and go, leases hold.
 
-A :class:`~sync.worker.Worker` runs on a thread against the emulator and a SQLite file;
+A :class:`~sync.worker.runner.Worker` runs on a thread against the emulator and a SQLite file;
 a cycle that raises stands in for a bug in one calendar's poll.
 """
 
@@ -19,14 +19,14 @@ from sqlalchemy import Engine
 
 from sync.bootstrap import Services, open_services
 from sync.config import Settings, load_settings
-from sync.cycle import CalendarCycle, run_calendar_cycle
 from sync.emulator import EmulatorServer
 from sync.errors import ConfigError
-from sync.leases import claim_due
 from sync.metrics import CycleMetrics
 from sync.store.database import session_scope
 from sync.store.sources import get_source, list_sources, set_source_enabled
-from sync.worker import Worker, WorkerOptions, lock_path, single_worker_lock
+from sync.usecases.cycle import CalendarCycle, run_calendar_cycle
+from sync.worker.leases import claim_due
+from sync.worker.runner import Worker, WorkerOptions, lock_path, single_worker_lock
 from tests.worker.conftest import google_calendars
 from tests.worker.processes import GoogleLog
 
@@ -84,7 +84,7 @@ def test_a_crashing_calendar_backs_off_and_the_others_keep_polling(
         return run_calendar_cycle(services, source_id, now=now)
 
     worker = Worker(services, WorkerOptions.from_settings(settings), cycle=cycle)
-    with caplog.at_level(logging.DEBUG, logger="sync.worker"), running(worker):
+    with caplog.at_level(logging.DEBUG, logger="sync.worker.runner"), running(worker):
         time.sleep(2.6)
     with session_scope(services.engine) as session:
         failing = get_source(session, ids[broken])

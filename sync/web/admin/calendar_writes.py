@@ -3,10 +3,11 @@
 An override takes the conflict's flag off the later booking; a re-open puts it back.
 The state change is stored first (:mod:`sync.store.review`), so the worker's cycle
 converges on it in any case; this module runs the cycle's own flag path
-(:func:`sync.detect.load_detection`, :func:`sync.flagging.plan_flags`,
-:func:`~sync.flagging.apply_flags`, :func:`~sync.flagging.settle_states`) for that one
+(:func:`sync.usecases.detect.load_detection`, :func:`sync.usecases.flagging.plan_flags`,
+:func:`~sync.usecases.flagging.apply_flags`,
+:func:`~sync.usecases.flagging.settle_states`) for that one
 booking at once, when the web app can reach its calendar (any provider, through the same
-:class:`~sync.calendar_router.CalendarRouter` the worker uses). Conflicts are not
+:class:`~sync.sources.router.CalendarRouter` the worker uses). Conflicts are not
 re-detected here: that stays the worker's job. A calendar that cannot be reached, or
 dry-run mode, leave the write to the worker, which notices the review on its next cycle.
 """
@@ -20,16 +21,16 @@ from zoneinfo import ZoneInfo
 from rules.assess import Scope
 from rules.model import Conflict
 from sync.bootstrap import booking_reader, google_source, other_sources
-from sync.calendar_router import CalendarRouter
-from sync.calendar_source import CalendarSource
-from sync.detect import Detection, load_detection
 from sync.errors import ClinicSyncError
-from sync.flagging import FlagOptions, FlagTally, apply_flags, plan_flags, settle_states
+from sync.sources.port import CalendarSource
+from sync.sources.router import CalendarRouter
 from sync.store.conflicts import ConflictState, StoredConflict, copies_by_row
 from sync.store.database import session_scope
 from sync.store.errors import StoreError
 from sync.store.review import ConflictView
 from sync.store.sources import Provider
+from sync.usecases.detect import Detection, load_detection
+from sync.usecases.flagging import FlagOptions, FlagTally, apply_flags, plan_flags, settle_states
 from sync.web.admin.context import AdminContext
 
 __all__ = ["DEFERRED", "bring_flag_in_line"]

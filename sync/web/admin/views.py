@@ -3,7 +3,7 @@
 Calendar text is hostile until shown otherwise: every value goes through Jinja2's HTML
 escaping (autoescape is on for every template, whatever its name), pages are sent
 with a Content-Security-Policy that allows no script at all, and CSV cells that a
-spreadsheet would run as a formula are quoted like :mod:`sync.report` does.
+spreadsheet would run as a formula are quoted like :mod:`sync.usecases.report` does.
 """
 
 from __future__ import annotations

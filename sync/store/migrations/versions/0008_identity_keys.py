@@ -7,7 +7,7 @@ Written against ``sync.store.tables.BookingIdentityKeyRow`` and kept free of imp
 the application, like 0001. No data is migrated: which keys a booking carries depends on
 the policy and the clinic's staff domains, which the migration cannot know. A process's
 first detection of a clinic is a full re-check, and it writes the keys of every live
-booking (see ``sync.detect``); upserts keep them current after that.
+booking (see ``sync.usecases.detect``); upserts keep them current after that.
 """
 
 from __future__ import annotations

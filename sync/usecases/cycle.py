@@ -1,8 +1,8 @@
 """One heartbeat of the service: pull a calendar, then detect, flag and unflag (SPEC §5, §6, §9).
 
 :func:`run_calendar_cycle` is what a scheduler calls for one calendar: it pulls what changed
-(:func:`sync.pull.pull_calendar`), re-evaluates the patients whose bookings changed across
-every calendar of the clinic (the bookings the change can reach: :mod:`sync.affected`),
+(:func:`sync.usecases.pull.pull_calendar`), re-evaluates the patients whose bookings changed across
+every calendar of the clinic (the bookings the change can reach: :mod:`sync.usecases.affected`),
 stores the conflicts' states, writes or removes the flags on the calendars, and records
 each step in the audit trail (SPEC §8).
 :func:`run_clinic_pass` runs it once for every enabled calendar (``sync --once``).
@@ -25,16 +25,16 @@ from sqlalchemy import Engine
 
 from rules.assess import Scope
 from sync.bootstrap import Services
-from sync.detect import Changes, Detection, Reconciled, load_detection, reconcile
-from sync.flag_settlement import settle_orphans
-from sync.flagging import FlagOptions, FlagTally, apply_flags, plan_flags, settle_states
-from sync.leases import check_lease
-from sync.pull import CalendarPull, LiveBookings, pull_calendar
 from sync.store.clinics import get_clinic
 from sync.store.conflicts import copies_by_row, list_conflicts
 from sync.store.database import session_scope
 from sync.store.review import reviewed_since
 from sync.store.sources import CalendarSource, get_source, list_sources
+from sync.usecases.detect import Changes, Detection, Reconciled, load_detection, reconcile
+from sync.usecases.flag_settlement import settle_orphans
+from sync.usecases.flagging import FlagOptions, FlagTally, apply_flags, plan_flags, settle_states
+from sync.usecases.pull import CalendarPull, LiveBookings, pull_calendar
+from sync.worker.leases import check_lease
 
 __all__ = ["CalendarCycle", "PassReport", "run_calendar_cycle", "run_clinic_pass"]
 

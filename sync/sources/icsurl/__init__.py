@@ -6,7 +6,7 @@ Importing this package opens no connection.
 
 from __future__ import annotations
 
-from sync.icsurl.errors import FeedRejected, FeedUnavailable, ReadOnlySource
-from sync.icsurl.source import IcsUrlSource
+from sync.sources.icsurl.errors import FeedRejected, FeedUnavailable, ReadOnlySource
+from sync.sources.icsurl.source import IcsUrlSource
 
 __all__ = ["FeedRejected", "FeedUnavailable", "IcsUrlSource", "ReadOnlySource"]

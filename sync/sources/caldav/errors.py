@@ -2,7 +2,7 @@
 
     ProviderError (sync.errors)
     ├── CalDavUnavailable     5xx, 429, timeouts, refused connections: retry later
-    └── EventChanged          (sync.calendar_source) 412 on If-Match: read again
+    └── EventChanged          (sync.sources.port) 412 on If-Match: read again
     SetupError (sync.errors)
     └── CalDavSetupError      the clinic's CalDAV connection must be fixed
         ├── CalDavAuthFailed  401/403: wrong password, or no access to the calendar

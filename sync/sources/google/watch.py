@@ -6,7 +6,7 @@ the https ``address`` Google posts to and a requested ``expiration`` (ms since t
 Google's answer carries the ``resourceId`` and the expiration it granted, which may be
 sooner than asked. Channels cannot be renewed: a new one is opened and the old one stopped
 (https://developers.google.com/calendar/api/v3/reference/channels/stop). Both calls go
-through :func:`~sync.google.retry.call_with_retry`, so errors come out translated.
+through :func:`~sync.sources.google.retry.call_with_retry`, so errors come out translated.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sync.google.client import CalendarClient
-from sync.google.errors import CalendarNotFound
-from sync.google.retry import RetryPolicy, call_with_retry
+from sync.sources.google.client import CalendarClient
+from sync.sources.google.errors import CalendarNotFound
+from sync.sources.google.retry import RetryPolicy, call_with_retry
 
 __all__ = ["CalendarWatch", "OpenedChannel"]
 

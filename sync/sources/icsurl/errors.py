@@ -4,14 +4,14 @@ ProviderError (sync.errors)
 └── FeedUnavailable    the server failed (5xx, 429, timeout, refused): retry later
 SetupError (sync.errors)
 ├── FeedRejected       the URL is wrong, gone or forbidden (4xx), or not iCalendar
-└── CalendarReadOnly (sync.calendar_source)
+└── CalendarReadOnly (sync.sources.port)
     └── ReadOnlySource a subscription cannot be written: flags are skipped
 """
 
 from __future__ import annotations
 
-from sync.calendar_source import CalendarReadOnly
 from sync.errors import ProviderError, SetupError
+from sync.sources.port import CalendarReadOnly
 
 __all__ = ["FeedRejected", "FeedUnavailable", "ReadOnlySource"]
 

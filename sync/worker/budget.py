@@ -5,7 +5,7 @@ over a sliding window (https://developers.google.com/calendar/api/guides/quota);
 ``n`` requests in one batch counts as ``n``
 (https://developers.google.com/calendar/api/guides/batch). The worker stays under both
 limits instead of meeting them: every HTTP request its Google client sends passes through
-:meth:`RequestBudget.acquire` at the transport (:mod:`sync.google.client`), which waits
+:meth:`RequestBudget.acquire` at the transport (:mod:`sync.sources.google.client`), which waits
 until the request fits in the last 60 seconds for its Google account *and* for the
 project. Nothing is charged after the fact, so nothing can be undercounted.
 

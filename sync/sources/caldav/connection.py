@@ -13,9 +13,9 @@ from datetime import datetime
 from caldav.davclient import DAVClient
 from sqlmodel import Session
 
-from sync.caldav.errors import CalDavSetupError
-from sync.caldav.source import CalDavSource
 from sync.secrets import SecretBox
+from sync.sources.caldav.errors import CalDavSetupError
+from sync.sources.caldav.source import CalDavSource
 from sync.store.credentials import get_credential
 from sync.store.sources import Provider
 

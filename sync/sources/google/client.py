@@ -15,7 +15,7 @@
   are built with ``batch_uri`` derived from the endpoint
   (https://developers.google.com/calendar/api/guides/batch).
 
-- Every HTTP request passes the worker's :class:`~sync.budget.RequestBudget` at the
+- Every HTTP request passes the worker's :class:`~sync.worker.budget.RequestBudget` at the
   transport when one is attached (:meth:`CalendarClient.meter`): list pages, event reads,
   flag writes, push channels and token refreshes alike, and a batch as many requests as
   it has parts (https://developers.google.com/calendar/api/guides/batch), so the budget
@@ -42,8 +42,8 @@ from google_auth_httplib2 import AuthorizedHttp  # type: ignore[import-untyped]
 from googleapiclient.discovery import build
 from googleapiclient.http import BatchHttpRequest
 
-from sync.budget import RequestBudget
-from sync.google.errors import CredentialsError
+from sync.sources.google.errors import CredentialsError
+from sync.worker.budget import RequestBudget
 
 __all__ = [
     "DEFAULT_ENDPOINT",

@@ -1,7 +1,7 @@
 """The pull use case: bring a clinic's stored bookings up to date with its calendars (SPEC §9).
 
 For each enabled calendar of a clinic, on any provider: pull what changed since the stored
-cursor (:class:`~sync.calendar_source.CalendarSource`), pass the events through the ingest
+cursor (:class:`~sync.sources.port.CalendarSource`), pass the events through the ingest
 boundary (:mod:`sync.ingest`: text cleaned and bounded, read by the rules engine for
 treatment categories and patient identity, SPEC §3, §4), upsert the bookings, quarantine
 what cannot be read or stored, mark the removed ones deleted, then store the new cursor
@@ -31,11 +31,10 @@ from sqlmodel import Session
 from rules.model import Booking, MatchKind, PatientKey
 from rules.patients import Identity, IdentityOptions, TitleNames, identify
 from rules.vocabulary import Matcher
-from sync.calendar_source import CalendarSource, ChangeSet, SkippedEvent
 from sync.errors import ClinicSyncError, ProviderError
-from sync.google.errors import GoogleProviderError
 from sync.ingest.admission import admit_events, settle_quarantine, store_events
-from sync.leases import check_lease
+from sync.sources.google.errors import GoogleProviderError
+from sync.sources.port import CalendarSource, ChangeSet, SkippedEvent
 from sync.store.audit import record_audit_event
 from sync.store.bookings import LiveBooking, live_by_source, mark_bookings_deleted
 from sync.store.clinics import get_clinic
@@ -49,6 +48,7 @@ from sync.store.sources import (
     record_poll_success,
     record_reconciliation,
 )
+from sync.worker.leases import check_lease
 
 __all__ = [
     "RECONCILE_EVERY",
@@ -112,7 +112,7 @@ def identity_keys(identity: Identity) -> tuple[PatientKey, ...]:
 
     Two bookings that :func:`rules.patients.link_patients` puts together always share one
     of these, directly or through other bookings: what lets detection find a patient's
-    bookings from one of them (:mod:`sync.affected`).
+    bookings from one of them (:mod:`sync.usecases.affected`).
     """
     keys = [PatientKey(MatchKind.ID, identity.patient_id)] if identity.patient_id else []
     keys += [PatientKey(MatchKind.EMAIL, email) for email in sorted(identity.emails)]

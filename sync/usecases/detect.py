@@ -1,7 +1,7 @@
 """Detection over a clinic's stored bookings, and the conflicts it opens and resolves (SPEC §5).
 
 :func:`detect` merges the copies of one event held by several calendars (one booking per
-id, like :func:`sync.audit.merge_copies`, remembering which copy it kept so its flag goes
+id, like :func:`sync.usecases.audit.merge_copies`, remembering which copy it kept so its flag goes
 there), runs :func:`rules.assess.assess` once over the clinic, and returns the conflicts.
 :func:`reconcile` compares them with the stored ones: new conflicts are opened (and a
 resolved one that comes back is reopened), conflicts no longer detected are resolved with
@@ -10,7 +10,7 @@ recorded in the audit trail (SPEC §8) in the same unit of work.
 
 :func:`load_detection` reads either the whole clinic (a full re-check) or, given what a
 pull changed, only the bookings that change can reach: the closure over shared identity
-keys of :mod:`sync.affected`, whose docstring argues why it yields the same patient groups
+keys of :mod:`sync.usecases.affected`, whose docstring argues why it yields the same patient groups
 — so the same conflicts — as the whole clinic. Only the stored conflicts about those
 bookings are reconciled. Both paths read, detect and reconcile the same way; the full one
 also rewrites the identity keys that no longer agree with how the bookings read now (the
@@ -36,8 +36,6 @@ from rules.flag import conflict_id
 from rules.model import Booking, Conflict, Policy, Rule
 from rules.patients import ReadBooking, TitleNames, identify
 from rules.resolution import resolution_reason
-from sync.affected import Changes, affected_rows
-from sync.pull import BookingReader
 from sync.store.audit import list_audit_events, record_audit_event
 from sync.store.conflicts import (
     BookingCopy,
@@ -55,6 +53,8 @@ from sync.store.conflicts import (
 )
 from sync.store.identity_keys import refresh_keys
 from sync.store.review import REVIEW_PREFIX
+from sync.usecases.affected import Changes, affected_rows
+from sync.usecases.pull import BookingReader
 
 __all__ = [
     "ACTOR",

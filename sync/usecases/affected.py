@@ -6,7 +6,7 @@ the whole clinic. The set is grown to a fixpoint from the rows of the changed ev
 adding at each step, with a few set-based queries per step:
 
 - every live booking carrying an identity key (id, e-mail or name: see
-  :func:`sync.pull.identity_keys`) of a booking in the set, or a key given up;
+  :func:`sync.usecases.pull.identity_keys`) of a booking in the set, or a key given up;
 - every live copy of an event in the set (detection keeps one copy of each event and
   must see all of them to keep the same one);
 - both bookings of every unresolved stored conflict that involves a booking in the set
@@ -39,7 +39,7 @@ its stored conflicts, are what the last detection found. The stored conflicts to
 reconcile are therefore those involving a booking of the set, and those detected now —
 found by public id, since the stored row may name another copy of the same event.
 
-"Today" also moves what is in view (SPEC §5's horizon); :mod:`sync.cycle` re-checks the
+"Today" also moves what is in view (SPEC §5's horizon); :mod:`sync.usecases.cycle` re-checks the
 whole clinic when the date changes, and after anything went wrong.
 """
 

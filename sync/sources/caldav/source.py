@@ -16,7 +16,7 @@ Through the ``caldav`` package:
   exception cancelled or a shortened RRULE dropped comes back as removed;
 - flags are written into the booking's VEVENT (an instance gets its own override) with a
   conditional PUT (``If-Match``, RFC 4791 §5.3.4 and RFC 9110 §13.1.1): 412 means staff
-  changed the event meanwhile → :class:`~sync.calendar_source.EventChanged`.
+  changed the event meanwhile → :class:`~sync.sources.port.EventChanged`.
 """
 
 from __future__ import annotations
@@ -37,16 +37,6 @@ from caldav.lib import error as dav_error
 from caldav.lib.url import URL
 
 from rules.flag import FlagPatch
-from sync.caldav.errors import CalendarGone, translate
-from sync.caldav.flags import apply_patch, flag_state
-from sync.caldav.resource import event_component, event_id_parts
-from sync.calendar_source import (
-    ChangeSet,
-    EventChanged,
-    RemoteCalendar,
-    RemoteEvent,
-    SkippedEvent,
-)
 from sync.ical.mapping import (
     CalendarView,
     MalformedCalendar,
@@ -57,6 +47,16 @@ from sync.ical.mapping import (
     scan_window,
 )
 from sync.ical.snapshot import decode_cursor, encode_cursor
+from sync.sources.caldav.errors import CalendarGone, translate
+from sync.sources.caldav.flags import apply_patch, flag_state
+from sync.sources.caldav.resource import event_component, event_id_parts
+from sync.sources.port import (
+    ChangeSet,
+    EventChanged,
+    RemoteCalendar,
+    RemoteEvent,
+    SkippedEvent,
+)
 from sync.store.events import StoredEvent
 
 __all__ = ["CURSOR_KIND", "CalDavSource"]
@@ -84,7 +84,7 @@ class _Listing:
 
 
 class CalDavSource:
-    """The :class:`~sync.calendar_source.CalendarSource` of one CalDAV account."""
+    """The :class:`~sync.sources.port.CalendarSource` of one CalDAV account."""
 
     def __init__(
         self,

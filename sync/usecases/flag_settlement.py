@@ -29,9 +29,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from rules.flag import CONFLICT_PROPERTY
-from sync.calendar_source import CalendarSource, RemoteEvent
-from sync.detect import ACTOR
 from sync.errors import ClinicSyncError
+from sync.sources.port import CalendarSource, RemoteEvent
 from sync.store.audit import record_audit_event
 from sync.store.conflicts import conflicts_by_public_id
 from sync.store.database import session_scope
@@ -44,6 +43,7 @@ from sync.store.flag_writes import (
     write_by_nonce,
 )
 from sync.store.sources import get_source
+from sync.usecases.detect import ACTOR
 
 __all__ = [
     "UNFENCED_GRACE",

@@ -10,18 +10,18 @@ Follows https://developers.google.com/calendar/api/guides/sync:
 - later syncs send only ``syncToken`` (Google answers 400 when it is combined with
   ``timeMin``, ``timeMax``, ``q``... ) and get what changed, deletions included;
 - HTTP 410 means the token is gone: the source drops it and lists in full, in the same
-  pull (the :class:`~sync.calendar_source.ChangeSet` then says ``full``).
+  pull (the :class:`~sync.sources.port.ChangeSet` then says ``full``).
 
 Flags (SPEC §6) are read with events.get and written with events.patch carrying
 ``If-Match`` (https://developers.google.com/calendar/api/guides/version-resources):
-412 becomes :class:`~sync.calendar_source.EventChanged`, 403 ``requiredAccessLevel``
-:class:`~sync.calendar_source.CalendarReadOnly`. A calendar the account may only read
+412 becomes :class:`~sync.sources.port.EventChanged`, 403 ``requiredAccessLevel``
+:class:`~sync.sources.port.CalendarReadOnly`. A calendar the account may only read
 (``accessRole`` reader or freeBusyReader, which every events.list page and calendarList entry
 states: https://developers.google.com/calendar/api/v3/reference/events/list) is refused
 before any write is sent. In a patch ``null`` removes a field or a
 private property, which is how a flag comes off.
 
-Every request goes through :func:`sync.google.retry.call_with_retry` and is counted.
+Every request goes through :func:`sync.sources.google.retry.call_with_retry` and is counted.
 """
 
 from __future__ import annotations
@@ -34,18 +34,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rules.flag import EventFlagState, FlagPatch
-from sync.calendar_source import (
-    CalendarReadOnly,
-    ChangeSet,
-    EventChanged,
-    RemoteCalendar,
-    RemoteEvent,
-    SkippedEvent,
-)
 from sync.errors import ClinicSyncError
-from sync.google.client import CalendarClient
-from sync.google.errors import GoogleProviderError, GoogleSetupError, SyncTokenExpired
-from sync.google.mapping import (
+from sync.sources.google.client import CalendarClient
+from sync.sources.google.errors import GoogleProviderError, GoogleSetupError, SyncTokenExpired
+from sync.sources.google.mapping import (
     CalendarView,
     MalformedEvent,
     event_id,
@@ -54,7 +46,15 @@ from sync.google.mapping import (
     read_event,
     zone_named,
 )
-from sync.google.retry import RetryPolicy, call_with_retry
+from sync.sources.google.retry import RetryPolicy, call_with_retry
+from sync.sources.port import (
+    CalendarReadOnly,
+    ChangeSet,
+    EventChanged,
+    RemoteCalendar,
+    RemoteEvent,
+    SkippedEvent,
+)
 from sync.store.events import StoredEvent
 
 __all__ = ["PAGE_SIZE", "GoogleCalendarSource"]
@@ -89,7 +89,7 @@ class _Listing:
 
 
 class GoogleCalendarSource:
-    """The :class:`~sync.calendar_source.CalendarSource` of one Google account."""
+    """The :class:`~sync.sources.port.CalendarSource` of one Google account."""
 
     def __init__(
         self,

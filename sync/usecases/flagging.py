@@ -8,7 +8,7 @@ or the service's own write coming back through sync, writes nothing.
 
 :func:`apply_flags` performs the writes: read the event, compute the patch against what it
 holds *now* (:func:`rules.flag.flag_patch`), write it with If-Match; when a staff edit
-lands in between (:class:`~sync.calendar_source.EventChanged`) read again and decide
+lands in between (:class:`~sync.sources.port.EventChanged`) read again and decide
 again, a bounded number of times. The event as written is stored so its echo is
 recognised. Nothing is written to a booking that has started, in dry-run mode, or to a
 read-only calendar: those are recorded in the audit trail instead (SPEC §5, §8), once.
@@ -36,18 +36,8 @@ from rules.flag import (
     render_flag,
 )
 from rules.model import Conflict, Policy
-from sync.calendar_source import CalendarReadOnly, CalendarSource, EventChanged, RemoteEvent
-from sync.detect import ACTOR, Detection
 from sync.errors import ClinicSyncError
-from sync.flag_settlement import (
-    WRITE_PROPERTY,
-    carried_ids,
-    prove_from_event,
-    settle,
-    settle_from_event,
-)
-from sync.leases import WRITE_STAGE, LeaseLost, check_lease
-from sync.pull import BookingReader
+from sync.sources.port import CalendarReadOnly, CalendarSource, EventChanged, RemoteEvent
 from sync.store.audit import list_audit_events, record_audit_event
 from sync.store.bookings import upsert_bookings
 from sync.store.conflicts import (
@@ -59,6 +49,16 @@ from sync.store.conflicts import (
 )
 from sync.store.database import session_scope
 from sync.store.flag_writes import FlagWrite, WriteOutcome, record_write
+from sync.usecases.detect import ACTOR, Detection
+from sync.usecases.flag_settlement import (
+    WRITE_PROPERTY,
+    carried_ids,
+    prove_from_event,
+    settle,
+    settle_from_event,
+)
+from sync.usecases.pull import BookingReader
+from sync.worker.leases import WRITE_STAGE, LeaseLost, check_lease
 
 __all__ = [
     "FlagOptions",
@@ -409,7 +409,7 @@ def settle_states(
     """Set ``flagged``/``open`` from what each later booking carries now.
 
     ``carried`` maps booking ids to their stored private properties. The flag writes
-    themselves are audited as they settle (:mod:`sync.flag_settlement`); this only moves
+    themselves are audited as they settle (:mod:`sync.usecases.flag_settlement`); this only moves
     each conflict's state, with a compare-and-set so racing cycles move it once.
     """
     for stored, conflict in active:

@@ -9,8 +9,8 @@ no longer served as removed ids. Without a cursor the pull is a full listing.
 
 The calendar id is the URL. ``X-WR-CALNAME`` names the calendar and ``X-WR-TIMEZONE``
 gives its zone (else ``default_zone``). The account may only read:
-:class:`~sync.calendar_source.RemoteCalendar` says ``reader`` (so ``writable`` is false)
-and the flag methods raise :class:`~sync.icsurl.errors.ReadOnlySource`.
+:class:`~sync.sources.port.RemoteCalendar` says ``reader`` (so ``writable`` is false)
+and the flag methods raise :class:`~sync.sources.icsurl.errors.ReadOnlySource`.
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 
 from rules.flag import FlagPatch
-from sync.calendar_source import ChangeSet, RemoteCalendar, RemoteEvent
 from sync.ical.document import CalendarDocument, MalformedCalendar, read_document
 from sync.ical.mapping import CalendarView, read_events, scan_window
 from sync.ical.snapshot import decode_cursor, diff_events, encode_cursor
-from sync.icsurl.errors import FeedRejected, FeedUnavailable, ReadOnlySource
+from sync.sources.icsurl.errors import FeedRejected, FeedUnavailable, ReadOnlySource
+from sync.sources.port import ChangeSet, RemoteCalendar, RemoteEvent
 
 __all__ = ["CURSOR_KIND", "IcsUrlSource"]
 
@@ -48,7 +48,7 @@ class _Fetched:
 
 
 class IcsUrlSource:
-    """The :class:`~sync.calendar_source.CalendarSource` of read-only .ics subscriptions."""
+    """The :class:`~sync.sources.port.CalendarSource` of read-only .ics subscriptions."""
 
     def __init__(
         self,

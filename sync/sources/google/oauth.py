@@ -4,9 +4,9 @@
   (https://developers.google.com/identity/protocols/oauth2/native-app): the browser is sent
   to Google's consent page and comes back to a loopback redirect on ``127.0.0.1`` (RFC 8252
   §7.3) on a free port; offline access, so a refresh token comes back. Scopes are exactly
-  :data:`sync.google.client.SCOPES` (least privilege: events, and the calendar list read
+  :data:`sync.sources.google.client.SCOPES` (least privilege: events, and the calendar list read
   only). The result is an authorised-user document (client id and secret, refresh token,
-  token URI, scopes) for :mod:`sync.google.grants` to store encrypted.
+  token URI, scopes) for :mod:`sync.sources.google.grants` to store encrypted.
 - Service accounts with domain-wide delegation
   (https://developers.google.com/identity/protocols/oauth2/service-account#delegatingauthority):
   the key file is validated by building credentials from it, acting as ``subject``.
@@ -26,8 +26,8 @@ from google.oauth2 import service_account
 from google_auth_oauthlib.flow import InstalledAppFlow  # type: ignore[import-untyped]
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error  # type: ignore[import-untyped]
 
-from sync.google.client import SCOPES
-from sync.google.errors import CredentialsError, GoogleSetupError
+from sync.sources.google.client import SCOPES
+from sync.sources.google.errors import CredentialsError, GoogleSetupError
 
 __all__ = [
     "LOOPBACK_HOST",

@@ -30,7 +30,7 @@ from google.auth.exceptions import RefreshError
 from googleapiclient.errors import HttpError
 
 from sync.errors import ClinicSyncError
-from sync.google.errors import (
+from sync.sources.google.errors import (
     AuthorizationFailed,
     DailyLimitExceeded,
     GoogleProviderError,

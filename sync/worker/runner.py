@@ -1,14 +1,14 @@
 """The worker: poll every calendar once per interval, sharing them with other workers (SPEC §9).
 
 The main thread is a claim loop: every ``worker_claim_seconds`` it leases the calendars
-that are due and free (:func:`sync.leases.claim_due`), as many as it has idle threads and
-request budget for (:mod:`sync.budget`), and hands each to an APScheduler 3
+that are due and free (:func:`sync.worker.leases.claim_due`), as many as it has idle threads and
+request budget for (:mod:`sync.worker.budget`), and hands each to an APScheduler 3
 ``BackgroundScheduler`` as a one-off job. Because claims go through the database, calendars
 added, enabled or removed while the worker runs are picked up (or dropped) at the next
 claim, and several workers on PostgreSQL share the calendars without ever polling one
-twice at once. Each poll calls :func:`sync.cycle.run_calendar_cycle`; provider failures are
+twice at once. Each poll calls :func:`sync.usecases.cycle.run_calendar_cycle`; provider failures are
 recorded by the cycle, anything unexpected is logged with its traceback and recorded on
-the calendar, which then backs off (:class:`sync.leases.PollSchedule`). No failure stops
+the calendar, which then backs off (:class:`sync.worker.leases.PollSchedule`). No failure stops
 the worker.
 
 APScheduler 3 (https://apscheduler.readthedocs.io/en/3.x/userguide.html) is configured so:
@@ -60,13 +60,15 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import make_url
 
 from sync.bootstrap import Services, open_services
-from sync.budget import RequestBudget
 from sync.config import Settings
-from sync.cycle import CalendarCycle, run_calendar_cycle
 from sync.errors import ClinicSyncError, SetupError
-from sync.google.errors import GoogleProviderError
-from sync.google.watch import CalendarWatch
-from sync.leases import (
+from sync.push import PushAwareCycle, PushChannels, PushOptions
+from sync.sources.google.errors import GoogleProviderError
+from sync.sources.google.watch import CalendarWatch
+from sync.store.errors import RecordNotFound, StoreError
+from sync.usecases.cycle import CalendarCycle, run_calendar_cycle
+from sync.worker.budget import RequestBudget
+from sync.worker.leases import (
     WRITE_STAGE,
     Lease,
     LeaseLost,
@@ -78,8 +80,6 @@ from sync.leases import (
     release,
     renew,
 )
-from sync.push import PushAwareCycle, PushChannels, PushOptions
-from sync.store.errors import RecordNotFound, StoreError
 
 __all__ = [
     "CycleRunner",
@@ -101,7 +101,7 @@ class WorkerAlreadyRunning(SetupError):
 
 
 class CycleRunner(Protocol):
-    """What the worker calls for one calendar: :func:`sync.cycle.run_calendar_cycle`."""
+    """What the worker calls for one calendar: :func:`sync.usecases.cycle.run_calendar_cycle`."""
 
     def __call__(self, services: Services, source_id: int, *, now: datetime) -> CalendarCycle: ...
 

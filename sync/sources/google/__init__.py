@@ -10,8 +10,8 @@ no client and opens no connection.
 
 from __future__ import annotations
 
-from sync.google.client import CalendarClient, ClientConfig, GoogleAuth
-from sync.google.retry import RetryPolicy
-from sync.google.source import GoogleCalendarSource
+from sync.sources.google.client import CalendarClient, ClientConfig, GoogleAuth
+from sync.sources.google.retry import RetryPolicy
+from sync.sources.google.source import GoogleCalendarSource
 
 __all__ = ["CalendarClient", "ClientConfig", "GoogleAuth", "GoogleCalendarSource", "RetryPolicy"]

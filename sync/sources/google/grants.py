@@ -8,7 +8,7 @@ https://developers.google.com/identity/protocols/oauth2#expiration), is found be
 calendar call. Such a refusal is a :class:`ReconnectRequired`: the worker records it on
 the credential (:func:`mark_reconnect_required`, or :func:`load_or_mark` which does both)
 instead of crashing, and every later load says so until the clinic connects again. A
-token endpoint that is down is a :class:`~sync.google.errors.ProviderUnavailable`
+token endpoint that is down is a :class:`~sync.sources.google.errors.ProviderUnavailable`
 (retry later), not a reason to ask the clinic to reconnect.
 """
 
@@ -27,10 +27,10 @@ from google_auth_httplib2 import Request  # type: ignore[import-untyped]
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from sync.google.client import SCOPES
-from sync.google.errors import CredentialsError, GoogleSetupError, ProviderUnavailable
-from sync.google.oauth import service_account_credentials
 from sync.secrets import SecretBox
+from sync.sources.google.client import SCOPES
+from sync.sources.google.errors import CredentialsError, GoogleSetupError, ProviderUnavailable
+from sync.sources.google.oauth import service_account_credentials
 from sync.store import credentials as store
 from sync.store.credentials import Credential, CredentialKind
 from sync.store.database import session_scope

@@ -21,7 +21,13 @@ from rules.assess import Assessment, Scope, assess
 from rules.model import Booking, Policy, Skip
 from rules.patients import IdentityOptions
 from sync.errors import ExportError
-from sync.ics_export import CalendarExport, ExportFile, bookings_of, export_bytes, parse_file
+from sync.usecases.ics_export import (
+    CalendarExport,
+    ExportFile,
+    bookings_of,
+    export_bytes,
+    parse_file,
+)
 
 __all__ = ["AuditReport", "audit_exports", "merge_copies", "read_exports"]
 

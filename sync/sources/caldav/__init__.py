@@ -9,8 +9,13 @@ opens no connection.
 
 from __future__ import annotations
 
-from sync.caldav.errors import CalDavAuthFailed, CalDavSetupError, CalDavUnavailable, CalendarGone
-from sync.caldav.source import CalDavSource
+from sync.sources.caldav.errors import (
+    CalDavAuthFailed,
+    CalDavSetupError,
+    CalDavUnavailable,
+    CalendarGone,
+)
+from sync.sources.caldav.source import CalDavSource
 
 __all__ = [
     "CalDavAuthFailed",

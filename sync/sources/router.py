@@ -1,6 +1,6 @@
 """One calendar source over every provider a clinic connected (SPEC §9).
 
-The pull, detection and flags speak to a single :class:`~sync.calendar_source.CalendarSource`
+The pull, detection and flags speak to a single :class:`~sync.sources.port.CalendarSource`
 and never ask which provider a calendar lives on. :class:`CalendarRouter` is that source:
 it looks up each calendar's provider in the store (Google, CalDAV or a read-only .ics
 URL) and hands the call to that provider's source, opened on first use — a clinic that
@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from sqlalchemy import Engine
 
 from rules.flag import FlagPatch
-from sync.calendar_source import CalendarSource, ChangeSet, RemoteCalendar, RemoteEvent
 from sync.errors import SetupError
+from sync.sources.port import CalendarSource, ChangeSet, RemoteCalendar, RemoteEvent
 from sync.store.database import session_scope
 from sync.store.sources import Provider, list_sources
 
