@@ -1,9 +1,10 @@
 """The one place that wires settings into running parts: store, policy, rules, calendar source.
 
-Entry points (the command line, later the worker and the web app) call these with a
-:class:`~sync.config.Settings` object; nothing is built at import time (STYLE). Opening
-the store applies pending migrations first (SPEC §9: one process on SQLite needs no
-separate step), and a bad policy file stops start-up (SPEC §3).
+Entry points (the command line, the worker and the web app) call these with a
+:class:`~sync.config.Settings` object, the operator's, and a clinic: its settings and
+policy come from the store (:mod:`sync.clinics.profile`). Nothing is built at import time
+(STYLE). Opening the store applies pending migrations first (SPEC §9: one process on SQLite
+needs no separate step), and a policy that does not parse stops that clinic (SPEC §3).
 """
 
 from __future__ import annotations
@@ -13,16 +14,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 from sqlalchemy import Engine
 
 from rules.model import Policy
-from rules.patients import IdentityOptions
 from rules.vocabulary import Matcher
+from sync.clinics.model import ClinicSettings
+from sync.clinics.profile import ClinicProfile, open_profile
 from sync.config import Settings
 from sync.metrics import CycleMetrics, metrics_in_scope
-from sync.policy_file import load_policy
 from sync.secrets import SecretBox
 from sync.sources.caldav.connection import stored_caldav_source
 from sync.sources.google.client import CalendarClient, ClientConfig, GoogleAuth
@@ -32,7 +33,6 @@ from sync.sources.google.source import GoogleCalendarSource
 from sync.sources.icsurl.source import IcsUrlSource
 from sync.sources.port import CalendarSource
 from sync.sources.router import CalendarRouter, SourceFactory
-from sync.store.clinics import get_or_create_clinic
 from sync.store.database import make_engine, session_scope
 from sync.store.migrate import upgrade
 from sync.store.sources import Provider
@@ -41,6 +41,7 @@ from sync.usecases.pull import BookingReader
 __all__ = [
     "Services",
     "booking_reader",
+    "clinic_services",
     "google_client",
     "google_source",
     "open_services",
@@ -53,21 +54,29 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Services:
-    """Everything a sync pass needs, built from one settings object; close it when done.
+    """Everything a sync pass of one clinic needs; close it when done.
 
+    ``clinic`` is the clinic's profile (settings and policy, read from the store).
     ``google_source`` is ``None`` for a clinic with no Google connection; ``others`` open
     the CalDAV and .ics sources on first use. :attr:`calendars` routes every calendar to
     its provider's source, so the pull, detection and flags never ask which it is.
     Each cycle is counted in ``metrics`` when there are some (:mod:`sync.metrics`).
+    ``owns_engine`` is false when the engine is shared by several clinics' services
+    (a worker serving every clinic): closing them leaves it open.
     """
 
     settings: Settings
     engine: Engine
-    policy: Policy
+    clinic: ClinicProfile
     reader: BookingReader
     google_source: GoogleCalendarSource | None
     others: Mapping[Provider, SourceFactory] = field(default_factory=dict)
     metrics: CycleMetrics | None = None
+    owns_engine: bool = True
+
+    @property
+    def policy(self) -> Policy:
+        return self.clinic.policy
 
     @property
     def poll_interval(self) -> timedelta:
@@ -94,7 +103,8 @@ class Services:
             self.calendars.close()
         if self.google_source is not None:
             self.google_source.client.close()
-        self.engine.dispose()
+        if self.owns_engine:
+            self.engine.dispose()
 
     def __enter__(self) -> Self:
         return self
@@ -116,9 +126,9 @@ def open_store(settings: Settings, *, migrate: bool = True) -> Engine:
     return engine
 
 
-def booking_reader(policy: Policy, settings: Settings) -> BookingReader:
-    """Reads categories and patients with ``policy`` and the clinic's staff domains."""
-    return BookingReader(Matcher(policy), IdentityOptions(staff_domains=settings.staff_domains))
+def booking_reader(clinic: ClinicProfile) -> BookingReader:
+    """Reads categories and patients with the clinic's policy and staff domains."""
+    return BookingReader(Matcher(clinic.policy), clinic.identity)
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -135,11 +145,14 @@ def secret_box(settings: Settings) -> SecretBox:
     return SecretBox.from_setting(key)
 
 
-def google_client(settings: Settings, engine: Engine | None = None) -> CalendarClient:
+def google_client(
+    settings: Settings, engine: Engine | None = None, clinic_id: int | None = None
+) -> CalendarClient:
     """The Calendar v3 client for the configured endpoint and credentials.
 
     Credentials come from ``CLINIC_SYNC_GOOGLE_CREDENTIALS`` when it names a file, else
-    from the grant ``clinic-sync connect google`` stored (encrypted) in the database.
+    from the grant ``clinic-sync connect google`` stored (encrypted) for the clinic
+    ``clinic_id`` (by default the one ``CLINIC_SYNC_CLINIC`` names).
     """
     config = ClientConfig(
         endpoint=settings.google_api_endpoint,
@@ -149,81 +162,115 @@ def google_client(settings: Settings, engine: Engine | None = None) -> CalendarC
         timeout=settings.google_timeout_seconds,
     )
     uses_store = config.auth is not GoogleAuth.NONE and config.credentials_file is None
-    stored = _stored_grant(settings, engine) if uses_store and engine is not None else None
-    return CalendarClient(config, credentials=stored)
-
-
-def _stored_grant(settings: Settings, engine: Engine) -> Any:
-    with session_scope(engine) as session:
-        clinic = get_or_create_clinic(session, settings.clinic)
-    return load_or_mark(engine, clinic.id, secret_box(settings))
+    if not uses_store or engine is None:
+        return CalendarClient(config)
+    if clinic_id is None:
+        clinic_id = open_profile(engine, slug=settings.clinic, create=True).id
+    return CalendarClient(config, credentials=load_or_mark(engine, clinic_id, secret_box(settings)))
 
 
 def google_source(
-    settings: Settings, *, retry: RetryPolicy | None = None, engine: Engine | None = None
+    settings: Settings,
+    clinic: ClinicProfile | None = None,
+    *,
+    retry: RetryPolicy | None = None,
+    engine: Engine | None = None,
 ) -> GoogleCalendarSource:
-    """Google as a calendar source, scanning the configured horizon."""
+    """Google as a calendar source of ``clinic``, scanning the clinic's horizon.
+
+    Without a clinic (a client on the emulator, ``connect``'s checks) a new clinic's
+    defaults apply.
+    """
+    scan = clinic.settings if clinic is not None else ClinicSettings()
     return GoogleCalendarSource(
-        google_client(settings, engine),
-        scan_days_back=settings.scan_days_back,
-        scan_days_ahead=settings.scan_days_ahead,
-        patient_id_property=settings.patient_id_property,
+        google_client(settings, engine, None if clinic is None else clinic.id),
+        scan_days_back=scan.scan_days_back,
+        scan_days_ahead=scan.scan_days_ahead,
+        patient_id_property=scan.patient_id_property,
         retry=retry or retry_policy(settings),
     )
 
 
 def open_services(
-    settings: Settings, *, retry: RetryPolicy | None = None, metrics: CycleMetrics | None = None
+    settings: Settings,
+    *,
+    clinic: str | None = None,
+    retry: RetryPolicy | None = None,
+    metrics: CycleMetrics | None = None,
 ) -> Services:
-    """Policy first (a bad file must stop start-up before anything opens), then the rest.
+    """The services of the clinic ``clinic`` (default ``CLINIC_SYNC_CLINIC``), on a new engine.
 
-    Cycles are counted in ``metrics``, by default those a worker's metrics endpoint serves
+    A one-clinic install's clinic is made on first use. Cycles are counted in ``metrics``,
+    by default those a worker's metrics endpoint serves
     (:func:`sync.metrics.metrics_in_scope`), else new ones.
     """
-    policy = load_policy(settings.policy)
     engine = open_store(settings)
     try:
-        google = _google_if_connected(settings, retry, engine)
+        profile = open_profile(engine, slug=clinic or settings.clinic, create=clinic is None)
+        return clinic_services(settings, engine, profile, retry=retry, metrics=metrics)
     except BaseException:
         engine.dispose()
         raise
-    reader = booking_reader(policy, settings)
-    others = other_sources(settings, engine)
+
+
+def clinic_services(
+    settings: Settings,
+    engine: Engine,
+    clinic: ClinicProfile,
+    *,
+    retry: RetryPolicy | None = None,
+    metrics: CycleMetrics | None = None,
+    owns_engine: bool = True,
+) -> Services:
+    """The services of one clinic over ``engine`` (shared when ``owns_engine`` is false)."""
+    google = _google_if_connected(settings, clinic, retry, engine)
+    others = other_sources(settings, engine, clinic)
     counted = metrics or metrics_in_scope()
-    return Services(settings, engine, policy, reader, google, others, metrics=counted)
+    return Services(
+        settings,
+        engine,
+        clinic,
+        booking_reader(clinic),
+        google,
+        others,
+        metrics=counted,
+        owns_engine=owns_engine,
+    )
 
 
 def _google_if_connected(
-    settings: Settings, retry: RetryPolicy | None, engine: Engine
+    settings: Settings, clinic: ClinicProfile, retry: RetryPolicy | None, engine: Engine
 ) -> GoogleCalendarSource | None:
     try:
-        return google_source(settings, retry=retry, engine=engine)
+        return google_source(settings, clinic, retry=retry, engine=engine)
     except NotConnected:
         return None  # a clinic on CalDAV or .ics only; Services.google says what to do
 
 
-def other_sources(settings: Settings, engine: Engine) -> dict[Provider, SourceFactory]:
-    """Openers of the CalDAV and .ics sources, reading their credentials when first used."""
+def other_sources(
+    settings: Settings, engine: Engine, clinic: ClinicProfile
+) -> dict[Provider, SourceFactory]:
+    """Openers of the clinic's CalDAV and .ics sources, reading credentials when first used."""
+    scan = clinic.settings
 
     def caldav() -> CalendarSource:
         with session_scope(engine) as session:
-            clinic = get_or_create_clinic(session, settings.clinic)
             return stored_caldav_source(
                 session,
                 clinic.id,
                 secret_box(settings),
                 timeout=settings.caldav_timeout_seconds,
-                scan_days_back=settings.scan_days_back,
-                scan_days_ahead=settings.scan_days_ahead,
-                default_zone=settings.clinic_time_zone,
+                scan_days_back=scan.scan_days_back,
+                scan_days_ahead=scan.scan_days_ahead,
+                default_zone=scan.time_zone,
             )
 
     def ics() -> CalendarSource:
         return IcsUrlSource(
             timeout=settings.ics_timeout_seconds,
-            scan_days_back=settings.scan_days_back,
-            scan_days_ahead=settings.scan_days_ahead,
-            default_zone=settings.clinic_time_zone,
+            scan_days_back=scan.scan_days_back,
+            scan_days_ahead=scan.scan_days_ahead,
+            default_zone=scan.time_zone,
         )
 
     return {Provider.CALDAV: caldav, Provider.ICS: ics}

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Literal
 
 from pydantic import (
     AliasChoices,
@@ -19,7 +18,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -51,24 +50,11 @@ class Settings(BaseSettings):
     database_url: str = Field(
         "sqlite:///./clinic-sync.db", description="SQLAlchemy URL of the database."
     )
-    policy: Path | None = Field(
-        None, description="A clinic's own policy TOML; empty means the default policy."
-    )
-    patient_id_property: str = Field(
-        "patient_id",
-        description="Google private extended property that holds an explicit patient id.",
-    )
-    staff_domains: Annotated[frozenset[str], NoDecode] = Field(
-        frozenset(),
-        description="Comma-separated e-mail domains of staff; never taken for a patient.",
-    )
-    scan_days_back: int = Field(180, ge=0, description="Days before today that are scanned.")
-    scan_days_ahead: int = Field(365, ge=0, description="Days after today that are scanned.")
-    feed_horizon_days: int = Field(
-        120, ge=1, description="Days ahead that eligibility feeds cover."
-    )
     clinic: str = Field(
-        "default", description="Slug of the clinic the command line and the worker act for."
+        "default",
+        description="Slug of the clinic commands act for when --clinic is not given; a "
+        "one-clinic install's clinic, made on first use. Each clinic's own settings "
+        "(time zone, policy, staff domains, …) live in the database: `clinic-sync clinics`.",
     )
     poll_interval_seconds: int = Field(
         60,
@@ -137,16 +123,9 @@ class Settings(BaseSettings):
         120.0, ge=0, description="Most seconds spent waiting between retries of one request."
     )
 
-    clinic_time_zone: str = Field(
-        "UTC", description="IANA zone whose date is the clinic's 'today' (feeds, SPEC §7)."
-    )
     public_url: str = Field(
         "http://127.0.0.1:8000",
         description="Base URL that feed links are printed with (what practitioners subscribe to).",
-    )
-    feed_patient_label: Literal["full", "initials", "id"] = Field(
-        "initials",
-        description="How much of a patient's name feeds show: full, initials or id (SPEC §7).",
     )
     feed_refresh_interval: timedelta = Field(
         timedelta(hours=1),
@@ -162,15 +141,6 @@ class Settings(BaseSettings):
         ),
     )
 
-    flag_color: str = Field(
-        "11",
-        pattern=r"^[0-9]{1,2}$",
-        description="Google colorId a flagged booking gets (SPEC §6; 11 is red).",
-    )
-    dry_run: bool = Field(
-        False,
-        description="Detect and record what would be written, but write nothing (SPEC §6).",
-    )
     log_format: Literal["auto", "json", "text"] = Field(
         "auto",
         description="Log lines as JSON (production) or text; auto picks text on a terminal.",
@@ -248,15 +218,6 @@ class Settings(BaseSettings):
         description="How often a worker stops the push channels of removed or disabled calendars.",
     )
 
-    @field_validator("clinic_time_zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as err:
-            raise ValueError(f"unknown time zone {value!r}") from err
-        return value
-
     @model_validator(mode="before")
     @classmethod
     def _blank_is_default(cls, data: object) -> object:
@@ -285,15 +246,6 @@ class Settings(BaseSettings):
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
-
-    @field_validator("staff_domains", mode="before")
-    @classmethod
-    def _split_domains(cls, value: object) -> object:
-        if isinstance(value, str):
-            return frozenset(
-                part.strip().lstrip("@").casefold() for part in value.split(",") if part.strip()
-            )
-        return value
 
 
 def _import_driver(url: URL) -> None:

@@ -14,7 +14,7 @@ from rules.model import Policy
 from rules.policy import PolicyError, parse_policy
 from sync.errors import PolicyFileError
 
-__all__ = ["DEFAULT_POLICY_NAME", "load_policy"]
+__all__ = ["DEFAULT_POLICY_NAME", "default_policy_text", "load_policy", "parse_policy_text"]
 
 DEFAULT_POLICY_NAME = "default_policy.toml"
 
@@ -22,18 +22,23 @@ DEFAULT_POLICY_NAME = "default_policy.toml"
 def load_policy(path: Path | None = None) -> Policy:
     """The policy at ``path``, or the default one shipped with the rules package."""
     if path is None:
-        text = resources.files("rules").joinpath(DEFAULT_POLICY_NAME).read_text("utf-8")
-        return _parse(text, f"rules/{DEFAULT_POLICY_NAME}")
+        return parse_policy_text(default_policy_text(), f"rules/{DEFAULT_POLICY_NAME}")
     try:
         text = path.read_text("utf-8")
     except UnicodeDecodeError as err:
         raise PolicyFileError(f"{path}: not UTF-8 text ({err.reason})") from err
     except OSError as err:
         raise PolicyFileError(f"{path}: cannot be read ({err.strerror or err})") from err
-    return _parse(text, str(path))
+    return parse_policy_text(text, str(path))
 
 
-def _parse(text: str, source: str) -> Policy:
+def default_policy_text() -> str:
+    """The TOML text of the policy shipped with the rules package."""
+    return resources.files("rules").joinpath(DEFAULT_POLICY_NAME).read_text("utf-8")
+
+
+def parse_policy_text(text: str, source: str) -> Policy:
+    """``text`` as a policy; :class:`PolicyFileError` naming ``source``, line and problem."""
     try:
         return parse_policy(text, source)
     except PolicyError as err:

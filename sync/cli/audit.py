@@ -13,7 +13,8 @@ from rich.console import Console
 
 from rules.assess import Scope
 from rules.patients import IdentityOptions
-from sync.cli.common import fail, settings_or_exit
+from sync.cli.common import fail
+from sync.clinics.model import ClinicSettings
 from sync.errors import ClinicSyncError
 from sync.policy_file import load_policy
 from sync.usecases.audit import audit_exports
@@ -31,7 +32,7 @@ class OutputFormat(enum.StrEnum):
 def audit(
     files: Annotated[list[Path], typer.Argument(help="Calendar exports (.ics), one per calendar.")],
     policy: Annotated[
-        Path | None, typer.Option(help="Policy TOML (default: CLINIC_SYNC_POLICY or built-in).")
+        Path | None, typer.Option(help="Policy TOML (default: the built-in policy).")
     ] = None,
     today: Annotated[
         str | None, typer.Option(help="Evaluate as of this day, YYYY-MM-DD (default: today).")
@@ -41,16 +42,17 @@ def audit(
     ] = OutputFormat.TABLE,
 ) -> None:
     """Detect conflicts and eligibility offline over calendar exports."""
-    settings = settings_or_exit()
+    # Offline: no clinic, no database; a new clinic's horizon applies.
+    horizon = ClinicSettings()
     try:
-        rules_policy = load_policy(policy or settings.policy)
+        rules_policy = load_policy(policy)
         scope = Scope(
             today=_parse_day(today),
-            days_back=settings.scan_days_back,
-            days_ahead=settings.scan_days_ahead,
-            feed_horizon_days=settings.feed_horizon_days,
+            days_back=horizon.scan_days_back,
+            days_ahead=horizon.scan_days_ahead,
+            feed_horizon_days=horizon.feed_horizon_days,
         )
-        options = IdentityOptions(staff_domains=settings.staff_domains)
+        options = IdentityOptions()
         report = audit_exports(files, rules_policy, scope, options)
     except ClinicSyncError as err:
         fail(err)

@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sync.bootstrap import secret_box
+from sync.clinics.profile import open_profile
 from sync.config import Settings, load_settings
 from sync.errors import ClinicSyncError
 from sync.policy_file import load_policy
@@ -36,7 +37,7 @@ from sync.sources.google.grants import GOOGLE_TOKEN_URI, load_google_credentials
 from sync.store.clinics import get_or_create_clinic
 from sync.store.credentials import get_credential
 from sync.store.database import database_name, make_engine, session_scope
-from sync.store.errors import StoreError
+from sync.store.errors import RecordNotFound, StoreError
 from sync.store.migrate import current_revision, head_revision
 from sync.store.sources import Provider
 
@@ -80,15 +81,18 @@ def run_checks(*, token_uri: str = GOOGLE_TOKEN_URI) -> list[Check]:
     steps: list[tuple[str, Callable[[], Check]]] = [
         ("settings", lambda: Check("settings", True, "valid")),
         ("secret key", lambda: _secret_key(settings)),
-        ("policy", lambda: _policy(settings)),
         ("database", lambda: _database(settings)),
     ]
     checks = [_guarded(name, step) for name, step in steps]
+    if not checks[-1].ok:
+        checks.append(_not_checked("policy", checks[-1]))
+    else:
+        checks.append(_guarded("policy", lambda: _policy(settings)))
     later: list[tuple[str, Callable[[], Check]]] = [
         ("credentials", lambda: _credentials(settings)),
         ("Google API", lambda: _google_api(settings, token_uri)),
     ]
-    database = checks[-1]
+    database = checks[2]
     if not database.ok and _uses_stored_grant(settings):
         return checks + [_not_checked(name, database) for name, _ in later]
     return checks + [_guarded(name, step) for name, step in later]
@@ -126,8 +130,18 @@ def _secret_key(settings: Settings) -> Check:
 
 
 def _policy(settings: Settings) -> Check:
-    policy = load_policy(settings.policy)
-    return Check("policy", True, f"{policy.name}: {len(policy.rules)} rule(s)")
+    """The clinic's stored policy parses (the shipped default for a clinic not made yet)."""
+    engine = make_engine(settings.database_url)
+    try:
+        profile = open_profile(engine, slug=settings.clinic)
+    except RecordNotFound:
+        policy = load_policy(None)
+        return Check("policy", True, f"{policy.name} (default): {len(policy.rules)} rule(s)")
+    finally:
+        engine.dispose()
+    policy, version = profile.policy, profile.policy_version
+    which = f"version {version}" if version else "default"
+    return Check("policy", True, f"{policy.name} ({which}): {len(policy.rules)} rule(s)")
 
 
 def _database(settings: Settings) -> Check:

@@ -107,7 +107,7 @@ def _serve(
     *,
     emulator_url: str,
 ) -> None:
-    app = create_app(services.settings, services.engine, policy=services.policy)
+    app = create_app(services.settings, services.engine)
     with _web_server(app, options.port) as web:
         settings = services.settings.model_copy(update={"public_url": web.url})
         services = replace(services, settings=settings)

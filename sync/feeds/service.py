@@ -1,9 +1,12 @@
 """A token in, a rendered feed out: the feeds use case (SPEC §7).
 
 :meth:`FeedService.answer` checks the token, reads the clinic's data version (one
-aggregate query, then trusted for ``CLINIC_SYNC_FEED_RECHECK_SECONDS``) and the clinic's
-date ("today" in ``CLINIC_SYNC_CLINIC_TIME_ZONE``, from an injected clock), and serves
-the rendered feed kept for that pair. Only when either moved does it load the clinic's
+aggregate query, then trusted for ``CLINIC_SYNC_FEED_RECHECK_SECONDS``), the clinic's
+date ("today" in the clinic's time zone, from an injected clock) and its settings
+version, and serves the rendered feed kept for those. Each clinic's time zone, label
+mode, horizon and policy come from its profile
+(:class:`~sync.clinics.directory.ClinicDirectory`), so one service serves every clinic of
+the database, each with its own. Only when one of them moved does it load the clinic's
 bookings, run :func:`rules.assess.assess` once for the whole clinic (shared by every
 feed of the clinic), pick the scope's patients, publish sequences and render. Patients
 of a calendar are those with a booking on it within the scan window; the clinic feed
@@ -17,15 +20,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from time import monotonic, perf_counter
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from rules.assess import Assessment, Scope, assess
-from rules.model import Eligibility, MatchKind, Patient, PatientKey, Policy
-from rules.patients import IdentityOptions, PatientGroup
-from rules.vocabulary import Matcher
+from rules.model import Eligibility, MatchKind, Patient, PatientKey
+from rules.patients import PatientGroup
+from sync.clinics.directory import ClinicDirectory
+from sync.clinics.profile import ClinicProfile
 from sync.config import Settings
 from sync.feeds.cache import FeedCache, RenderedFeed
 from sync.feeds.events import feed_events, patient_stamps
@@ -35,7 +38,6 @@ from sync.feeds.scope import FeedScope, ScopeKind
 from sync.feeds.sequences import publish_sequences
 from sync.feeds.tokens import hash_token, live_token
 from sync.store.bookings import list_bookings
-from sync.store.clinics import list_clinics
 from sync.store.database import session_scope
 from sync.store.errors import ConstraintViolation, RecordNotFound
 from sync.store.feeds import (
@@ -50,6 +52,8 @@ from sync.store.sources import get_source
 __all__ = ["Clock", "FeedAnswer", "FeedOptions", "FeedService", "utc_now"]
 
 Clock = Callable[[], datetime]
+_Key = tuple[DataVersion, date, int]
+"""What a rendered feed depends on: the clinic's data version, its date, its settings."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TOKENS_REMEMBERED = 10_000
 
@@ -61,32 +65,26 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class FeedOptions:
-    """The settings a feed depends on."""
+    """The operator's settings feeds depend on (the clinic's own come from its profile)."""
 
-    zone: ZoneInfo
-    label: PatientLabel = PatientLabel.INITIALS
     refresh: timedelta = timedelta(hours=1)
-    days_back: int = 180
-    days_ahead: int = 365
-    horizon_days: int = 120
-    staff_domains: frozenset[str] = frozenset()
     recheck_seconds: float = 0.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FeedOptions:
         return cls(
-            zone=ZoneInfo(settings.clinic_time_zone),
-            label=PatientLabel(settings.feed_patient_label),
             refresh=settings.feed_refresh_interval,
-            days_back=settings.scan_days_back,
-            days_ahead=settings.scan_days_ahead,
-            horizon_days=settings.feed_horizon_days,
-            staff_domains=settings.staff_domains,
             recheck_seconds=settings.feed_recheck_seconds,
         )
 
-    def scope(self, today: date) -> Scope:
-        return Scope(today, self.days_back, self.days_ahead, self.horizon_days)
+
+def _scope(clinic: ClinicProfile, today: date) -> Scope:
+    scan = clinic.settings
+    return Scope(today, scan.scan_days_back, scan.scan_days_ahead, scan.feed_horizon_days)
+
+
+def _label(clinic: ClinicProfile) -> PatientLabel:
+    return PatientLabel(clinic.settings.feed_patient_label)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +98,9 @@ class FeedAnswer:
 
 @dataclass(frozen=True, slots=True)
 class _ClinicView:
-    """One clinic's assessment for one (data version, today), shared by its feeds."""
+    """One clinic's assessment for one (data version, today, settings), shared by its feeds."""
 
-    key: tuple[DataVersion, date]
+    key: _Key
     assessment: Assessment
     stamps: dict[PatientKey, datetime]
 
@@ -119,34 +117,36 @@ class FeedService:
     def __init__(
         self,
         engine: Engine,
-        policy: Policy,
+        clinics: ClinicDirectory,
         options: FeedOptions,
         *,
         clock: Clock = utc_now,
         cache: FeedCache | None = None,
     ) -> None:
         self.engine = engine
-        self.policy = policy
+        self.clinics = clinics
         self.options = options
         self.clock = clock
         self.cache = cache or FeedCache()
-        self._matcher = Matcher(policy)
-        self._identity = IdentityOptions(staff_domains=options.staff_domains)
         self._views: dict[int, _ClinicView] = {}
         self._versions: dict[int, tuple[float, DataVersion]] = {}
         self._tokens: dict[str, tuple[float, FeedToken, bool]] = {}
         self._render_lock = threading.Lock()
 
-    def today(self) -> date:
+    def today(self, clinic: ClinicProfile) -> date:
         """The clinic's date now."""
-        return self.clock().astimezone(self.options.zone).date()
+        return clinic.today(self.clock())
 
     def answer(self, secret: str) -> FeedAnswer:
         """The feed a secret opens, from the cache when the clinic's data has not moved."""
         token, live = self._token(secret)
         if token is None or not live:
             return FeedAnswer(token.id if token else None, None)
-        key = (self._version(token.clinic_id), self.today())
+        try:
+            clinic = self.clinics.profile(token.clinic_id)
+        except RecordNotFound:  # the clinic was removed since the token was read
+            return FeedAnswer(token.id, None)
+        key = (self._version(token.clinic_id), self.today(clinic), clinic.version)
         scope = (token.clinic_id, token.scope_kind, token.scope_value, token.label)
         cached = self.cache.get(scope, key)
         if cached is not None:
@@ -156,7 +156,7 @@ class FeedService:
             if cached is not None:
                 return FeedAnswer(token.id, cached)
             started = perf_counter()
-            feed = self._render_retrying(token, key)
+            feed = self._render_retrying(clinic, token, key)
             if feed is not None:
                 self.cache.put(scope, key, feed)
             return FeedAnswer(token.id, feed, perf_counter() - started)
@@ -191,88 +191,105 @@ class FeedService:
         return version
 
     def _render_retrying(
-        self, token: FeedToken, key: tuple[DataVersion, date]
+        self, clinic: ClinicProfile, token: FeedToken, key: _Key
     ) -> RenderedFeed | None:
         try:
-            return self._render(token, key)
+            return self._render(clinic, token, key)
         except ConstraintViolation:
             # Another process published the same new UIDs first: read theirs and go on.
-            return self._render(token, key)
+            return self._render(clinic, token, key)
 
-    def _render(self, token: FeedToken, key: tuple[DataVersion, date]) -> RenderedFeed | None:
-        version, today = key
+    def _render(self, clinic: ClinicProfile, token: FeedToken, key: _Key) -> RenderedFeed | None:
+        version, today, _ = key
         floor = version.changed_at or _EPOCH
         with session_scope(self.engine) as session:
-            view = self._view(session, token.clinic_id, key)
-            selection = self._select(session, token, view)
+            view = self._view(session, clinic, key)
+            selection = self._select(session, clinic, token, view)
             if selection is None:
                 return None
             events = feed_events(
                 selection.eligibility,
-                self.policy,
+                clinic.policy,
                 namespace=str(token.clinic_id),
-                label=self.options.label,
+                label=_label(clinic),
                 stamps=view.stamps,
                 floor=floor,
             )
             sequences = publish_sequences(session, token.clinic_id, events, now=self.clock())
-        header = FeedHeader(token.label or selection.title, self._about(), self.options.refresh)
+        about = _about(clinic)
+        header = FeedHeader(token.label or selection.title, about, self.options.refresh)
         body = render_feed(header, events, sequences)
-        return RenderedFeed.of(body, max(floor, self._midnight(today)).replace(microsecond=0))
+        midnight = _midnight(clinic, today)
+        return RenderedFeed.of(body, max(floor, midnight).replace(microsecond=0))
 
-    def _view(self, session: Session, clinic_id: int, key: tuple[DataVersion, date]) -> _ClinicView:
-        view = self._views.get(clinic_id)
+    def _view(self, session: Session, clinic: ClinicProfile, key: _Key) -> _ClinicView:
+        view = self._views.get(clinic.id)
         if view is not None and view.key == key:
             return view
-        scope = self.options.scope(key[1])
-        first, last = self._window(key[1])
-        bookings = list_bookings(session, clinic_id, first_day=first, last_day=last)
+        first, last = _window(clinic, key[1])
+        bookings = list_bookings(session, clinic.id, first_day=first, last_day=last)
+        matcher = self.clinics.matcher(clinic.id)
         assessment = assess(
-            bookings, self.policy, scope, matcher=self._matcher, options=self._identity
+            bookings,
+            clinic.policy,
+            _scope(clinic, key[1]),
+            matcher=matcher,
+            options=clinic.identity,
         )
-        changed = booking_change_times(session, clinic_id, first, last)
+        changed = booking_change_times(session, clinic.id, first, last)
         floor = key[0].changed_at or _EPOCH
         view = _ClinicView(key, assessment, patient_stamps(assessment.patients, changed, floor))
-        self._views[clinic_id] = view
+        self._views[clinic.id] = view
         return view
 
-    def _select(self, session: Session, token: FeedToken, view: _ClinicView) -> _Selection | None:
+    def _select(
+        self, session: Session, clinic: ClinicProfile, token: FeedToken, view: _ClinicView
+    ) -> _Selection | None:
         scope = FeedScope(ScopeKind(token.scope_kind), token.scope_value)
         groups = view.assessment.patients
         if scope.kind is ScopeKind.CLINIC:
-            title = next((c.name for c in list_clinics(session) if c.id == token.clinic_id), "")
-            return self._selection(title, groups, view)
+            return _selection(clinic, clinic.name, groups, view)
         if scope.kind is ScopeKind.PATIENT:
             key = scope.patient_key
             mine = [group for group in groups if _is_patient(group, key)]
             patient = mine[0].patient if mine else Patient(key=key)
-            return self._selection(patient_label(patient, self.options.label), mine, view)
+            return _selection(clinic, patient_label(patient, _label(clinic)), mine, view)
         try:
             source = get_source(session, scope.source_id)
         except RecordNotFound:
             return None
-        ids = source_booking_ids(session, source.id, *self._window(view.key[1]))
+        if source.clinic_id != clinic.id:
+            return None  # a calendar of another clinic: as if it did not exist
+        ids = source_booking_ids(session, source.id, *_window(clinic, view.key[1]))
         booked = [g for g in groups if any(m.booking.id in ids for m in g.members)]
-        return self._selection(source.display_name, booked, view)
+        return _selection(clinic, source.display_name, booked, view)
 
-    def _selection(self, name: str, groups: list[PatientGroup], view: _ClinicView) -> _Selection:
-        keys = {group.patient.key for group in groups}
-        chosen = [item for item in view.assessment.eligibility if item.patient.key in keys]
-        return _Selection(f"{self._treatments()} eligibility: {name}", chosen)
 
-    def _treatments(self) -> str:
-        later = sorted({rule.later for rule in self.policy.rules})
-        return ", ".join(self.policy.category(name).label for name in later)
+def _selection(
+    clinic: ClinicProfile, name: str, groups: list[PatientGroup], view: _ClinicView
+) -> _Selection:
+    keys = {group.patient.key for group in groups}
+    chosen = [item for item in view.assessment.eligibility if item.patient.key in keys]
+    return _Selection(f"{_treatments(clinic)} eligibility: {name}", chosen)
 
-    def _about(self) -> str:
-        return f"Dates on which patients may have {self._treatments()} (clinic-sync)."
 
-    def _window(self, today: date) -> tuple[date, date]:
-        back, ahead = self.options.days_back, self.options.days_ahead
-        return today - timedelta(days=back), today + timedelta(days=ahead)
+def _treatments(clinic: ClinicProfile) -> str:
+    policy = clinic.policy
+    later = sorted({rule.later for rule in policy.rules})
+    return ", ".join(policy.category(name).label for name in later)
 
-    def _midnight(self, today: date) -> datetime:
-        return datetime.combine(today, time(), tzinfo=self.options.zone).astimezone(UTC)
+
+def _about(clinic: ClinicProfile) -> str:
+    return f"Dates on which patients may have {_treatments(clinic)} (clinic-sync)."
+
+
+def _window(clinic: ClinicProfile, today: date) -> tuple[date, date]:
+    back, ahead = clinic.settings.scan_days_back, clinic.settings.scan_days_ahead
+    return today - timedelta(days=back), today + timedelta(days=ahead)
+
+
+def _midnight(clinic: ClinicProfile, today: date) -> datetime:
+    return datetime.combine(today, time(), tzinfo=clinic.zone).astimezone(UTC)
 
 
 def _is_patient(group: PatientGroup, key: PatientKey) -> bool:

@@ -34,6 +34,7 @@ __all__ = [
     "AuditEventRow",
     "BookingRow",
     "CalendarSourceRow",
+    "ClinicPolicyRow",
     "ClinicRow",
     "ConflictRow",
     "FlagWriteRow",
@@ -70,16 +71,57 @@ class StoreModel(
     """Base of the store's tables: its own metadata, apart from any other SQLModel tables."""
 
 
+FEED_LABELS = ("full", "initials", "id")
+
+
 class ClinicRow(StoreModel, table=True):
-    """A clinic: the unit that owns calendars, patients, conflicts and audit records."""
+    """A clinic: the tenant that owns calendars, patients, conflicts and audit records (SPEC §2).
+
+    Its settings live here, not in the process: one service runs any number of clinics.
+    ``version`` rises with every change of a setting or of the policy, so a worker that
+    keeps a clinic's settings in memory notices a change by comparing one number.
+    ``staff_domains`` is the comma-separated, case-folded list.
+    """
 
     __tablename__ = "clinics"
-    __table_args__ = (UniqueConstraint("slug"),)
+    __table_args__ = (
+        UniqueConstraint("slug"),
+        _one_of("feed_patient_label", FEED_LABELS, "feed_patient_label"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(sa_type=String(64))
     name: str = Field(sa_type=String(200))
     created_at: datetime = Field(sa_type=UtcDateTime)
+    time_zone: str = Field(default="UTC", sa_type=String(64))
+    staff_domains: str = Field(default="", sa_type=String(2000))
+    flag_color: str = Field(default="11", sa_type=String(2))
+    patient_id_property: str = Field(default="patient_id", sa_type=String(200))
+    feed_patient_label: str = Field(default="initials", sa_type=String(16))
+    scan_days_back: int = Field(default=180, sa_type=Integer)
+    scan_days_ahead: int = Field(default=365, sa_type=Integer)
+    feed_horizon_days: int = Field(default=120, sa_type=Integer)
+    dry_run: bool = Field(default=False, sa_type=Boolean)
+    version: int = Field(default=1, sa_type=Integer)
+    updated_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class ClinicPolicyRow(StoreModel, table=True):
+    """One version of a clinic's policy, kept as the TOML text it was given (SPEC §3).
+
+    The highest version is the one in force; ``text`` is ``None`` for a return to the
+    shipped default. Old versions stay, so the audit can say which policy flagged what.
+    """
+
+    __tablename__ = "clinic_policies"
+    __table_args__ = (UniqueConstraint("clinic_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    clinic_id: int = Field(sa_column=_fk("clinics.id"))
+    version: int = Field(sa_type=Integer)
+    text: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    created_by: str | None = Field(default=None, sa_type=String(320))
 
 
 class CalendarSourceRow(StoreModel, table=True):
@@ -365,6 +407,28 @@ class UserRow(StoreModel, table=True):
     created_at: datetime = Field(sa_type=UtcDateTime)
     disabled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     password_changed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    operator: bool = Field(default=False, sa_type=Boolean)
+
+
+class MembershipRow(StoreModel, table=True):
+    """A user's place in one clinic: the role they hold there (SPEC §8).
+
+    What a user may see is the clinics they are a member of; an operator without a
+    membership runs the service but sees no clinic's patients.
+    """
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        UniqueConstraint("user_id", "clinic_id"),
+        Index(None, "clinic_id"),
+        _one_of("role", USER_ROLES, "role"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=_fk("users.id"))
+    clinic_id: int = Field(sa_column=_fk("clinics.id"))
+    role: str = Field(sa_type=String(16))
+    created_at: datetime = Field(sa_type=UtcDateTime)
 
 
 class ApiTokenRow(StoreModel, table=True):
@@ -409,7 +473,7 @@ class LoginAttemptRow(StoreModel, table=True):
     succeeded: bool = Field(sa_type=Boolean)
 
 
-__all__ += ["ApiTokenRow", "LoginAttemptRow", "UserRow", "WebSessionRow"]
+__all__ += ["ApiTokenRow", "LoginAttemptRow", "MembershipRow", "UserRow", "WebSessionRow"]
 
 
 IDENTITY_KEY_KINDS = MATCH_KINDS

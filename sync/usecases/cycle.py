@@ -19,13 +19,11 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from weakref import WeakKeyDictionary
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
 from rules.assess import Scope
 from sync.bootstrap import Services
-from sync.store.clinics import get_clinic
 from sync.store.conflicts import copies_by_row, list_conflicts
 from sync.store.database import session_scope
 from sync.store.review import reviewed_since
@@ -176,7 +174,7 @@ def _cycle(
         return CalendarCycle(pull=pull)
     settled.pop(source.clinic_id, None)
     changes = Changes(pull.changed, pull.retired_keys) if up_to_date else None
-    dry = services.settings.dry_run if dry_run is None else dry_run
+    dry = services.clinic.settings.dry_run if dry_run is None else dry_run
     cycle = _reconcile_clinic(
         services, source.clinic_id, pull, now=now, changes=changes, dry_run=dry
     )
@@ -196,11 +194,11 @@ def _up_to_date(
 
 
 def _scope(services: Services, now: datetime) -> Scope:
-    settings = services.settings
+    clinic = services.clinic
     return Scope(
-        today=now.astimezone(ZoneInfo(settings.clinic_time_zone)).date(),
-        days_back=settings.scan_days_back,
-        days_ahead=settings.scan_days_ahead,
+        today=clinic.today(now),
+        days_back=clinic.settings.scan_days_back,
+        days_ahead=clinic.settings.scan_days_ahead,
     )
 
 
@@ -233,7 +231,7 @@ def _reconcile_clinic(
     started = time.perf_counter()
     stamps = _stamps.setdefault(services.engine, _Stamps())
     options = FlagOptions(
-        color=settings.flag_color,
+        color=services.clinic.settings.flag_color,
         link_base=f"{settings.public_url}/admin",
         now=now,
         dry_run=dry_run,
@@ -282,10 +280,10 @@ def _flag(
 
 
 def run_clinic_pass(services: Services, *, now: datetime) -> PassReport:
-    """Run one cycle for every enabled calendar of the configured clinic, on any provider."""
-    clinic = services.settings.clinic
+    """Run one cycle for every enabled calendar of the services' clinic, on any provider."""
+    clinic = services.clinic.slug
     with session_scope(services.engine) as session:
-        sources = list_sources(session, get_clinic(session, clinic).id, enabled_only=True)
+        sources = list_sources(session, services.clinic.id, enabled_only=True)
     live = LiveBookings()
     cycles = tuple(
         run_calendar_cycle(services, source.id, now=now, live=live) for source in sources

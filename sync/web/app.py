@@ -1,11 +1,13 @@
-"""The app factory: settings (and optionally an engine, a policy, a clock) in, an ASGI app out.
+"""The app factory: settings (and optionally an engine and a clock) in, an ASGI app out.
 
 Nothing is built at import time. :func:`create_app` wires the feed service, the fetch
 log and the metrics into routers (and the API documentation when
 ``CLINIC_SYNC_API_DOCS`` is on); JSON answers get
 :class:`~sync.web.json_headers.JsonHeaders`. The fetch log's writer thread runs for the
 app's lifespan and writes what is pending on shutdown. An engine passed in stays the
-caller's; one built here from ``settings.database_url`` is disposed on shutdown.
+caller's; one built here from ``settings.database_url`` is disposed on shutdown. Each
+clinic's settings and policy come from the store through one
+:class:`~sync.clinics.directory.ClinicDirectory` that feeds and admin routes share.
 """
 
 from __future__ import annotations
@@ -16,11 +18,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from rules.model import Policy
+from sync.clinics.directory import ClinicDirectory
 from sync.config import Settings
 from sync.feeds.fetch_log import FetchLog
 from sync.feeds.service import Clock, FeedOptions, FeedService, utc_now
-from sync.policy_file import load_policy
 from sync.store.database import make_engine
 from sync.web.access_log import RedactedAccessLog
 from sync.web.admin import AdminContext, install_admin
@@ -38,14 +39,13 @@ def create_app(
     settings: Settings,
     engine: Engine | None = None,
     *,
-    policy: Policy | None = None,
     clock: Clock = utc_now,
 ) -> FastAPI:
-    """The clinic-sync web app; a bad policy file raises here, before anything serves."""
-    policy = policy or load_policy(settings.policy)
+    """The clinic-sync web app, serving every clinic in the database."""
     owned = engine is None
     database = engine or make_engine(settings.database_url)
-    service = FeedService(database, policy, FeedOptions.from_settings(settings), clock=clock)
+    clinics = ClinicDirectory(database, recheck_seconds=settings.feed_recheck_seconds)
+    service = FeedService(database, clinics, FeedOptions.from_settings(settings), clock=clock)
     fetch_log = FetchLog(database, clock=clock)
     metrics = WebMetrics()
 
@@ -68,7 +68,7 @@ def create_app(
     app.include_router(feeds_router(service, fetch_log, metrics))
     app.include_router(health_router(database, metrics))
     app.include_router(webhooks_router(database, clock))
-    admin = AdminContext(settings, database, policy, clock)
+    admin = AdminContext(settings, database, clinics, clock)
     install_admin(app, admin)
     if settings.api_docs:
         app.include_router(api_docs_router(admin))

@@ -24,7 +24,6 @@ from sync.accounts.service import Actor, create_user, issue_api_token
 from sync.bootstrap import Services, booking_reader
 from sync.config import Settings
 from sync.emulator import EmulatorServer
-from sync.policy_file import load_policy
 from sync.sources.google import GoogleCalendarSource
 from sync.store.clinics import get_or_create_clinic
 from sync.store.conflicts import list_conflicts
@@ -34,6 +33,7 @@ from sync.store.users import Role
 from sync.usecases.cycle import run_clinic_pass
 from sync.web.app import create_app
 from sync.web.server import WebServer
+from tests.clinics import clinic_profile
 from tests.cycle.conftest import (
     PATIENT,
     _server,
@@ -100,8 +100,8 @@ def settings(engine: Engine, emulator: EmulatorServer) -> Settings:
 
 @pytest.fixture
 def services(settings: Settings, engine: Engine, source: GoogleCalendarSource) -> Services:
-    policy = load_policy()
-    return Services(settings, engine, policy, booking_reader(policy, settings), source)
+    profile = clinic_profile(engine)
+    return Services(settings, engine, profile, booking_reader(profile), source)
 
 
 @dataclass
@@ -153,7 +153,7 @@ def seeded(services: Services, insert: Callable[..., Json], calendars: tuple[str
 
 @pytest.fixture
 def app(settings: Settings, engine: Engine) -> FastAPI:
-    return create_app(settings, engine, policy=load_policy(), clock=Clock())
+    return create_app(settings, engine, clock=Clock())
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from sqlalchemy import Engine
 from sync.bootstrap import Services, booking_reader
 from sync.config import Settings
 from sync.emulator import EmulatorServer
-from sync.policy_file import load_policy
 from sync.sources.google import CalendarClient, GoogleCalendarSource, RetryPolicy
+from tests.clinics import clinic_profile
 from tests.google.conftest import (
     NOW,
     _server,
@@ -55,9 +55,14 @@ PATIENT = [{"email": "jane.doe@example.com"}]
 
 
 def make_services(
-    engine: Engine, emulator: EmulatorServer, source: GoogleCalendarSource, **settings: Any
+    engine: Engine,
+    emulator: EmulatorServer,
+    source: GoogleCalendarSource,
+    clinic: dict[str, Any] | None = None,
+    **settings: Any,
 ) -> Services:
-    """Services on ``engine`` and the emulator; ``settings`` override the defaults."""
+    """Services on ``engine`` and the emulator; ``settings`` override the process defaults,
+    ``clinic`` the clinic's own (stored as an admin would set them)."""
     config = Settings(
         database_url=str(engine.url),
         google_api_endpoint=emulator.url,
@@ -65,8 +70,8 @@ def make_services(
         public_url="https://clinic.example",
         **settings,
     )
-    policy = load_policy()
-    return Services(config, engine, policy, booking_reader(policy, config), source)
+    profile = clinic_profile(engine, **(clinic or {}))
+    return Services(config, engine, profile, booking_reader(profile), source)
 
 
 @pytest.fixture
@@ -90,4 +95,4 @@ def services(engine: Engine, emulator: EmulatorServer, source: GoogleCalendarSou
 
 @pytest.fixture
 def dry_services(services: Services) -> Services:
-    return replace(services, settings=services.settings.model_copy(update={"dry_run": True}))
+    return replace(services, clinic=clinic_profile(services.engine, dry_run=True))

@@ -17,7 +17,6 @@ import pytest
 from rich.console import Console
 
 from rules.assess import Scope, assess
-from rules.patients import IdentityOptions
 from sync.bootstrap import Services, open_services
 from sync.demo.clinic import DemoClinic, generate_clinic
 from sync.demo.first_sync import connect_calendars, first_sync
@@ -71,7 +70,7 @@ def test_every_patient_is_recognised_as_one_patient(synced: tuple[DemoClinic, Se
     with session_scope(services.engine) as session:
         clinic_id = get_clinic(session, "default").id
         bookings = [copy.event.booking for copy in load_copies(session, clinic_id)]
-    staff = IdentityOptions(staff_domains=services.settings.staff_domains)
+    staff = services.clinic.identity
     groups = assess(bookings, services.policy, Scope(today=clinic.today), options=staff).patients
     names = patient_names(clinic)
     assert sorted(names[str(group.patient.key)] for group in groups) == sorted(

@@ -18,7 +18,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from rules.model import Attendee, Booking, Policy
+from rules.model import Attendee, Booking
+from sync.clinics.directory import ClinicDirectory
 from sync.config import Settings
 from sync.feeds.scope import FeedScope, ScopeKind
 from sync.feeds.service import FeedOptions, FeedService
@@ -31,6 +32,7 @@ from sync.store.migrate import upgrade
 from sync.store.sources import Provider, add_source
 from sync.web.app import create_app
 from sync.web.server import WebServer
+from tests.clinics import clinic_profile
 from tests.store.conftest import blank_engine, engine, postgres_unreachable
 
 __all__ = ["blank_engine", "engine", "postgres_unreachable"]
@@ -56,11 +58,12 @@ class ClinicData:
     engine: Engine
     clock: Clock
     clinic_id: int = 0
+    slug: str = "rivera"
     sources: dict[str, int] = field(default_factory=dict)
 
     def setup(self) -> ClinicData:
         with session_scope(self.engine) as session:
-            self.clinic_id = get_or_create_clinic(session, "rivera", "Rivera Aesthetics").id
+            self.clinic_id = get_or_create_clinic(session, self.slug, "Rivera Aesthetics").id
             for name in ("Dr Smith", "Nurse Kim"):
                 source = add_source(
                     session,
@@ -137,20 +140,25 @@ def clinic(sqlite_engine: Engine, clock: Clock) -> ClinicData:
 
 
 def feed_settings(**overrides: object) -> Settings:
-    values: dict[str, object] = {"feed_recheck_seconds": 0, "feed_patient_label": "full"}
+    values: dict[str, object] = {"feed_recheck_seconds": 0}
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
-def service_for(data: ClinicData, policy: Policy, **overrides: object) -> FeedService:
-    """A fresh feed service (empty cache) over the clinic's store."""
-    options = FeedOptions.from_settings(feed_settings(**overrides))
-    return FeedService(data.engine, policy, options, clock=data.clock)
+def service_for(data: ClinicData, **clinic: object) -> FeedService:
+    """A fresh feed service (empty cache) over the clinic's store, on the shipped policy.
+
+    ``clinic`` sets the clinic's own settings (label mode ``full`` unless given).
+    """
+    clinic_profile(data.engine, data.slug, **{"feed_patient_label": "full", **clinic})
+    directory = ClinicDirectory(data.engine, recheck_seconds=0)
+    return FeedService(data.engine, directory, FeedOptions(), clock=data.clock)
 
 
 @pytest.fixture
-def app(clinic: ClinicData, default_policy: Policy) -> FastAPI:
-    return create_app(feed_settings(), clinic.engine, policy=default_policy, clock=clinic.clock)
+def app(clinic: ClinicData) -> FastAPI:
+    clinic_profile(clinic.engine, clinic.slug, feed_patient_label="full")
+    return create_app(feed_settings(), clinic.engine, clock=clinic.clock)
 
 
 @pytest.fixture

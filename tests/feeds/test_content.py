@@ -39,7 +39,7 @@ def test_eligible_day_and_ideal_window_as_all_day_events(
 ) -> None:
     clinic.book("mn1", "2026-11-20", MN)
     _, secret = clinic.issue("patient", "name:Jane Doe")
-    body = render(service_for(clinic, default_policy), secret)
+    body = render(service_for(clinic), secret)
     parsed = strict(body)
     found = {(e.summary, e.dtstart, e.dtend) for e in parsed.events}  # type: ignore[attr-defined]
     assert found == {
@@ -53,7 +53,7 @@ def test_calendar_properties_follow_rfc_5545_and_7986(
 ) -> None:
     clinic.book("mn1", "2026-11-20", MN)
     _, secret = clinic.issue("clinic", label="Rivera feed")
-    body = render(service_for(clinic, default_policy), secret)
+    body = render(service_for(clinic), secret)
     calendar = icalendar.Calendar.from_ical(body)
     assert calendar["VERSION"] == "2.0"
     assert calendar["CALSCALE"] == "GREGORIAN"
@@ -77,7 +77,7 @@ def test_dtstamp_is_the_bookings_last_change_not_the_clock(
     clinic.book("mn1", "2026-11-20", MN)
     clinic.clock.now = booked_at + timedelta(hours=5)
     _, secret = clinic.issue("clinic")
-    body = render(service_for(clinic, default_policy), secret)
+    body = render(service_for(clinic), secret)
     assert {event["DTSTAMP"].dt for event in events(body)} == {booked_at}
 
 
@@ -87,9 +87,9 @@ def test_same_data_renders_the_same_bytes_and_uids(
     clinic.book("mn1", "2026-11-20", MN, patient_email="jane@example.com")
     clinic.book("mn2", "2026-11-22", "Microneedling - Tom Reed", calendar="Nurse Kim")
     _, secret = clinic.issue("clinic")
-    first = render(service_for(clinic, default_policy), secret)
+    first = render(service_for(clinic), secret)
     clinic.clock.now += timedelta(minutes=30)  # same day, a fresh process: same feed
-    second = render(service_for(clinic, default_policy), secret)
+    second = render(service_for(clinic), secret)
     assert first == second
     uids = [str(event["UID"]) for event in events(first)]
     assert len(uids) == len(set(uids)) == 4
@@ -100,10 +100,10 @@ def test_same_data_renders_the_same_bytes_and_uids(
 def test_sequence_rises_when_an_event_changes(clinic: ClinicData, default_policy: Policy) -> None:
     clinic.book("mn1", "2026-11-20", MN)
     _, secret = clinic.issue("patient", "name:Jane Doe")
-    before = {str(e["UID"]): e for e in events(render(service_for(clinic, default_policy), secret))}
+    before = {str(e["UID"]): e for e in events(render(service_for(clinic), secret))}
     clinic.clock.now += timedelta(minutes=1)
     clinic.book("mn1", "2026-11-21", MN)  # moved by a day: same UIDs, new dates
-    after = {str(e["UID"]): e for e in events(render(service_for(clinic, default_policy), secret))}
+    after = {str(e["UID"]): e for e in events(render(service_for(clinic), secret))}
     assert before.keys() == after.keys()
     for uid, event in after.items():
         assert int(event["SEQUENCE"]) == int(before[uid]["SEQUENCE"]) + 1
@@ -116,9 +116,9 @@ def test_unchanged_events_keep_their_sequence_when_others_change(
     clinic.book("mn1", "2026-11-20", MN)
     clinic.book("mn2", "2026-11-21", "Microneedling - Tom Reed")
     _, secret = clinic.issue("clinic")
-    render(service_for(clinic, default_policy), secret)
+    render(service_for(clinic), secret)
     clinic.book("mn2", "2026-11-23", "Microneedling - Tom Reed")
-    body = render(service_for(clinic, default_policy), secret)
+    body = render(service_for(clinic), secret)
     sequences = {str(e["SUMMARY"]): int(e["SEQUENCE"]) for e in events(body)}
     assert sequences["Ideal window for Botox (Jane Doe)"] == 0
     assert sequences["Ideal window for Botox (Tom Reed)"] == 1
@@ -129,7 +129,7 @@ def test_coinciding_events_are_published_once(clinic: ClinicData, default_policy
     clinic.book("mn1", "2026-11-20", MN)
     clinic.book("mn2", "2026-11-20", "Microneedling touch-up - Jane Doe", calendar="Nurse Kim")
     _, secret = clinic.issue("patient", "name:Jane Doe")
-    found = summaries(render(service_for(clinic, default_policy), secret))
+    found = summaries(render(service_for(clinic), secret))
     assert found.count("Eligible for Botox from 2026-12-04 (Jane Doe)") == 1
     assert found.count("Ideal window for Botox (Jane Doe)") == 1
 
@@ -140,7 +140,7 @@ def test_calendar_feed_has_only_the_patients_booked_there(
     clinic.book("mn1", "2026-11-20", MN)
     clinic.book("mn2", "2026-11-21", "Microneedling - Tom Reed", calendar="Nurse Kim")
     clinic.book("bx", "2026-12-30", "Botox - Tom Reed", calendar="Dr Smith")
-    service = service_for(clinic, default_policy)
+    service = service_for(clinic)
     _, smith = clinic.issue("calendar", str(clinic.sources["Dr Smith"]))
     _, kim = clinic.issue("calendar", str(clinic.sources["Nurse Kim"]))
     _, whole = clinic.issue("clinic")
@@ -156,7 +156,7 @@ def test_patient_feed_finds_the_patient_by_email_or_id(
 ) -> None:
     clinic.book("mn1", "2026-11-20", MN, patient_email="Jane@Example.com", patient_id="P-17")
     clinic.book("mn2", "2026-11-20", "Microneedling - Tom Reed")
-    service = service_for(clinic, default_policy)
+    service = service_for(clinic)
     for key in ("email:JANE@example.com", "id:P-17", "name:doe jane"):
         _, secret = clinic.issue("patient", key)
         assert {s.split("(")[-1] for s in summaries(render(service, secret))} == {"Jane Doe)"}
@@ -167,8 +167,8 @@ def test_today_is_the_clinics_local_date(clinic: ClinicData, default_policy: Pol
     clinic.book("mn1", "2026-11-10", MN)  # ideal window 24 Nov – 8 Dec, clipped to today
     _, secret = clinic.issue("patient", "name:Jane Doe")
     clinic.clock.now = datetime(2026, 11, 25, 23, 30, tzinfo=UTC)
-    utc = service_for(clinic, default_policy, clinic_time_zone="UTC")
-    auckland = service_for(clinic, default_policy, clinic_time_zone="Pacific/Auckland")
+    utc = service_for(clinic, time_zone="UTC")
+    auckland = service_for(clinic, time_zone="Pacific/Auckland")
     window = "Ideal window for Botox (Jane Doe)"
     starts = {
         name: next(e["DTSTART"].dt for e in events(render(s, secret)) if e["SUMMARY"] == window)
@@ -186,7 +186,7 @@ def test_patient_label_setting(
 ) -> None:
     clinic.book("mn1", "2026-11-20", MN, patient_id="P-17")
     _, secret = clinic.issue("clinic")
-    body = render(service_for(clinic, default_policy, feed_patient_label=mode), secret)
+    body = render(service_for(clinic, feed_patient_label=mode), secret)
     assert summaries(body)[0] == f"Eligible for Botox from 2026-12-04 ({shown})"
     if mode != "full":
         assert b"Jane" not in body
@@ -195,7 +195,7 @@ def test_patient_label_setting(
 def test_id_label_without_an_id_hides_the_email(clinic: ClinicData, default_policy: Policy) -> None:
     clinic.book("mn1", "2026-11-20", MN, patient_email="jane@example.com")
     _, secret = clinic.issue("clinic")
-    body = render(service_for(clinic, default_policy, feed_patient_label="id"), secret)
+    body = render(service_for(clinic, feed_patient_label="id"), secret)
     assert b"jane" not in body.lower()
     assert summaries(body)[0].endswith(")")
     assert "(#" in summaries(body)[0]
@@ -216,7 +216,7 @@ def test_text_from_calendars_cannot_inject_properties_or_components(
         description=f"Patient: Eve Adams;X-EVIL:1,BEGIN:VALARM\nService: Microneedling\n{HOSTILE}",
     )
     _, secret = clinic.issue("clinic", label=HOSTILE)
-    body = render(service_for(clinic, default_policy), secret)
+    body = render(service_for(clinic), secret)
     parsed = icalendar.Calendar.from_ical(body)
     assert [c.name for c in parsed.walk()] == ["VCALENDAR", "VEVENT", "VEVENT"]
     allowed = {"UID", "DTSTAMP", "DTSTART", "DTEND", "SEQUENCE", "SUMMARY", "DESCRIPTION", "TRANSP"}
@@ -237,7 +237,7 @@ def test_no_eligibility_gives_a_valid_empty_calendar(
     clinic: ClinicData, default_policy: Policy
 ) -> None:
     _, secret = clinic.issue("patient", "email:nobody@example.com")
-    body = render(service_for(clinic, default_policy), secret)
+    body = render(service_for(clinic), secret)
     assert events(body) == []
     strict(body)
 
@@ -245,7 +245,7 @@ def test_no_eligibility_gives_a_valid_empty_calendar(
 def test_past_windows_leave_the_feed(clinic: ClinicData, default_policy: Policy) -> None:
     clinic.book("mn1", "2026-11-20", MN)
     _, secret = clinic.issue("clinic")
-    service = service_for(clinic, default_policy)
+    service = service_for(clinic)
     assert summaries(render(service, secret))
     clinic.clock.now = datetime.combine(TODAY + timedelta(days=40), datetime.min.time(), UTC)
     assert summaries(render(service, secret)) == []

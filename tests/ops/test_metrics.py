@@ -141,7 +141,7 @@ def test_quarantined_ignored_and_cut_events_are_counted_and_shown_per_calendar(
     assert _value(registry, "clinic_sync_events_quarantined_total", **google) == 1
     assert _value(registry, "clinic_sync_events_ignored_total", **google) == 1
     assert _value(registry, "clinic_sync_bookings_cut_total", **google) == 1
-    app = create_app(counted.settings, counted.engine, policy=counted.policy)
+    app = create_app(counted.settings, counted.engine)
     with WebServer(app) as web:
         samples = _samples(httpx.get(f"{web.url}/metrics").text)
     for source_id, held in (("1", 1), ("2", 0)):
@@ -240,7 +240,7 @@ def test_the_web_apps_metrics_show_conflicts_by_state_and_calendar_health(
 ) -> None:
     _book_pair(insert, calendars)
     run_clinic_pass(counted, now=NOW)
-    app = create_app(counted.settings, counted.engine, policy=counted.policy)
+    app = create_app(counted.settings, counted.engine)
     with WebServer(app) as web:
         response = httpx.get(f"{web.url}/metrics")
     assert response.status_code == 200

@@ -164,7 +164,7 @@ def revoke_feed(context: AdminContext, user: User, token_id: int) -> FeedToken:
 
 def _detail(context: AdminContext, session: Session, view: ConflictView) -> ConflictDetail:
     history = list_audit_events(session, view.clinic_id, conflict_id=view.id)
-    return ConflictDetail(view, context.rule(view.rule_name), history)
+    return ConflictDetail(view, context.rule(view.clinic_id, view.rule_name), history)
 
 
 def _token_detail(token: FeedToken) -> dict[str, object]:

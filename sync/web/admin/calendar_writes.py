@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from rules.assess import Scope
 from rules.model import Conflict
 from sync.bootstrap import booking_reader, google_source, other_sources
+from sync.clinics.profile import ClinicProfile
 from sync.errors import ClinicSyncError
 from sync.sources.port import CalendarSource
 from sync.sources.router import CalendarRouter
@@ -42,11 +43,12 @@ Pair = tuple[StoredConflict, Conflict]
 
 def bring_flag_in_line(context: AdminContext, conflict: ConflictView) -> str:
     """Write the later booking's flag as the conflicts' states want it; what happened, in words."""
-    if context.settings.dry_run:
+    clinic = context.clinic(conflict.clinic_id)
+    if clinic.settings.dry_run:
         return "dry run: nothing is written to calendars"
-    calendars = _router(context)
+    calendars = _router(context, clinic)
     try:
-        return _describe(_apply(context, conflict, calendars))
+        return _describe(_apply(context, clinic, conflict, calendars))
     except (ClinicSyncError, StoreError) as err:
         _log.warning("flag write after review failed: %s", err)
         return DEFERRED
@@ -54,30 +56,34 @@ def bring_flag_in_line(context: AdminContext, conflict: ConflictView) -> str:
         calendars.close()
 
 
-def _router(context: AdminContext) -> CalendarRouter:
+def _router(context: AdminContext, clinic: ClinicProfile) -> CalendarRouter:
     settings, engine = context.settings, context.engine
 
     def google() -> CalendarSource:
-        return google_source(settings, engine=engine)
+        return google_source(settings, clinic, engine=engine)
 
-    return CalendarRouter(engine, {Provider.GOOGLE: google, **other_sources(settings, engine)})
+    others = other_sources(settings, engine, clinic)
+    return CalendarRouter(engine, {Provider.GOOGLE: google, **others})
 
 
 def _apply(
-    context: AdminContext, conflict: ConflictView, calendars: CalendarSource
+    context: AdminContext,
+    clinic: ClinicProfile,
+    conflict: ConflictView,
+    calendars: CalendarSource,
 ) -> FlagTally | None:
     settings, now = context.settings, context.now()
-    reader = booking_reader(context.policy, settings)
+    reader = booking_reader(clinic)
     with session_scope(context.engine) as session:
         detection, stored = load_detection(
-            session, conflict.clinic_id, context.policy, reader, _scope(context)
+            session, conflict.clinic_id, clinic.policy, reader, _scope(clinic, now)
         )
     known = {c.facts.public_id: c for c in stored}
     pairs = _pairs_on(detection, known, conflict.later.event_id)
-    options = FlagOptions(settings.flag_color, f"{settings.public_url}/admin", now)
+    options = FlagOptions(clinic.settings.flag_color, f"{settings.public_url}/admin", now)
     targets = [
         target
-        for target in plan_flags(detection, pairs, context.policy, options)
+        for target in plan_flags(detection, pairs, clinic.policy, options)
         if target.event_id == conflict.later.event_id
     ]
     if not targets:
@@ -107,12 +113,9 @@ def _settle(context: AdminContext, clinic_id: int, pairs: Sequence[Pair]) -> Non
         settle_states(session, clinic_id, pairs, carried, context.now())
 
 
-def _scope(context: AdminContext) -> Scope:
-    settings = context.settings
-    today = context.now().astimezone(ZoneInfo(settings.clinic_time_zone)).date()
-    return Scope(
-        today=today, days_back=settings.scan_days_back, days_ahead=settings.scan_days_ahead
-    )
+def _scope(clinic: ClinicProfile, now: datetime) -> Scope:
+    scan = clinic.settings
+    return Scope(clinic.today(now), days_back=scan.scan_days_back, days_ahead=scan.scan_days_ahead)
 
 
 def _describe(tally: FlagTally | None) -> str:

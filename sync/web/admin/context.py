@@ -1,8 +1,9 @@
-"""What every admin route needs: settings, the store, the policy and the clock (SPEC §8).
+"""What every admin route needs: settings, the store, the clinics and the clock (SPEC §8).
 
-Built once by :func:`sync.web.admin.admin_routers` and handed to each router; nothing
-global. The *home clinic* is ``CLINIC_SYNC_CLINIC``: sign-ins and feed tokens are
-recorded in its audit trail.
+Built once by :func:`sync.web.app.create_app` and handed to each router; nothing
+global. Each clinic's settings and policy come from ``clinics``
+(:class:`~sync.clinics.directory.ClinicDirectory`). The *home clinic* is
+``CLINIC_SYNC_CLINIC``: sign-ins and feed tokens are recorded in its audit trail.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
-from rules.model import Policy, Rule
+from rules.model import Rule
 from sync.accounts.login import LoginLimits
 from sync.accounts.service import Actor
+from sync.clinics.directory import ClinicDirectory
+from sync.clinics.profile import ClinicProfile
 from sync.config import Settings
 from sync.feeds.service import Clock
 from sync.store.clinics import get_or_create_clinic
@@ -29,7 +32,7 @@ class AdminContext:
 
     settings: Settings
     engine: Engine
-    policy: Policy
+    clinics: ClinicDirectory
     clock: Clock
 
     @property
@@ -56,5 +59,11 @@ class AdminContext:
         """``name`` acting for the home clinic, now."""
         return Actor(name, self.home_clinic_id(), self.now())
 
-    def rule(self, name: str) -> Rule | None:
-        return next((rule for rule in self.policy.rules if rule.name == name), None)
+    def clinic(self, clinic_id: int) -> ClinicProfile:
+        """The clinic's profile: its settings and policy."""
+        return self.clinics.profile(clinic_id)
+
+    def rule(self, clinic_id: int, name: str) -> Rule | None:
+        """The clinic's rule called ``name`` (``None`` once its policy dropped it)."""
+        rules = self.clinic(clinic_id).policy.rules
+        return next((rule for rule in rules if rule.name == name), None)

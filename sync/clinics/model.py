@@ -1,0 +1,29 @@
+"""What a clinic sets for itself, as a plain record (SPEC §3, §6, §7, §9).
+
+Kept apart from the store and its tables, so the offline audit and the settings readers
+use a new clinic's defaults without importing the database layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+__all__ = ["SETTING_NAMES", "ClinicSettings"]
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicSettings:
+    """What a clinic sets for itself; the defaults are a new clinic's (SPEC §3, §6, §7, §9)."""
+
+    time_zone: str = "UTC"
+    staff_domains: frozenset[str] = frozenset()
+    flag_color: str = "11"
+    patient_id_property: str = "patient_id"
+    feed_patient_label: str = "initials"
+    scan_days_back: int = 180
+    scan_days_ahead: int = 365
+    feed_horizon_days: int = 120
+    dry_run: bool = False
+
+
+SETTING_NAMES = tuple(f.name for f in fields(ClinicSettings))
