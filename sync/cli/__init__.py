@@ -11,8 +11,10 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-import click
 import typer
+
+# Typer carries its own copy of Click; its groups and commands are typed by that copy.
+from typer import _click as click
 from typer.core import TyperGroup
 
 __all__ = ["COMMANDS", "Command", "app", "main"]
