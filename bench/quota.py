@@ -126,14 +126,14 @@ def main() -> None:
         "calendars_polled": len(polls),
         "polls_per_calendar_min_max": [spread[0], spread[-1]] if spread else [0, 0],
     }
+    for key, value in result.items():
+        print(f"{key:28} {value}")
     result["figures"] = [
         {"name": "quota: busiest sliding minute, requests", "value": busiest, "unit": "",
          "floor": None, "ratio": None, "target": args.budget},
         {"name": "quota: refusals", "value": refused, "unit": "",
          "floor": None, "ratio": None, "target": 0},
     ]  # fmt: skip
-    for key, value in result.items():
-        print(f"{key:28} {value}")
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
 

@@ -131,11 +131,14 @@ def _verdict(bounded: float | None, target: float | None, better: str) -> str:
 
 def _print(rows: list[list[str]], outcomes: list[Outcome]) -> None:
     header = ["figure", "value", "floor", "ratio", "target", ""]
-    widths = [max(len(row[i]) for row in [header, *rows] if len(row) > i) for i in range(6)]
+    full = [row for row in [header, *rows] if len(row) == len(header)]
+    widths = [max(len(row[i]) for row in full) for i in range(len(header))]
     print()
     for row in [header, *rows]:
-        cells = row if len(row) == len(header) else [row[0], row[1]]
-        print("  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=False)))
+        if len(row) == len(header):
+            print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+        else:  # a script that failed or wrote no figures: its name and why
+            print(f"{row[0].ljust(widths[0])}  {row[1]}")
     total = sum(outcome.seconds for outcome in outcomes)
     spent = ", ".join(f"{o.name} {o.seconds:.0f} s" for o in outcomes)
     print(f"\n{len(outcomes)} benchmarks in {total:.0f} s ({spent})")
