@@ -40,8 +40,10 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
+# Every bench/*.py at its small size, one table of figures against floors (bench/run.py);
+# `make bench FULL=1` runs them at full size.
 bench: $(STAMP)
-	$(BIN)/python bench/rules_scale.py
+	$(BIN)/python bench/run.py $(if $(FULL),--full)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -225,6 +225,7 @@ def main() -> int:
     parser.add_argument("--patients", type=int, default=5000)
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--cold-runs", type=int, default=5)
+    parser.add_argument("--full", action="store_true", help="the default size: it is full")
     options = parser.parse_args()
     if shutil.which("wrk") is None:
         print(
@@ -311,6 +312,18 @@ def report(rows: dict[str, dict[str, Any]], options: argparse.Namespace, size: i
         "cases": rows,
         "ratio_to_static": ratios,
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "figures": [
+            {
+                "name": f"feed, warm {kind}, requests/s beside a static file",
+                "value": rows[f"clinic-sync warm {kind}"]["requests_per_s"],
+                "unit": "req/s",
+                "floor": rows[f"http.server static {kind}"]["requests_per_s"],
+                "ratio": ratio,
+                "target": 0.2 if kind == "304" else None,
+                "better": "higher",
+            }
+            for kind, ratio in ratios.items()
+        ],
     }
     RESULTS.write_text(json.dumps(document, indent=2) + "\n")
     print(f"wrote {RESULTS.relative_to(ROOT)}")

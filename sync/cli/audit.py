@@ -18,7 +18,7 @@ from sync.clinics.model import ClinicSettings
 from sync.errors import ClinicSyncError
 from sync.policy_file import load_policy
 from sync.usecases.audit import audit_exports
-from sync.usecases.report import render_csv, render_json, render_table
+from sync.usecases.report import render_table, write_csv, write_json
 
 __all__ = ["OutputFormat", "audit"]
 
@@ -58,9 +58,9 @@ def audit(
         fail(err)
     result, notes = report.assessment, report.notes
     if output is OutputFormat.JSON:
-        sys.stdout.write(render_json(result, notes))
+        write_json(result, sys.stdout, notes)
     elif output is OutputFormat.CSV:
-        sys.stdout.write(render_csv(result, notes))
+        write_csv(result, sys.stdout, notes)
     else:
         render_table(result, Console(highlight=False), notes)
 

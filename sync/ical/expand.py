@@ -18,6 +18,14 @@ Expansion (RRULE, RDATE, EXDATE and RECURRENCE-ID overrides, RFC 5545 §3.8.5) i
   later instance takes the override's content, moved by the override's shift, but keeps
   its own identity. The expander hands every such instance the override's RECURRENCE-ID,
   so the original start is found again by taking that shift back off.
+- **A single event** (about 99% of a clinic's UIDs: no RRULE, RDATE, EXDATE or
+  RECURRENCE-ID, one component) is not handed to the expander, whose series set-up and
+  per-occurrence copy cost more than reading the event did. Its one occurrence is the
+  event itself, kept when ``recurring-ical-events``' own span test
+  (``time_span_contains_event``) says it falls in the window — the test the expander
+  applies to it. Only the forms where that is provably the expander's answer take this
+  path: both ends dates, or both date-times in one zone (or both floating), in order, no
+  DURATION; anything else is expanded as before.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from typing import Any
 import icalendar
 import recurring_ical_events
 from dateutil.rrule import rrulestr
+from recurring_ical_events.util import time_span_contains_event
 
 __all__ = ["MAX_OCCURRENCES", "SCAN_BUDGET", "Expansion", "expand_series", "instance_start"]
 
@@ -40,6 +49,7 @@ SCAN_BUDGET = 50_000
 """Instances of one rule looked at, from its DTSTART, before giving up on it."""
 
 _ENDLESS = ("COUNT", "UNTIL")
+_REPEATING = ("RRULE", "RDATE", "EXDATE", "EXRULE", "RECURRENCE-ID", "DURATION")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +66,15 @@ class SeriesTooDense(ValueError):
 
 
 def expand_series(zones: list[Any], members: list[Any], window: tuple[date, date]) -> Expansion:
-    """Every occurrence of one UID's components between the window's first and last day."""
+    """Every occurrence of one UID's components between the window's first and last day.
+
+    A single event's occurrence is its own component (see the module docstring); an
+    expanded one is the expander's copy, its DTEND always set.
+    """
+    span = _single_span(members)
+    if span is not None:
+        inside = time_span_contains_event(window[0], window[1] + timedelta(days=1), *span)
+        return Expansion(members[:1] if inside else [])
     start = datetime.combine(window[0], time())
     stop = datetime.combine(window[1] + timedelta(days=1), time())
     limits = [_limit(member, (start, stop)) for member in members]
@@ -70,6 +88,34 @@ def expand_series(zones: list[Any], members: list[Any], window: tuple[date, date
     cut = limit.replace(tzinfo=None)  # the first instance past the cap, itself left out
     note = f"more than {MAX_OCCURRENCES:,} occurrences in the scan window; the first read"
     return Expansion(query.between(start, max(cut, start)), note)
+
+
+def _single_span(members: list[Any]) -> tuple[date, date] | None:
+    """Start and end of a lone non-recurring event the expander would read as they are."""
+    if len(members) != 1:
+        return None
+    event = members[0]
+    if any(name in event for name in _REPEATING) or not _alarms_only(event):
+        return None
+    start = event["DTSTART"].dt
+    if "DTEND" not in event:
+        end = start if isinstance(start, datetime) else start + timedelta(days=1)
+        return start, end
+    return _ordered(start, event["DTEND"].dt)
+
+
+def _ordered(start: date, end: date) -> tuple[date, date] | None:
+    """Both ends when they are of one kind (days, or times in one zone) and in order."""
+    if isinstance(start, datetime) != isinstance(end, datetime):
+        return None
+    if isinstance(start, datetime) and start.tzinfo is not getattr(end, "tzinfo", None):
+        return None
+    return (start, end) if start <= end else None
+
+
+def _alarms_only(event: Any) -> bool:
+    """Whether nothing nested in ``event`` could be read as an event of its own."""
+    return all(sub.name == "VALARM" and not sub.subcomponents for sub in event.subcomponents)
 
 
 def _sort_key(value: datetime | None) -> datetime:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
@@ -24,7 +25,15 @@ from rich.text import Text
 from rules.assess import Assessment
 from rules.model import AmbiguousName, Booking, Conflict, Eligibility, Skip
 
-__all__ = ["CSV_COLUMNS", "render_csv", "render_json", "render_table", "to_document"]
+__all__ = [
+    "CSV_COLUMNS",
+    "render_csv",
+    "render_json",
+    "render_table",
+    "to_document",
+    "write_csv",
+    "write_json",
+]
 
 CSV_COLUMNS = (
     "record",
@@ -71,7 +80,19 @@ def _ambiguous(name: AmbiguousName) -> dict[str, Any]:
 
 
 def render_json(assessment: Assessment, notes: Sequence[Skip] = ()) -> str:
-    return json.dumps(to_document(assessment, notes), indent=2, ensure_ascii=False) + "\n"
+    out = io.StringIO()
+    write_json(assessment, out, notes)
+    return out.getvalue()
+
+
+def write_json(assessment: Assessment, out: TextIO, notes: Sequence[Skip] = ()) -> None:
+    """The JSON contract written to ``out`` piece by piece, never held whole as one string.
+
+    The text is what ``json.dumps`` gives (with an indent both use the same encoder); a
+    clinic's report runs to tens of megabytes, held twice when built as a string first.
+    """
+    json.dump(to_document(assessment, notes), out, indent=2, ensure_ascii=False)
+    out.write("\n")
 
 
 def _booking(booking: Booking) -> dict[str, str]:
@@ -117,17 +138,22 @@ def _skip(skip: Skip) -> dict[str, str]:
 def render_csv(assessment: Assessment, notes: Sequence[Skip] = ()) -> str:
     """One row per conflict, eligibility, skipped record and note; ``record`` says which."""
     out = io.StringIO()
+    write_csv(assessment, out, notes)
+    return out.getvalue()
+
+
+def write_csv(assessment: Assessment, out: TextIO, notes: Sequence[Skip] = ()) -> None:
+    """:func:`render_csv`'s rows written to ``out`` one by one."""
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
-    rows: list[dict[str, object]] = [
-        *(_conflict_row(c) for c in assessment.conflicts),
-        *(_eligibility_row(e) for e in assessment.eligibility),
-        *(_skip_row(s) for s in assessment.skipped),
-        *(_skip_row(n, "note") for n in notes),
-    ]
+    rows: Iterable[dict[str, object]] = itertools.chain(
+        (_conflict_row(c) for c in assessment.conflicts),
+        (_eligibility_row(e) for e in assessment.eligibility),
+        (_skip_row(s) for s in assessment.skipped),
+        (_skip_row(n, "note") for n in notes),
+    )
     for row in rows:
         writer.writerow({key: _cell(value) for key, value in row.items()})
-    return out.getvalue()
 
 
 def _conflict_row(conflict: Conflict) -> dict[str, object]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,17 @@ def test_a_missing_or_wrong_credentials_file_is_a_setup_error(
 def test_no_auth_needs_no_file() -> None:
     client = CalendarClient(ClientConfig(auth=GoogleAuth.NONE))
     assert client.batch_uri == "https://www.googleapis.com/batch/calendar/v3"
+
+
+def test_a_thread_builds_a_resource_collection_once_and_threads_do_not_share_it() -> None:
+    """Building ``service.events()`` renders eleven methods' docs: once per thread, not per call."""
+    client = CalendarClient(ClientConfig(endpoint="http://127.0.0.1:9/", auth=GoogleAuth.NONE))
+    events = client.resource("events")
+    assert client.resource("events") is events
+    assert client.resource("calendarList") is not events
+    other: list[object] = []
+    thread = threading.Thread(target=lambda: other.append(client.resource("events")))
+    thread.start()
+    thread.join()
+    assert other[0] is not events
+    client.close()

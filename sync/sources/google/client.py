@@ -11,6 +11,9 @@
 - httplib2 is not thread-safe
   (https://googleapis.github.io/google-api-python-client/docs/thread_safety.html): each
   thread gets its own ``Http`` and its own service object.
+- A resource collection (``service.events()``) is built anew on every call: eleven methods,
+  each with its docstring rendered from the discovery schemas — half the CPU of an idle
+  poll of 50 calendars. Each thread keeps the collections it used (:meth:`resource`).
 - ``new_batch_http_request()`` posts to Google's batch URL whatever the endpoint, so batches
   are built with ``batch_uri`` derived from the endpoint
   (https://developers.google.com/calendar/api/guides/batch).
@@ -121,6 +124,16 @@ class CalendarClient:
             service = self._build()
             self._local.service = service
         return service
+
+    def resource(self, name: str) -> Any:
+        """The calling thread's ``name`` collection (``events``, ``calendarList``…), built once."""
+        resources: dict[str, Any] | None = getattr(self._local, "resources", None)
+        if resources is None:
+            resources = self._local.resources = {}
+        found = resources.get(name)
+        if found is None:
+            found = resources[name] = getattr(self.service(), name)()
+        return found
 
     def new_batch(self, callback: Callable[..., None] | None = None) -> BatchHttpRequest:
         """An empty batch request posted to the endpoint's own batch URL."""

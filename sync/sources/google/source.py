@@ -120,8 +120,8 @@ class GoogleCalendarSource:
         calendars: list[RemoteCalendar] = []
         token: str | None = None
         while True:
-            request = (
-                self._service().calendarList().list(maxResults=_CALENDAR_LIST_PAGE, pageToken=token)
+            request = self.client.resource("calendarList").list(
+                maxResults=_CALENDAR_LIST_PAGE, pageToken=token
             )
             page = self._execute(request, "listing calendars", _Tally())
             calendars += [self._saw(_remote_calendar(item)) for item in page.get("items", [])]
@@ -131,7 +131,7 @@ class GoogleCalendarSource:
 
     def get_calendar(self, calendar_id: str) -> RemoteCalendar:
         """The calendarList entry of ``calendar_id`` (404 → :class:`CalendarNotFound`)."""
-        request = self._service().calendarList().get(calendarId=calendar_id)
+        request = self.client.resource("calendarList").get(calendarId=calendar_id)
         item = self._execute(request, f"reading calendar {calendar_id}", _Tally())
         return self._saw(_remote_calendar(item))
 
@@ -156,7 +156,7 @@ class GoogleCalendarSource:
 
     def get_event(self, calendar_id: str, event_id: str) -> RemoteEvent | None:
         """events.get; ``None`` when the event is gone (404, 410 or ``status: cancelled``)."""
-        request = self._service().events().get(calendarId=calendar_id, eventId=event_id)
+        request = self.client.resource("events").get(calendarId=calendar_id, eventId=event_id)
         try:
             item = self._execute(request, f"reading event {event_id} of {calendar_id}", _Tally())
         except ClinicSyncError as err:
@@ -170,10 +170,8 @@ class GoogleCalendarSource:
     ) -> RemoteEvent:
         """events.patch with ``If-Match: etag``: the flag's description, colour and properties."""
         self._refuse_read_only(calendar_id)
-        request = (
-            self._service()
-            .events()
-            .patch(calendarId=calendar_id, eventId=event_id, body=_patch_body(patch))
+        request = self.client.resource("events").patch(
+            calendarId=calendar_id, eventId=event_id, body=_patch_body(patch)
         )
         request.headers["If-Match"] = etag
         what = f"writing the flag of event {event_id} on {calendar_id}"
@@ -208,7 +206,7 @@ class GoogleCalendarSource:
         return listing
 
     def _pages(self, calendar_id: str, params: dict[str, str], tally: _Tally) -> Iterator[Json]:
-        events = self._service().events()
+        events = self.client.resource("events")
         token: str | None = None
         while True:
             request = events.list(
@@ -241,9 +239,6 @@ class GoogleCalendarSource:
     def _execute(self, request: Any, what: str, tally: _Tally) -> Json:
         page = call_with_retry(request.execute, what, self.retry, on_attempt=tally.count)
         return dict(page)
-
-    def _service(self) -> Any:
-        return self.client.service()
 
 
 def _take(listing: _Listing, item: Json, view: CalendarView) -> None:
