@@ -12,6 +12,10 @@ different roles in two clinics: it is dropped, and memberships are the one sourc
 truth. ``web_sessions.clinic_id`` is the clinic a signed-in browser is looking at (the
 header's clinic switcher); it is cleared when that clinic is removed. Going down gives
 each user back the strongest role of their memberships (auditor when they have none).
+
+SQLite drops a column used by a CHECK only by copying ``users``; the rows pointing at it
+(memberships, API tokens, sessions) survive because :mod:`sync.store.migrate` runs
+migrations with SQLite's foreign keys off and checks them before committing.
 """
 
 from __future__ import annotations
