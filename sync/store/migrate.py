@@ -94,10 +94,13 @@ def check_schema(engine: Engine) -> None:
 @contextmanager
 def _connection(engine: Engine) -> Iterator[Connection]:
     try:
-        with engine.connect() as connection, _foreign_keys_deferred(connection):
-            with connection.begin():
-                yield connection
-                _check_foreign_keys(connection)
+        with (
+            engine.connect() as connection,
+            _foreign_keys_deferred(connection),
+            connection.begin(),
+        ):
+            yield connection
+            _check_foreign_keys(connection)
     except CommandError as err:
         raise MigrationError(f"migration failed: {err}", database=database_name(engine)) from err
     except SQLAlchemyError as err:

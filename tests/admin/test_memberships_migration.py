@@ -25,7 +25,8 @@ def at_0012(tmp_path: Path) -> Iterator[Engine]:
     with engine.begin() as connection:
         connection.execute(
             text(
-                "INSERT INTO clinics (slug, name, created_at) VALUES ('default', 'Rivera', '2030-01-01')"
+                "INSERT INTO clinics (slug, name, created_at) "
+                "VALUES ('default', 'Rivera', '2030-01-01')"
             )
         )
         for email, role in (("ana@x.example", "admin"), ("oli@x.example", "auditor")):
@@ -60,7 +61,7 @@ def _roles(engine: Engine, table: str) -> dict[str, str]:
         "memberships": "SELECT u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id",
     }[table]
     with engine.connect() as connection:
-        return {email: role for email, role in connection.execute(text(query))}
+        return dict(connection.execute(text(query)).tuples().all())
 
 
 def test_upgrade_keeps_each_role_as_the_membership_and_drops_the_users_column(
