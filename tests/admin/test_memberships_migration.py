@@ -61,7 +61,7 @@ def _roles(engine: Engine, table: str) -> dict[str, str]:
         "memberships": "SELECT u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id",
     }[table]
     with engine.connect() as connection:
-        return dict(connection.execute(text(query)).tuples().all())
+        return dict(connection.execute(text(query)).all())
 
 
 def test_upgrade_keeps_each_role_as_the_membership_and_drops_the_users_column(
