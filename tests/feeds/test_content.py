@@ -167,13 +167,13 @@ def test_today_is_the_clinics_local_date(clinic: ClinicData, default_policy: Pol
     clinic.book("mn1", "2026-11-10", MN)  # ideal window 24 Nov – 8 Dec, clipped to today
     _, secret = clinic.issue("patient", "name:Jane Doe")
     clinic.clock.now = datetime(2026, 11, 25, 23, 30, tzinfo=UTC)
-    utc = service_for(clinic, time_zone="UTC")
-    auckland = service_for(clinic, time_zone="Pacific/Auckland")
     window = "Ideal window for Botox (Jane Doe)"
-    starts = {
-        name: next(e["DTSTART"].dt for e in events(render(s, secret)) if e["SUMMARY"] == window)
-        for name, s in (("utc", utc), ("auckland", auckland))
-    }
+    starts = {}
+    # The zone is the clinic's, in the store: each is set, then its feed rendered.
+    for name, zone in (("utc", "UTC"), ("auckland", "Pacific/Auckland")):
+        service = service_for(clinic, time_zone=zone)
+        found = events(render(service, secret))
+        starts[name] = next(e["DTSTART"].dt for e in found if e["SUMMARY"] == window)
     assert starts == {"utc": date(2026, 11, 25), "auckland": date(2026, 11, 26)}
 
 
