@@ -69,6 +69,7 @@ def test_the_operator_overview_counts_each_clinic_on_its_own(store: Engine) -> N
         alpha = add_clinic(session, "alpha", "Alpha Clinic")
         beta = add_clinic(session, "beta", "Beta Clinic")
         add_clinic(session, "gamma", "Gamma Clinic")
+        clinics = (alpha, alpha, beta)
         ids = [
             add_source(
                 session,
@@ -78,8 +79,8 @@ def test_the_operator_overview_counts_each_clinic_on_its_own(store: Engine) -> N
                 display_name=f"Room {n}",
                 time_zone="UTC",
                 now=NOW,
-            ).id  # fmt: skip
-            for n, clinic in enumerate((alpha, alpha, beta))
+            ).id
+            for n, clinic in enumerate(clinics)
         ]
         later = NOW + timedelta(minutes=5)
         record_poll_success(session, ids[0], now=NOW, next_poll_at=later)
