@@ -603,9 +603,12 @@ def test_an_operator_without_membership_sees_every_clinics_counts_and_no_patient
     with world.web(OPERATOR) as web:
         page = web.get("/admin/clinics")
         conflicts = web.get("/admin/conflicts")
+        assert conflicts.headers["location"] == "/admin/clinics"  # the operator's home
+        csv = web.get("/admin/conflicts.csv")
+    assert csv.text.count("\r\n") == 1  # the header row only
     assert page.status_code == 200
     assert "Alpha Clinic" in page.text
     assert "Beta Clinic" in page.text
-    for answer in (page, conflicts):
+    for answer in (page, conflicts, csv):
         for text in ("Jane Doe", "jane.doe", "Bea Beta", "bea.beta", "Room"):
             assert text not in answer.text

@@ -78,8 +78,12 @@ def conflict_pages(context: AdminContext) -> APIRouter:
     @router.get("/conflicts")
     def conflicts(request: Request, web: signed_in) -> Response:
         wanted, query = read_filter(request.query_params)
-        values = page_values(web, "conflicts", "Conflicts")
         caller = page_caller(web)
+        if caller.current is None and web.user.operator:
+            return RedirectResponse("/admin/clinics", status_code=303)  # an operator's home
+        values = page_values(web, "conflicts", "Conflicts")
+        if caller.current is None:
+            values["notice"] = "You are not a member of any clinic yet: ask an admin to add you."
         return render(
             "conflicts.html", **values, wanted=wanted, query=query,
             found=_page(context, caller, wanted),
