@@ -6,6 +6,12 @@ were made on one account, or from one client address, within ``window`` (default
 go to the audit trail — the address tried and the client, never the password. A
 successful sign-in opens a server-side session: the browser holds a random cookie,
 the store its hash and the session's CSRF token.
+
+Which clinic's trail records it: a sign-in, a wrong password and a sign-out of a known
+user go to each clinic the user is a member of (its auditors see who came in, and no
+other clinic learns the user exists); attempts on an unknown address, and users of no
+clinic (an operator), go to the trail of the clinic the caller acts for
+(``CLINIC_SYNC_CLINIC`` in the web app).
 """
 
 from __future__ import annotations
@@ -71,25 +77,25 @@ def sign_in(
 ) -> LoginResult:
     """Check the throttle, then the password; open a session on success."""
     address = email.strip().casefold()[:320]
+    known = find_user(session, address)
     wait = _throttled(session, address, client, limits, actor.now)
     if wait is not None:
-        _audit(session, actor, "login.throttled", address, client)
+        _audit(session, actor, known, "login.throttled", email=address, client=client)
         return LoginResult(retry_after=wait)
-    user = _verified(session, address, password)
+    user = _verified(session, known, password)
     record_login_attempt(session, address, client, succeeded=user is not None, now=actor.now)
     if user is None:
-        _audit(session, actor, "login.failed", address, client)
+        _audit(session, actor, known, "login.failed", email=address, client=client)
         return LoginResult()
-    _audit(
-        session, Actor(user.email, actor.clinic_id, actor.now), "login.succeeded", address, client
-    )
+    signed_in = Actor(user.email, actor.clinic_id, actor.now)
+    _audit(session, signed_in, user, "login.succeeded", email=address, client=client)
     return LoginResult(user, _open(session, user, actor.now, limits.session_lifetime))
 
 
-def sign_out(session: Session, actor: Actor, cookie: str, client: str) -> None:
-    """End the session ``cookie`` names and record it."""
+def sign_out(session: Session, actor: Actor, user: User, cookie: str, client: str) -> None:
+    """End the session ``cookie`` names and record it in the user's clinics."""
     delete_web_session(session, hash_secret(cookie))
-    _audit(session, actor, "logout", actor.name, client)
+    _audit(session, actor, user, "logout", email=actor.name, client=client)
 
 
 def _throttled(
@@ -106,8 +112,7 @@ def _throttled(
     return None
 
 
-def _verified(session: Session, email: str, password: str) -> User | None:
-    user = find_user(session, email)
+def _verified(session: Session, user: User | None, password: str) -> User | None:
     if user is None or user.disabled_at is not None:
         dummy_verify(password)
         return None
@@ -121,6 +126,10 @@ def _open(session: Session, user: User, now: datetime, lifetime: timedelta) -> O
     return OpenedSession(cookie, csrf, expires)
 
 
-def _audit(session: Session, actor: Actor, action: str, email: str, client: str) -> None:
+def _audit(
+    session: Session, actor: Actor, user: User | None, action: str, *, email: str, client: str
+) -> None:
     detail = {"user": email, "client": client}
-    record_audit_event(session, actor.clinic_id, actor.name, action, detail=detail, at=actor.now)
+    trails = (user.clinic_ids if user else ()) or (actor.clinic_id,)
+    for clinic_id in trails:
+        record_audit_event(session, clinic_id, actor.name, action, detail=detail, at=actor.now)

@@ -1,8 +1,10 @@
-"""Managing accounts: add, re-key, disable users and issue API tokens, each audited (SPEC §8).
+"""Managing accounts: add, re-key, disable users, their memberships, API tokens; audited (SPEC §8).
 
-Every change is appended to the audit trail of the clinic the caller acts for, with the
-acting person (or ``cli`` for the command line) as actor. Passwords and token secrets
-never reach the trail. A token's secret is returned once, when it is issued.
+A user is a member of clinics with a role in each (:mod:`sync.store.memberships`); an
+operator runs the service and may be a member of none. Every change is appended to the
+audit trail of the clinic the caller acts for (a grant or revoke: of the clinic it is
+about), with the acting person (or ``cli`` for the command line) as actor. Passwords
+and token secrets never reach the trail. A token's secret is returned once.
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ from sync.accounts.passwords import check_new_password, hash_password
 from sync.accounts.secrets import hash_secret, new_api_token
 from sync.errors import InputError
 from sync.store.audit import record_audit_event
+from sync.store.clinics import Clinic
+from sync.store.memberships import Role, grant_membership, revoke_membership
 from sync.store.users import (
     ApiToken,
-    Role,
     User,
     add_api_token,
     add_user,
     find_user,
+    set_operator,
     set_password_hash,
     set_user_disabled,
 )
@@ -34,8 +38,11 @@ __all__ = [
     "change_password",
     "create_user",
     "disable_user",
+    "grant_role",
     "issue_api_token",
+    "make_operator",
     "normalise_email",
+    "revoke_role",
 ]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -66,14 +73,56 @@ def normalise_email(email: str) -> str:
     return cleaned
 
 
-def create_user(session: Session, actor: Actor, email: str, role: Role, password: str) -> User:
-    """Add a user; :class:`InputError` when the address is taken or the password too short."""
+def create_user(
+    session: Session,
+    actor: Actor,
+    email: str,
+    role: Role | None,
+    password: str,
+    *,
+    operator: bool = False,
+) -> User:
+    """Add a user, a member with ``role`` of the actor's clinic (or of none: an operator).
+
+    :class:`InputError` when the address is taken, the password too short, or the user
+    would be neither a member nor an operator.
+    """
     address = normalise_email(email)
+    if role is None and not operator:
+        raise InputError("give the user a role in a clinic, or make them an operator")
     if find_user(session, address) is not None:
         raise InputError(f"a user {address!r} exists already")
     digest = hash_password(check_new_password(password))
-    user = add_user(session, address, role, digest, now=actor.now)
-    _audit(session, actor, "user.added", {"user": address, "role": role.value})
+    user = add_user(session, address, digest, now=actor.now, operator=operator)
+    detail: dict[str, object] = {"user": address, "operator": operator}
+    if role is not None:
+        grant_membership(session, user.id, actor.clinic_id, role, now=actor.now)
+        detail["role"] = role.value
+    _audit(session, actor, "user.added", detail)
+    return _known(session, address)
+
+
+def grant_role(session: Session, actor: Actor, email: str, clinic: Clinic, role: Role) -> User:
+    """Make a user a member of ``clinic`` with ``role`` (or change their role there)."""
+    user = _known(session, email)
+    grant_membership(session, user.id, clinic.id, role, now=actor.now)
+    _audit(session, _in(actor, clinic), "user.granted", {"user": user.email, "role": role.value})
+    return _known(session, user.email)
+
+
+def revoke_role(session: Session, actor: Actor, email: str, clinic: Clinic) -> User:
+    """End a user's membership of ``clinic``; :class:`InputError` when they were not one."""
+    user = _known(session, email)
+    if not revoke_membership(session, user.id, clinic.id):
+        raise InputError(f"{user.email!r} is not a member of {clinic.name!r}")
+    _audit(session, _in(actor, clinic), "user.revoked", {"user": user.email})
+    return _known(session, user.email)
+
+
+def make_operator(session: Session, actor: Actor, email: str, operator: bool = True) -> User:
+    """Make a user an operator of the service (or no longer one)."""
+    user = set_operator(session, _known(session, email).email, operator)
+    _audit(session, actor, "user.operator", {"user": user.email, "operator": operator})
     return user
 
 
@@ -113,6 +162,10 @@ def _known(session: Session, email: str) -> User:
     if user is None:
         raise InputError(f"no user {email.strip()!r}")
     return user
+
+
+def _in(actor: Actor, clinic: Clinic) -> Actor:
+    return Actor(actor.name, clinic.id, actor.now)
 
 
 def _audit(session: Session, actor: Actor, action: str, detail: dict[str, object]) -> None:

@@ -89,7 +89,8 @@ def check_scope(session: Session, clinic_id: int, scope: FeedScope) -> FeedScope
     except RecordNotFound as err:
         raise InputError(f"no calendar with id {scope.value}") from err
     if source.clinic_id != clinic_id:
-        raise InputError(f"calendar {scope.value} belongs to another clinic")
+        # Another clinic's calendar is not there for this clinic: the same answer.
+        raise InputError(f"no calendar with id {scope.value}")
     return FeedScope(scope.kind, str(source.id))
 
 

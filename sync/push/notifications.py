@@ -72,7 +72,7 @@ def receive(engine: Engine, notification: Notification, now: datetime) -> Receip
         if notification.state not in CHANGE_STATES or channel.source_id is None:
             return Receipt.IGNORED
         record_notification(session, channel.channel_id, notification.message_number, now)
-        mark_due(session, channel.source_id, now)
+        mark_due(session, channel.clinic_id, channel.source_id, now)
         return Receipt.MARKED_DUE
 
 

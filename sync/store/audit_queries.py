@@ -25,9 +25,9 @@ MAX_PAGE_SIZE = 500
 
 @dataclass(frozen=True, slots=True)
 class AuditFilter:
-    """What to list; every field narrows, ``None`` does not."""
+    """What to list; every field narrows, ``None`` does not (empty ``clinic_ids``: nothing)."""
 
-    clinic_ids: tuple[int, ...] = ()
+    clinic_ids: tuple[int, ...] | None = None
     action: str | None = None
     actor: str | None = None
     conflict_id: int | None = None
@@ -71,7 +71,7 @@ def find_audit_events(session: Session, wanted: AuditFilter) -> AuditPage:
 
 def _conditions(wanted: AuditFilter) -> list[ColumnElement[bool]]:
     found: list[ColumnElement[bool]] = []
-    if wanted.clinic_ids:
+    if wanted.clinic_ids is not None:
         found.append(col(AuditEventRow.clinic_id).in_(wanted.clinic_ids))
     if wanted.action:
         found.append(_action(wanted.action))

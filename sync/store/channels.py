@@ -5,6 +5,10 @@ it opens and forgotten once stopped or expired. Its token is kept only as a SHA-
 compared in constant time when a notification arrives (:func:`verify_channel`). A
 notification that checks out is counted on the channel (:func:`record_notification`) and
 makes the calendar due now (:func:`mark_due`), which the workers' claim loop then picks up.
+
+A channel belongs to one clinic and acts only on that clinic's calendar (SPEC §8): one
+whose calendar is now another clinic's does not verify, so it is answered like an
+unknown channel, and :func:`mark_due` moves a calendar only within the clinic named.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, func, or_, update
+from sqlalchemy import ColumnElement, and_, case, delete, func, or_, update
 from sqlmodel import Session, col, select
 
 from sync.store.tables import CalendarSourceRow, PushChannelRow
@@ -111,12 +115,23 @@ def forget_expired(session: Session, clinic_id: int, now: datetime) -> int:
 def verify_channel(
     session: Session, channel_id: str, token: str, resource_id: str
 ) -> PushChannel | None:
-    """The channel a notification claims to come from, or ``None`` if it does not check out."""
-    row = session.exec(select(_Row).where(_Row.channel_id == channel_id)).first()
-    if row is None:
+    """The channel a notification claims to come from, or ``None`` if it does not check out.
+
+    It checks out when the token and resource match and its calendar (if it still has
+    one) is of the channel's own clinic.
+    """
+    query = (
+        select(_Row, _Source.clinic_id)
+        .outerjoin(_Source, col(_Source.id) == col(_Row.source_id))
+        .where(_Row.channel_id == channel_id)
+    )
+    found = session.exec(query).first()
+    if found is None:
         return None
+    row, source_clinic = found
     token_ok = hmac.compare_digest(hash_token(token), row.token_hash)
-    return _channel(row) if token_ok and resource_id == row.resource_id else None
+    own = source_clinic is None or source_clinic == row.clinic_id
+    return _channel(row) if token_ok and own and resource_id == row.resource_id else None
 
 
 def record_notification(
@@ -143,13 +158,15 @@ def notification_count(session: Session, source_id: int) -> int:
     return int(session.exec(query).one())
 
 
-def mark_due(session: Session, source_id: int, now: datetime) -> bool:
-    """Make a healthy, enabled calendar due now; whether it was due later before.
+def mark_due(session: Session, clinic_id: int, source_id: int, now: datetime) -> bool:
+    """Make a healthy, enabled calendar of ``clinic_id`` due now; whether it was due later.
 
     A calendar backing off after failures keeps its backoff: a notification says that
-    something changed, not that Google stopped refusing us.
+    something changed, not that Google stopped refusing us. A calendar of another clinic
+    is left alone.
     """
-    return _reschedule(session, source_id, now, col(_Source.next_poll_at) > now)
+    later = col(_Source.next_poll_at) > now
+    return _reschedule(session, source_id, now, and_(col(_Source.clinic_id) == clinic_id, later))
 
 
 def set_next_poll(session: Session, source_id: int, when: datetime) -> bool:

@@ -3,6 +3,11 @@
 ``clinic-sync db upgrade`` calls :func:`upgrade`; no ``alembic.ini`` is needed. After
 an upgrade, :func:`check_schema` compares the live tables with the SQLModel tables
 (Alembic's autogenerate comparison) so a migration that forgot a column is caught.
+
+On SQLite a migration runs with foreign keys off and checked before it commits, as
+SQLite's own procedure for schema changes asks: it alters a table by copying it, and
+dropping the old copy with foreign keys on would run the ``ON DELETE CASCADE`` of every
+table pointing at it (a clinic's calendars, bookings and conflicts; a user's memberships).
 """
 
 from __future__ import annotations
@@ -89,12 +94,40 @@ def check_schema(engine: Engine) -> None:
 @contextmanager
 def _connection(engine: Engine) -> Iterator[Connection]:
     try:
-        with engine.begin() as connection:
+        with (
+            engine.connect() as connection,
+            _foreign_keys_deferred(connection),
+            connection.begin(),
+        ):
             yield connection
+            _check_foreign_keys(connection)
     except CommandError as err:
         raise MigrationError(f"migration failed: {err}", database=database_name(engine)) from err
     except SQLAlchemyError as err:
         raise translate_error(err, engine) from err
+
+
+@contextmanager
+def _foreign_keys_deferred(connection: Connection) -> Iterator[None]:
+    """SQLite's foreign keys off around the migration (the pragma is a no-op in a transaction)."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    connection.commit()
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    if connection.dialect.name != "sqlite":
+        return
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise MigrationError(f"migration left rows pointing at nothing: {broken[:5]}")
 
 
 def _describe(diff: Any) -> str:

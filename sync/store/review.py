@@ -77,8 +77,12 @@ class ConflictSort(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ConflictFilter:
-    """What to list; every field narrows, ``None`` does not."""
+    """What to list; every field narrows, ``None`` does not.
 
+    ``clinic_ids`` are the clinics searched (``None``: every clinic; empty: none).
+    """
+
+    clinic_ids: tuple[int, ...] | None = None
     clinic: str | None = None
     calendar: str | None = None
     patient: str | None = None
@@ -112,6 +116,8 @@ class ConflictView:
     public_id: str
     clinic_id: int
     clinic: str
+    """The clinic's slug."""
+    clinic_name: str
     state: ConflictState
     rule_name: str
     patient_kind: str
@@ -152,21 +158,22 @@ def find_conflicts(session: Session, wanted: ConflictFilter) -> ConflictPage:
     conditions = _conditions(wanted)
     total_query = _joined(sql_select(func.count())).where(*conditions)
     total = int(session.execute(total_query).scalar_one())
-    query = _joined(sql_select(ConflictRow, col(ClinicRow.slug), _Earlier, _Later)).where(
-        *conditions
-    )
+    query = _joined(_columns()).where(*conditions)
     query = query.order_by(*_order(wanted)).offset((page - 1) * per_page).limit(per_page)
     items = [_view(*found) for found in session.execute(query)]
     return ConflictPage(items, total, page, per_page)
 
 
 def find_conflict(
-    session: Session, public_id: str, *, clinic_ids: tuple[int, ...] = ()
+    session: Session, public_id: str, *, clinic_ids: tuple[int, ...] | None = None
 ) -> ConflictView:
-    """The conflict with ``public_id``; :class:`UnknownConflict` when there is none."""
-    query = _joined(sql_select(ConflictRow, col(ClinicRow.slug), _Earlier, _Later))
+    """The conflict with ``public_id`` in ``clinic_ids`` (``None``: any clinic).
+
+    :class:`UnknownConflict` when there is none: one of another clinic answers the same.
+    """
+    query = _joined(_columns())
     query = query.where(col(ConflictRow.public_id) == public_id)
-    if clinic_ids:
+    if clinic_ids is not None:
         query = query.where(col(ConflictRow.clinic_id).in_(clinic_ids))
     found = session.execute(query.order_by(col(ConflictRow.id))).first()
     if found is None:
@@ -268,6 +275,10 @@ def _move(
     return find_conflict(session, conflict.public_id, clinic_ids=(conflict.clinic_id,))
 
 
+def _columns() -> Any:
+    return sql_select(ConflictRow, col(ClinicRow.slug), col(ClinicRow.name), _Earlier, _Later)
+
+
 def _joined(query: Any) -> Any:
     return (
         query.select_from(ConflictRow)
@@ -279,6 +290,8 @@ def _joined(query: Any) -> Any:
 
 def _conditions(wanted: ConflictFilter) -> list[ColumnElement[bool]]:
     found: list[ColumnElement[bool]] = []
+    if wanted.clinic_ids is not None:
+        found.append(col(ConflictRow.clinic_id).in_(wanted.clinic_ids))
     if wanted.clinic:
         found.append(col(ClinicRow.slug) == wanted.clinic)
     if wanted.calendar:
@@ -330,13 +343,16 @@ def _side(row: BookingRow) -> BookingSide:
     )
 
 
-def _view(row: ConflictRow, clinic: str, earlier: BookingRow, later: BookingRow) -> ConflictView:
+def _view(
+    row: ConflictRow, clinic: str, clinic_name: str, earlier: BookingRow, later: BookingRow
+) -> ConflictView:
     assert row.id is not None, "a stored conflict has an id"
     return ConflictView(
         id=row.id,
         public_id=row.public_id or f"row{row.id}",
         clinic_id=row.clinic_id,
         clinic=clinic,
+        clinic_name=clinic_name,
         state=ConflictState(row.state),
         rule_name=row.rule_name,
         patient_kind=row.patient_kind,

@@ -394,15 +394,15 @@ class UserRow(StoreModel, table=True):
     """A person who signs in to the admin UI and API (SPEC §8); e-mail kept case-folded.
 
     ``password_hash`` is an argon2id hash (``sync.accounts.passwords``); a disabled user
-    keeps its row, so the audit trail's actor still names someone.
+    keeps its row, so the audit trail's actor still names someone. What a user may do is
+    in their memberships (one role per clinic), not here; ``operator`` runs the service.
     """
 
     __tablename__ = "users"
-    __table_args__ = (UniqueConstraint("email"), _one_of("role", USER_ROLES, "role"))
+    __table_args__ = (UniqueConstraint("email"),)
 
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(sa_type=String(320))
-    role: str = Field(sa_type=String(16))
     password_hash: str = Field(sa_type=String(256))
     created_at: datetime = Field(sa_type=UtcDateTime)
     disabled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
@@ -447,13 +447,21 @@ class ApiTokenRow(StoreModel, table=True):
 
 
 class WebSessionRow(StoreModel, table=True):
-    """A signed-in browser: the cookie's hash, its CSRF token and when it expires."""
+    """A signed-in browser: the cookie's hash, its CSRF token and when it expires.
+
+    ``clinic_id`` is the clinic the browser is looking at (the header's switcher); it
+    is only a preference: every request checks the user is still a member of it.
+    """
 
     __tablename__ = "web_sessions"
     __table_args__ = (UniqueConstraint("token_hash"), Index(None, "expires_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(sa_column=_fk("users.id"))
+    clinic_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("clinics.id", ondelete="SET NULL"), nullable=True),
+    )
     token_hash: str = Field(sa_type=String(64))
     csrf_token: str = Field(sa_type=String(64))
     created_at: datetime = Field(sa_type=UtcDateTime)

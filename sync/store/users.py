@@ -3,12 +3,13 @@
 Plain records in, plain records out. Secrets are never stored: API tokens and session
 cookies are kept as SHA-256 hashes, passwords as argon2 hashes made by
 :mod:`sync.accounts.passwords`. A disabled user's sessions and tokens stop working at
-once, because every lookup joins the user and checks ``disabled_at``.
+once, because every lookup joins the user and checks ``disabled_at``. A :class:`User`
+comes with their memberships (:mod:`sync.store.memberships`), read in the same lookup,
+so what they may see and do is decided from one record.
 """
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,10 +17,12 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from sync.store.errors import RecordNotFound
+from sync.store.memberships import Membership, Role, memberships_of
 from sync.store.tables import ApiTokenRow, LoginAttemptRow, UserRow, WebSessionRow
 
 __all__ = [
     "ApiToken",
+    "Membership",
     "Role",
     "User",
     "WebSession",
@@ -35,33 +38,44 @@ __all__ = [
     "password_hash_of",
     "record_login_attempt",
     "revoke_api_token",
+    "set_operator",
     "set_password_hash",
+    "set_session_clinic",
     "set_user_disabled",
     "user_for_api_token",
     "web_session_for",
 ]
 
 
-class Role(enum.StrEnum):
-    """What a user may do: an admin acts, an auditor only reads (SPEC §8)."""
-
-    ADMIN = "admin"
-    AUDITOR = "auditor"
-
-
 @dataclass(frozen=True, slots=True)
 class User:
-    """A person who signs in; ``email`` is case-folded and names them in the audit trail."""
+    """A person who signs in; ``email`` is case-folded and names them in the audit trail.
+
+    ``memberships`` are the clinics they see, by name, with their role in each; an
+    ``operator`` runs the service (clinics, sync health, counts) but sees a clinic's
+    patients only as its member.
+    """
 
     id: int
     email: str
-    role: Role
     created_at: datetime
     disabled_at: datetime | None = None
+    operator: bool = False
+    memberships: tuple[Membership, ...] = ()
 
     @property
-    def can_act(self) -> bool:
-        return self.role is Role.ADMIN
+    def clinic_ids(self) -> tuple[int, ...]:
+        """The clinics whose data the user may see."""
+        return tuple(held.clinic_id for held in self.memberships)
+
+    def membership(self, clinic_id: int) -> Membership | None:
+        """The user's membership of the clinic, if any."""
+        return next((held for held in self.memberships if held.clinic_id == clinic_id), None)
+
+    def can_act_in(self, clinic_id: int) -> bool:
+        """Whether the user is an admin of the clinic."""
+        held = self.membership(clinic_id)
+        return held is not None and held.role is Role.ADMIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,30 +92,31 @@ class ApiToken:
 
 @dataclass(frozen=True, slots=True)
 class WebSession:
-    """A signed-in browser and the CSRF token its forms must carry."""
+    """A signed-in browser, the CSRF token its forms must carry and the clinic it chose."""
 
     id: int
     user: User
     csrf_token: str
     expires_at: datetime
+    clinic_id: int | None = None
 
 
 def add_user(
-    session: Session, email: str, role: Role, password_hash: str, *, now: datetime
+    session: Session, email: str, password_hash: str, *, now: datetime, operator: bool = False
 ) -> User:
-    """A new user; :class:`ConstraintViolation` when the e-mail is taken."""
+    """A new user with no membership yet; :class:`ConstraintViolation` when the e-mail is taken."""
     row = UserRow(
-        email=email.casefold(), role=role.value, password_hash=password_hash, created_at=now
+        email=email.casefold(), password_hash=password_hash, created_at=now, operator=operator
     )
     session.add(row)
     session.flush()
-    return _user(row)
+    return _user(session, row)
 
 
 def find_user(session: Session, email: str) -> User | None:
     """The user with ``email`` (any case), enabled or not."""
     row = _user_row(session, email)
-    return None if row is None else _user(row)
+    return None if row is None else _user(session, row)
 
 
 def password_hash_of(session: Session, user_id: int) -> str:
@@ -113,8 +128,18 @@ def password_hash_of(session: Session, user_id: int) -> str:
 
 
 def list_users(session: Session) -> list[User]:
-    """Every user, by e-mail."""
-    return [_user(row) for row in session.exec(select(UserRow).order_by(col(UserRow.email)))]
+    """Every user, by e-mail, with their memberships."""
+    rows = list(session.exec(select(UserRow).order_by(col(UserRow.email))))
+    held = memberships_of(session, [_id(row) for row in rows])
+    return [_record(row, held.get(_id(row), ())) for row in rows]
+
+
+def set_operator(session: Session, email: str, operator: bool) -> User:
+    """Make a user an operator of the service, or no longer one."""
+    row = _existing(session, email)
+    row.operator = operator
+    session.flush()
+    return _user(session, row)
 
 
 def set_user_disabled(session: Session, email: str, *, now: datetime | None) -> User:
@@ -123,7 +148,7 @@ def set_user_disabled(session: Session, email: str, *, now: datetime | None) -> 
     row.disabled_at = now
     session.flush()
     delete_user_sessions(session, _id(row))
-    return _user(row)
+    return _user(session, row)
 
 
 def set_password_hash(session: Session, email: str, password_hash: str, *, now: datetime) -> User:
@@ -133,7 +158,7 @@ def set_password_hash(session: Session, email: str, password_hash: str, *, now: 
     row.password_changed_at = now
     session.flush()
     delete_user_sessions(session, _id(row))
-    return _user(row)
+    return _user(session, row)
 
 
 def add_api_token(
@@ -175,7 +200,7 @@ def user_for_api_token(session: Session, token_hash: str, *, now: datetime) -> U
         return None
     token, user = found
     token.last_used_at = now
-    return _user(user)
+    return _user(session, user)
 
 
 def add_web_session(
@@ -214,7 +239,16 @@ def web_session_for(session: Session, token_hash: str, *, now: datetime) -> WebS
         return None
     row, user = found
     assert row.id is not None, "a stored session has an id"
-    return WebSession(row.id, _user(user), row.csrf_token, row.expires_at)
+    return WebSession(row.id, _user(session, user), row.csrf_token, row.expires_at, row.clinic_id)
+
+
+def set_session_clinic(session: Session, session_id: int, clinic_id: int) -> None:
+    """Remember the clinic a signed-in browser looks at."""
+    row = session.get(WebSessionRow, session_id)
+    if row is None:
+        raise RecordNotFound(f"no web session with id {session_id}")
+    row.clinic_id = clinic_id
+    session.flush()
 
 
 def delete_web_session(session: Session, token_hash: str) -> None:
@@ -268,8 +302,12 @@ def _id(row: UserRow) -> int:
     return row.id
 
 
-def _user(row: UserRow) -> User:
-    return User(_id(row), row.email, Role(row.role), row.created_at, row.disabled_at)
+def _user(session: Session, row: UserRow) -> User:
+    return _record(row, memberships_of(session, [_id(row)]).get(_id(row), ()))
+
+
+def _record(row: UserRow, memberships: tuple[Membership, ...]) -> User:
+    return User(_id(row), row.email, row.created_at, row.disabled_at, row.operator, memberships)
 
 
 def _token(row: ApiTokenRow) -> ApiToken:

@@ -86,7 +86,7 @@ def test_no_generated_request_gets_a_server_error(
     operations = [
         result.ok() for result in schema.include(path_regex="^/api/v1/").get_all_operations()
     ]
-    assert len(operations) == 11
+    assert len(operations) == 12
     statuses: list[int] = []
     with httpx.Client(timeout=30) as http:
         for operation in operations:

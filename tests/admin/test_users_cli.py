@@ -49,7 +49,7 @@ def test_add_reads_the_password_from_stdin_and_stores_only_an_argon2_hash(
         "--password-stdin",
         stdin=PASSWORD + "\n",
     )
-    assert "ana@clinic.example (admin)" in out
+    assert "ana@clinic.example (default: admin)" in out
     with session_scope(_engine(tmp_path)) as session:
         user = find_user(session, "ana@clinic.example")
         assert user is not None
@@ -132,3 +132,76 @@ def test_set_password_replaces_the_hash(cli: CliRunner, tmp_path: Path) -> None:
         user = find_user(session, "a@b.example")
         assert user is not None
         assert verify_password(password_hash_of(session, user.id), "another long one")
+
+
+def _add(cli: CliRunner, email: str, *options: str) -> str:
+    return _run(cli, "users", "add", email, *options, "--password-stdin", stdin=PASSWORD + "\n")
+
+
+def _clinic(tmp_path: Path, slug: str, name: str) -> None:
+    from sync.store.clinics import add_clinic
+    from sync.store.migrate import upgrade
+
+    engine = _engine(tmp_path)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        add_clinic(session, slug, name)
+    engine.dispose()
+
+
+def test_grant_and_revoke_change_a_users_clinics_and_roles_one_clinic_at_a_time(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    """Roles are per clinic: grant adds or changes one, revoke ends one, list shows them."""
+    _clinic(tmp_path, "alpha", "Alpha Clinic")
+    _clinic(tmp_path, "beta", "Beta Clinic")
+    assert "(Alpha Clinic: admin)" in _add(
+        cli, "mo@x.example", "--clinic", "alpha", "--role", "admin"
+    )
+    granted = _run(cli, "users", "grant", "mo@x.example", "--clinic", "beta", "--role", "auditor")
+    assert "Alpha Clinic: admin, Beta Clinic: auditor" in granted
+    _add(cli, "bo@x.example", "--clinic", "beta", "--role", "admin")
+    of_alpha = _run(cli, "users", "list", "--clinic", "alpha")
+    assert "mo@x.example" in of_alpha
+    assert "bo@x.example" not in of_alpha
+    revoked = _run(cli, "users", "revoke", "mo@x.example", "--clinic", "alpha")
+    assert "Beta Clinic: auditor" in revoked
+    assert "Alpha" not in revoked
+    with session_scope(_engine(tmp_path)) as session:
+        user = find_user(session, "mo@x.example")
+        assert user is not None
+        assert [(m.slug, m.role.value) for m in user.memberships] == [("beta", "auditor")]
+        beta = user.memberships[0].clinic_id
+        trail = [e.action for e in list_audit_events(session, beta)]
+    assert "user.granted" in trail
+
+
+def test_an_operator_is_a_member_of_no_clinic_and_a_user_needs_one_or_the_other(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    from sync.cli import app
+
+    assert "(operator)" in _add(cli, "op@x.example", "--operator")
+    with session_scope(_engine(tmp_path)) as session:
+        operator = find_user(session, "op@x.example")
+    assert operator is not None
+    assert (operator.operator, operator.memberships) == (True, ())
+    neither = cli.invoke(app, ["users", "add", "no@x.example", "--password-stdin"], input="x\n")
+    assert neither.exit_code == 2
+    assert "--operator" in neither.stderr
+
+
+def test_a_clinic_that_does_not_exist_is_named_in_one_line(cli: CliRunner) -> None:
+    from sync.cli import app
+
+    _add(cli, "mo@x.example", "--role", "admin")
+    result = cli.invoke(
+        app, ["users", "grant", "mo@x.example", "--clinic", "nope", "--role", "admin"]
+    )
+    assert result.exit_code == 2
+    assert "no clinic 'nope'" in result.stderr
+    first = cli.invoke(app, ["users", "revoke", "mo@x.example", "--clinic", "default"])
+    assert first.exit_code == 0
+    again = cli.invoke(app, ["users", "revoke", "mo@x.example", "--clinic", "default"])
+    assert again.exit_code == 2
+    assert "is not a member" in again.stderr

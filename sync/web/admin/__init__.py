@@ -2,8 +2,9 @@
 
 :func:`install_admin` adds both to the app built by :func:`sync.web.app.create_app`,
 with the two exception handlers the pages need (to the sign-in page; an HTML error
-page). Modules: ``context`` (dependencies), ``auth`` (sessions, bearer tokens, CSRF,
-roles), ``input_guard`` (control characters refused with 422), ``actions`` (what UI and
+page). Modules: ``context`` (dependencies), ``auth`` (sessions, bearer tokens, CSRF),
+``access`` (the caller's clinics and per-clinic roles), ``operator`` (every clinic's
+counts), ``input_guard`` (control characters refused with 422), ``actions`` (what UI and
 API both do), ``calendar_writes`` (flags after a review), ``api`` and ``schemas`` (JSON),
 ``pages``, ``session_pages``, ``other_pages`` and ``views`` (HTML).
 """
@@ -19,6 +20,7 @@ from sync.web.admin.api import api_router
 from sync.web.admin.auth import LoginRequired, PageError
 from sync.web.admin.context import AdminContext
 from sync.web.admin.input_guard import RefuseControlCharacters
+from sync.web.admin.operator import operator_pages
 from sync.web.admin.other_pages import other_pages
 from sync.web.admin.pages import conflict_pages
 from sync.web.admin.session_pages import session_pages
@@ -32,6 +34,7 @@ def install_admin(app: FastAPI, context: AdminContext) -> None:
     app.include_router(session_pages(context))
     app.include_router(conflict_pages(context))
     app.include_router(other_pages(context))
+    app.include_router(operator_pages(context))
     app.include_router(api_router(context))
     app.add_middleware(RefuseControlCharacters, prefixes=("/admin", "/api/"))
     app.add_exception_handler(LoginRequired, _to_login)  # type: ignore[arg-type]

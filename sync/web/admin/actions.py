@@ -2,31 +2,37 @@
 
 Each function opens its own unit of work, records changes in the audit trail with the
 acting user's e-mail as actor, and returns plain records; the routers only translate
-them into pages or JSON. Errors are :class:`~sync.errors.InputError` subclasses the
-routers map to 404, 409 or 422.
+them into pages or JSON. Every read and every action is scoped to the clinics of a
+:class:`~sync.web.admin.access.Caller`: an object of another clinic is not found, the
+same error as a missing one, and an action checks the caller's role in the object's own
+clinic. Errors are :class:`~sync.errors.InputError` subclasses the routers map to 403,
+404, 409 or 422.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlmodel import Session
 
 from rules.model import Rule
+from sync.errors import InputError
 from sync.feeds.scope import FeedScope, ScopeKind
 from sync.feeds.tokens import IssuedToken, issue_token, revoke_token
 from sync.store.audit import AuditEvent, list_audit_events, record_audit_event
 from sync.store.audit_queries import AuditFilter, AuditPage, find_audit_events
 from sync.store.clinics import Clinic, list_clinics
 from sync.store.database import session_scope
-from sync.store.feeds import FeedToken, list_feed_tokens
+from sync.store.errors import RecordNotFound
+from sync.store.feeds import FeedToken, get_feed_token, list_feed_tokens
 from sync.store.quarantine import QuarantinedEvent, list_quarantined
 from sync.store.review import (
     ConflictFilter,
     ConflictPage,
     ConflictView,
+    UnknownConflict,
     acknowledge,
     find_conflict,
     find_conflicts,
@@ -34,7 +40,7 @@ from sync.store.review import (
     reopen,
 )
 from sync.store.sources import CalendarSource, list_sources
-from sync.store.users import User
+from sync.web.admin.access import Caller
 from sync.web.admin.calendar_writes import bring_flag_in_line
 from sync.web.admin.context import AdminContext
 
@@ -78,88 +84,121 @@ class ConflictDetail:
     history: list[AuditEvent]
 
 
-def conflict_page(context: AdminContext, wanted: ConflictFilter) -> ConflictPage:
+def conflict_page(context: AdminContext, caller: Caller, wanted: ConflictFilter) -> ConflictPage:
+    """A page of the conflicts of the caller's clinics that ``wanted`` narrows to."""
+    scoped = replace(wanted, clinic_ids=caller.named(wanted.clinic), clinic=None)
     with session_scope(context.engine) as session:
-        return find_conflicts(session, wanted)
+        return find_conflicts(session, scoped)
 
 
-def conflict_detail(context: AdminContext, public_id: str) -> ConflictDetail:
+def conflict_detail(context: AdminContext, caller: Caller, public_id: str) -> ConflictDetail:
     with session_scope(context.engine) as session:
-        return _detail(context, session, find_conflict(session, public_id))
+        return _detail(context, session, _conflict(session, caller, public_id))
 
 
 def review(
-    context: AdminContext, public_id: str, action: Review, user: User, reason: str
+    context: AdminContext, caller: Caller, public_id: str, action: Review, reason: str
 ) -> tuple[ConflictDetail, str]:
     """Move a conflict, then bring its flag in line on the calendar when that changes."""
     with session_scope(context.engine) as session:
-        conflict = find_conflict(session, public_id)
-        moved = _MOVES[action](session, conflict, user.email, reason, now=context.now())
+        conflict = _conflict(session, caller, public_id)
+        caller.require_admin(conflict.clinic_id)
+        moved = _MOVES[action](session, conflict, caller.user.email, reason, now=context.now())
     outcome = "the flag stays as it is"
     if action in _CHANGES_FLAGS:
         outcome = bring_flag_in_line(context, moved)
-    return conflict_detail(context, public_id), outcome
+    return conflict_detail(context, caller, public_id), outcome
 
 
-def audit_page(context: AdminContext, wanted: AuditFilter) -> AuditPage:
+def audit_page(context: AdminContext, caller: Caller, wanted: AuditFilter) -> AuditPage:
+    """A page of the trails of the caller's clinics (in the UI: of the clinic in view)."""
     with session_scope(context.engine) as session:
-        return find_audit_events(session, wanted)
+        return find_audit_events(session, replace(wanted, clinic_ids=caller.listed))
 
 
-def conflict_row_id(context: AdminContext, public_id: str) -> int:
+def conflict_row_id(context: AdminContext, caller: Caller, public_id: str) -> int:
     with session_scope(context.engine) as session:
-        return find_conflict(session, public_id).id
+        return _conflict(session, caller, public_id).id
 
 
-def clinics(context: AdminContext) -> list[Clinic]:
+def clinics(context: AdminContext, caller: Caller) -> list[Clinic]:
+    """The caller's clinics."""
     with session_scope(context.engine) as session:
-        return list_clinics(session)
+        return list_clinics(session, caller.visible)
 
 
-def calendars(context: AdminContext) -> list[CalendarSource]:
+def calendars(context: AdminContext, caller: Caller) -> list[CalendarSource]:
+    """The calendars of the clinics the caller's lists show."""
     with session_scope(context.engine) as session:
-        return list_sources(session)
+        return [s for clinic_id in caller.listed for s in list_sources(session, clinic_id)]
 
 
-def quarantined(context: AdminContext) -> list[QuarantinedEvent]:
-    """The home clinic's events that could not be read or stored (sync health)."""
-    clinic_id = context.home_clinic_id()
+def quarantined(context: AdminContext, caller: Caller) -> list[QuarantinedEvent]:
+    """The events of the caller's clinics that could not be read or stored (sync health)."""
     with session_scope(context.engine) as session:
-        return list_quarantined(session, clinic_id)
+        return [e for clinic_id in caller.listed for e in list_quarantined(session, clinic_id)]
 
 
-def feed_tokens(context: AdminContext) -> list[FeedToken]:
-    clinic_id = context.home_clinic_id()
+def feed_tokens(context: AdminContext, caller: Caller) -> list[FeedToken]:
     with session_scope(context.engine) as session:
-        return list_feed_tokens(session, clinic_id)
+        return [t for clinic_id in caller.listed for t in list_feed_tokens(session, clinic_id)]
 
 
 def issue_feed(
-    context: AdminContext, user: User, scope: str, value: str, label: str | None
+    context: AdminContext,
+    caller: Caller,
+    scope: str,
+    value: str,
+    label: str | None,
+    *,
+    clinic: str | None = None,
 ) -> IssuedToken:
-    """Issue a feed token of the home clinic; its secret is known only to the caller."""
-    actor = context.actor(user.email)
+    """Issue a feed token of one of the caller's clinics; its secret is known only to the caller."""
+    clinic_id = caller.home(clinic).clinic_id
+    caller.require_admin(clinic_id)
+    now = context.now()
     with session_scope(context.engine) as session:
         feed_scope = FeedScope(ScopeKind(scope), value.strip())
-        issued = issue_token(
-            session, actor.clinic_id, feed_scope, now=actor.now, label=label or None
-        )
+        issued = issue_token(session, clinic_id, feed_scope, now=now, label=label or None)
         detail = _token_detail(issued.token)
         record_audit_event(
-            session, actor.clinic_id, actor.name, "feed_token.issued", detail=detail, at=actor.now
+            session, clinic_id, caller.user.email, "feed_token.issued", detail=detail, at=now
         )
     return issued
 
 
-def revoke_feed(context: AdminContext, user: User, token_id: int) -> FeedToken:
-    actor = context.actor(user.email)
+def revoke_feed(context: AdminContext, caller: Caller, token_id: int) -> FeedToken:
+    """Revoke a feed token of one of the caller's clinics, as its admin."""
+    now = context.now()
     with session_scope(context.engine) as session:
-        token = revoke_token(session, actor.clinic_id, token_id, now=actor.now)
+        clinic_id = _token_clinic(session, caller, token_id)
+        caller.require_admin(clinic_id)
+        token = revoke_token(session, clinic_id, token_id, now=now)
         detail = _token_detail(token)
         record_audit_event(
-            session, actor.clinic_id, actor.name, "feed_token.revoked", detail=detail, at=actor.now
+            session, clinic_id, caller.user.email, "feed_token.revoked", detail=detail, at=now
         )
     return token
+
+
+def _conflict(session: Session, caller: Caller, public_id: str) -> ConflictView:
+    """The caller's conflict ``public_id``: the clinic in view first, then their others."""
+    for clinic_ids in dict.fromkeys((caller.listed, caller.visible)):
+        try:
+            return find_conflict(session, public_id, clinic_ids=clinic_ids)
+        except UnknownConflict:
+            continue
+    raise UnknownConflict(f"no conflict {public_id!r}")
+
+
+def _token_clinic(session: Session, caller: Caller, token_id: int) -> int:
+    try:
+        token = get_feed_token(session, token_id)
+    except RecordNotFound:
+        token = None
+    if token is None or token.clinic_id not in caller.visible:
+        raise InputError(f"no feed token with id {token_id}")
+    return token.clinic_id
 
 
 def _detail(context: AdminContext, session: Session, view: ConflictView) -> ConflictDetail:

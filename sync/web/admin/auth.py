@@ -5,7 +5,8 @@ behind https) holds a random secret whose hash names the session row. Every form
 carries the session's CSRF token (a synchronizer token) and every POST checks it;
 the sign-in form, made before any session exists, uses a double-submit cookie. The
 JSON API accepts only ``Authorization: Bearer`` personal tokens — no cookies, so no
-CSRF there. Auditors read; anything that changes state needs an admin (403).
+CSRF there. Auditors read; anything that changes state needs an admin of the clinic
+it changes (403; see :mod:`sync.web.admin.access`).
 """
 
 from __future__ import annotations
@@ -27,8 +28,6 @@ __all__ = [
     "check_csrf",
     "client_address",
     "page_session",
-    "require_admin",
-    "require_page_admin",
     "set_cookie",
 ]
 
@@ -84,18 +83,6 @@ def page_session(context: AdminContext, request: Request) -> WebSession:
         raise LoginRequired(request.url.path)
     note_user(request, found.user.email)
     return found
-
-
-def require_admin(user: User) -> None:
-    """403 unless ``user`` is an admin."""
-    if not user.can_act:
-        raise HTTPException(403, "auditors have read-only access")
-
-
-def require_page_admin(user: User) -> None:
-    """A 403 page unless ``user`` is an admin."""
-    if not user.can_act:
-        raise PageError(403, "Auditors have read-only access: ask an admin to do this.")
 
 
 def check_csrf(web_session: WebSession, token: str | None) -> None:

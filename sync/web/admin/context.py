@@ -2,8 +2,10 @@
 
 Built once by :func:`sync.web.app.create_app` and handed to each router; nothing
 global. Each clinic's settings and policy come from ``clinics``
-(:class:`~sync.clinics.directory.ClinicDirectory`). The *home clinic* is
-``CLINIC_SYNC_CLINIC``: sign-ins and feed tokens are recorded in its audit trail.
+(:class:`~sync.clinics.directory.ClinicDirectory`). What a request may see is its
+caller's (:mod:`sync.web.admin.access`); the one clinic the app itself names is the
+*sign-in clinic*, ``CLINIC_SYNC_CLINIC``, whose trail records the sign-in attempts that
+belong to no member's clinic (an unknown address, an operator of no clinic).
 """
 
 from __future__ import annotations
@@ -51,13 +53,11 @@ class AdminContext:
     def now(self) -> datetime:
         return self.clock()
 
-    def home_clinic_id(self) -> int:
+    def sign_in_actor(self, name: str) -> Actor:
+        """``name`` signing in or out, now, for the sign-in clinic's trail."""
         with session_scope(self.engine) as session:
-            return get_or_create_clinic(session, self.settings.clinic).id
-
-    def actor(self, name: str) -> Actor:
-        """``name`` acting for the home clinic, now."""
-        return Actor(name, self.home_clinic_id(), self.now())
+            clinic_id = get_or_create_clinic(session, self.settings.clinic).id
+        return Actor(name, clinic_id, self.now())
 
     def clinic(self, clinic_id: int) -> ClinicProfile:
         """The clinic's profile: its settings and policy."""

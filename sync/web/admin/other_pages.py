@@ -1,4 +1,9 @@
-"""The admin UI's audit log, sync health and feed-token pages (SPEC §7, §8, §9).
+"""The admin UI's audit log, sync health and feed-token pages, and the clinic switch (SPEC §7-§9).
+
+Each shows the clinic in view (:func:`sync.web.admin.access.page_caller`); ``POST
+/admin/clinic`` changes it to another clinic of the user's, kept on the session row so
+every page and the CSV export follow, without putting the clinic in every URL. A slug
+the user is not a member of answers 404 like an unknown one.
 
 Sync health lists each calendar's polling, its last reconciliation and what it corrected,
 and the events in quarantine: those that could not be read or stored, with why.
@@ -12,16 +17,19 @@ from collections import Counter
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Request, Response
+from fastapi.responses import RedirectResponse
 
 from sync.errors import InputError
 from sync.feeds.tokens import feed_url
 from sync.store.audit_queries import AuditFilter
+from sync.store.database import session_scope
 from sync.store.quarantine import MAX_LISTED
-from sync.store.users import WebSession
+from sync.store.users import WebSession, set_session_clinic
 from sync.web.admin import actions
-from sync.web.admin.auth import PageError, check_csrf, require_page_admin
+from sync.web.admin.access import NoSuchClinic, NotAllowed, page_caller
+from sync.web.admin.auth import PageError, check_csrf
 from sync.web.admin.context import AdminContext
-from sync.web.admin.pages import page_values, signed_in_for
+from sync.web.admin.pages import not_allowed, page_values, signed_in_for
 from sync.web.admin.views import parse_day, render
 
 __all__ = ["other_pages"]
@@ -38,14 +46,14 @@ def other_pages(context: AdminContext) -> APIRouter:
     def audit(request: Request, web: signed_in) -> Response:
         params = request.query_params
         query = {key: params.get(key, "").strip()[:320] for key in _AUDIT_KEYS}
-        conflict = _conflict_row(context, query["conflict"])
+        conflict = _conflict_row(context, web, query["conflict"])
         page = params.get("page", "1")
         wanted = AuditFilter(
             (), query["action"] or None, query["actor"] or None, conflict,
             parse_day(query["date_from"]), parse_day(query["date_to"]),
             int(page) if page.isdigit() and 0 < int(page) < 1_000_000 else 1, _PER_PAGE,
         )  # fmt: skip
-        found = actions.audit_page(context, wanted)
+        found = actions.audit_page(context, page_caller(web), wanted)
         kept = {key: value for key, value in query.items() if value}
         return render(
             "audit.html", **page_values(web, "audit", "Audit log"), found=found, query=kept
@@ -54,12 +62,13 @@ def other_pages(context: AdminContext) -> APIRouter:
     @router.get("/health")
     def health(web: signed_in) -> Response:
         values = page_values(web, "health", "Sync health")
-        held = actions.quarantined(context)
+        caller = page_caller(web)
+        held = actions.quarantined(context, caller)
         counts = Counter(event.source_id for event in held)
         return render(
             "health.html",
             **values,
-            sources=actions.calendars(context),
+            sources=actions.calendars(context, caller),
             quarantined=held,
             quarantine_counts=counts,
             listed_at_most=MAX_LISTED,
@@ -78,11 +87,12 @@ def other_pages(context: AdminContext) -> APIRouter:
         label: Annotated[str, Form(max_length=200)] = "",
     ) -> Response:
         check_csrf(web, csrf_token)
-        require_page_admin(web.user)
         try:
             if scope not in ("patient", "calendar", "clinic"):
                 raise InputError("choose what the feed is of")
-            issued = actions.issue_feed(context, web.user, scope, value, label or None)
+            issued = actions.issue_feed(context, page_caller(web), scope, value, label or None)
+        except NotAllowed as err:
+            raise not_allowed(err) from err
         except InputError as err:
             return _feeds_page(context, web, error=str(err), status=422)
         url = feed_url(context.settings.public_url, issued.secret)
@@ -95,12 +105,28 @@ def other_pages(context: AdminContext) -> APIRouter:
         csrf_token: Annotated[str | None, Form()] = None,
     ) -> Response:
         check_csrf(web, csrf_token)
-        require_page_admin(web.user)
         try:
-            token = actions.revoke_feed(context, web.user, token_id)
+            token = actions.revoke_feed(context, page_caller(web), token_id)
+        except NotAllowed as err:
+            raise not_allowed(err) from err
         except InputError as err:
             raise PageError(404, str(err)) from err
         return _feeds_page(context, web, notice=f"Feed token {token.id} is revoked.")
+
+    @router.post("/clinic")
+    def switch(
+        web: signed_in,
+        csrf_token: Annotated[str | None, Form()] = None,
+        clinic: Annotated[str, Form(max_length=64)] = "",
+    ) -> Response:
+        check_csrf(web, csrf_token)
+        try:
+            [clinic_id] = page_caller(web).named(clinic)
+        except NoSuchClinic as err:
+            raise PageError(404, str(err)) from err
+        with session_scope(context.engine) as session:
+            set_session_clinic(session, web.id, clinic_id)
+        return RedirectResponse("/admin/conflicts", status_code=303)
 
     return router
 
@@ -108,11 +134,11 @@ def other_pages(context: AdminContext) -> APIRouter:
 _AUDIT_KEYS = ("action", "actor", "conflict", "date_from", "date_to")
 
 
-def _conflict_row(context: AdminContext, public_id: str) -> int | None:
+def _conflict_row(context: AdminContext, web: WebSession, public_id: str) -> int | None:
     if not public_id:
         return None
     try:
-        return actions.conflict_row_id(context, public_id)
+        return actions.conflict_row_id(context, page_caller(web), public_id)
     except InputError:
         return -1  # matches nothing: an unknown conflict has no history
 
@@ -124,4 +150,10 @@ def _feeds_page(
     values["notice"] = extra.pop("notice", None)
     extra.setdefault("issued_url", None)
     extra.setdefault("error", None)
-    return render("feeds.html", status, **values, tokens=actions.feed_tokens(context), **extra)
+    return render(
+        "feeds.html",
+        status,
+        **values,
+        tokens=actions.feed_tokens(context, page_caller(web)),
+        **extra,
+    )

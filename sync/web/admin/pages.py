@@ -1,9 +1,11 @@
 """The admin UI's pages about conflicts: list, CSV export, one conflict, review actions (SPEC §8).
 
-Server-rendered (Jinja2, autoescaped, no script). Reading needs a signed-in session;
-acknowledge, override and re-open need an admin and the session's CSRF token. The
-list's filters live in the query string, so a filtered view can be bookmarked and its
-CSV export is exactly what is on screen (all pages of it).
+Server-rendered (Jinja2, autoescaped, no script). Reading needs a signed-in session
+and shows the clinic in view (the header's switcher); a conflict of another of the
+user's clinics opens, one of a clinic they are not a member of answers 404 like a
+missing one. Acknowledge, override and re-open need an admin of the conflict's clinic
+and the session's CSRF token. The list's filters live in the query string, so a
+filtered view can be bookmarked and its CSV export is exactly what is on screen.
 """
 
 from collections.abc import Callable, Mapping
@@ -16,9 +18,11 @@ from fastapi.responses import RedirectResponse
 
 from sync.errors import InputError
 from sync.store.conflicts import ConflictState
+from sync.store.memberships import Membership
 from sync.store.review import (
     MAX_PAGE_SIZE,
     ConflictFilter,
+    ConflictPage,
     ConflictSort,
     ConflictView,
     ReviewConflict,
@@ -26,12 +30,13 @@ from sync.store.review import (
 )
 from sync.store.users import WebSession
 from sync.web.admin import actions
+from sync.web.admin.access import Caller, NotAllowed, page_caller
 from sync.web.admin.actions import ConflictDetail, Review
-from sync.web.admin.auth import PageError, check_csrf, page_session, require_page_admin
+from sync.web.admin.auth import PageError, check_csrf, page_session
 from sync.web.admin.context import AdminContext
 from sync.web.admin.views import SECURITY_HEADERS, csv_text, parse_day, render
 
-__all__ = ["conflict_pages", "page_values", "read_filter", "signed_in_for"]
+__all__ = ["conflict_pages", "not_allowed", "page_values", "read_filter", "signed_in_for"]
 
 CSV_COLUMNS = (
     "id", "clinic", "state", "rule", "patient", "matched_by", "gap_days",
@@ -51,8 +56,18 @@ def signed_in_for(context: AdminContext) -> Callable[[Request], WebSession]:
 
 
 def page_values(web: WebSession, nav: str, title: str) -> dict[str, Any]:
-    """What every signed-in page's frame needs."""
-    return {"user": web.user, "csrf": web.csrf_token, "nav": nav, "title": title, "notice": None}
+    """What every signed-in page's frame needs: who, the clinic in view, the clinic switcher."""
+    current: Membership | None = page_caller(web).current
+    return {
+        "user": web.user, "csrf": web.csrf_token, "nav": nav, "title": title, "notice": None,
+        "clinic": current, "memberships": web.user.memberships,
+        "can_act": current is not None and web.user.can_act_in(current.clinic_id),
+    }  # fmt: skip
+
+
+def not_allowed(err: NotAllowed) -> PageError:
+    """The 403 page of an auditor trying to act."""
+    return PageError(403, "Auditors have read-only access here: ask an admin to do this.")
 
 
 def conflict_pages(context: AdminContext) -> APIRouter:
@@ -63,18 +78,23 @@ def conflict_pages(context: AdminContext) -> APIRouter:
     @router.get("/conflicts")
     def conflicts(request: Request, web: signed_in) -> Response:
         wanted, query = read_filter(request.query_params)
+        caller = page_caller(web)
+        if caller.current is None and web.user.operator:
+            return RedirectResponse("/admin/clinics", status_code=303)  # an operator's home
         values = page_values(web, "conflicts", "Conflicts")
+        if caller.current is None:
+            values["notice"] = "You are not a member of any clinic yet: ask an admin to add you."
         return render(
             "conflicts.html", **values, wanted=wanted, query=query,
-            found=actions.conflict_page(context, wanted), clinics=actions.clinics(context),
+            found=_page(context, caller, wanted),
             states=list(ConflictState), sorts=list(ConflictSort),
         )  # fmt: skip
 
     @router.get("/conflicts.csv")
-    def export(request: Request, _web: signed_in) -> Response:
+    def export(request: Request, web: signed_in) -> Response:
         wanted, _ = read_filter(request.query_params)
         wanted = replace(wanted, page=1, per_page=MAX_PAGE_SIZE)
-        rows = [_csv_row(view) for view in _all(context, wanted)]
+        rows = [_csv_row(view) for view in _all(context, page_caller(web), wanted)]
         headers = {
             **SECURITY_HEADERS,
             "Content-Disposition": 'attachment; filename="conflicts.csv"',
@@ -84,7 +104,7 @@ def conflict_pages(context: AdminContext) -> APIRouter:
 
     @router.get("/conflicts/{conflict_id}")
     def conflict(conflict_id: str, web: signed_in) -> Response:
-        return _detail_page(web, _detail(context, conflict_id))
+        return _detail_page(web, _detail(context, page_caller(web), conflict_id))
 
     @router.post("/conflicts/{conflict_id}/{action}")
     def act(
@@ -95,15 +115,18 @@ def conflict_pages(context: AdminContext) -> APIRouter:
         reason: Annotated[str, Form(max_length=2000)] = "",
     ) -> Response:
         check_csrf(web, csrf_token)
-        require_page_admin(web.user)
         if action not in set(Review):
             raise PageError(404, "There is no such action.")
+        caller = page_caller(web)
         try:
-            detail, outcome = actions.review(context, conflict_id, Review(action), web.user, reason)
+            detail, outcome = actions.review(context, caller, conflict_id, Review(action), reason)
         except UnknownConflict as err:
             raise PageError(404, str(err)) from err
+        except NotAllowed as err:
+            raise not_allowed(err) from err
         except ReviewConflict as err:
-            return _detail_page(web, _detail(context, conflict_id), error=str(err), status=409)
+            found = _detail(context, caller, conflict_id)
+            return _detail_page(web, found, error=str(err), status=409)
         notice = f"{detail.view.state.value.capitalize()}: {outcome}."
         return _detail_page(web, detail, notice=notice)
 
@@ -159,18 +182,18 @@ def _query(wanted: ConflictFilter) -> dict[str, str]:
     return {key: value for key, value in values.items() if value}
 
 
-def _all(context: AdminContext, wanted: ConflictFilter) -> list[ConflictView]:
-    found = actions.conflict_page(context, wanted)
+def _all(context: AdminContext, caller: Caller, wanted: ConflictFilter) -> list[ConflictView]:
+    found = _page(context, caller, wanted)
     items = list(found.items)
     while found.page < found.pages and len(items) < _CSV_ROWS_MAX:
-        found = actions.conflict_page(context, replace(wanted, page=found.page + 1))
+        found = _page(context, caller, replace(wanted, page=found.page + 1))
         items.extend(found.items)
     return items
 
 
 def _csv_row(view: ConflictView) -> dict[str, object]:
     return {
-        "id": view.public_id, "clinic": view.clinic, "state": view.state.value,
+        "id": view.public_id, "clinic": view.clinic_name, "state": view.state.value,
         "rule": view.rule_name, "patient": f"{view.patient_kind}:{view.patient_value}",
         "matched_by": view.match_kind, "gap_days": view.gap_days,
         "earlier_day": view.earlier.day.isoformat(), "earlier_calendar": view.earlier.calendar,
@@ -183,9 +206,16 @@ def _csv_row(view: ConflictView) -> dict[str, object]:
     }  # fmt: skip
 
 
-def _detail(context: AdminContext, conflict_id: str) -> ConflictDetail:
+def _page(context: AdminContext, caller: Caller, wanted: ConflictFilter) -> ConflictPage:
     try:
-        return actions.conflict_detail(context, conflict_id)
+        return actions.conflict_page(context, caller, wanted)
+    except InputError as err:
+        raise PageError(404, str(err)) from err
+
+
+def _detail(context: AdminContext, caller: Caller, conflict_id: str) -> ConflictDetail:
+    try:
+        return actions.conflict_detail(context, caller, conflict_id)
     except InputError as err:
         raise PageError(404, str(err)) from err
 
@@ -200,6 +230,7 @@ def _detail_page(
 ) -> Response:
     values = page_values(web, "conflicts", f"Conflict {detail.view.public_id}")
     values["notice"] = notice or error
+    values["can_act"] = web.user.can_act_in(detail.view.clinic_id)
     eligible = window = None
     rule, earlier = detail.rule, detail.view.earlier.day
     if rule is not None:

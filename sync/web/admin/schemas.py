@@ -5,7 +5,7 @@ Records of the store are mapped here, at the edge; nothing else in the app sees 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
@@ -16,15 +16,19 @@ from sync.feeds.tokens import feed_url
 from sync.store.audit import AuditEvent
 from sync.store.conflicts import ConflictState
 from sync.store.feeds import FeedToken
+from sync.store.health import ClinicOverview
 from sync.store.quarantine import QuarantinedEvent
 from sync.store.review import BookingSide, ConflictView
 from sync.store.sources import CalendarSource
+from sync.store.users import User
 
 __all__ = [
     "AuditEventOut",
     "AuditPageOut",
     "BookingOut",
     "CalendarHealthOut",
+    "ClinicNames",
+    "ClinicOverviewOut",
     "ConflictDetailOut",
     "ConflictOut",
     "ConflictPageOut",
@@ -33,16 +37,23 @@ __all__ = [
     "FeedTokenIssuedOut",
     "FeedTokenOut",
     "MeOut",
+    "MembershipOut",
     "QuarantinedEventOut",
     "ReviewIn",
     "ReviewOut",
     "RuleOut",
     "audit_out",
+    "clinic_names",
     "conflict_detail_out",
     "conflict_out",
     "feed_token_out",
     "health_out",
+    "me_out",
+    "overview_out",
 ]
+
+ClinicNames = Mapping[int, tuple[str, str]]
+"""Clinic id to (slug, name): how a JSON item says which clinic it belongs to."""
 
 
 class ErrorOut(BaseModel):
@@ -51,11 +62,32 @@ class ErrorOut(BaseModel):
     detail: str
 
 
+class MembershipOut(BaseModel):
+    """A clinic the user is a member of, and their role there."""
+
+    clinic: str = Field(description="The clinic's slug (what ``?clinic=`` takes).")
+    clinic_name: str
+    role: Literal["admin", "auditor"]
+
+
 class MeOut(BaseModel):
-    """The user a token belongs to."""
+    """The user a token belongs to: their clinics, and whether they operate the service."""
 
     email: str
-    role: Literal["admin", "auditor"]
+    operator: bool
+    clinics: list[MembershipOut]
+
+
+class ClinicOverviewOut(BaseModel):
+    """One clinic as an operator sees it: counts and sync health, no patient data."""
+
+    clinic: str
+    clinic_name: str
+    calendars: int
+    failing_calendars: int = Field(description="Failing now, or asking to be reconnected.")
+    quarantined_events: int
+    open_conflicts: int = Field(description="Open or flagged.")
+    last_sync_at: datetime | None
 
 
 class BookingOut(BaseModel):
@@ -73,7 +105,8 @@ class ConflictOut(BaseModel):
     """A conflict in a list."""
 
     id: str = Field(description="The public id flags and review links carry.")
-    clinic: str
+    clinic: str = Field(description="The clinic's slug.")
+    clinic_name: str
     state: ConflictState
     rule: str
     patient_kind: str
@@ -106,6 +139,8 @@ class AuditEventOut(BaseModel):
     actor: str
     action: str
     clinic_id: int
+    clinic: str
+    clinic_name: str
     conflict_id: int | None
     calendar_source_id: int | None
     detail: dict[str, Any]
@@ -168,6 +203,8 @@ class CalendarHealthOut(BaseModel):
 
     id: int
     clinic_id: int
+    clinic: str
+    clinic_name: str
     provider: str
     name: str
     enabled: bool
@@ -187,6 +224,8 @@ class FeedTokenOut(BaseModel):
     """A feed token, never its secret."""
 
     id: int
+    clinic: str
+    clinic_name: str
     scope_kind: str
     scope_value: str
     label: str | None
@@ -199,6 +238,9 @@ class FeedTokenIn(BaseModel):
     """What a new feed opens: a patient key (``id:P-17``), a calendar id, or the clinic."""
 
     scope: Literal["patient", "calendar", "clinic"]
+    clinic: str | None = Field(
+        None, max_length=64, description="The clinic's slug; needed by a member of several."
+    )
     value: str = Field("", max_length=1000)
     label: str | None = Field(None, max_length=200)
 
@@ -228,6 +270,7 @@ def conflict_out(view: ConflictView) -> ConflictOut:
 def conflict_detail_out(
     view: ConflictView, rule: Rule | None, history: list[AuditEvent]
 ) -> ConflictDetailOut:
+    names = {view.clinic_id: (view.clinic, view.clinic_name)}
     eligible = window = None
     if rule is not None:
         eligible = view.earlier.day + timedelta(days=rule.min_days)
@@ -238,27 +281,35 @@ def conflict_detail_out(
         rule_detail=_rule_out(rule),
         earliest_eligible=eligible,
         ideal_window=window,
-        history=[audit_out(event) for event in history],
+        history=[audit_out(event, names) for event in history],
     )
 
 
-def audit_out(event: AuditEvent) -> AuditEventOut:
+def audit_out(event: AuditEvent, names: ClinicNames) -> AuditEventOut:
+    slug, name = names.get(event.clinic_id, ("", ""))
     return AuditEventOut(
         id=event.id,
         at=event.at,
         actor=event.actor,
         action=event.action,
         clinic_id=event.clinic_id,
+        clinic=slug,
+        clinic_name=name,
         conflict_id=event.conflict_id,
         calendar_source_id=event.calendar_source_id,
         detail=dict(event.detail),
     )
 
 
-def health_out(source: CalendarSource, held: Sequence[QuarantinedEvent] = ()) -> CalendarHealthOut:
+def health_out(
+    source: CalendarSource, names: ClinicNames, held: Sequence[QuarantinedEvent] = ()
+) -> CalendarHealthOut:
+    slug, name = names.get(source.clinic_id, ("", ""))
     return CalendarHealthOut(
         id=source.id,
         clinic_id=source.clinic_id,
+        clinic=slug,
+        clinic_name=name,
         provider=source.provider.value,
         name=source.display_name,
         enabled=source.enabled,
@@ -282,9 +333,12 @@ def health_out(source: CalendarSource, held: Sequence[QuarantinedEvent] = ()) ->
     )
 
 
-def feed_token_out(token: FeedToken) -> FeedTokenOut:
+def feed_token_out(token: FeedToken, names: ClinicNames) -> FeedTokenOut:
+    slug, name = names.get(token.clinic_id, ("", ""))
     return FeedTokenOut(
         id=token.id,
+        clinic=slug,
+        clinic_name=name,
         scope_kind=token.scope_kind,
         scope_value=token.scope_value,
         label=token.label,
@@ -294,8 +348,35 @@ def feed_token_out(token: FeedToken) -> FeedTokenOut:
     )
 
 
-def issued_out(token: FeedToken, public_url: str, secret: str) -> FeedTokenIssuedOut:
-    return FeedTokenIssuedOut(token=feed_token_out(token), url=feed_url(public_url, secret))
+def issued_out(
+    token: FeedToken, names: ClinicNames, public_url: str, secret: str
+) -> FeedTokenIssuedOut:
+    return FeedTokenIssuedOut(token=feed_token_out(token, names), url=feed_url(public_url, secret))
+
+
+def clinic_names(user: User) -> dict[int, tuple[str, str]]:
+    """The slug and name of each of the user's clinics."""
+    return {held.clinic_id: (held.slug, held.name) for held in user.memberships}
+
+
+def me_out(user: User) -> MeOut:
+    clinics = [
+        MembershipOut(clinic=held.slug, clinic_name=held.name, role=held.role.value)
+        for held in user.memberships
+    ]
+    return MeOut(email=user.email, operator=user.operator, clinics=clinics)
+
+
+def overview_out(row: ClinicOverview) -> ClinicOverviewOut:
+    return ClinicOverviewOut(
+        clinic=row.slug,
+        clinic_name=row.name,
+        calendars=row.calendars,
+        failing_calendars=row.failing_calendars,
+        quarantined_events=row.quarantined_events,
+        open_conflicts=row.open_conflicts,
+        last_sync_at=row.last_sync_at,
+    )
 
 
 def _rule_out(rule: Rule | None) -> RuleOut | None:
@@ -314,6 +395,7 @@ def _conflict_fields(view: ConflictView) -> dict[str, Any]:
     return {
         "id": view.public_id,
         "clinic": view.clinic,
+        "clinic_name": view.clinic_name,
         "state": view.state,
         "rule": view.rule_name,
         "patient_kind": view.patient_kind,

@@ -54,7 +54,7 @@ def session_pages(context: AdminContext) -> APIRouter:
             raise PageError(403, "The sign-in form expired or was not sent by this site: retry.")
         with session_scope(context.engine) as session:
             result = sign_in(
-                session, context.actor("anonymous"), email, password,
+                session, context.sign_in_actor("anonymous"), email, password,
                 client=client_address(request), limits=context.limits,
             )  # fmt: skip
         if result.retry_after is not None:
@@ -78,7 +78,8 @@ def session_pages(context: AdminContext) -> APIRouter:
         check_csrf(web, csrf_token)
         with session_scope(context.engine) as session:
             cookie = request.cookies.get(SESSION_COOKIE, "")
-            sign_out(session, context.actor(web.user.email), cookie, client_address(request))
+            actor = context.sign_in_actor(web.user.email)
+            sign_out(session, actor, web.user, cookie, client_address(request))
         response = RedirectResponse("/admin/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/admin")
         return response
