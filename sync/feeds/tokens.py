@@ -89,7 +89,7 @@ def check_scope(session: Session, clinic_id: int, scope: FeedScope) -> FeedScope
     except RecordNotFound as err:
         raise InputError(f"no calendar with id {scope.value}") from err
     if source.clinic_id != clinic_id:
-        raise InputError(f"calendar {scope.value} belongs to another clinic")
+        raise InputError(f"no calendar with id {scope.value}")  # as if missing: not theirs
     return FeedScope(scope.kind, str(source.id))
 
 
