@@ -7,6 +7,7 @@ import typer
 from sync.cli.audit import audit
 from sync.cli.audit_log import audit_log
 from sync.cli.calendars import calendars_app
+from sync.cli.clinics import clinics_app
 from sync.cli.config_command import config_app
 from sync.cli.conflicts import conflicts_app
 from sync.cli.connect import connect_app, secrets_app
@@ -48,6 +49,7 @@ app.command("audit-log")(audit_log)
 app.add_typer(calendars_app, name="calendars")
 app.add_typer(connect_app, name="connect")
 app.add_typer(feeds_app, name="feeds")
+app.add_typer(clinics_app, name="clinics")
 app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")

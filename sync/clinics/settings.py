@@ -31,6 +31,7 @@ __all__ = [
     "SLUG_MAX",
     "moved_variables_set",
     "process_variables",
+    "read_name",
     "read_setting",
     "read_settings",
     "read_slug",
@@ -40,6 +41,8 @@ FEED_LABELS = ("full", "initials", "id")
 SLUG_MAX = 64
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _MAX_DOMAINS = 100
+_MAX_DOMAINS_TEXT = 2000  # the stored, comma-separated list's column
+_MAX_NAME = 200
 _MAX_DAYS = 3660
 _PREFIX = "CLINIC_SYNC_"
 
@@ -107,6 +110,14 @@ def moved_variables_set(variables: Mapping[str, str]) -> list[str]:
     return moved + ([MOVED_POLICY] if MOVED_POLICY in variables else [])
 
 
+def read_name(text: str) -> str:
+    """A clinic's display name: 1–200 printable characters, spaces around it dropped."""
+    name = text.strip()
+    if not name or len(name) > _MAX_NAME or not name.isprintable():
+        raise InputError(f"a clinic's name is 1–{_MAX_NAME} printable characters")
+    return name
+
+
 def _zone(value: str) -> str:
     try:
         ZoneInfo(value)
@@ -118,8 +129,8 @@ def _zone(value: str) -> str:
 def _domains(value: str) -> frozenset[str]:
     parts = {part.strip().lstrip("@").casefold() for part in value.split(",")}
     domains = frozenset(part for part in parts if part)
-    if len(domains) > _MAX_DOMAINS:
-        raise ValueError(f"at most {_MAX_DOMAINS} domains")
+    if len(domains) > _MAX_DOMAINS or len(",".join(domains)) > _MAX_DOMAINS_TEXT:
+        raise ValueError(f"at most {_MAX_DOMAINS} domains, {_MAX_DOMAINS_TEXT} characters in all")
     bad = sorted(d for d in domains if not re.fullmatch(r"[a-z0-9.-]+\.[a-z0-9-]+", d))
     if bad:
         raise ValueError(f"not a domain: {', '.join(bad)}")
