@@ -65,7 +65,7 @@ _DEFAULT_POLICY = "default"
 
 SlugArgument = Annotated[str, typer.Argument(help="The clinic's slug (`clinics list`).")]
 PairsArgument = Annotated[
-    list[str] | None, typer.Argument(metavar="[NAME=VALUE]...", help=_SETTINGS_HELP)
+    list[str] | None, typer.Argument(metavar="NAME=VALUE", help=_SETTINGS_HELP, show_default=False)
 ]
 
 
