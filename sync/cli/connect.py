@@ -60,6 +60,7 @@ def connect_google(
     """Store the clinic's Google grant, encrypted."""
     settings = settings_or_exit()
     with clean_errors():
+        _known(settings, clinic)
         box = secret_box(settings)
         if service_account is not None:
             if not subject:
@@ -74,8 +75,6 @@ def connect_google(
         secrets_file = client_secrets or settings.google_client_secrets
         if secrets_file is None:
             raise InputError("give --client-secrets or set CLINIC_SYNC_GOOGLE_CLIENT_SECRETS")
-        with _clinic_session(settings, clinic):
-            pass  # an unknown --clinic ends here, before a browser opens
         grant = sign_in_installed_app(secrets_file, port=port, open_browser=browser)
         with _clinic_session(settings, clinic) as (session, clinic_id):
             save_oauth_grant(session, clinic_id, grant, box)
@@ -102,6 +101,7 @@ def connect_caldav(
     """Check the account, store it encrypted and connect every calendar it has."""
     settings = settings_or_exit()
     with clean_errors():
+        _known(settings, clinic)
         box = secret_box(settings)
         source = CalDavSource(
             caldav_client(url, username, password, timeout=settings.caldav_timeout_seconds)
@@ -132,6 +132,7 @@ def connect_ics(
     """Subscribe to a read-only .ics address (flags cannot be written there)."""
     settings = settings_or_exit()
     with clean_errors():
+        _known(settings, clinic)
         source = IcsUrlSource(timeout=settings.ics_timeout_seconds)
         try:
             calendar = source.get_calendar(url)
@@ -154,6 +155,12 @@ def rotate() -> None:
             for credential in credentials:
                 replace_secret(session, credential.id, box.rotate(credential.secret))
     Console().print(f"{len(credentials)} secret(s) re-encrypted under the first key")
+
+
+def _known(settings: Settings, clinic: str | None) -> None:
+    """An unknown ``--clinic`` ends the command first, before a browser or server is asked."""
+    with _clinic_session(settings, clinic):
+        pass
 
 
 @contextmanager
