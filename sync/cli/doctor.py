@@ -100,15 +100,16 @@ def _mark(check: Check) -> str:
 def _known_clinic_or_exit(clinic: str | None) -> None:
     """An unknown ``--clinic`` ends in one line, like every clinic command's.
 
-    Only when the database answers: without one, the checks below say what to fix.
+    Only when the database answers: without one, the checks below say what to fix. The
+    clinic ``CLINIC_SYNC_CLINIC`` names is made on first use, so it is never unknown.
     """
-    if clinic is None:
-        return
     try:
         settings = load_settings()
-        engine = make_engine(settings.database_url)
     except ClinicSyncError:
         return
+    if clinic is None or clinic == settings.clinic:
+        return
+    engine = make_engine(settings.database_url)
     try:
         with session_scope(engine) as session:
             get_clinic(session, clinic)

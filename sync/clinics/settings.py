@@ -1,9 +1,10 @@
 """Reading a clinic setting from text, as an admin types it or an old process setting held it.
 
-One reader per setting of :class:`sync.store.clinics.ClinicSettings`, each refusing what
+One reader per setting of :class:`sync.clinics.model.ClinicSettings`, each refusing what
 the service could not run with in one plain sentence: the command line (``clinics set``),
 the web app and the migration that moved process settings into the clinic all go
-through :func:`read_setting` (SPEC §2, §3, §6, §7, §9).
+through :func:`read_setting` (SPEC §2, §3, §6, §7, §9); a clinic's slug and name have
+their readers here too (:func:`read_slug`, :func:`read_name`).
 
 Before clinics lived in the database these were process settings (``CLINIC_SYNC_*``);
 :data:`MOVED_VARIABLES` names them once, for the migration that moved them into the
