@@ -1,7 +1,12 @@
 """Settings, read once from the environment (prefix ``CLINIC_SYNC_``) into one typed object.
 
-Tests and the CLI build :class:`Settings` explicitly; nothing here runs at import.
-Every setting is listed with its default in ``.env.example``.
+These are the operator's settings: the database, the secret key, the public URL, worker
+tuning, the Google OAuth client. What a clinic sets for itself (time zone, policy, staff
+domains, flag colour, …) is stored with the clinic (:mod:`sync.clinics`, SPEC §2), so one
+service runs many clinics; the variables that used to hold it are listed in
+:data:`sync.clinics.settings.MOVED_VARIABLES`. Tests and the CLI build :class:`Settings`
+explicitly; nothing here runs at import. Every setting is listed with its default in
+``.env.example``.
 """
 
 from __future__ import annotations

@@ -19,6 +19,8 @@ __all__ = ["render_env_example"]
 _HEADER = (
     "# clinic-sync settings. Copy to .env (or set them in the environment); every line shows\n"
     "# the default. Generated from sync/config.py by `clinic-sync config example`.\n"
+    "# These are the operator's; each clinic's own settings (time zone, policy, staff\n"
+    "# domains, flag colour, ...) live in the database: `clinic-sync clinics set --help`.\n"
 )
 
 

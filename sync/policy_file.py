@@ -14,7 +14,13 @@ from rules.model import Policy
 from rules.policy import PolicyError, parse_policy
 from sync.errors import PolicyFileError
 
-__all__ = ["DEFAULT_POLICY_NAME", "default_policy_text", "load_policy", "parse_policy_text"]
+__all__ = [
+    "DEFAULT_POLICY_NAME",
+    "checked_policy_text",
+    "default_policy_text",
+    "load_policy",
+    "parse_policy_text",
+]
 
 DEFAULT_POLICY_NAME = "default_policy.toml"
 
@@ -23,13 +29,23 @@ def load_policy(path: Path | None = None) -> Policy:
     """The policy at ``path``, or the default one shipped with the rules package."""
     if path is None:
         return parse_policy_text(default_policy_text(), f"rules/{DEFAULT_POLICY_NAME}")
+    return parse_policy_text(_read(path), str(path))
+
+
+def checked_policy_text(path: Path) -> str:
+    """The text of the policy file at ``path``, once it parses (what a clinic stores)."""
+    text = _read(path)
+    parse_policy_text(text, str(path))
+    return text
+
+
+def _read(path: Path) -> str:
     try:
-        text = path.read_text("utf-8")
+        return path.read_text("utf-8")
     except UnicodeDecodeError as err:
         raise PolicyFileError(f"{path}: not UTF-8 text ({err.reason})") from err
     except OSError as err:
         raise PolicyFileError(f"{path}: cannot be read ({err.strerror or err})") from err
-    return parse_policy_text(text, str(path))
 
 
 def default_policy_text() -> str:

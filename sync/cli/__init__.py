@@ -58,6 +58,7 @@ COMMANDS = (
     Command("calendars", "calendars", "calendars_app"),
     Command("connect", "connect", "connect_app"),
     Command("feeds", "feeds", "feeds_app"),
+    Command("clinics", "clinics", "clinics_app"),
     Command("users", "users", "users_app"),
     Command("db", "db", "db_app"),
     Command("config", "config_command", "config_app"),

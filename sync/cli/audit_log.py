@@ -12,12 +12,11 @@ from typing import Annotated, Any
 
 import typer
 
-from sync.cli.common import fail, settings_or_exit
+from sync.cli.common import ClinicOption, chosen_clinic, settings_or_exit
 from sync.cli.conflicts import OutputFormat, emit
 from sync.cli.services import clean_errors, store, when
 from sync.errors import InputError
 from sync.store.audit import AuditEvent, list_audit_events
-from sync.store.clinics import get_clinic
 from sync.store.conflicts import list_conflicts
 from sync.store.database import session_scope
 
@@ -33,20 +32,22 @@ def audit_log(
     output: Annotated[
         OutputFormat, typer.Option("--format", help="Output format.")
     ] = OutputFormat.TABLE,
+    clinic: ClinicOption = None,
 ) -> None:
     """Show the clinic's audit trail, oldest first."""
     settings = settings_or_exit()
     with clean_errors(), store(settings) as engine, session_scope(engine) as session:
-        clinic_id = get_clinic(session, settings.clinic).id
+        chosen = chosen_clinic(session, settings, clinic, create=False)
         row_id = None
         if conflict is not None:
-            ids = {c.facts.public_id: c.id for c in list_conflicts(session, clinic_id)}
+            # Only this clinic's conflicts are looked in: another's id is "no conflict".
+            ids = {c.facts.public_id: c.id for c in list_conflicts(session, chosen.id)}
             if conflict not in ids:
-                fail(InputError(f"no conflict {conflict!r} in clinic {settings.clinic!r}"))
+                raise InputError(f"no conflict {conflict!r} in clinic {chosen.slug!r}")
             row_id = ids[conflict]
-        events = list_audit_events(session, clinic_id, conflict_id=row_id)
+        events = list_audit_events(session, chosen.id, conflict_id=row_id)
     rows = [_row(event, full=output is OutputFormat.JSON) for event in events]
-    emit(rows, COLUMNS, output, title=f"Audit trail of {settings.clinic} ({len(rows)})")
+    emit(rows, COLUMNS, output, title=f"Audit trail of {chosen.name} ({len(rows)})")
 
 
 def _row(event: AuditEvent, *, full: bool) -> dict[str, Any]:

@@ -3,8 +3,9 @@
 ``list`` shows each calendar's sync health, its last reconciliation, and the events in
 quarantine (could not be read or stored) with why.
 
-The clinic is ``CLINIC_SYNC_CLINIC`` (created on first use); Google is reached as
-configured by the ``CLINIC_SYNC_GOOGLE_*`` settings.
+The clinic is ``--clinic`` (default ``CLINIC_SYNC_CLINIC``, created on first use); Google
+is reached as configured by the ``CLINIC_SYNC_GOOGLE_*`` settings and the clinic's grant.
+A calendar of another clinic answers exactly like one that is not connected.
 """
 
 from __future__ import annotations
@@ -18,13 +19,12 @@ from rich.table import Table
 from rich.text import Text
 from sqlmodel import Session
 
-from sync.cli.common import settings_or_exit
+from sync.cli.common import ClinicOption, chosen_clinic, settings_or_exit
 from sync.cli.conflicts import safe_text
 from sync.cli.services import clean_errors, google, store, when
 from sync.errors import InputError
 from sync.ingest.text import calendar_name
 from sync.sources.port import RemoteCalendar
-from sync.store.clinics import get_or_create_clinic
 from sync.store.database import session_scope
 from sync.store.quarantine import QuarantinedEvent, list_quarantined
 from sync.store.sources import CalendarSource, Provider, add_source, list_sources, remove_source
@@ -45,17 +45,18 @@ def discover(
             "diary, not a practitioner's or room's bookings)."
         ),
     ] = False,
+    clinic: ClinicOption = None,
 ) -> None:
     """Connect every calendar the Google account can see (its owner's primary one if asked)."""
     settings = settings_or_exit()
     with clean_errors():
-        with google(settings) as source:
+        with google(settings, clinic) as source:
             listed = source.list_calendars()
         remote = [c for c in listed if include_primary or not c.primary]
         with store(settings) as engine, session_scope(engine) as session:
-            clinic = get_or_create_clinic(session, settings.clinic)
-            known = {s.external_id for s in list_sources(session, clinic.id)}
-            added = [_connect(session, clinic.id, c) for c in remote if c.id not in known]
+            chosen = chosen_clinic(session, settings, clinic)
+            known = {s.external_id for s in list_sources(session, chosen.id)}
+            added = [_connect(session, chosen.id, c) for c in remote if c.id not in known]
     left_out = "" if include_primary else _primary_note(listed)
     already = len(remote) - len(added)
     Console().print(f"{len(added)} calendar(s) added, {already} already connected{left_out}")
@@ -67,43 +68,49 @@ def _primary_note(listed: list[RemoteCalendar]) -> str:
 
 
 @calendars_app.command("add")
-def add(calendar_id: Annotated[str, typer.Argument(help="Google calendar id.")]) -> None:
+def add(
+    calendar_id: Annotated[str, typer.Argument(help="Google calendar id.")],
+    clinic: ClinicOption = None,
+) -> None:
     """Connect one calendar by its Google id (checked against the account's calendar list)."""
     settings = settings_or_exit()
     with clean_errors():
-        with google(settings) as source:
+        with google(settings, clinic) as source:
             remote = source.get_calendar(calendar_id)
         with store(settings) as engine, session_scope(engine) as session:
-            clinic = get_or_create_clinic(session, settings.clinic)
-            if any(s.external_id == remote.id for s in list_sources(session, clinic.id)):
-                raise InputError(f"calendar {remote.id} is already connected to {clinic.slug}")
-            _connect(session, clinic.id, remote)
+            chosen = chosen_clinic(session, settings, clinic)
+            if any(s.external_id == remote.id for s in list_sources(session, chosen.id)):
+                raise InputError(f"calendar {remote.id} is already connected to {chosen.name}")
+            _connect(session, chosen.id, remote)
     Console().print(f"added {remote.summary} ({remote.id}, {remote.time_zone})")
 
 
 @calendars_app.command("list")
-def list_calendars() -> None:
+def list_calendars(clinic: ClinicOption = None) -> None:
     """The clinic's calendars and their sync health."""
     settings = settings_or_exit()
     with clean_errors(), store(settings) as engine, session_scope(engine) as session:
-        clinic = get_or_create_clinic(session, settings.clinic)
-        sources = list_sources(session, clinic.id)
-        held = list_quarantined(session, clinic.id)
+        chosen = chosen_clinic(session, settings, clinic)
+        sources = list_sources(session, chosen.id)
+        held = list_quarantined(session, chosen.id)
     console = Console()
-    console.print(_table(settings.clinic, sources, Counter(event.source_id for event in held)))
+    console.print(_table(chosen.name, sources, Counter(event.source_id for event in held)))
     if held:
         console.print(_quarantine_table(held))
 
 
 @calendars_app.command("remove")
-def remove(calendar_id: Annotated[str, typer.Argument(help="Google calendar id.")]) -> None:
+def remove(
+    calendar_id: Annotated[str, typer.Argument(help="Google calendar id.")],
+    clinic: ClinicOption = None,
+) -> None:
     """Disconnect a calendar; its stored bookings go with it (the audit trail stays)."""
     settings = settings_or_exit()
     with clean_errors(), store(settings) as engine, session_scope(engine) as session:
-        clinic = get_or_create_clinic(session, settings.clinic)
-        found = [s for s in list_sources(session, clinic.id) if s.external_id == calendar_id]
+        chosen = chosen_clinic(session, settings, clinic)
+        found = [s for s in list_sources(session, chosen.id) if s.external_id == calendar_id]
         if not found:
-            raise InputError(f"calendar {calendar_id} is not connected to {clinic.slug}")
+            raise InputError(f"calendar {calendar_id} is not connected to {chosen.name}")
         remove_source(session, found[0].id)
     Console().print(f"removed {calendar_id}")
 
@@ -120,7 +127,7 @@ def _connect(session: Session, clinic_id: int, calendar: RemoteCalendar) -> Cale
 
 
 def _table(clinic: str, sources: list[CalendarSource], held: Counter[int]) -> Table:
-    table = Table(title=f"Calendars of {clinic}")
+    table = Table(title=safe_text(f"Calendars of {clinic}"))
     columns = ("id", "name", "zone", "last sync", "last error", "next poll", "quarantined")
     for column in (*columns, "reconciled"):
         # Folded, never cut with an ellipsis: an operator copies the id into `calendars remove`.

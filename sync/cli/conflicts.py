@@ -21,9 +21,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sync.cli.common import settings_or_exit
+from sync.cli.common import ClinicOption, chosen_clinic, settings_or_exit
 from sync.cli.services import clean_errors, store, when
-from sync.store.clinics import get_clinic
 from sync.store.conflicts import (
     BookingCopy,
     ConflictState,
@@ -74,14 +73,15 @@ def list_command(
     output: Annotated[
         OutputFormat, typer.Option("--format", help="Output format.")
     ] = OutputFormat.TABLE,
+    clinic: ClinicOption = None,
 ) -> None:
     """List the clinic's conflicts, oldest first."""
     settings = settings_or_exit()
     with clean_errors(), store(settings) as engine, session_scope(engine) as session:
-        clinic_id = get_clinic(session, settings.clinic).id
-        conflicts = list_conflicts(session, clinic_id, states=state or None)
+        chosen = chosen_clinic(session, settings, clinic, create=False)
+        conflicts = list_conflicts(session, chosen.id, states=state or None)
         rows = _rows(conflicts, copies_by_row(session, _row_ids(conflicts)))
-    emit(rows, COLUMNS, output, title=f"Conflicts of {settings.clinic} ({len(rows)})")
+    emit(rows, COLUMNS, output, title=f"Conflicts of {chosen.name} ({len(rows)})")
 
 
 def _row_ids(conflicts: Sequence[StoredConflict]) -> set[int]:
@@ -153,7 +153,7 @@ def _cell(value: object) -> object:
 
 
 def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title: str) -> Table:
-    table = Table(title=title, show_lines=True)
+    table = Table(title=safe_text(title), show_lines=True)
     for column in columns:
         table.add_column(column.replace("_", " "), overflow="fold")
     for row in rows:

@@ -22,7 +22,7 @@ from rich.console import Console
 from sqlmodel import Session
 
 from sync.bootstrap import secret_box
-from sync.cli.common import settings_or_exit
+from sync.cli.common import ClinicOption, chosen_clinic, settings_or_exit
 from sync.cli.services import clean_errors, store
 from sync.config import Settings
 from sync.errors import InputError
@@ -33,7 +33,6 @@ from sync.sources.google.grants import save_oauth_grant, save_service_account
 from sync.sources.google.oauth import read_service_account_key, sign_in_installed_app
 from sync.sources.icsurl import IcsUrlSource
 from sync.sources.port import RemoteCalendar
-from sync.store.clinics import get_or_create_clinic
 from sync.store.credentials import CredentialKind, list_credentials, replace_secret, save_credential
 from sync.store.database import session_scope
 from sync.store.sources import Provider, add_source, list_sources
@@ -50,21 +49,24 @@ secrets_app = typer.Typer(
 
 @connect_app.command("google")
 def connect_google(
+    *,
     client_secrets: Annotated[Path | None, typer.Option(help="OAuth client secrets JSON.")] = None,
     service_account: Annotated[Path | None, typer.Option(help="Service-account key file.")] = None,
     subject: Annotated[str | None, typer.Option(help="User the service account acts as.")] = None,
     browser: Annotated[bool, typer.Option(help="Open the consent page in a browser.")] = True,
     port: Annotated[int, typer.Option(help="Loopback port of the redirect (0: any).")] = 0,
+    clinic: ClinicOption = None,
 ) -> None:
     """Store the clinic's Google grant, encrypted."""
     settings = settings_or_exit()
     with clean_errors():
+        _known(settings, clinic)
         box = secret_box(settings)
         if service_account is not None:
             if not subject:
                 raise InputError("--service-account needs --subject (the Workspace user to act as)")
             key = read_service_account_key(service_account)
-            with _clinic_session(settings) as (session, clinic_id):
+            with _clinic_session(settings, clinic) as (session, clinic_id):
                 save_service_account(session, clinic_id, key, subject, box)
             Console().print(
                 f"service account {key.get('client_email')} stored, acting as {subject}"
@@ -74,7 +76,7 @@ def connect_google(
         if secrets_file is None:
             raise InputError("give --client-secrets or set CLINIC_SYNC_GOOGLE_CLIENT_SECRETS")
         grant = sign_in_installed_app(secrets_file, port=port, open_browser=browser)
-        with _clinic_session(settings) as (session, clinic_id):
+        with _clinic_session(settings, clinic) as (session, clinic_id):
             save_oauth_grant(session, clinic_id, grant, box)
     Console().print("Google account connected; run `clinic-sync calendars discover` next")
 
@@ -94,10 +96,12 @@ def connect_caldav(
             help="Password (app-specific password on iCloud).",
         ),
     ],
+    clinic: ClinicOption = None,
 ) -> None:
     """Check the account, store it encrypted and connect every calendar it has."""
     settings = settings_or_exit()
     with clean_errors():
+        _known(settings, clinic)
         box = secret_box(settings)
         source = CalDavSource(
             caldav_client(url, username, password, timeout=settings.caldav_timeout_seconds)
@@ -106,7 +110,7 @@ def connect_caldav(
             calendars = source.list_calendars()
         finally:
             source.close()
-        with _clinic_session(settings) as (session, clinic_id):
+        with _clinic_session(settings, clinic) as (session, clinic_id):
             save_credential(
                 session,
                 clinic_id,
@@ -121,16 +125,20 @@ def connect_caldav(
 
 
 @connect_app.command("ics")
-def connect_ics(url: Annotated[str, typer.Argument(help="Address of the .ics file.")]) -> None:
+def connect_ics(
+    url: Annotated[str, typer.Argument(help="Address of the .ics file.")],
+    clinic: ClinicOption = None,
+) -> None:
     """Subscribe to a read-only .ics address (flags cannot be written there)."""
     settings = settings_or_exit()
     with clean_errors():
+        _known(settings, clinic)
         source = IcsUrlSource(timeout=settings.ics_timeout_seconds)
         try:
             calendar = source.get_calendar(url)
         finally:
             source.close()
-        with _clinic_session(settings) as (session, clinic_id):
+        with _clinic_session(settings, clinic) as (session, clinic_id):
             if not _add_new(session, clinic_id, Provider.ICS, [calendar]):
                 raise InputError(f"{url} is already connected")
     Console().print(f"subscribed to {calendar.summary} ({calendar.time_zone}); read-only")
@@ -149,11 +157,17 @@ def rotate() -> None:
     Console().print(f"{len(credentials)} secret(s) re-encrypted under the first key")
 
 
+def _known(settings: Settings, clinic: str | None) -> None:
+    """An unknown ``--clinic`` ends the command first, before a browser or server is asked."""
+    with _clinic_session(settings, clinic):
+        pass
+
+
 @contextmanager
-def _clinic_session(settings: Settings) -> Iterator[tuple[Session, int]]:
-    """One unit of work on the configured (migrated) store, with the clinic's id."""
+def _clinic_session(settings: Settings, clinic: str | None) -> Iterator[tuple[Session, int]]:
+    """One unit of work on the configured (migrated) store, with the chosen clinic's id."""
     with store(settings) as engine, session_scope(engine) as session:
-        yield session, get_or_create_clinic(session, settings.clinic).id
+        yield session, chosen_clinic(session, settings, clinic).id
 
 
 def _add_new(

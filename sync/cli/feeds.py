@@ -1,8 +1,9 @@
 """``clinic-sync feeds``: issue, list, revoke and rotate feed URLs (SPEC §7).
 
 A feed's URL is printed once, when it is issued or rotated: only a hash of its token is
-stored, so it cannot be shown again. The clinic is ``CLINIC_SYNC_CLINIC``; URLs start
-with ``CLINIC_SYNC_PUBLIC_URL``.
+stored, so it cannot be shown again. The clinic is ``--clinic`` (default
+``CLINIC_SYNC_CLINIC``); a feed id or calendar id of another clinic answers exactly like
+one that does not exist. URLs start with ``CLINIC_SYNC_PUBLIC_URL``.
 """
 
 from __future__ import annotations
@@ -18,16 +19,14 @@ from rich.markup import escape
 from rich.table import Table
 from sqlmodel import Session
 
-from sync.cli.common import fail, settings_or_exit
+from sync.cli.common import ClinicOption, chosen_clinic, fail, settings_or_exit
+from sync.cli.services import clean_errors, store
 from sync.config import Settings
-from sync.errors import ClinicSyncError, InputError
+from sync.errors import InputError
 from sync.feeds.scope import FeedScope, ScopeKind
 from sync.feeds.tokens import IssuedToken, feed_url, issue_token, revoke_token, rotate_token
-from sync.store.clinics import get_or_create_clinic
-from sync.store.database import make_engine, session_scope
-from sync.store.errors import StoreError
+from sync.store.database import session_scope
 from sync.store.feeds import FeedToken, list_feed_tokens
-from sync.store.migrate import upgrade
 
 __all__ = ["feeds_app"]
 
@@ -44,12 +43,13 @@ def issue(
         typer.Argument(help="Patient key (id:P-17, email:..., name:...) or calendar id."),
     ] = None,
     label: Annotated[str | None, typer.Option(help="The feed's name in calendar apps.")] = None,
+    clinic: ClinicOption = None,
 ) -> None:
     """Issue a feed URL for a patient, a calendar or the whole clinic, and print it."""
     if (scope is ScopeKind.CLINIC) != (target is None):
         fail(InputError(f"`feeds issue {scope.value}` takes {_target_help(scope)}"))
     settings = settings_or_exit()
-    with _clinic_session(settings) as (session, clinic_id):
+    with _clinic_session(settings, clinic) as (session, clinic_id):
         issued = issue_token(
             session, clinic_id, FeedScope(scope, target or ""), now=_now(), label=label
         )
@@ -57,10 +57,10 @@ def issue(
 
 
 @feeds_app.command("list")
-def list_tokens() -> None:
+def list_tokens(clinic: ClinicOption = None) -> None:
     """List the clinic's feeds (never their tokens): id, scope, created, last fetched."""
     settings = settings_or_exit()
-    with _clinic_session(settings) as (session, clinic_id):
+    with _clinic_session(settings, clinic) as (session, clinic_id):
         tokens = list_feed_tokens(session, clinic_id)
     table = Table("id", "scope", "label", "created", "last fetched", "revoked")
     for token in tokens:
@@ -69,36 +69,34 @@ def list_tokens() -> None:
 
 
 @feeds_app.command("revoke")
-def revoke(token_id: Annotated[int, typer.Argument(help="The feed's id (feeds list).")]) -> None:
+def revoke(
+    token_id: Annotated[int, typer.Argument(help="The feed's id (feeds list).")],
+    clinic: ClinicOption = None,
+) -> None:
     """Revoke a feed: its URL answers 404 from now on."""
     settings = settings_or_exit()
-    with _clinic_session(settings) as (session, clinic_id):
+    with _clinic_session(settings, clinic) as (session, clinic_id):
         revoke_token(session, clinic_id, token_id, now=_now())
     Console().print(f"feed {token_id} revoked")
 
 
 @feeds_app.command("rotate")
-def rotate(token_id: Annotated[int, typer.Argument(help="The feed's id (feeds list).")]) -> None:
+def rotate(
+    token_id: Annotated[int, typer.Argument(help="The feed's id (feeds list).")],
+    clinic: ClinicOption = None,
+) -> None:
     """Replace a feed's URL with a new one; the old URL stops working at once."""
     settings = settings_or_exit()
-    with _clinic_session(settings) as (session, clinic_id):
+    with _clinic_session(settings, clinic) as (session, clinic_id):
         issued = rotate_token(session, clinic_id, token_id, now=_now())
     _print_issued(settings, issued)
 
 
 @contextmanager
-def _clinic_session(settings: Settings) -> Iterator[tuple[Session, int]]:
-    """A unit of work on the migrated store, for the configured clinic; errors end cleanly."""
-    engine = make_engine(settings.database_url)
-    try:
-        upgrade(engine)
-        with session_scope(engine) as session:
-            clinic = get_or_create_clinic(session, settings.clinic)
-            yield session, clinic.id
-    except (ClinicSyncError, StoreError) as err:
-        fail(err)
-    finally:
-        engine.dispose()
+def _clinic_session(settings: Settings, clinic: str | None) -> Iterator[tuple[Session, int]]:
+    """A unit of work on the migrated store, for the chosen clinic; errors end cleanly."""
+    with clean_errors(), store(settings) as engine, session_scope(engine) as session:
+        yield session, chosen_clinic(session, settings, clinic).id
 
 
 def _print_issued(settings: Settings, issued: IssuedToken) -> None:

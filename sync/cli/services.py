@@ -13,10 +13,12 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from sync.bootstrap import google_source, open_store
-from sync.cli.common import fail
+from sync.cli.common import chosen_clinic, fail
+from sync.clinics.profile import load_profile
 from sync.config import Settings
 from sync.errors import ClinicSyncError
 from sync.sources.google.source import GoogleCalendarSource
+from sync.store.database import session_scope
 from sync.store.errors import StoreError
 
 __all__ = ["clean_errors", "google", "store", "when"]
@@ -42,13 +44,17 @@ def store(settings: Settings) -> Iterator[Engine]:
 
 
 @contextmanager
-def google(settings: Settings) -> Iterator[GoogleCalendarSource]:
-    """The configured Google account; its connections are closed afterwards."""
-    source = google_source(settings)
-    try:
-        yield source
-    finally:
-        source.client.close()
+def google(settings: Settings, clinic: str | None = None) -> Iterator[GoogleCalendarSource]:
+    """The Google account of the clinic ``--clinic`` names (its stored grant, or the
+    configured credentials file); its connections are closed afterwards."""
+    with store(settings) as engine:
+        with session_scope(engine) as session:
+            profile = load_profile(session, chosen_clinic(session, settings, clinic))
+        source = google_source(settings, profile, engine=engine)
+        try:
+            yield source
+        finally:
+            source.client.close()
 
 
 def when(moment: datetime | None) -> str:

@@ -1,6 +1,8 @@
-"""The demo's set-up steps: connect the clinic's calendars, sync them once, issue a feed.
+"""The demo's set-up steps: its clinic, connect its calendars, sync them once, issue a feed.
 
-Calendars are connected the way ``clinic-sync calendars discover`` does (the account's
+The clinic is made in the store as ``clinic-sync clinics add`` would: slug ``demo``,
+named "Demo clinic" (the name is what people see), London time and the demo's staff
+domain. Calendars are connected the way ``clinic-sync calendars discover`` does (the account's
 calendar list, each one a Google calendar source), keeping only the demo clinic's four.
 The first sync runs :func:`sync.usecases.cycle.run_calendar_cycle` calendar by calendar so the
 screen can show progress; the worker takes over afterwards.
@@ -11,19 +13,42 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
+from sqlalchemy import Engine
+
 from sync.bootstrap import Services
+from sync.clinics.model import ClinicSettings
+from sync.demo.bookings import ZONE
 from sync.demo.builder import CALENDARS
 from sync.demo.clinic import DemoClinic
 from sync.demo.report import ConflictRow
 from sync.demo.screen import FeedLink, Screen
 from sync.feeds.scope import FeedScope, ScopeKind
 from sync.feeds.tokens import feed_url, issue_token
-from sync.store.clinics import get_or_create_clinic
+from sync.store.clinics import Clinic, add_clinic
 from sync.store.database import session_scope
 from sync.store.sources import CalendarSource, Provider, add_source
 from sync.usecases.cycle import CalendarCycle, run_calendar_cycle
 
-__all__ = ["connect_calendars", "first_sync", "patient_feed"]
+__all__ = [
+    "DEMO_CLINIC_NAME",
+    "DEMO_CLINIC_SLUG",
+    "STAFF_DOMAIN",
+    "add_demo_clinic",
+    "connect_calendars",
+    "first_sync",
+    "patient_feed",
+]
+
+DEMO_CLINIC_SLUG = "demo"
+DEMO_CLINIC_NAME = "Demo clinic"
+STAFF_DOMAIN = "demo-clinic.example"
+
+
+def add_demo_clinic(engine: Engine) -> Clinic:
+    """The demo's clinic, in a fresh store, with the settings its bookings were written for."""
+    settings = ClinicSettings(time_zone=ZONE, staff_domains=frozenset({STAFF_DOMAIN}))
+    with session_scope(engine) as session:
+        return add_clinic(session, DEMO_CLINIC_SLUG, DEMO_CLINIC_NAME, settings)
 
 
 def connect_calendars(services: Services, clinic: DemoClinic) -> list[CalendarSource]:
@@ -32,11 +57,10 @@ def connect_calendars(services: Services, clinic: DemoClinic) -> list[CalendarSo
     wanted = {calendar.id for calendar in CALENDARS}
     remote = [c for c in services.google.list_calendars() if c.id in wanted]
     with session_scope(services.engine) as session:
-        clinic_id = get_or_create_clinic(session, services.settings.clinic, "Demo clinic").id
         return [
             add_source(
                 session,
-                clinic_id,
+                services.clinic.id,
                 Provider.GOOGLE,
                 calendar.id,
                 display_name=calendar.summary,
@@ -68,7 +92,7 @@ def patient_feed(services: Services, rows: list[ConflictRow]) -> FeedLink | None
     if chosen is None:
         return None
     with session_scope(services.engine) as session:
-        clinic_id = get_or_create_clinic(session, services.settings.clinic).id
         scope = FeedScope(ScopeKind.PATIENT, chosen.patient_key)
-        issued = issue_token(session, clinic_id, scope, now=datetime.now(UTC), label="demo")
+        now = datetime.now(UTC)
+        issued = issue_token(session, services.clinic.id, scope, now=now, label="demo")
     return FeedLink(chosen.patient, feed_url(services.settings.public_url, issued.secret))

@@ -20,7 +20,6 @@ from sqlalchemy import Engine
 
 from rules.patients import name_key
 from sync.demo.clinic import DemoClinic
-from sync.store.clinics import get_clinic
 from sync.store.conflicts import copies_by_row, list_conflicts
 from sync.store.database import session_scope
 
@@ -70,10 +69,10 @@ def patient_names(clinic: DemoClinic) -> dict[str, str]:
     return names
 
 
-def conflict_rows(engine: Engine, clinic: str, names: Mapping[str, str]) -> list[ConflictRow]:
+def conflict_rows(engine: Engine, clinic_id: int, names: Mapping[str, str]) -> list[ConflictRow]:
     """The clinic's conflicts, by the later booking's day."""
     with session_scope(engine) as session:
-        conflicts = list_conflicts(session, get_clinic(session, clinic).id)
+        conflicts = list_conflicts(session, clinic_id)
         wanted = {r for c in conflicts for r in (c.facts.earlier_row_id, c.facts.later_row_id)}
         copies = copies_by_row(session, wanted)
     rows = []

@@ -29,26 +29,33 @@ from fastapi import FastAPI
 from rich.console import Console
 
 from sync.accounts.service import Actor, create_user
-from sync.bootstrap import Services, open_services
+from sync.bootstrap import Services, clinic_services, open_store
+from sync.clinics.profile import open_profile
 from sync.config import Settings
 from sync.demo.bookings import ZONE
 from sync.demo.clinic import DemoClinic, generate_clinic
-from sync.demo.first_sync import connect_calendars, first_sync, patient_feed
+from sync.demo.first_sync import (
+    DEMO_CLINIC_NAME,
+    DEMO_CLINIC_SLUG,
+    STAFF_DOMAIN,
+    add_demo_clinic,
+    connect_calendars,
+    first_sync,
+    patient_feed,
+)
 from sync.demo.live import insert_booking, new_bookings
 from sync.demo.report import conflict_rows, flag_line, patient_names
 from sync.demo.screen import DemoLogin, Screen
 from sync.emulator import EmulatorServer
 from sync.errors import InputError
-from sync.store.clinics import get_clinic
 from sync.store.database import session_scope
 from sync.store.users import Role
 from sync.web.app import create_app
 from sync.web.server import WebServer
 from sync.worker.runner import Worker, WorkerOptions, single_worker_lock
 
-__all__ = ["DemoOptions", "demo_settings", "run_demo"]
+__all__ = ["DemoOptions", "demo_settings", "open_demo_services", "run_demo"]
 
-_STAFF_DOMAIN = "demo-clinic.example"
 _TICK = 0.25
 
 
@@ -66,7 +73,7 @@ class DemoOptions:
 
 
 def demo_settings(options: DemoOptions, emulator_url: str, public_url: str) -> Settings:
-    """Settings for the demo: its own database and emulator, short polls, London time."""
+    """Settings for the demo: its own database and emulator, short polls, its clinic."""
     return Settings(
         database_url=f"sqlite:///{options.database.resolve()}",
         google_api_endpoint=emulator_url,
@@ -74,27 +81,34 @@ def demo_settings(options: DemoOptions, emulator_url: str, public_url: str) -> S
         public_url=public_url,
         poll_interval_seconds=options.poll_seconds,
         worker_claim_seconds=0.5,
-        clinic="default",
-        clinic_time_zone=ZONE,
-        staff_domains=frozenset({_STAFF_DOMAIN}),
+        clinic=DEMO_CLINIC_SLUG,
         google_retry_attempts=3,
-        dry_run=False,
-        policy=None,
         api_docs=True,  # on loopback, for the admin the demo signs in
     )
+
+
+def open_demo_services(settings: Settings) -> Services:
+    """The demo clinic's services on a fresh, migrated store (its clinic made first)."""
+    engine = open_store(settings)
+    try:
+        add_demo_clinic(engine)
+        return clinic_services(settings, engine, open_profile(engine, slug=settings.clinic))
+    except BaseException:
+        engine.dispose()
+        raise
 
 
 def run_demo(options: DemoOptions, console: Console) -> None:
     """Run the demo until ``options.duration`` passes, SIGINT or SIGTERM."""
     clinic = generate_clinic(options.seed, datetime.now(ZoneInfo(ZONE)).date())
     screen = Screen(console)
-    screen.intro(clinic, options.seed)
+    screen.intro(clinic, options.seed, DEMO_CLINIC_NAME)
     stop = threading.Event()
     with _stop_on_signals(stop), EmulatorServer(seed=clinic.seed()) as emulator:
         settings = demo_settings(options, emulator.url, "http://127.0.0.1")
         with single_worker_lock(settings.database_url):
             _remove_database(options.database)
-            with open_services(settings) as services:
+            with open_demo_services(settings) as services:
                 _serve(services, clinic, options, screen, stop, emulator_url=emulator.url)
 
 
@@ -113,10 +127,12 @@ def _serve(
         services = replace(services, settings=settings)
         sources = connect_calendars(services, clinic)
         first_sync(services, sources, screen, stop)
-        rows = conflict_rows(services.engine, settings.clinic, patient_names(clinic))
+        rows = conflict_rows(services.engine, services.clinic.id, patient_names(clinic))
         feed = patient_feed(services, rows)
         login = _demo_login(services, web.url)
-        screen.ready(web.url, feed, login, settings.database_url, emulator_url)
+        screen.ready(
+            web.url, feed, login, settings.database_url, emulator_url, slug=services.clinic.slug
+        )
         screen.conflicts(rows, clinic.today)
         flagged = {row.public_id for row in rows if row.state == "flagged"}
         if not stop.is_set():
@@ -169,7 +185,7 @@ class _Live:
 
     def _report_flags(self) -> None:
         names = patient_names(self.clinic)
-        for row in conflict_rows(self.services.engine, self.services.settings.clinic, names):
+        for row in conflict_rows(self.services.engine, self.services.clinic.id, names):
             if row.state == "flagged" and row.public_id not in self.flagged:
                 self.flagged.add(row.public_id)
                 self.screen.line(flag_line(row))
@@ -177,10 +193,9 @@ class _Live:
 
 def _demo_login(services: Services, web_url: str) -> DemoLogin:
     """A demo admin with a fresh password each run (the database is new each run too)."""
-    email, password = f"admin@{_STAFF_DOMAIN}", secrets.token_urlsafe(9)
+    email, password = f"admin@{STAFF_DOMAIN}", secrets.token_urlsafe(9)
     with session_scope(services.engine) as session:
-        clinic = get_clinic(session, services.settings.clinic)
-        actor = Actor(name="demo", clinic_id=clinic.id, now=datetime.now(UTC))
+        actor = Actor(name="demo", clinic_id=services.clinic.id, now=datetime.now(UTC))
         create_user(session, actor, email, Role.ADMIN, password)
     return DemoLogin(url=f"{web_url}/admin/login", user=email, password=password)
 

@@ -73,10 +73,11 @@ class Screen:
     def __init__(self, console: Console) -> None:
         self.console = console
 
-    def intro(self, clinic: DemoClinic, seed: int) -> None:
+    def intro(self, clinic: DemoClinic, seed: int, name: str) -> None:
+        """What is generated; ``name`` is the clinic's, as the web app shows it."""
         bookings = len(clinic.patient_bookings)
         self.console.print(
-            f"[bold]clinic-sync demo[/] · clinic seed {seed} · 4 calendars, "
+            f"[bold]clinic-sync demo[/] · {escape(name)} (seed {seed}) · 4 calendars, "
             f"{len(clinic.patients)} patients, {bookings} bookings"
         )
 
@@ -100,6 +101,8 @@ class Screen:
         login: DemoLogin | None,
         database_url: str,
         emulator: str,
+        *,
+        slug: str,
     ) -> None:
         """The links: web app, admin (or the conflicts command), emulator, a patient's feed."""
         self.console.print()
@@ -108,7 +111,7 @@ class Screen:
         if login is not None:
             self._link("Admin", f"{login.url}  (user {login.user}, password {login.password})")
         else:
-            self._link("Conflicts", "clinic-sync conflicts list, with")
+            self._link("Conflicts", f"clinic-sync conflicts list --clinic {slug}, with")
             self._link("", f"CLINIC_SYNC_DATABASE_URL={database_url}")
         # The emulated Google account, so a person can look at the events the demo flags.
         self._link("Google (emul.)", f"{emulator}users/me/calendarList")

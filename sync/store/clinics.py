@@ -13,17 +13,28 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, update
+from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
 from sync.clinics.model import SETTING_NAMES, ClinicSettings
 from sync.store.errors import RecordNotFound
-from sync.store.tables import ClinicPolicyRow, ClinicRow
+from sync.store.tables import (
+    AuditEventRow,
+    BookingRow,
+    CalendarSourceRow,
+    ClinicPolicyRow,
+    ClinicRow,
+    ConflictRow,
+)
 
 __all__ = [
     "Clinic",
+    "ClinicContents",
     "StoredPolicy",
     "add_clinic",
+    "calendar_counts",
     "clinic_by_id",
+    "clinic_contents",
     "clinic_policy",
     "clinic_version",
     "clinic_versions",
@@ -57,6 +68,16 @@ class StoredPolicy:
     text: str | None
     created_at: datetime
     created_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicContents:
+    """How much a clinic holds: what removing it deletes."""
+
+    calendars: int
+    bookings: int
+    conflicts: int
+    audit_events: int
 
 
 def add_clinic(
@@ -141,9 +162,33 @@ def update_clinic_settings(
     return _bumped(session, row, now)
 
 
-def remove_clinic(session: Session, clinic_id: int) -> None:
-    """Delete the clinic and, by cascade, everything it owns (its audit trail included)."""
+def calendar_counts(session: Session) -> dict[int, int]:
+    """Each clinic's number of connected calendars (clinics without any are left out)."""
+    clinic = col(CalendarSourceRow.clinic_id)
+    rows = session.exec(select(clinic, func.count()).group_by(clinic)).all()
+    return dict(rows)
+
+
+def clinic_contents(session: Session, clinic_id: int) -> ClinicContents:
+    """What the clinic holds; :class:`RecordNotFound` if there is no such clinic."""
     _existing(session, clinic_id)
+    return ClinicContents(
+        calendars=_count(session, col(CalendarSourceRow.clinic_id), clinic_id),
+        bookings=_count(session, col(BookingRow.clinic_id), clinic_id),
+        conflicts=_count(session, col(ConflictRow.clinic_id), clinic_id),
+        audit_events=_count(session, col(AuditEventRow.clinic_id), clinic_id),
+    )
+
+
+def remove_clinic(session: Session, clinic_id: int) -> None:
+    """Delete the clinic and everything it owns, its audit trail included.
+
+    The audit trail's key to its clinic restricts deletes, so no cascade from anywhere
+    else can take an entry away; removing the whole clinic is the one deliberate
+    exception, and deletes the entries first.
+    """
+    _existing(session, clinic_id)
+    session.execute(delete(AuditEventRow).where(col(AuditEventRow.clinic_id) == clinic_id))
     session.execute(delete(ClinicRow).where(col(ClinicRow.id) == clinic_id))
 
 
@@ -195,6 +240,10 @@ def policy_history(session: Session, clinic_id: int) -> list[StoredPolicy]:
         .order_by(col(ClinicPolicyRow.version).desc())
     )
     return [_policy(row) for row in rows]
+
+
+def _count(session: Session, owner: Mapped[int], clinic_id: int) -> int:
+    return session.exec(select(func.count()).where(owner == clinic_id)).one()
 
 
 def _row(session: Session, slug: str) -> ClinicRow | None:

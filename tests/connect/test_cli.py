@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,10 @@ from typer.testing import CliRunner
 from sync.cli import app
 from sync.emulator import EmulatorServer
 from sync.secrets import SecretBox, SecretKeyError, new_key
-from sync.store.clinics import get_or_create_clinic
+from sync.store.clinics import get_or_create_clinic, set_clinic_policy
 from sync.store.credentials import get_credential
 from sync.store.database import make_engine, session_scope
+from sync.store.migrate import upgrade
 from sync.store.sources import Provider, list_sources
 from tests.caldav.conftest import radicale_url
 from tests.icsurl.conftest import FeedServer, feed, vevent
@@ -156,7 +158,7 @@ def test_doctor_on_an_empty_database_advises_db_upgrade_only(
     result = CliRunner().invoke(app, ["doctor"])
     assert result.exit_code == 1
     failed = [line for line in result.output.splitlines() if "✗" in line]
-    assert len(failed) == 3  # database, then credentials and Google API not checked
+    assert len(failed) == 4  # database; the clinic's policy, credentials, Google not checked
     assert all("db upgrade" in line for line in failed)
     assert "connect google" not in result.output
     assert "SECRET_KEY" not in result.output
@@ -183,3 +185,47 @@ def test_doctor_rejects_a_secret_key_the_worker_would_reject(
     row = next(line for line in result.output.splitlines() if "secret key" in line)
     assert "✗" in row
     assert "valid" not in row
+
+
+def test_doctor_warns_of_a_moved_process_setting_and_still_passes(
+    database: Engine,
+    emulator: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """The variable is ignored now; doctor names the command that stores it in the clinic."""
+    monkeypatch.setenv("CLINIC_SYNC_GOOGLE_AUTH", "none")
+    monkeypatch.setenv("CLINIC_SYNC_GOOGLE_API_ENDPOINT", emulator.url)
+    monkeypatch.setenv("CLINIC_SYNC_FLAG_COLOR", "9")
+    monkeypatch.setenv("COLUMNS", "400")
+    (tmp_path / ".env").write_text("CLINIC_SYNC_POLICY=my policy.toml\n")
+    assert CliRunner().invoke(app, ["db", "upgrade"]).exit_code == 0
+    result = CliRunner().invoke(app, ["doctor"])
+    assert result.exit_code == 0, result.output
+    assert "✗" not in result.output
+    assert (
+        "CLINIC_SYNC_FLAG_COLOR is now a clinic setting: "
+        "`clinic-sync clinics set default flag_color=9`"
+    ) in result.output
+    assert (
+        "CLINIC_SYNC_POLICY is now the clinic's stored policy: "
+        "`clinic-sync clinics set default --policy 'my policy.toml'`"
+    ) in result.output
+
+
+def test_doctor_fails_on_the_chosen_clinic_s_stored_policy_that_no_longer_parses(
+    database: Engine, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rules package grown stricter than the stored text: named by clinic and version."""
+    monkeypatch.setenv("CLINIC_SYNC_GOOGLE_AUTH", "none")
+    monkeypatch.setenv("CLINIC_SYNC_GOOGLE_API_ENDPOINT", emulator.url)
+    upgrade(database)
+    with session_scope(database) as session:
+        clinic = get_or_create_clinic(session, "alpha", "Alpha")
+        set_clinic_policy(session, clinic.id, "[[treatments]\n", by=None, now=datetime.now(UTC))
+    assert CliRunner().invoke(app, ["doctor"]).exit_code == 0  # the default clinic is fine
+    result = CliRunner().invoke(app, ["doctor", "--clinic", "alpha"])
+    assert result.exit_code == 1
+    row = next(line for line in result.output.splitlines() if "policy" in line)
+    assert "✗" in row
+    assert "clinic alpha policy v1:1:" in row

@@ -83,6 +83,7 @@ def test_demo_serves_a_feed_flags_live_bookings_and_stops_by_itself(
     demo: subprocess.Popen[str],
 ) -> None:
     lines = _Lines(demo)
+    lines.until(re.compile(r"^clinic-sync demo · Demo clinic \(seed 7\)"), timeout=30)
     lines.until(re.compile(r"Web app\s+http://127\.0\.0\.1:\d+"), timeout=30)
     _sign_in(*lines.until(_ADMIN, timeout=10).groups())
     calendars = httpx.get(lines.until(_EMULATOR, timeout=10).group(1), timeout=10).json()
@@ -114,3 +115,4 @@ def _sign_in(login_url: str, user: str, password: str) -> None:
         page = client.post(login_url, data=data)
     assert page.status_code == 200
     assert "/admin/conflicts" in str(page.url)
+    assert "Demo clinic" in page.text  # the clinic's name, never its slug

@@ -17,11 +17,11 @@ import pytest
 from rich.console import Console
 
 from rules.assess import Scope, assess
-from sync.bootstrap import Services, open_services
+from sync.bootstrap import Services
 from sync.demo.clinic import DemoClinic, generate_clinic
 from sync.demo.first_sync import connect_calendars, first_sync
 from sync.demo.report import conflict_rows, patient_names
-from sync.demo.run import DemoOptions, demo_settings
+from sync.demo.run import DemoOptions, demo_settings, open_demo_services
 from sync.demo.screen import Screen
 from sync.emulator import EmulatorServer
 from sync.store.clinics import get_clinic
@@ -36,7 +36,7 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DemoClini
     database = Path(tmp_path_factory.mktemp("demo")) / "demo.db"
     with EmulatorServer(seed=clinic.seed()) as emulator:
         settings = demo_settings(DemoOptions(database=database), emulator.url, "http://demo")
-        with open_services(settings) as services:
+        with open_demo_services(settings) as services:
             sources = connect_calendars(services, clinic)
             screen = Screen(Console(file=io.StringIO()))
             first_sync(services, sources, screen, threading.Event())
@@ -47,7 +47,7 @@ def test_the_first_sync_finds_exactly_the_planned_conflicts(
     synced: tuple[DemoClinic, Services],
 ) -> None:
     clinic, services = synced
-    rows = conflict_rows(services.engine, "default", patient_names(clinic))
+    rows = conflict_rows(services.engine, services.clinic.id, patient_names(clinic))
     with session_scope(services.engine) as session:
         copies = copies_by_row(
             session, {r for row in rows for r in (row.earlier_row, row.later_row)}
@@ -68,11 +68,22 @@ def test_every_patient_is_recognised_as_one_patient(synced: tuple[DemoClinic, Se
     """Names, e-mails and ids link each patient's bookings, and no two patients merge."""
     clinic, services = synced
     with session_scope(services.engine) as session:
-        clinic_id = get_clinic(session, "default").id
-        bookings = [copy.event.booking for copy in load_copies(session, clinic_id)]
+        bookings = [copy.event.booking for copy in load_copies(session, services.clinic.id)]
     staff = services.clinic.identity
     groups = assess(bookings, services.policy, Scope(today=clinic.today), options=staff).patients
     names = patient_names(clinic)
     assert sorted(names[str(group.patient.key)] for group in groups) == sorted(
         p.name for p in clinic.patients
     )
+
+
+def test_the_demo_clinic_is_named_and_set_up_for_its_bookings(
+    synced: tuple[DemoClinic, Services],
+) -> None:
+    """Its name is what people see; London time and the demo's staff domain are stored."""
+    _clinic, services = synced
+    with session_scope(services.engine) as session:
+        stored = get_clinic(session, "demo")
+    assert stored.name == "Demo clinic"
+    assert stored.settings.time_zone == "Europe/London"
+    assert stored.settings.staff_domains == frozenset({"demo-clinic.example"})

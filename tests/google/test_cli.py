@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from sync.cli import app
 from sync.emulator import EmulatorServer
+from sync.secrets import new_key
 from tests.google.conftest import UNSTORABLE_REASON, seed_unstorable
 
 Insert = Callable[..., dict[str, Any]]
@@ -114,9 +115,15 @@ def test_commands_end_in_one_line_on_bad_setup(cli: CliRunner, monkeypatch: Any)
     assert cli.invoke(app, ["sync"]).exit_code == 2
     assert "is not connected" in cli.invoke(app, ["calendars", "remove", "x@y"]).output
     monkeypatch.setenv("CLINIC_SYNC_GOOGLE_AUTH", "oauth")
+    # No credentials file: the clinic's stored grant is used, which needs the key to open
+    # and must have been stored by `connect google`.
     result = cli.invoke(app, ["calendars", "discover"])
     assert result.exit_code == 2
-    assert "CLINIC_SYNC_GOOGLE_CREDENTIALS must name a file" in result.output
+    assert "CLINIC_SYNC_SECRET_KEY is not set" in result.output
+    monkeypatch.setenv("CLINIC_SYNC_SECRET_KEY", new_key())
+    result = cli.invoke(app, ["calendars", "discover"])
+    assert result.exit_code == 2
+    assert "connect google" in result.output
 
 
 def test_emulator_command_reports_a_bad_seed(cli: CliRunner, tmp_path: Path) -> None:

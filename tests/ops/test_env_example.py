@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sync.cli import app
+from sync.clinics.settings import MOVED_POLICY, MOVED_VARIABLES
 from sync.config import Settings
 from sync.env_example import render_env_example
 
@@ -59,11 +60,18 @@ def test_an_empty_variable_means_the_default_for_every_setting(
         monkeypatch.delenv(f"CLINIC_SYNC_{name.upper()}")
     monkeypatch.delenv("CLINIC_SYNC_POLL_SECONDS")
     assert settings == Settings(_env_file=None)
-    assert settings.policy is None
+    assert settings.clinic == "default"
 
 
 def test_a_blank_argument_is_the_default_too() -> None:
     assert Settings(_env_file=None, public_url="", log_level=" ") == Settings(_env_file=None)
+
+
+def test_no_clinic_setting_is_read_from_the_process_any_more() -> None:
+    """Each lives in the database; the variables that held them are only warned about."""
+    fields = {f"CLINIC_SYNC_{name.upper()}" for name in Settings.model_fields}
+    assert fields.isdisjoint({*MOVED_VARIABLES, MOVED_POLICY})
+    assert not any(name in EXAMPLE.read_text(encoding="utf-8") for name in MOVED_VARIABLES)
 
 
 def test_config_show_hides_secrets() -> None:

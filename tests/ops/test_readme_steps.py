@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from sync.clinics.settings import MOVED_POLICY, MOVED_VARIABLES
 from sync.emulator import EmulatorServer
 from tests.loopback import serving
 from tests.ops.installs import ROOT, copy_checkout, free_port, link_dependencies, operator_env
@@ -117,7 +118,10 @@ def _install(op: Operator, command: str) -> None:
 
 def _configure(op: Operator, command: str) -> None:
     op.shell(command)
-    assert "CLINIC_SYNC_POLICY=\n" in (op.folder / ".env").read_text()  # empty: the default
+    written = (op.folder / ".env").read_text()
+    assert "CLINIC_SYNC_CLINIC=default\n" in written
+    # A clinic's own settings are not process settings any more: the next steps store them.
+    assert not any(name in written for name in (*MOVED_VARIABLES, MOVED_POLICY))
 
 
 def _secret_key(op: Operator, command: str) -> None:
@@ -127,7 +131,6 @@ def _secret_key(op: Operator, command: str) -> None:
         # https, as in production (the worker opens push channels); an address that refuses
         # at once, so the emulator's notifications fail fast instead of waiting on DNS.
         public_url="https://127.0.0.1:9",
-        staff_domains="clinic.example",
         # The emulator stands for the Google account the next step would connect.
         google_auth="none",
         google_api_endpoint=op.emulator.url,
@@ -136,6 +139,13 @@ def _secret_key(op: Operator, command: str) -> None:
         # must poll within this test.
         poll_interval_seconds="2",
     )
+
+
+def _clinic_settings(op: Operator, command: str) -> None:
+    op.shell(command)
+    shown = op.shell("clinic-sync clinics show default", COLUMNS="200").stdout
+    for value in ("Harley Skin Clinic", "Europe/London", "clinic.example"):
+        assert value in shown
 
 
 def _needs_google(reason: str) -> Callable[[Operator, str], None]:
@@ -169,7 +179,7 @@ def _doctor(op: Operator, command: str) -> None:
 
 
 def _dry_run(op: Operator, command: str) -> None:
-    op.shell(command)
+    assert "Sync of Harley Skin Clinic" in op.shell(command, COLUMNS="200").stdout
 
 
 def _worker(op: Operator, command: str) -> None:
@@ -203,6 +213,8 @@ STEPS: dict[str, Callable[[Operator, str], None]] = {
     "clinic-sync config example > .env": _configure,
     'python3 -c "from cryptography.fernet import Fernet; '
     'print(Fernet.generate_key().decode())"': _secret_key,
+    'clinic-sync clinics set default --name "Harley Skin Clinic" time_zone=Europe/London '
+    "staff_domains=clinic.example": _clinic_settings,
     "clinic-sync connect google --client-secrets client_secret.json": _needs_google(
         "a browser signs in to a real Google account"
     ),
@@ -218,7 +230,7 @@ STEPS: dict[str, Callable[[Operator, str], None]] = {
     "clinic-sync calendars list": _list,
     "clinic-sync users add you@clinic.example --role admin": _add_admin,
     "clinic-sync doctor": _doctor,
-    "CLINIC_SYNC_DRY_RUN=true clinic-sync sync --once": _dry_run,
+    "clinic-sync sync --once --dry-run": _dry_run,
     "clinic-sync worker": _worker,
     "clinic-sync serve": _serve,
 }

@@ -6,7 +6,8 @@ Revises: 0011
 Written against ``sync.store.tables.ClinicRow`` (the settings columns and ``version``),
 ``ClinicPolicyRow``, ``MembershipRow`` and ``UserRow.operator``, free of imports from the
 application like 0001 but for the readers of
-:mod:`sync.clinics.settings`, which check a moved value as the service does (SPEC §2, §3, §8).
+:mod:`sync.clinics.settings` and :func:`sync.policy_file.parse_policy_text`, which check a
+moved value as the service does (SPEC §2, §3, §8).
 
 An existing install ran one clinic per process, set by ``CLINIC_SYNC_*`` variables. The
 data step moves them into that clinic (``CLINIC_SYNC_CLINIC``, default ``default``), read
@@ -15,13 +16,13 @@ time zone, staff domains, flag colour, patient-id property, feed label, scan hor
 dry run, and the policy file's text as the clinic's policy version 1. Users were global and
 each web app showed its own clinic, so every existing user becomes a member of that clinic
 with the role they had (of the only clinic there is, when the named one does not exist).
-A value that the service would have refused is left at its default and reported.
+A value that the service would have refused (a policy file that does not parse included)
+is left at its default and reported.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,10 +30,15 @@ from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
-from dotenv import dotenv_values
 
-from sync.clinics.settings import read_setting
-from sync.errors import InputError
+from sync.clinics.settings import (
+    MOVED_POLICY,
+    MOVED_VARIABLES,
+    process_variables,
+    read_setting,
+)
+from sync.errors import ClinicSyncError, InputError
+from sync.policy_file import parse_policy_text
 
 revision: str = "0012"
 down_revision: str | None = "0011"
@@ -92,7 +98,7 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("operator", sa.Boolean(), nullable=False, server_default=sa.false())
         )
-    _move_process_settings(_legacy_environment())
+    _move_process_settings(process_variables())
 
 
 def downgrade() -> None:
@@ -137,26 +143,11 @@ def _settings_columns() -> None:
         )
 
 
-def _legacy_environment() -> dict[str, str]:
-    """``CLINIC_SYNC_*`` as the service read them: ``.env`` first, the environment over it."""
-    found: dict[str, str] = {}
-    dotenv = Path(".env")
-    if dotenv.is_file():
-        found.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
-    found.update(os.environ)
-    prefix = "CLINIC_SYNC_"
-    return {
-        k[len(prefix) :].lower(): v.strip()
-        for k, v in found.items()
-        if k.upper().startswith(prefix) and v.strip()
-    }
-
-
 def _move_process_settings(env: Mapping[str, str]) -> None:
     bind = op.get_bind()
     clinics = sa.table("clinics", sa.column("id", sa.Integer), sa.column("slug", sa.String))
     rows = bind.execute(sa.select(clinics.c.id, clinics.c.slug)).all()
-    slug = env.get("clinic", "default")
+    slug = env.get("CLINIC_SYNC_CLINIC", "default")
     home = next((row.id for row in rows if row.slug == slug), None)
     if home is None and len(rows) == 1:
         home = rows[0].id
@@ -167,7 +158,7 @@ def _move_process_settings(env: Mapping[str, str]) -> None:
         settings = sa.table("clinics", sa.column("id"), *(sa.column(name) for name in values))
         bind.execute(sa.update(settings).where(settings.c.id == home).values(**values))
     now = datetime.now(UTC)
-    _move_policy(bind, home, env.get("policy"), now)
+    _move_policy(bind, home, env.get(MOVED_POLICY), now)
     bind.execute(
         sa.text(
             "INSERT INTO memberships (user_id, clinic_id, role, created_at) "
@@ -177,31 +168,17 @@ def _move_process_settings(env: Mapping[str, str]) -> None:
     )
 
 
-# Process variables and the clinic settings they become.
-_MOVED = {
-    "clinic_time_zone": "time_zone",
-    "staff_domains": "staff_domains",
-    "flag_color": "flag_color",
-    "patient_id_property": "patient_id_property",
-    "feed_patient_label": "feed_patient_label",
-    "scan_days_back": "scan_days_back",
-    "scan_days_ahead": "scan_days_ahead",
-    "feed_horizon_days": "feed_horizon_days",
-    "dry_run": "dry_run",
-}
-
-
 def _clinic_values(env: Mapping[str, str]) -> dict[str, object]:
     # The readers the service checks these settings with now, so a value moves only if
     # the clinic could be run with it.
     values: dict[str, object] = {}
-    for variable, setting in _MOVED.items():
+    for variable, setting in MOVED_VARIABLES.items():
         if variable not in env:
             continue
         try:
             value = read_setting(setting, env[variable])
         except InputError as err:
-            _log.warning("CLINIC_SYNC_%s left at its default: %s", variable.upper(), err)
+            _log.warning("%s left at its default: %s", variable, err)
             continue
         values[setting] = ",".join(sorted(value)) if isinstance(value, frozenset) else value
     return values
@@ -212,8 +189,11 @@ def _move_policy(bind: sa.Connection, clinic_id: int, path: str | None, now: dat
         return
     try:
         text = Path(path).read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        _log.warning("CLINIC_SYNC_POLICY %s not moved into the clinic: %s", path, err)
+        # The service refused to start with a policy that does not parse; stored, it
+        # would stop the clinic on every pass, so it stays out like any refused value.
+        parse_policy_text(text, path)
+    except (OSError, UnicodeDecodeError, ClinicSyncError) as err:
+        _log.warning("%s %s not moved into the clinic: %s", MOVED_POLICY, path, err)
         return
     bind.execute(
         sa.text(
