@@ -15,6 +15,7 @@ from sync.cli.demo import demo
 from sync.cli.doctor import doctor
 from sync.cli.emulator import emulator
 from sync.cli.feeds import feeds_app
+from sync.cli.notify import notify_app
 from sync.cli.probe import probe
 from sync.cli.serve import serve
 from sync.cli.sync_command import sync_command
@@ -52,6 +53,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(secrets_app, name="secrets")
+app.add_typer(notify_app, name="notify")
 app.command("doctor")(doctor)
 app.command("probe")(probe)
 app.command("emulator")(emulator)
