@@ -20,6 +20,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from rules.model import MatchKind, Patient, PatientKey, Rule
+from rules.patients import TitleNames
 from sync.clinics.profile import ClinicProfile
 from sync.feeds.labels import PatientLabel, patient_label
 from sync.store.audit import AuditEvent
@@ -36,11 +37,20 @@ TOLD_ACTIONS = frozenset({"flag.written", CALENDAR_FAILING, GRANT_RECONNECT})
 
 
 def facts_of(
-    session: Session, profile: ClinicProfile, event: AuditEvent, *, public_url: str, now: datetime
+    session: Session,
+    profile: ClinicProfile,
+    event: AuditEvent,
+    *,
+    titles: TitleNames,
+    public_url: str,
+    now: datetime,
 ) -> Facts | None:
-    """What to tell of ``event``; ``None`` when it is nothing to tell (anymore)."""
+    """What to tell of ``event``; ``None`` when it is nothing to tell (anymore).
+
+    ``titles`` reads the patient's name from the booking's title, as detection did.
+    """
     if event.action == "flag.written":
-        return _conflict(session, profile, event, public_url, now)
+        return _conflict(session, profile, event, (titles, public_url), now)
     if event.action == CALENDAR_FAILING:
         return {"kind": "calendar_failing", **_clinic(profile, public_url), **event.detail}
     if event.action == GRANT_RECONNECT:
@@ -53,8 +63,13 @@ def _clinic(profile: ClinicProfile, public_url: str) -> Facts:
 
 
 def _conflict(
-    session: Session, profile: ClinicProfile, event: AuditEvent, public_url: str, now: datetime
+    session: Session,
+    profile: ClinicProfile,
+    event: AuditEvent,
+    reading: tuple[TitleNames, str],
+    now: datetime,
 ) -> Facts | None:
+    titles, public_url = reading
     row = session.get(ConflictRow, event.conflict_id) if event.conflict_id else None
     if row is None or row.public_id is None:
         return None
@@ -78,7 +93,7 @@ def _conflict(
         "min_days": rule.min_days if rule else None,
         "gap_days": row.gap_days,
         "earliest": (earlier.day + timedelta(days=rule.min_days)).isoformat() if rule else None,
-        "patient": _patient(session, profile, row),
+        "patient": _patient(session, profile, row, titles(later.summary)[0]),
         "starts": start.isoformat(),
         "date": start.strftime("%a %d %b %Y, %H:%M"),
         "calendar": source.display_name if source else later.calendar,
@@ -96,12 +111,14 @@ def _treatment(profile: ClinicProfile, category: str) -> str:
     return found.label if found else category
 
 
-def _patient(session: Session, profile: ClinicProfile, row: ConflictRow) -> str:
+def _patient(
+    session: Session, profile: ClinicProfile, row: ConflictRow, written: str | None
+) -> str:
     query = select(col(PatientRow.display_name)).where(
         col(PatientRow.clinic_id) == row.clinic_id,
         col(PatientRow.key_kind) == row.patient_kind,
         col(PatientRow.key_value) == row.patient_value,
     )
-    name = session.exec(query).first()
+    name = session.exec(query).first() or written
     patient = Patient(PatientKey(MatchKind(row.patient_kind), row.patient_value), name)
     return patient_label(patient, PatientLabel(profile.settings.feed_patient_label))

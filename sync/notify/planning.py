@@ -28,6 +28,8 @@ from typing import Any
 
 from sqlmodel import Session
 
+from rules.patients import TitleNames
+from rules.vocabulary import Matcher
 from sync.clinics.profile import ClinicProfile
 from sync.notify.facts import TOLD_ACTIONS, facts_of
 from sync.store.audit import AuditEvent
@@ -87,9 +89,10 @@ def plan_clinic(
         email,
     )
     plans: list[DeliveryPlan] = []
+    titles = TitleNames(Matcher(profile.policy))
     for event in events:
         if event.action in TOLD_ACTIONS:
-            facts = facts_of(session, profile, event, public_url=public_url, now=now)
+            facts = facts_of(session, profile, event, titles=titles, public_url=public_url, now=now)
             if facts is not None:
                 plans += _plans(profile, event, facts, audience, now)
     planned = plan_deliveries(session, plans, now=now)
