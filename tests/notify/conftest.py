@@ -84,7 +84,7 @@ class Inbox:
         self.recipients: list[list[str]] = []
         self._lock = threading.Lock()
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         parsed = message_from_bytes(envelope.original_content or b"", policy=policy.default)
         assert isinstance(parsed, EmailMessage)
         with self._lock:
@@ -94,7 +94,9 @@ class Inbox:
 
     def to(self, address: str) -> list[EmailMessage]:
         """The messages sent to ``address``."""
-        return [m for m, rcpt in zip(self.messages, self.recipients, strict=True) if address in rcpt]
+        return [
+            m for m, rcpt in zip(self.messages, self.recipients, strict=True) if address in rcpt
+        ]
 
 
 @pytest.fixture
@@ -126,7 +128,7 @@ def receiver() -> Iterator[Receiver]:
 
     def handler(_base: str) -> type[BaseHTTPRequestHandler]:
         class Hook(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 got.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
                 status = got.statuses.pop(0) if got.statuses else 200
@@ -172,7 +174,9 @@ def add_admin(
     """A user who is an admin of ``clinic_id``, told as ``mode`` (default: not chosen)."""
     with session_scope(engine) as session:
         user = add_user(session, email, Role.ADMIN, "x", now=NOW)
-        session.add(MembershipRow(user_id=user.id, clinic_id=clinic_id, role="admin", created_at=NOW))
+        session.add(
+            MembershipRow(user_id=user.id, clinic_id=clinic_id, role="admin", created_at=NOW)
+        )
         session.flush()
         if mode is not None:
             set_preference(session, user.id, clinic_id, mode, now=NOW)
