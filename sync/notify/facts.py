@@ -14,13 +14,13 @@ Told of (the ``kind`` of the facts):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from rules.model import MatchKind, Patient, PatientKey, Rule
-from rules.patients import TitleNames
 from sync.clinics.profile import ClinicProfile
 from sync.feeds.labels import PatientLabel, patient_label
 from sync.store.audit import AuditEvent
@@ -29,6 +29,8 @@ from sync.store.tables import BookingRow, CalendarSourceRow, ConflictRow, Patien
 __all__ = ["CALENDAR_FAILING", "GRANT_RECONNECT", "TOLD_ACTIONS", "facts_of"]
 
 Facts = dict[str, Any]
+Titles = Callable[[str], tuple[str | None, str | None]]
+"""Reads a title: the patient's name as written, and as names compare."""
 
 CALENDAR_FAILING = "calendar.sync_failing"
 GRANT_RECONNECT = "grant.reconnect_required"
@@ -41,13 +43,14 @@ def facts_of(
     profile: ClinicProfile,
     event: AuditEvent,
     *,
-    titles: TitleNames,
+    titles: Titles,
     public_url: str,
     now: datetime,
 ) -> Facts | None:
     """What to tell of ``event``; ``None`` when it is nothing to tell (anymore).
 
-    ``titles`` reads the patient's name from the booking's title, as detection did.
+    ``titles`` reads the patient's name from the booking's title, as detection did
+    (:class:`rules.patients.TitleNames`).
     """
     if event.action == "flag.written":
         return _conflict(session, profile, event, (titles, public_url), now)
@@ -66,7 +69,7 @@ def _conflict(
     session: Session,
     profile: ClinicProfile,
     event: AuditEvent,
-    reading: tuple[TitleNames, str],
+    reading: tuple[Titles, str],
     now: datetime,
 ) -> Facts | None:
     titles, public_url = reading

@@ -89,7 +89,7 @@ def plan_clinic(
         email,
     )
     plans: list[DeliveryPlan] = []
-    titles = TitleNames(Matcher(profile.policy))
+    titles = _LazyTitles(profile)
     for event in events:
         if event.action in TOLD_ACTIONS:
             facts = facts_of(session, profile, event, titles=titles, public_url=public_url, now=now)
@@ -98,6 +98,19 @@ def plan_clinic(
     planned = plan_deliveries(session, plans, now=now)
     advance_cursor(session, profile.id, events[-1].id, now=now)
     return Planned(len(events), planned, events[-1].id)
+
+
+class _LazyTitles:
+    """A title reader built on first use: most runs read no ``flag.written`` at all."""
+
+    def __init__(self, profile: ClinicProfile) -> None:
+        self._profile = profile
+        self._built: TitleNames | None = None
+
+    def __call__(self, summary: str) -> tuple[str | None, str | None]:
+        if self._built is None:
+            self._built = TitleNames(Matcher(self._profile.policy))
+        return self._built(summary)
 
 
 def _plans(
