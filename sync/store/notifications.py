@@ -325,13 +325,15 @@ def claim_deliveries(
         )
     if not ids:
         return []
-    session.execute(
+    # Still free, checked again: SQLite has no row locks, so another claimer may have
+    # taken some of these between the select and this update.
+    session.exec(
         update(_Row)
-        .where(col(_Row.id).in_(ids))
+        .where(col(_Row.id).in_(ids), col(_Row.state) == "pending", _free(now))
         .values(lease_owner=owner, lease_expires_at=now + lease, attempts=col(_Row.attempts) + 1)
     )
-    rows = session.exec(select(_Row).where(col(_Row.id).in_(ids)).order_by(col(_Row.id)))
-    return [_delivery(row) for row in rows]
+    held = select(_Row).where(col(_Row.id).in_(ids), col(_Row.lease_owner) == owner)
+    return [_delivery(row) for row in session.exec(held.order_by(col(_Row.id)))]
 
 
 def settle_deliveries(

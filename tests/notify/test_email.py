@@ -207,3 +207,37 @@ def _audit(engine: Engine) -> list[Any]:
 def _counts(engine: Engine) -> dict[str, int]:
     with session_scope(engine) as session:
         return delivery_counts(session, 1)
+
+
+def test_two_notifiers_at_once_plan_and_send_each_message_once(
+    services: Services,
+    calendars: tuple[str, str],
+    insert: Callable[..., Json],
+    smtp: tuple[Inbox, int],
+    notify: Notify,
+) -> None:
+    import threading
+
+    for n in range(4):
+        add_admin(services.engine, f"admin{n}@clinic.example")
+    book_conflict(insert, calendars)
+    run_clinic_pass(services, now=NOW)
+    start, errors = threading.Barrier(2), []
+
+    def run(owner: str) -> None:
+        start.wait()
+        try:
+            notify(owner=owner)
+        except Exception as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=run, args=(f"worker-{n}",)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(r[0] for r in smtp[0].recipients) == [
+        f"admin{n}@clinic.example" for n in range(4)
+    ]
+    assert _counts(services.engine) == {"sent": 4}
