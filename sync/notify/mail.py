@@ -74,11 +74,15 @@ class EmailChannel:
             )
         else:
             smtp = smtplib.SMTP(self._host, settings.smtp_port, timeout=timeout)
+        try:
             if settings.smtp_security == "starttls":
                 smtp.starttls(context=ssl.create_default_context())
-        if settings.smtp_username:
-            password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
-            smtp.login(settings.smtp_username, password)
+            if settings.smtp_username:
+                secret = settings.smtp_password
+                smtp.login(settings.smtp_username, secret.get_secret_value() if secret else "")
+        except BaseException:
+            smtp.close()  # the caller's `with` never sees a connection that failed to open
+            raise
         return smtp
 
 

@@ -85,6 +85,8 @@ class Inbox:
         self._lock = threading.Lock()
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if any(rcpt.startswith("gone@") for rcpt in envelope.rcpt_tos):
+            return "550 5.1.1 mailbox unavailable"
         parsed = message_from_bytes(envelope.original_content or b"", policy=policy.default)
         assert isinstance(parsed, EmailMessage)
         with self._lock:

@@ -241,3 +241,22 @@ def test_two_notifiers_at_once_plan_and_send_each_message_once(
         f"admin{n}@clinic.example" for n in range(4)
     ]
     assert _counts(services.engine) == {"sent": 4}
+
+
+def test_a_mailbox_the_server_refuses_fails_for_good_at_once_and_the_others_still_go(
+    services: Services,
+    calendars: tuple[str, str],
+    insert: Callable[..., Json],
+    smtp: tuple[Inbox, int],
+    notify: Notify,
+) -> None:
+    add_admin(services.engine, "ann@clinic.example")
+    add_admin(services.engine, "gone@clinic.example")
+    book_conflict(insert, calendars)
+    run_clinic_pass(services, now=NOW)
+    done = notify()
+    assert (done.delivered.sent, done.delivered.failed) == (1, 1)
+    [failed] = [e for e in _audit(services.engine) if e.action == "notification.failed"]
+    assert failed.detail["recipient"] == "gone@clinic.example"
+    assert failed.detail["reason"].startswith("SMTP 550")
+    assert _counts(services.engine) == {"sent": 1, "failed": 1}
