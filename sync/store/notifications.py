@@ -23,6 +23,7 @@ from sync.store.audit import AuditEvent
 from sync.store.errors import RecordNotFound
 from sync.store.tables import (
     AuditEventRow,
+    ClinicRow,
     MembershipRow,
     NotificationCursorRow,
     NotificationDeliveryRow,
@@ -205,21 +206,24 @@ def hold_trail(session: Session) -> None:
 
 
 def clinics_behind(session: Session) -> list[int]:
-    """The clinics whose trail has records after the notifier's cursor."""
-    newest = (
-        select(col(AuditEventRow.clinic_id), func.max(col(AuditEventRow.id)).label("newest"))
-        .group_by(col(AuditEventRow.clinic_id))
-        .subquery()
+    """The clinics whose trail has records after the notifier's cursor.
+
+    An ``EXISTS`` per clinic past its cursor reads only the new end of the trail (the
+    primary key's range), not the whole trail, however long it grows.
+    """
+    cursor = func.coalesce(col(NotificationCursorRow.last_event_id), 0)
+    newer = (
+        select(col(AuditEventRow.id))
+        .where(col(AuditEventRow.clinic_id) == col(ClinicRow.id), col(AuditEventRow.id) > cursor)
+        .exists()
     )
     query = (
-        select(newest.c.clinic_id)
-        .outerjoin(
-            NotificationCursorRow, col(NotificationCursorRow.clinic_id) == newest.c.clinic_id
-        )
-        .where(newest.c.newest > func.coalesce(col(NotificationCursorRow.last_event_id), 0))
-        .order_by(newest.c.clinic_id)
+        select(col(ClinicRow.id))
+        .outerjoin(NotificationCursorRow, col(NotificationCursorRow.clinic_id) == col(ClinicRow.id))
+        .where(newer)
+        .order_by(col(ClinicRow.id))
     )
-    return [int(clinic_id) for clinic_id in session.exec(query)]
+    return [_id(clinic_id) for clinic_id in session.exec(query)]
 
 
 def cursor_of(session: Session, clinic_id: int) -> int:
