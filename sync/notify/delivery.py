@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,6 +35,7 @@ from sync.store.database import session_scope
 from sync.store.notifications import (
     Delivery,
     claim_deliveries,
+    release_deliveries,
     retry_deliveries,
     settle_deliveries,
 )
@@ -90,7 +92,14 @@ def deliver_due(
         claimed = claim_deliveries(session, owner, now=now, lease=lease, limit=limit)
     run = _Run(engine, owner, now, backoff)
     outcomes = {"sent": 0, "retried": 0, "failed": 0}
-    for message, deliveries in _messages(claimed):
+    started, messages = time.monotonic(), _messages(claimed)
+    for index, (message, deliveries) in enumerate(messages):
+        if time.monotonic() - started > lease.total_seconds() / 2:
+            # Slow receivers ate half the lease: hand the rest back rather than risk
+            # sending them after another notifier has taken them over.
+            with session_scope(engine) as session:
+                release_deliveries(session, [d.id for _, ds in messages[index:] for d in ds], owner)
+            break
         outcome = run.send(channels.get(message.channel), message, deliveries)
         outcomes[outcome] += 1
         if metrics is not None:

@@ -51,6 +51,7 @@ __all__ = [
     "list_webhooks",
     "open_episode",
     "plan_deliveries",
+    "release_deliveries",
     "remove_webhook",
     "retry_deliveries",
     "set_preference",
@@ -374,6 +375,18 @@ def retry_deliveries(
         last_error=error,
         lease_owner=None,
         lease_expires_at=None,
+    )
+
+
+def release_deliveries(session: Session, ids: Sequence[int], owner: str) -> None:
+    """Hand back leased deliveries not attempted after all (the attempt is not counted)."""
+    _update_held(
+        session,
+        ids,
+        owner,
+        lease_owner=None,
+        lease_expires_at=None,
+        attempts=col(_Row.attempts) - 1,
     )
 
 

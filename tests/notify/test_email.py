@@ -260,3 +260,47 @@ def test_a_mailbox_the_server_refuses_fails_for_good_at_once_and_the_others_stil
     assert failed.detail["recipient"] == "gone@clinic.example"
     assert failed.detail["reason"].startswith("SMTP 550")
     assert _counts(services.engine) == {"sent": 1, "failed": 1}
+
+
+def test_messages_left_when_half_the_lease_is_spent_are_handed_back_not_sent_late(
+    services: Services,
+    calendars: tuple[str, str],
+    insert: Callable[..., Json],
+    smtp: tuple[Inbox, int],
+    settings: Any,
+) -> None:
+    import time
+
+    from sync.clinics.profile import load_profile
+    from sync.notify.delivery import Backoff, deliver_due
+    from sync.notify.mail import EmailChannel
+    from sync.notify.planning import plan_clinic
+    from sync.store.clinics import clinic_by_id
+
+    for n in range(3):
+        add_admin(services.engine, f"admin{n}@clinic.example")
+    book_conflict(insert, calendars)
+    run_clinic_pass(services, now=NOW)
+    with session_scope(services.engine) as session:
+        profile = load_profile(session, clinic_by_id(session, 1))
+        plan_clinic(session, profile, public_url="https://x", email=True, now=NOW, limit=100)
+
+    class Slow:
+        def __init__(self) -> None:
+            self.inner = EmailChannel(settings)
+
+        def send(self, message: Any, *, now: Any) -> None:
+            self.inner.send(message, now=now)
+            time.sleep(0.35)
+
+    lease = timedelta(seconds=0.6)
+    done = deliver_due(
+        services.engine, {"email": Slow()}, owner="a", now=NOW, backoff=Backoff(), lease=lease
+    )
+    assert done.sent == 1
+    assert _counts(services.engine) == {"sent": 1, "pending": 2}
+    again = deliver_due(
+        services.engine, {"email": Slow()}, owner="b", now=NOW, backoff=Backoff(), lease=lease
+    )
+    assert again.sent == 1  # taken at once by another notifier: not leased any more
+    assert len(smtp[0].messages) == 2
