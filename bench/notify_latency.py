@@ -9,7 +9,8 @@ inserted; the clock runs from the Botox insert to the e-mail reaching the SMTP s
 The floor is the same path with no timer to wait for: one clinic pass and one notification
 run called back to back right after the insert (pull, detection, flag write, planning,
 SMTP). The target is the issue's "within one poll": one poll interval plus one notification
-interval plus the floor (the booking just missed both timers). Writes ``bench/results/notify_latency.json`` with a ``figures`` list of
+interval plus the floor (the booking just missed both timers). Writes
+``bench/results/notify_latency.json`` with a ``figures`` list of
 ``{name, value, unit, floor, ratio, target}``.
 
 Run: ``.venv/bin/python bench/notify_latency.py [--samples 8 --poll 5 --notify 1]``.
