@@ -14,7 +14,7 @@ from sync.store.database import make_engine, session_scope
 from sync.store.migrate import upgrade
 from sync.store.sources import Provider, record_poll_failure, record_poll_success
 from tests.google.conftest import connect
-from tests.notify.conftest import KEY, NOW, Inbox, Notify, add_admin
+from tests.notify.conftest import KEY, NOW, Inbox, Notify, Receiver, add_admin
 
 
 def _fail(engine: Engine, source_id: int, at: object) -> None:
@@ -76,7 +76,7 @@ def test_a_grant_needing_reconnection_is_told_once(
 
 
 def test_notify_cli_sets_a_preference_refuses_a_plain_http_webhook_and_sends_a_test(
-    tmp_path: Path, smtp: tuple[Inbox, int]
+    tmp_path: Path, smtp: tuple[Inbox, int], receiver: Receiver
 ) -> None:
     """The CLI reaches the database by its URL alone: a SQLite file of its own."""
     inbox, port = smtp
