@@ -223,6 +223,63 @@ class Settings(BaseSettings):
         description="How often a worker stops the push channels of removed or disabled calendars.",
     )
 
+    smtp_host: str | None = Field(
+        None,
+        description="SMTP server notifications are e-mailed through; unset: no e-mail is sent "
+        "(webhooks still are).",
+    )
+    smtp_port: int = Field(
+        587, ge=1, le=65535, description="Port of the SMTP server (587 STARTTLS, 465 SSL)."
+    )
+    smtp_username: str | None = Field(
+        None, description="User name to sign in to the SMTP server with; unset: no AUTH."
+    )
+    smtp_password: SecretStr | None = Field(None, description="Password for the SMTP user name.")
+    smtp_from: str = Field(
+        "clinic-sync@localhost", description="From address of notification e-mails."
+    )
+    smtp_security: Literal["starttls", "ssl", "none"] = Field(
+        "starttls",
+        description="How the SMTP connection is protected: starttls (upgrade after "
+        "connecting), ssl (TLS from the start) or none (loopback relays and tests only).",
+    )
+    smtp_timeout_seconds: float = Field(
+        30.0, gt=0, description="Timeout of one SMTP conversation, in seconds."
+    )
+    notify_every_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="How often a worker turns new audit records into notifications and "
+        "sends the ones due.",
+    )
+    notify_calendar_failing_minutes: int = Field(
+        60,
+        ge=1,
+        description="Minutes a calendar must fail to sync, without a success, before its "
+        "clinic's admins are told (once per failing spell).",
+    )
+    notify_max_attempts: int = Field(
+        6, ge=1, description="Attempts at one notification before it fails for good."
+    )
+    notify_retry_base_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Wait before the second attempt at a notification; doubled per attempt "
+        "(up to an hour), with random jitter.",
+    )
+    notify_webhook_timeout_seconds: float = Field(
+        10.0, gt=0, description="Timeout of one webhook POST, in seconds."
+    )
+    notify_allow_http: bool = Field(
+        False,
+        description="Accept plain http webhook URLs (tests and loopback only; https otherwise).",
+    )
+    notify_allow_private: bool = Field(
+        False,
+        description="Accept webhook URLs whose host resolves to a private, loopback or "
+        "link-local address (tests and loopback only).",
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _blank_is_default(cls, data: object) -> object:

@@ -63,6 +63,7 @@ COMMANDS = (
     Command("db", "db", "db_app"),
     Command("config", "config_command", "config_app"),
     Command("secrets", "connect", "secrets_app"),
+    Command("notify", "notify", "notify_app"),
 )
 _BY_NAME = {command.name: command for command in COMMANDS}
 

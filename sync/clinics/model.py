@@ -24,6 +24,8 @@ class ClinicSettings:
     scan_days_ahead: int = 365
     feed_horizon_days: int = 120
     dry_run: bool = False
+    notify_practitioners: bool = False
+    notify_digest_hour: int = 8
 
 
 SETTING_NAMES = tuple(f.name for f in fields(ClinicSettings))

@@ -173,6 +173,12 @@ def _horizon(value: str) -> int:
     return days
 
 
+def _hour(value: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,2}", value) or not 0 <= int(value) <= 23:
+        raise ValueError(f"{value!r} is not an hour of the day (0–23, the clinic's time)")
+    return int(value)
+
+
 def _flag(value: str) -> bool:
     folded = value.casefold()
     if folded in {"1", "true", "yes", "on"}:
@@ -192,4 +198,6 @@ _READERS: dict[str, Callable[[str], object]] = {
     "scan_days_ahead": _days,
     "feed_horizon_days": _horizon,
     "dry_run": _flag,
+    "notify_practitioners": _flag,
+    "notify_digest_hour": _hour,
 }

@@ -279,6 +279,8 @@ def _write_settings(row: ClinicRow, settings: ClinicSettings) -> None:
     row.scan_days_ahead = settings.scan_days_ahead
     row.feed_horizon_days = settings.feed_horizon_days
     row.dry_run = settings.dry_run
+    row.notify_practitioners = settings.notify_practitioners
+    row.notify_digest_hour = settings.notify_digest_hour
 
 
 def _settings(row: ClinicRow) -> ClinicSettings:
@@ -292,6 +294,8 @@ def _settings(row: ClinicRow) -> ClinicSettings:
         scan_days_ahead=row.scan_days_ahead,
         feed_horizon_days=row.feed_horizon_days,
         dry_run=row.dry_run,
+        notify_practitioners=row.notify_practitioners,
+        notify_digest_hour=row.notify_digest_hour,
     )
 
 

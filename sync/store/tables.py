@@ -104,6 +104,8 @@ class ClinicRow(StoreModel, table=True):
     dry_run: bool = Field(default=False, sa_type=Boolean)
     version: int = Field(default=1, sa_type=Integer)
     updated_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    notify_practitioners: bool = Field(default=False, sa_type=Boolean)
+    notify_digest_hour: int = Field(default=8, sa_type=Integer)
 
 
 class ClinicPolicyRow(StoreModel, table=True):
@@ -608,3 +610,122 @@ class FlagWriteRow(StoreModel, table=True):
     created_at: datetime = Field(sa_type=UtcDateTime)
     settled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     outcome: str | None = Field(default=None, sa_type=String(16))
+
+
+NOTIFY_MODES = ("immediate", "daily", "off")
+WEBHOOK_FORMATS = ("json", "slack")
+DELIVERY_CHANNELS = ("email", "webhook")
+DELIVERY_STATES = ("pending", "sent", "failed")
+
+
+class NotificationPreferenceRow(StoreModel, table=True):
+    """How one member of a clinic wants its notifications: at once, a daily digest, or not.
+
+    No row is the default: ``immediate`` (SPEC §8; issue 15).
+    """
+
+    __tablename__ = "notification_preferences"
+    __table_args__ = (
+        UniqueConstraint("user_id", "clinic_id"),
+        Index(None, "clinic_id"),
+        _one_of("mode", NOTIFY_MODES, "mode"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=_fk("users.id"))
+    clinic_id: int = Field(sa_column=_fk("clinics.id"))
+    mode: str = Field(sa_type=String(16))
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class NotificationWebhookRow(StoreModel, table=True):
+    """An outgoing webhook of a clinic; ``secret`` is a Fernet token (:mod:`sync.secrets`)."""
+
+    __tablename__ = "notification_webhooks"
+    __table_args__ = (
+        Index(None, "clinic_id"),
+        _one_of("format", WEBHOOK_FORMATS, "format"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    clinic_id: int = Field(sa_column=_fk("clinics.id"))
+    url: str = Field(sa_type=Text)
+    secret: str = Field(sa_type=Text)
+    format: str = Field(sa_type=String(16))
+    enabled: bool = Field(sa_type=Boolean)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class NotificationCursorRow(StoreModel, table=True):
+    """The last audit record of a clinic that the notifier has turned into deliveries."""
+
+    __tablename__ = "notification_cursors"
+    __table_args__ = (UniqueConstraint("clinic_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    clinic_id: int = Field(sa_column=_fk("clinics.id"))
+    last_event_id: int = Field(sa_type=Integer)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class NotificationEpisodeRow(StoreModel, table=True):
+    """One spell of trouble told once: a calendar failing to sync, a grant to reconnect.
+
+    ``key`` names the spell (the calendar and its last success, the credential and when it
+    turned), so a second notifier, or the next run, finds it told already.
+    """
+
+    __tablename__ = "notification_episodes"
+    __table_args__ = (UniqueConstraint("clinic_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    clinic_id: int = Field(sa_column=_fk("clinics.id"))
+    key: str = Field(sa_type=String(255))
+    started_at: datetime = Field(sa_type=UtcDateTime)
+    audit_event_id: int = Field(sa_type=Integer)
+
+
+class NotificationDeliveryRow(StoreModel, table=True):
+    """One audit record to tell one recipient, until it is sent or fails for good.
+
+    Unique on (record, recipient): planning it twice (a crash before the cursor moved, two
+    notifiers) cannot double it. ``batch_key`` groups a daily digest's items (one message);
+    a delivery without one is a message of its own. ``facts`` is what the message says,
+    fixed when planned, so a retry sends the same text under the same identity.
+    ``audit_event_id`` carries no foreign key, like the trail's own references.
+    """
+
+    __tablename__ = "notification_deliveries"
+    __table_args__ = (
+        UniqueConstraint("audit_event_id", "recipient"),
+        Index(None, "state", "due_at"),
+        Index(None, "batch_key"),
+        _one_of("channel", DELIVERY_CHANNELS, "channel"),
+        _one_of("state", DELIVERY_STATES, "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    clinic_id: int = Field(sa_column=_fk("clinics.id"))
+    audit_event_id: int = Field(sa_type=Integer)
+    channel: str = Field(sa_type=String(16))
+    recipient: str = Field(sa_type=String(400))
+    """An e-mail address, or ``webhook:<id>``."""
+    batch_key: str | None = Field(default=None, sa_type=String(450))
+    facts: dict[str, Any] = Field(sa_type=json_document())
+    state: str = Field(default="pending", sa_type=String(16))
+    attempts: int = Field(default=0, sa_type=Integer)
+    due_at: datetime = Field(sa_type=UtcDateTime)
+    lease_owner: str | None = Field(default=None, sa_type=String(128))
+    lease_expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    settled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+__all__ += [
+    "NotificationCursorRow",
+    "NotificationDeliveryRow",
+    "NotificationEpisodeRow",
+    "NotificationPreferenceRow",
+    "NotificationWebhookRow",
+]

@@ -62,6 +62,7 @@ from sqlalchemy.engine import make_url
 from sync.bootstrap import Services, open_services
 from sync.config import Settings
 from sync.errors import ClinicSyncError, SetupError
+from sync.notify.job import schedule_notifications
 from sync.push import PushAwareCycle, PushChannels, PushOptions
 from sync.sources.google.errors import GoogleProviderError
 from sync.sources.google.watch import CalendarWatch
@@ -171,6 +172,8 @@ class Worker:
             self._renew, "interval", seconds=self.options.lease.total_seconds() / 3, id="renew"
         )
         self._add_push_sweep()
+        # Notifications (issue 15): tell people of conflicts and trouble, on its own timer.
+        schedule_notifications(self._scheduler, self.services, self.owner)
         self._scheduler.start()
         _log.info("worker %s started (clinic %s)", self.owner, self.options.clinic)
         self._wait_out_the_dead()
