@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 from rich.console import Console
 
 from sync.cli.common import fail, settings_or_exit
 from sync.store.database import database_name, make_engine
 from sync.store.errors import StoreError
-from sync.store.migrate import current_revision, head_revision, upgrade
+from sync.store.migrate import current_revision, downgrade, head_revision, upgrade
 
 __all__ = ["db_app"]
 
@@ -24,6 +26,19 @@ def db_upgrade() -> None:
     except StoreError as err:
         fail(err)
     Console().print(f"{database_name(settings.database_url)} is at revision {head_revision()}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="The revision to go back to, e.g. 0012.")],
+) -> None:
+    """Take CLINIC_SYNC_DATABASE_URL back to a revision, before running an older release."""
+    settings = settings_or_exit()
+    try:
+        downgrade(settings.database_url, revision)
+    except StoreError as err:
+        fail(err)
+    Console().print(f"{database_name(settings.database_url)} is at revision {revision}")
 
 
 @db_app.command("current")

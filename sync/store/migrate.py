@@ -71,6 +71,21 @@ def upgrade(target: str | Engine, revision: str = "head") -> None:
             engine.dispose()
 
 
+def downgrade(target: str | Engine, revision: str) -> None:
+    """Take the database at ``target`` back to ``revision`` (rolling a release back).
+
+    Runs like :func:`upgrade`, foreign keys deferred on SQLite, so a table copied on the
+    way down keeps the rows that point at it.
+    """
+    engine = make_engine(target) if isinstance(target, str) else target
+    try:
+        with _connection(engine) as connection:
+            command.downgrade(alembic_config(connection), revision)
+    finally:
+        if isinstance(target, str):
+            engine.dispose()
+
+
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at, or ``None`` when it was never migrated."""
     with _connection(engine) as connection:

@@ -10,11 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from alembic import command
 from sqlalchemy import Engine, inspect, text
 
 from sync.store.database import make_engine
-from sync.store.migrate import alembic_config, upgrade
+from sync.store.migrate import downgrade, upgrade
 
 
 @pytest.fixture
@@ -82,7 +81,7 @@ def test_downgrade_gives_each_user_the_strongest_role_of_their_memberships(
     upgrade(at_0012)
     with at_0012.begin() as connection:
         connection.execute(text("DELETE FROM memberships WHERE role = 'auditor'"))
-        command.downgrade(alembic_config(connection), "0012")
+    downgrade(at_0012, "0012")
     assert _roles(at_0012, "users") == {"ana@x.example": "admin", "oli@x.example": "auditor"}
 
 

@@ -29,9 +29,9 @@ from sync.notify.channel import Channel
 from sync.notify.job import NotifyRun, open_channels, run_notifications
 from sync.secrets import SecretBox, new_key
 from sync.store.database import session_scope
+from sync.store.memberships import Role, grant_membership
 from sync.store.notifications import NotifyMode, add_webhook, set_preference
-from sync.store.tables import MembershipRow
-from sync.store.users import Role, add_user
+from sync.store.users import add_user
 from tests.cycle.conftest import (
     NOW,
     PATIENT,
@@ -175,11 +175,8 @@ def add_admin(
 ) -> int:
     """A user who is an admin of ``clinic_id``, told as ``mode`` (default: not chosen)."""
     with session_scope(engine) as session:
-        user = add_user(session, email, Role.ADMIN, "x", now=NOW)
-        session.add(
-            MembershipRow(user_id=user.id, clinic_id=clinic_id, role="admin", created_at=NOW)
-        )
-        session.flush()
+        user = add_user(session, email, "x", now=NOW)
+        grant_membership(session, user.id, clinic_id, Role.ADMIN, now=NOW)
         if mode is not None:
             set_preference(session, user.id, clinic_id, mode, now=NOW)
         return user.id

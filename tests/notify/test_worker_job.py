@@ -14,9 +14,9 @@ from prometheus_client import generate_latest
 from sync.bootstrap import open_services
 from sync.emulator import EmulatorServer
 from sync.store.database import make_engine, session_scope
+from sync.store.memberships import Role, grant_membership
 from sync.store.migrate import upgrade
-from sync.store.tables import MembershipRow
-from sync.store.users import Role, add_user
+from sync.store.users import add_user
 from sync.worker.runner import Worker, WorkerOptions
 from tests.google.conftest import connect
 from tests.notify.conftest import NOW, PATIENT, Inbox, notify_settings
@@ -38,8 +38,8 @@ def test_a_worker_mails_a_new_conflict_on_its_own_timer_and_counts_it(
     connect(engine, smith)
     connect(engine, room)
     with session_scope(engine) as session:
-        user = add_user(session, "ann@clinic.example", Role.ADMIN, "x", now=NOW)
-        session.add(MembershipRow(user_id=user.id, clinic_id=1, role="admin", created_at=NOW))
+        user = add_user(session, "ann@clinic.example", "x", now=NOW)
+        grant_membership(session, user.id, 1, Role.ADMIN, now=NOW)
     settings = notify_settings(
         engine,
         port,
