@@ -8,7 +8,7 @@ eligibility. It takes "today" as an argument and touches nothing outside its inp
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -105,11 +105,16 @@ def assess(
     *,
     matcher: Matcher | None = None,
     options: IdentityOptions | None = None,
+    ambiguous: Collection[str] = (),
 ) -> Assessment:
-    """Detect conflicts and eligibility over a clinic's bookings, as of ``scope.today``."""
+    """Detect conflicts and eligibility over a clinic's bookings, as of ``scope.today``.
+
+    ``ambiguous``: names other bookings of the clinic show to be shared by several
+    identified patients (see :func:`rules.patients.link`).
+    """
     matcher = matcher or Matcher(policy)
     read, skipped = read_bookings(bookings, matcher, scope, options or IdentityOptions())
-    linking = link(read)
+    linking = link(read, ambiguous=ambiguous)
     groups = linking.groups
     conflicts = detect_conflicts(groups, policy)
     eligibility = find_eligibility(groups, policy, scope.today, scope.feed_horizon_days)

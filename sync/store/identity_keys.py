@@ -14,19 +14,23 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from datetime import date
 from typing import TypeVar
 
 from sqlalchemy import and_, delete, insert, or_
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from rules.model import MatchKind, PatientKey
+from sync.store.events import EventStatus
 from sync.store.tables import BookingIdentityKeyRow, BookingRow
 
 __all__ = [
     "IN_CHUNK",
     "chunked",
     "keys_by_row",
+    "name_carriers",
     "refresh_keys",
     "replace_keys",
     "rows_with_keys",
@@ -95,6 +99,45 @@ def rows_with_keys(session: Session, clinic_id: int, keys: Collection[PatientKey
         )
         found.update(session.exec(query))
     return found
+
+
+def name_carriers(
+    session: Session,
+    clinic_id: int,
+    name: str,
+    *,
+    days: tuple[date, date],
+    after: int = 0,
+    limit: int = IN_CHUNK,
+) -> list[int]:
+    """Live rows carrying the compared ``name`` and an id or an e-mail too, by row id.
+
+    Only not-cancelled bookings on ``days`` (first, last): the others are never linked.
+    Read a page at a time (rows after ``after``), so a name carried by thousands of
+    identified bookings is never read whole when its first few settle the question.
+    """
+    table = BookingIdentityKeyRow
+    strong = aliased(BookingIdentityKeyRow)
+    identified = (
+        select(col(strong.id))
+        .where(col(strong.booking_id) == col(table.booking_id))
+        .where(col(strong.kind).in_([MatchKind.ID.value, MatchKind.EMAIL.value]))
+        .exists()
+    )
+    query = (
+        select(col(table.booking_id))
+        .join(BookingRow, col(BookingRow.id) == col(table.booking_id))
+        .where(col(table.clinic_id) == clinic_id)
+        .where(col(table.kind) == MatchKind.NAME.value, col(table.value) == name)
+        .where(col(table.booking_id) > after)
+        .where(col(BookingRow.deleted_at).is_(None))
+        .where(col(BookingRow.status) != EventStatus.CANCELLED.value)
+        .where(col(BookingRow.day) >= days[0], col(BookingRow.day) <= days[1])
+        .where(identified)
+        .order_by(col(table.booking_id))
+        .limit(limit)
+    )
+    return list(session.exec(query))
 
 
 def refresh_keys(
