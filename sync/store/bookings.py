@@ -41,7 +41,7 @@ __all__ = [
     "UpsertResult",
     "list_bookings",
     "list_patient_bookings",
-    "live_by_source",
+    "live_of_source",
     "load_events",
     "mark_bookings_cancelled",
     "mark_bookings_deleted",
@@ -162,18 +162,14 @@ class LiveBooking:
     series: str | None
 
 
-def live_by_source(session: Session, clinic_id: int) -> dict[int, dict[str, LiveBooking]]:
-    """The live bookings of a clinic by calendar source, then by provider event id."""
+def live_of_source(session: Session, source_id: int) -> dict[str, LiveBooking]:
+    """The live bookings of one calendar source, by provider event id (its own index)."""
     query = sql_select(
-        col(BookingRow.source_id),
         col(BookingRow.provider_event_id),
         col(BookingRow.day),
         col(BookingRow.recurring_event_id),
-    ).where(col(BookingRow.clinic_id) == clinic_id, col(BookingRow.deleted_at).is_(None))
-    found: dict[int, dict[str, LiveBooking]] = {}
-    for source_id, event_id, day, series in session.execute(query):
-        found.setdefault(int(source_id), {})[event_id] = LiveBooking(day, series)
-    return found
+    ).where(col(BookingRow.source_id) == source_id, col(BookingRow.deleted_at).is_(None))
+    return {event_id: LiveBooking(day, series) for event_id, day, series in session.execute(query)}
 
 
 def load_events(

@@ -26,13 +26,20 @@ from sqlalchemy import Engine
 from rules.assess import Scope
 from sync.bootstrap import Services
 from sync.store.clinics import get_clinic
-from sync.store.conflicts import copies_by_row, list_conflicts
+from sync.store.conflicts import conflicts_by_public_id, copies_by_row
 from sync.store.database import session_scope
 from sync.store.review import reviewed_since
 from sync.store.sources import CalendarSource, get_source, list_sources
 from sync.usecases.detect import Changes, Detection, Reconciled, load_detection, reconcile
 from sync.usecases.flag_settlement import settle_orphans
-from sync.usecases.flagging import FlagOptions, FlagTally, apply_flags, plan_flags, settle_states
+from sync.usecases.flagging import (
+    FlagOptions,
+    FlagTally,
+    apply_flags,
+    carried_conflicts,
+    plan_flags,
+    settle_states,
+)
 from sync.usecases.pull import CalendarPull, LiveBookings, pull_calendar
 from sync.worker.leases import check_lease
 
@@ -264,7 +271,8 @@ def _flag(
 ) -> FlagTally:
     targets = plan_flags(detection, done.active, services.policy, options)
     with session_scope(services.engine) as session:
-        known = {c.facts.public_id: c for c in list_conflicts(session, clinic_id)}
+        named = conflicts_by_public_id(session, clinic_id, carried_conflicts(targets))
+        known = {c.facts.public_id: c for c in named}
     tally = apply_flags(
         services.engine,
         services.calendars,
