@@ -124,9 +124,10 @@ def load_copies(
 def copies_by_row(session: Session, row_ids: Collection[int]) -> dict[int, BookingCopy]:
     """The copies stored under ``row_ids`` (live or deleted), by row id."""
     found: dict[int, BookingCopy] = {}
+    table = BookingRow.__table__  # type: ignore[attr-defined]
     for chunk in chunked(sorted(row_ids)):
-        query = select(BookingRow).where(col(BookingRow.id).in_(chunk))
-        found.update((copy.row_id, copy) for copy in map(_copy, session.exec(query)))
+        query = sql_select(table).where(table.c.id.in_(chunk))  # plain rows: see load_copies
+        found.update((copy.row_id, copy) for copy in map(_copy, session.execute(query)))
     return found
 
 

@@ -63,6 +63,7 @@ __all__ = [
     "Reconciled",
     "detect",
     "load_detection",
+    "load_part",
     "reconcile",
 ]
 
@@ -112,9 +113,28 @@ def load_detection(
     if changes is None:
         return _load_clinic(session, clinic_id, policy, reader, scope)
     reached = reach(session, clinic_id, changes, reader, scope)
-    copies = copies_by_row(session, reached.rows).values()
-    detection = detect(copies, policy, reader, scope, ambiguous=reached.ambiguous)
-    stored = {c.id: c for c in conflicts_touching(session, clinic_id, reached.rows)}
+    return load_part(
+        session, clinic_id, policy, reader, scope, rows=reached.rows, ambiguous=reached.ambiguous
+    )
+
+
+def load_part(
+    session: Session,
+    clinic_id: int,
+    policy: Policy,
+    reader: BookingReader,
+    scope: Scope,
+    *,
+    rows: Collection[int],
+    ambiguous: Collection[str] = (),
+) -> tuple[Detection, list[StoredConflict]]:
+    """Run detection over ``rows``, a part of the clinic closed like a change's reach
+    (:mod:`sync.usecases.affected`, :mod:`sync.usecases.partition`), with the stored conflicts
+    to reconcile: those about a booking it read, and those it detected, in any state."""
+    detection = detect(
+        copies_by_row(session, rows).values(), policy, reader, scope, ambiguous=ambiguous
+    )
+    stored = {c.id: c for c in conflicts_touching(session, clinic_id, rows)}
     found = conflicts_by_public_id(session, clinic_id, detection.conflicts.keys())
     stored.update((c.id, c) for c in found)
     return detection, sorted(stored.values(), key=lambda c: (c.detected_at, c.id))
