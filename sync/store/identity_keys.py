@@ -42,6 +42,8 @@ IN_CHUNK = 500
 """Members of one ``IN (...)`` list: far below SQLite's and PostgreSQL's parameter limits."""
 _VALUE_LENGTH = 512
 _T = TypeVar("_T")
+_KINDS = {kind.value: kind for kind in MatchKind}
+"""A stored kind's member, looked up: calling the enum for each of a clinic's keys is slow."""
 
 
 def stored_key(key: PatientKey) -> PatientKey:
@@ -65,7 +67,7 @@ def keys_by_row(session: Session, row_ids: Collection[int]) -> dict[int, frozens
     for chunk in chunked(row_ids):
         query = select(*columns).where(col(table.booking_id).in_(chunk))
         for row_id, kind, value in session.exec(query):
-            found.setdefault(row_id, set()).add(PatientKey(MatchKind(kind), value))
+            found.setdefault(row_id, set()).add(PatientKey(_KINDS[kind], value))
     return {row_id: frozenset(keys) for row_id, keys in found.items()}
 
 
@@ -150,7 +152,7 @@ def refresh_keys(
         col(table.clinic_id) == clinic_id
     )
     for row_id, kind, value in session.exec(query):
-        stored.setdefault(row_id, set()).add(PatientKey(MatchKind(kind), value))
+        stored.setdefault(row_id, set()).add(PatientKey(_KINDS[kind], value))
     stale = {
         row_id: keys
         for row_id, keys in ((row_id, stored_keys(keys)) for row_id, keys in fresh.items())

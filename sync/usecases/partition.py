@@ -35,7 +35,7 @@ from sqlalchemy import select as sql_select
 from sqlmodel import Session, col
 
 from rules.assess import Scope
-from rules.model import MatchKind, PatientKey
+from rules.model import Booking, MatchKind, PatientKey
 from rules.patients import Identity, TitleNames, identify, patients_declined
 from sync.store.conflicts import ConflictState, list_conflicts
 from sync.store.events import booking_from_row
@@ -150,12 +150,11 @@ class _Facts:
                     self.by_name.setdefault(key.value, []).append(at)
                 else:
                     self._join_key(f"{key.kind.value}:{key.value}", at)
-            self._count(row, identity, scope)
+            self._count(booking, int(row.source_id), identity, scope)
         replace_keys(session, clinic_id, stale)
         self.refreshed += len(stale)
 
-    def _count(self, row: Row[tuple[object, ...]], identity: Identity, scope: Scope) -> None:
-        booking = booking_from_row(row)
+    def _count(self, booking: Booking, source_id: int, identity: Identity, scope: Scope) -> None:
         counts = (
             scope.covers(booking.day)
             and not booking.cancelled
@@ -164,7 +163,7 @@ class _Facts:
         strong = [f"id:{identity.patient_id}"] if identity.patient_id else []
         strong += [f"email:{email}" for email in sorted(identity.emails)]
         counted = _Counted(
-            (booking.calendar, int(row.source_id)),
+            (booking.calendar, source_id),
             tuple(strong) if counts else (),
             identity.name_key if counts else None,
         )
