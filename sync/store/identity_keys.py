@@ -75,16 +75,16 @@ def replace_keys(
     session: Session, clinic_id: int, keys: Mapping[int, Iterable[PatientKey]]
 ) -> None:
     """Make ``keys[row]`` the only keys of each booking row named in ``keys``."""
-    table = BookingIdentityKeyRow
+    table = BookingIdentityKeyRow.__table__  # type: ignore[attr-defined]
     for chunk in chunked(keys):
-        session.exec(delete(table).where(col(table.booking_id).in_(chunk)))
+        session.execute(delete(table).where(table.c.booking_id.in_(chunk)))
     values = [
         {"clinic_id": clinic_id, "booking_id": row_id, "kind": key.kind.value, "value": key.value}
         for row_id, row_keys in keys.items()
         for key in sorted(stored_keys(row_keys), key=str)
     ]
-    if values:
-        session.exec(insert(table), params=values)
+    if values:  # the table, not the class: a plain executemany, no ORM bulk insert
+        session.execute(insert(table), values)
 
 
 def rows_with_keys(session: Session, clinic_id: int, keys: Collection[PatientKey]) -> set[int]:
