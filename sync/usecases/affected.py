@@ -65,7 +65,7 @@ from sync.store.conflicts import (
 from sync.store.identity_keys import keys_by_row, name_carriers, rows_with_keys, stored_key
 from sync.usecases.pull import BookingReader
 
-__all__ = ["Changes", "Reach", "affected_rows", "choose_copies", "reach"]
+__all__ = ["Changes", "Reach", "choose_copies", "reach"]
 
 _UNRESOLVED = tuple(state for state in ConflictState if state is not ConflictState.RESOLVED)
 _PAGE = 16
@@ -107,22 +107,6 @@ def reach(
         followed = [PatientKey(MatchKind.NAME, name) for name in pending - shared]
         walk.grow(rows_with_keys(session, clinic_id, followed), ())
     return Reach(frozenset(walk.rows), frozenset(ambiguous))
-
-
-def affected_rows(session: Session, clinic_id: int, changes: Changes) -> set[int]:
-    """Phase 1 alone, every name followed: the reach when no name is ambiguous.
-
-    The plain closure over every shared key, kept as the yardstick the bounded reach is
-    tested against (it reads every carrier of an ambiguous name).
-    """
-    walk = _Walk(session, clinic_id)
-    walk.grow(rows_of_events(session, clinic_id, changes.booking_ids), changes.retired_keys)
-    decided: set[str] = set()
-    while pending := walk.names - decided:
-        decided |= pending
-        keys = [PatientKey(MatchKind.NAME, name) for name in pending]
-        walk.grow(rows_with_keys(session, clinic_id, keys), ())
-    return set(walk.rows)
 
 
 def choose_copies(copies: Iterable[BookingCopy]) -> dict[str, BookingCopy]:
