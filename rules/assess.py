@@ -60,11 +60,16 @@ def read_bookings(
     matcher: Matcher,
     scope: Scope,
     options: IdentityOptions,
+    titles: TitleNames | None = None,
 ) -> tuple[list[ReadBooking], list[Skip]]:
-    """Classify and identify each booking; set aside what must not be evaluated."""
+    """Classify and identify each booking; set aside what must not be evaluated.
+
+    ``titles`` may carry titles already read with ``matcher`` (a caller reading a clinic
+    a part at a time shares one); by default the titles are read afresh.
+    """
     kept: list[ReadBooking] = []
     skipped: list[Skip] = []
-    titles = TitleNames(matcher)
+    titles = titles or TitleNames(matcher)
     for booking in bookings:
         if not scope.covers(booking.day):
             continue
@@ -106,6 +111,7 @@ def assess(
     matcher: Matcher | None = None,
     options: IdentityOptions | None = None,
     ambiguous: Collection[str] = (),
+    titles: TitleNames | None = None,
 ) -> Assessment:
     """Detect conflicts and eligibility over a clinic's bookings, as of ``scope.today``.
 
@@ -113,7 +119,7 @@ def assess(
     identified patients (see :func:`rules.patients.link`).
     """
     matcher = matcher or Matcher(policy)
-    read, skipped = read_bookings(bookings, matcher, scope, options or IdentityOptions())
+    read, skipped = read_bookings(bookings, matcher, scope, options or IdentityOptions(), titles)
     linking = link(read, ambiguous=ambiguous)
     groups = linking.groups
     conflicts = detect_conflicts(groups, policy)

@@ -293,6 +293,7 @@ def _parts(
             scope=scope,
             rows=rows,
             ambiguous=parts.ambiguous,
+            titles=parts.titles,
         )
 
 

@@ -127,13 +127,14 @@ def load_part(
     *,
     rows: Collection[int],
     ambiguous: Collection[str] = (),
+    titles: TitleNames | None = None,
 ) -> tuple[Detection, list[StoredConflict]]:
     """Run detection over ``rows``, a part of the clinic closed like a change's reach
     (:mod:`sync.usecases.affected`, :mod:`sync.usecases.partition`), with the stored conflicts
-    to reconcile: those about a booking it read, and those it detected, in any state."""
-    detection = detect(
-        copies_by_row(session, rows).values(), policy, reader, scope, ambiguous=ambiguous
-    )
+    to reconcile: those about a booking it read, and those it detected, in any state.
+    ``titles``: titles already read with ``reader``'s matcher, shared between parts."""
+    copies = copies_by_row(session, rows).values()
+    detection = detect(copies, policy, reader, scope, ambiguous=ambiguous, titles=titles)
     stored = {c.id: c for c in conflicts_touching(session, clinic_id, rows)}
     found = conflicts_by_public_id(session, clinic_id, detection.conflicts.keys())
     stored.update((c.id, c) for c in found)
@@ -162,6 +163,7 @@ def detect(
     scope: Scope,
     *,
     ambiguous: Collection[str] = (),
+    titles: TitleNames | None = None,
 ) -> Detection:
     """Merge copies, then assess them once.
 
@@ -178,6 +180,7 @@ def detect(
         matcher=reader.matcher,
         options=reader.options,
         ambiguous=ambiguous,
+        titles=titles,
     )
     return Detection(result, chosen, rows)
 

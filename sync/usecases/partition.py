@@ -59,6 +59,9 @@ class Partition:
     """Booking row ids, a batch of whole parts each."""
     ambiguous: frozenset[str]
     """Compared names several identified patients of the clinic carry."""
+    titles: TitleNames
+    """The clinic's titles as the stream read them, for detection to read each once: one
+    reading per distinct title (a clinic's titles repeat), far less than its bookings."""
     refreshed: int = 0
     """Bookings whose stored identity keys were rewritten."""
 
@@ -73,13 +76,14 @@ def partition_clinic(
 ) -> Partition:
     """Stream the clinic's bookings, refresh their keys, and split them into parts."""
     facts = _Facts()
+    titles = TitleNames(reader.matcher)
     for page in _pages(session, clinic_id):
-        facts.add(session, clinic_id, page, reader, scope)
+        facts.add(session, clinic_id, page, reading=(reader, titles, scope))
     for stored in list_conflicts(session, clinic_id, states=_UNRESOLVED):
         facts.join_rows(stored.facts.earlier_row_id, stored.facts.later_row_id)
     ambiguous = facts.ambiguous()
     facts.join_names({stored_key(PatientKey(MatchKind.NAME, name)).value for name in ambiguous})
-    return Partition(facts.batches(batch_rows), frozenset(ambiguous), facts.refreshed)
+    return Partition(facts.batches(batch_rows), frozenset(ambiguous), titles, facts.refreshed)
 
 
 def _pages(session: Session, clinic_id: int) -> Iterator[list[Row[tuple[object, ...]]]]:
@@ -131,10 +135,10 @@ class _Facts:
         session: Session,
         clinic_id: int,
         page: list[Row[tuple[object, ...]]],
-        reader: BookingReader,
-        scope: Scope,
+        *,
+        reading: tuple[BookingReader, TitleNames, Scope],
     ) -> None:
-        titles = TitleNames(reader.matcher)
+        reader, titles, scope = reading
         stored = keys_by_row(session, [row.id for row in page])
         stale: dict[int, frozenset[PatientKey]] = {}
         for row in page:

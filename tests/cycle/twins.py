@@ -110,7 +110,12 @@ class Twins:
                 parts = partition_clinic(session, clinic.id, self.reader, self.scope, batch_rows=3)
                 found = (
                     load_part(
-                        session, clinic.id, *self._rules, rows=rows, ambiguous=parts.ambiguous
+                        session,
+                        clinic.id,
+                        *self._rules,
+                        rows=rows,
+                        ambiguous=parts.ambiguous,
+                        titles=parts.titles,
                     )
                     for rows in parts.batches
                 )
