@@ -5,7 +5,10 @@ pull use case (sync.usecases.pull) syncs them with the real google-api-python-cl
 SQLite store. Measured, with the emulator's request counts
 (https://developers.google.com/calendar/api/guides/sync):
 
-- first sync: time, events/s and requests;
+- first sync: time, events/s, requests and the client's CPU (this thread, not the
+  emulator's), beside its floor measured in the same run: the bare client listing every
+  calendar (same page size) plus a SQLite ``executemany`` insert of the same rows into a
+  table of the same columns — target ≤ 3× the floor;
 - an idle poll of every calendar: requests (target: exactly one per calendar);
 - a poll after 1% of the events changed, against a naive full re-list of every calendar
   (sync tokens dropped: same page size, every event read and compared with the store):
@@ -13,7 +16,8 @@ SQLite store. Measured, with the emulator's request counts
 
 Prints a table and writes ``bench/results/sync_cost.json``.
 
-Run: ``.venv/bin/python bench/sync_cost.py [--calendars 50 --events 2000 --changed 0.01]``.
+Run: ``.venv/bin/python bench/sync_cost.py`` (10 × 1,000 events, under 2 minutes), ``--full``
+(50 × 2,000) or ``[--calendars 50 --events 2000 --changed 0.01]``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import argparse
 import json
 import platform
 import random
+import sqlite3
 import tempfile
 import time
 from collections.abc import Callable
@@ -76,11 +81,14 @@ def main() -> None:
 
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calendars", type=int, default=50)
-    parser.add_argument("--events", type=int, default=2000, help="events per calendar")
+    parser.add_argument("--calendars", type=int, default=10)
+    parser.add_argument("--events", type=int, default=1000, help="events per calendar")
     parser.add_argument("--changed", type=float, default=0.01, help="share of events changed")
-    parser.add_argument("--full", action="store_true", help="the default size: it is full")
-    return parser.parse_args()
+    parser.add_argument("--full", action="store_true", help="50 calendars × 2,000 events")
+    args = parser.parse_args()
+    if args.full:
+        args.calendars, args.events = 50, 2000
+    return args
 
 
 def measure(
@@ -95,6 +103,7 @@ def measure(
     source = GoogleCalendarSource(client)
     reader = BookingReader(Matcher(load_policy()))
     try:
+        floor = _floor(server, client, ids, tmp / "floor.db")
         first = _pass(server, engine, source, reader)
         idle = _pass(server, engine, source, reader)
         touched = _change(server, ids, changed)
@@ -103,7 +112,83 @@ def measure(
     finally:
         client.close()
         engine.dispose()
-    return _summary(calendars, events, load_s, first, idle, touched, after, naive)
+    summary = _summary(calendars, events, load_s, first, idle, touched, after, naive)
+    summary["first_sync_floor"] = floor
+    summary["first_sync_over_floor"] = round(first["cpu_seconds"] / floor["cpu_seconds"], 2)
+    return summary
+
+
+def _floor(
+    server: EmulatorServer, client: CalendarClient, ids: dict[str, list[str]], db: Path
+) -> dict[str, Any]:
+    """The bare client listing every calendar, then one executemany insert of the rows."""
+    events = client.service().events()
+    listed, list_cpu = _cpu(lambda: [_list_all(events, calendar_id) for calendar_id in ids])
+    rows = [_row(item) for items in listed for item in items]
+    _, insert_cpu = _cpu(lambda: _insert_all(db, rows))
+    return {
+        "cpu_seconds": round(list_cpu + insert_cpu, 3),
+        "list_cpu_seconds": round(list_cpu, 3),
+        "insert_cpu_seconds": round(insert_cpu, 3),
+        "rows": len(rows),
+    }
+
+
+def _list_all(events: Any, calendar_id: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    token = None
+    while True:
+        page = events.list(
+            calendarId=calendar_id, singleEvents=True, maxResults=2500, pageToken=token
+        ).execute()
+        items += page.get("items", [])
+        token = page.get("nextPageToken")
+        if not token:
+            return items
+
+
+_FLOOR_COLUMNS = (
+    "event_id",
+    "ical_uid",
+    "etag",
+    "summary",
+    "description",
+    "start_at",
+    "end_at",
+    "status",
+    "attendees",
+    "updated",
+)
+
+
+def _row(item: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        item["id"],
+        item.get("iCalUID", ""),
+        item.get("etag"),
+        item.get("summary", ""),
+        item.get("description", ""),
+        item["start"].get("dateTime"),
+        item["end"].get("dateTime"),
+        item.get("status", "confirmed"),
+        json.dumps(item.get("attendees", [])),
+        item.get("updated"),
+    )
+
+
+def _insert_all(db: Path, rows: list[tuple[Any, ...]]) -> None:
+    with sqlite3.connect(db) as connection:
+        names = ", ".join(_FLOOR_COLUMNS)
+        connection.execute(f"CREATE TABLE bookings (id INTEGER PRIMARY KEY, {names})")
+        marks = ", ".join("?" for _ in _FLOOR_COLUMNS)
+        connection.executemany(f"INSERT INTO bookings ({names}) VALUES ({marks})", rows)
+
+
+def _cpu(work: Callable[[], T]) -> tuple[T, float]:
+    """``work``'s result and the CPU seconds this thread spent on it (not the emulator's)."""
+    started = time.thread_time()
+    result = work()
+    return result, time.thread_time() - started
 
 
 def _load(server: EmulatorServer, calendars: int, events: int) -> dict[str, list[str]]:
@@ -168,8 +253,10 @@ def _pass(
     server: EmulatorServer, engine: Engine, source: GoogleCalendarSource, reader: BookingReader
 ) -> dict[str, Any]:
     server.reset_stats()
+    started = time.thread_time()
     report, seconds = _timed(lambda: pull_clinic(engine, source, reader, CLINIC))
-    return _pass_numbers(report, seconds, server.stats())
+    cpu = time.thread_time() - started
+    return _pass_numbers(report, seconds, server.stats()) | {"cpu_seconds": round(cpu, 3)}
 
 
 def _pass_numbers(report: PullReport, seconds: float, stats: dict[str, int]) -> dict[str, Any]:
@@ -251,6 +338,15 @@ def _table(results: dict[str, Any]) -> Table:
     ratio = results["naive_over_incremental"]
     table.add_row(
         "first sync (full)", *_cells(first), f"{first['events_per_second']:,} events/s stored"
+    )
+    floor = results["first_sync_floor"]
+    table.add_row(
+        "  its client CPU, beside the floor",
+        "",
+        "",
+        f"{first['cpu_seconds']:.2f}",
+        f"floor {floor['cpu_seconds']:.2f} s (list {floor['list_cpu_seconds']:.2f} + "
+        f"insert {floor['insert_cpu_seconds']:.2f}): {results['first_sync_over_floor']}×",
     )
     table.add_row("idle poll", *_cells(idle), f"{idle['requests_per_calendar']:g} per calendar")
     table.add_row(

@@ -8,7 +8,7 @@ eligibility. It takes "today" as an argument and touches nothing outside its inp
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -60,11 +60,16 @@ def read_bookings(
     matcher: Matcher,
     scope: Scope,
     options: IdentityOptions,
+    titles: TitleNames | None = None,
 ) -> tuple[list[ReadBooking], list[Skip]]:
-    """Classify and identify each booking; set aside what must not be evaluated."""
+    """Classify and identify each booking; set aside what must not be evaluated.
+
+    ``titles`` may carry titles already read with ``matcher`` (a caller reading a clinic
+    a part at a time shares one); by default the titles are read afresh.
+    """
     kept: list[ReadBooking] = []
     skipped: list[Skip] = []
-    titles = TitleNames(matcher)
+    titles = titles or TitleNames(matcher)
     for booking in bookings:
         if not scope.covers(booking.day):
             continue
@@ -105,11 +110,17 @@ def assess(
     *,
     matcher: Matcher | None = None,
     options: IdentityOptions | None = None,
+    ambiguous: Collection[str] = (),
+    titles: TitleNames | None = None,
 ) -> Assessment:
-    """Detect conflicts and eligibility over a clinic's bookings, as of ``scope.today``."""
+    """Detect conflicts and eligibility over a clinic's bookings, as of ``scope.today``.
+
+    ``ambiguous``: names other bookings of the clinic show to be shared by several
+    identified patients (see :func:`rules.patients.link`).
+    """
     matcher = matcher or Matcher(policy)
-    read, skipped = read_bookings(bookings, matcher, scope, options or IdentityOptions())
-    linking = link(read)
+    read, skipped = read_bookings(bookings, matcher, scope, options or IdentityOptions(), titles)
+    linking = link(read, ambiguous=ambiguous)
     groups = linking.groups
     conflicts = detect_conflicts(groups, policy)
     eligibility = find_eligibility(groups, policy, scope.today, scope.feed_horizon_days)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from rules.flag import strip_flag
@@ -180,19 +180,24 @@ class Linking:
     """Bookings known only by an ambiguous name: no patient."""
 
 
-def link(items: Iterable[ReadBooking]) -> Linking:
-    """Group bookings into patients; bookings with no usable identity are left out."""
+def link(items: Iterable[ReadBooking], *, ambiguous: Collection[str] = ()) -> Linking:
+    """Group bookings into patients; bookings with no usable identity are left out.
+
+    ``ambiguous`` names compared names already known to be carried by several identified
+    patients — by bookings not among ``items`` (a re-assessment of part of a clinic): they
+    link nobody here either.
+    """
     entries = [item for item in items if item.identity.kind is not None]
     sets = _DisjointSets(len(entries))
     _join_strong(entries, sets)
-    ambiguous, unlinked = _join_names(entries, sets)
+    shared, unlinked = _join_names(entries, sets, frozenset(ambiguous))
     groups: dict[int, list[ReadBooking]] = defaultdict(list)
     for index, entry in enumerate(entries):
         if index not in unlinked:
             groups[sets.find(index)].append(entry)
     built = sorted((_group(members) for members in groups.values()), key=_patient_key)
     left = [entries[index] for index in sorted(unlinked)]
-    return Linking(built, ambiguous, left)
+    return Linking(built, shared, left)
 
 
 def link_patients(items: Iterable[ReadBooking]) -> list[PatientGroup]:
@@ -215,7 +220,7 @@ def _join_strong(entries: Sequence[ReadBooking], sets: _DisjointSets) -> None:
 
 
 def _join_names(
-    entries: Sequence[ReadBooking], sets: _DisjointSets
+    entries: Sequence[ReadBooking], sets: _DisjointSets, known: frozenset[str]
 ) -> tuple[list[AmbiguousName], set[int]]:
     """Link name-only bookings; return the ambiguous names and the bookings they leave out."""
     strong_roots: dict[str, set[int]] = defaultdict(set)
@@ -235,7 +240,7 @@ def _join_names(
     unlinked: set[int] = set()
     for key in sorted(carriers):
         roots, weak = strong_roots.get(key, set()), weak_by_name.get(key, [])
-        if len(roots) > 1:
+        if len(roots) > 1 or key in known:
             ambiguous.append(AmbiguousName(key, carriers[key], len(roots), len(weak)))
             unlinked.update(weak)
         elif weak:

@@ -1,10 +1,12 @@
 """Bookings: the store's mirror of every calendar event of a clinic (SPEC §5, §9).
 
-Sync writes a page of events at a time with :func:`upsert_bookings`, which loads the
-existing rows of the page in one query and bumps a row's ``revision`` only when its
-content hash changed; the rules engine reads :class:`rules.model.Booking` records
-back with :func:`list_bookings` or :func:`list_patient_bookings`. Deleted events are
-kept (``deleted_at``) so conflicts and the audit trail can still name them.
+Sync writes a page of events at a time with :func:`upsert_bookings`, set-based: it reads
+the id and content hash of the page's stored rows in one query, writes what is new or
+changed with one ``INSERT … ON CONFLICT DO UPDATE`` (bumping ``revision`` only when the
+content hash changed) and what was only seen again with one executemany ``UPDATE``.
+The rules engine reads :class:`rules.model.Booking` records back with
+:func:`list_bookings` or :func:`list_patient_bookings`. Deleted events are kept
+(``deleted_at``) so conflicts and the audit trail can still name them.
 
 An upsert also writes each event's identity keys (:mod:`sync.store.identity_keys`) when
 the event was read for them: a booking whose keys changed counts as updated even when
@@ -14,12 +16,14 @@ it lost are reported, so detection can reach the patient it left.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, bindparam, or_, update
 from sqlalchemy import select as sql_select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -33,7 +37,7 @@ from sync.store.events import (
     content_columns,
     event_from_row,
 )
-from sync.store.identity_keys import keys_by_row, replace_keys, stored_keys
+from sync.store.identity_keys import chunked, keys_by_row, replace_keys, stored_keys
 from sync.store.tables import BookingRow, CalendarSourceRow
 
 __all__ = [
@@ -41,7 +45,7 @@ __all__ = [
     "UpsertResult",
     "list_bookings",
     "list_patient_bookings",
-    "live_by_source",
+    "live_of_source",
     "load_events",
     "mark_bookings_cancelled",
     "mark_bookings_deleted",
@@ -67,27 +71,149 @@ def upsert_bookings(
     *,
     now: datetime | None = None,
 ) -> UpsertResult:
-    """Insert or refresh a batch of one source's events (the last of a duplicated id wins)."""
+    """Insert or refresh a batch of one source's events (the last of a duplicated id wins).
+
+    Set-based: one read of the batch's stored rows, one ``INSERT … ON CONFLICT DO UPDATE``
+    for what is new or changed, one executemany ``UPDATE`` for what was only seen again,
+    and the identity keys in bulk — no ORM object per row.
+    """
     seen_at = now or datetime.now(UTC)
     clinic_id = _clinic_of(session, source_id)
     batch = {event.booking.id: event for event in events}
-    rows = _rows_by_event_id(session, source_id, batch.keys())
-    before = keys_by_row(session, [_row_id(row) for row in rows.values()])
+    stored = _stored_by_event_id(session, source_id, batch.keys())
+    before = keys_by_row(session, [row.id for row in stored.values()])
+    columns = {event_id: content_columns(event) for event_id, event in batch.items()}
     inserted: list[str] = []
     updated: list[str] = []
     unchanged: list[str] = []
     for event_id, event in batch.items():
-        row = rows.get(event_id)
+        row = stored.get(event_id)
         if row is None:
-            session.add(rows.setdefault(event_id, _new_row(clinic_id, source_id, event, seen_at)))
             inserted.append(event_id)
-        elif _refresh(row, event, seen_at, force=_rekeyed(event, before.get(_row_id(row)))):
+        elif _changed(row, columns[event_id], rekeyed=_rekeyed(event, before.get(row.id))):
             updated.append(event_id)
         else:
             unchanged.append(event_id)
-    session.flush()
-    retired = _write_keys(session, clinic_id, batch, rows, before)
+    written = [*inserted, *updated]
+    ids = {event_id: row.id for event_id, row in stored.items()}
+    ids |= _write_rows(
+        session,
+        clinic_id=clinic_id,
+        source_id=source_id,
+        batch=batch,
+        columns=columns,
+        event_ids=written,
+        now=seen_at,
+    )
+    _touch_rows(session, [(ids[event_id], batch[event_id]) for event_id in unchanged], seen_at)
+    retired = _write_keys(session, clinic_id, batch, ids, before)
     return UpsertResult(tuple(inserted), tuple(updated), tuple(unchanged), retired)
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """What an upsert compares an event with: the stored row's id, hash and liveness."""
+
+    id: int
+    content_hash: str
+    deleted: bool
+
+
+def _stored_by_event_id(
+    session: Session, source_id: int, provider_event_ids: Collection[str]
+) -> dict[str, _Stored]:
+    table = BookingRow
+    found: dict[str, _Stored] = {}
+    for chunk in chunked(provider_event_ids):
+        query = (
+            sql_select(
+                col(table.id),
+                col(table.provider_event_id),
+                col(table.content_hash),
+                col(table.deleted_at),
+            )
+            .where(col(table.source_id) == source_id)
+            .where(col(table.provider_event_id).in_(chunk))
+        )
+        for row_id, event_id, content_hash, deleted_at in session.execute(query):
+            found[event_id] = _Stored(row_id, content_hash, deleted_at is not None)
+    return found
+
+
+def _changed(row: _Stored, columns: Mapping[str, Any], *, rekeyed: bool) -> bool:
+    """Whether the event's content (or liveness, or identity keys) differs from ``row``."""
+    return columns["content_hash"] != row.content_hash or row.deleted or rekeyed
+
+
+def _write_rows(
+    session: Session,
+    *,
+    clinic_id: int,
+    source_id: int,
+    batch: Mapping[str, StoredEvent],
+    columns: Mapping[str, Mapping[str, Any]],
+    event_ids: Sequence[str],
+    now: datetime,
+) -> dict[str, int]:
+    """Insert the new rows and rewrite the changed ones in one statement; their ids by event."""
+    if not event_ids:
+        return {}
+    values = [
+        {
+            "clinic_id": clinic_id,
+            "source_id": source_id,
+            "provider_event_id": event_id,
+            "etag": batch[event_id].etag,
+            "provider_updated_at": batch[event_id].updated,
+            "revision": 1,
+            "first_seen_at": now,
+            "last_seen_at": now,
+            "changed_at": now,
+            "deleted_at": None,
+            **columns[event_id],
+        }
+        for event_id in event_ids
+    ]
+    statement = _insert(session)
+    kept = {"clinic_id", "source_id", "provider_event_id", "first_seen_at", "revision"}
+    refreshed = {name: statement.excluded[name] for name in values[0] if name not in kept}
+    refreshed["revision"] = BookingRow.__table__.c.revision + 1  # type: ignore[attr-defined]
+    upsert = statement.on_conflict_do_update(
+        index_elements=["source_id", "provider_event_id"], set_=refreshed
+    ).returning(col(BookingRow.provider_event_id), col(BookingRow.id))
+    found: dict[str, int] = {}
+    for chunk in chunked(values):
+        found.update((event_id, row_id) for event_id, row_id in session.execute(upsert, chunk))
+    return found
+
+
+def _insert(session: Session) -> Any:
+    """``INSERT INTO bookings`` in the session's dialect, which both know ``ON CONFLICT`` in."""
+    table = BookingRow.__table__  # type: ignore[attr-defined]
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _touch_rows(session: Session, rows: Sequence[tuple[int, StoredEvent]], now: datetime) -> None:
+    """Record that unchanged events were seen again: their ETag and ``updated`` stamp."""
+    if not rows:
+        return
+    table = BookingRow.__table__  # type: ignore[attr-defined]
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values(
+            etag=bindparam("etag"),
+            provider_updated_at=bindparam("updated"),
+            last_seen_at=bindparam("seen"),
+        )
+    )
+    params = [
+        {"row_id": row_id, "etag": event.etag, "updated": event.updated, "seen": now}
+        for row_id, event in rows
+    ]
+    session.execute(statement, params)
 
 
 def _rekeyed(event: StoredEvent, stored: frozenset[PatientKey] | None) -> bool:
@@ -99,14 +225,14 @@ def _write_keys(
     session: Session,
     clinic_id: int,
     batch: Mapping[str, StoredEvent],
-    rows: Mapping[str, BookingRow],
+    ids: Mapping[str, int],
     before: Mapping[int, frozenset[PatientKey]],
 ) -> tuple[PatientKey, ...]:
     """Store the keys of the events read for them; returns the keys their rows lost."""
     changed: dict[int, frozenset[PatientKey]] = {}
     retired: set[PatientKey] = set()
     for event_id, event in batch.items():
-        row_id = _row_id(rows[event_id])
+        row_id = ids[event_id]
         if event.identity_keys is None:
             continue
         keys, old = stored_keys(event.identity_keys), before.get(row_id, frozenset())
@@ -162,18 +288,14 @@ class LiveBooking:
     series: str | None
 
 
-def live_by_source(session: Session, clinic_id: int) -> dict[int, dict[str, LiveBooking]]:
-    """The live bookings of a clinic by calendar source, then by provider event id."""
+def live_of_source(session: Session, source_id: int) -> dict[str, LiveBooking]:
+    """The live bookings of one calendar source, by provider event id (its own index)."""
     query = sql_select(
-        col(BookingRow.source_id),
         col(BookingRow.provider_event_id),
         col(BookingRow.day),
         col(BookingRow.recurring_event_id),
-    ).where(col(BookingRow.clinic_id) == clinic_id, col(BookingRow.deleted_at).is_(None))
-    found: dict[int, dict[str, LiveBooking]] = {}
-    for source_id, event_id, day, series in session.execute(query):
-        found.setdefault(int(source_id), {})[event_id] = LiveBooking(day, series)
-    return found
+    ).where(col(BookingRow.source_id) == source_id, col(BookingRow.deleted_at).is_(None))
+    return {event_id: LiveBooking(day, series) for event_id, day, series in session.execute(query)}
 
 
 def load_events(
@@ -249,47 +371,9 @@ def _rows_by_event_id(
         select(BookingRow)
         .where(col(BookingRow.source_id) == source_id)
         .where(col(BookingRow.provider_event_id).in_(list(provider_event_ids)))
+        .execution_options(populate_existing=True)  # upserts write past the ORM
     )
     return {row.provider_event_id: row for row in session.exec(query)}
-
-
-def _new_row(clinic_id: int, source_id: int, event: StoredEvent, now: datetime) -> BookingRow:
-    return BookingRow(
-        clinic_id=clinic_id,
-        source_id=source_id,
-        provider_event_id=event.booking.id,
-        etag=event.etag,
-        provider_updated_at=event.updated,
-        revision=1,
-        first_seen_at=now,
-        last_seen_at=now,
-        changed_at=now,
-        **content_columns(event),
-    )
-
-
-def _row_id(row: BookingRow) -> int:
-    assert row.id is not None, "a flushed booking has an id"
-    return row.id
-
-
-def _refresh(row: BookingRow, event: StoredEvent, now: datetime, *, force: bool = False) -> bool:
-    """Bring ``row`` up to ``event``; ``True`` when its content (or liveness) changed.
-
-    ``force`` counts it as changed whatever its content: its identity keys changed.
-    """
-    row.etag = event.etag
-    row.provider_updated_at = event.updated
-    row.last_seen_at = now
-    columns = content_columns(event)
-    if columns["content_hash"] == row.content_hash and row.deleted_at is None and not force:
-        return False
-    for name, value in columns.items():
-        setattr(row, name, value)
-    row.revision += 1
-    row.changed_at = now
-    row.deleted_at = None
-    return True
 
 
 def _cancelled(event: StoredEvent) -> StoredEvent:

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, or_, update
+from sqlalchemy import Insert, Row, or_, update
+from sqlalchemy import select as sql_select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from sync.store.errors import RecordNotFound
@@ -110,21 +110,24 @@ def load_copies(
     """Every live booking copy of a clinic, plus the rows ``also_rows`` (deleted or not)."""
     live = col(BookingRow.deleted_at).is_(None)
     wanted = or_(live, col(BookingRow.id).in_(list(also_rows))) if also_rows else live
+    # Plain rows, not ORM objects: the session would otherwise hold every booking of the
+    # clinic a second time in its identity map for as long as detection runs.
     query = (
-        select(BookingRow)
+        sql_select(BookingRow.__table__)  # type: ignore[attr-defined]
         .where(col(BookingRow.clinic_id) == clinic_id)
         .where(wanted)
         .order_by(col(BookingRow.id))
     )
-    return [_copy(row) for row in session.exec(query)]
+    return [_copy(row) for row in session.execute(query)]
 
 
 def copies_by_row(session: Session, row_ids: Collection[int]) -> dict[int, BookingCopy]:
     """The copies stored under ``row_ids`` (live or deleted), by row id."""
     found: dict[int, BookingCopy] = {}
+    table = BookingRow.__table__  # type: ignore[attr-defined]
     for chunk in chunked(sorted(row_ids)):
-        query = select(BookingRow).where(col(BookingRow.id).in_(chunk))
-        found.update((copy.row_id, copy) for copy in map(_copy, session.exec(query)))
+        query = sql_select(table).where(table.c.id.in_(chunk))  # plain rows: see load_copies
+        found.update((copy.row_id, copy) for copy in map(_copy, session.execute(query)))
     return found
 
 
@@ -145,16 +148,19 @@ def live_copies(session: Session, clinic_id: int, row_ids: Collection[int]) -> s
     """The live rows of a clinic holding the same events as the rows ``row_ids``.
 
     Detection keeps one copy of each event (:func:`sync.usecases.detect.detect`), so it must see
-    all of them to keep the same one.
+    all of them to keep the same one. The events are read first, by primary key, so the
+    copies are then found through the (source, event id) index.
     """
-    given = aliased(BookingRow)
-    found: set[int] = set()
+    events: set[str] = set()
     for chunk in chunked(sorted(row_ids)):
-        events = select(col(given.provider_event_id)).where(col(given.id).in_(chunk))
+        named = select(col(BookingRow.provider_event_id)).where(col(BookingRow.id).in_(chunk))
+        events.update(session.exec(named))
+    found: set[int] = set()
+    for ids in chunked(sorted(events)):
         query = (
             select(col(BookingRow.id))
             .where(col(BookingRow.source_id).in_(_sources_of(clinic_id)))
-            .where(col(BookingRow.provider_event_id).in_(events))
+            .where(col(BookingRow.provider_event_id).in_(ids))
             .where(col(BookingRow.deleted_at).is_(None))
         )
         found.update(row_id for row_id in session.exec(query) if row_id is not None)
@@ -166,7 +172,7 @@ def _sources_of(clinic_id: int) -> Any:
     return select(col(CalendarSourceRow.id)).where(col(CalendarSourceRow.clinic_id) == clinic_id)
 
 
-def _copy(row: BookingRow) -> BookingCopy:
+def _copy(row: BookingRow | Row[Any]) -> BookingCopy:
     assert row.id is not None, "a stored booking has an id"
     return BookingCopy(row.id, row.source_id, event_from_row(row), row.deleted_at is not None)
 
@@ -189,18 +195,26 @@ def conflicts_touching(
     *,
     states: Iterable[ConflictState] | None = None,
 ) -> list[StoredConflict]:
-    """A clinic's conflicts (in ``states`` when given) with a booking row in ``row_ids``."""
+    """A clinic's conflicts (in ``states`` when given) with a booking row in ``row_ids``.
+
+    One query per side, each by that side's index alone: with the clinic or the state in
+    the WHERE clause the planner may walk the clinic's conflicts by (clinic, state)
+    instead. A booking row belongs to one clinic, so the clinic is checked on the rows.
+    """
+    wanted = None if states is None else {state.value for state in states}
     found: dict[int, StoredConflict] = {}
-    for chunk in chunked(sorted(row_ids)):
-        touching = or_(
-            col(ConflictRow.earlier_booking_id).in_(chunk),
-            col(ConflictRow.later_booking_id).in_(chunk),
-        )
-        query = select(ConflictRow).where(col(ConflictRow.clinic_id) == clinic_id).where(touching)
-        if states is not None:
-            query = query.where(col(ConflictRow.state).in_([state.value for state in states]))
-        found.update((c.id, c) for c in map(_conflict, session.exec(query)))
+    for side in (ConflictRow.earlier_booking_id, ConflictRow.later_booking_id):
+        for chunk in chunked(sorted(row_ids)):
+            query = select(ConflictRow).where(col(side).in_(chunk))
+            for row in session.exec(query):
+                if row.clinic_id == clinic_id and (wanted is None or row.state in wanted):
+                    found.setdefault(_conflict_id(row), _conflict(row))
     return sorted(found.values(), key=lambda c: (c.detected_at, c.id))
+
+
+def _conflict_id(row: ConflictRow) -> int:
+    assert row.id is not None, "a stored conflict has an id"
+    return row.id
 
 
 def conflicts_by_public_id(

@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Row
+
 from rules.model import Attendee, Booking, MatchKind, PatientKey
 from sync.store.columns import NaiveDatetimeError
 from sync.store.tables import BookingRow
@@ -131,8 +133,8 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
-def booking_from_row(row: BookingRow) -> Booking:
-    """The core record of a stored booking."""
+def booking_from_row(row: BookingRow | Row[Any]) -> Booking:
+    """The core record of a stored booking (an ORM row or a plain row of its columns)."""
     return Booking(
         id=row.provider_event_id,
         uid=row.ical_uid,
@@ -148,7 +150,7 @@ def booking_from_row(row: BookingRow) -> Booking:
     )
 
 
-def event_from_row(row: BookingRow) -> StoredEvent:
+def event_from_row(row: BookingRow | Row[Any]) -> StoredEvent:
     """The stored booking with its provider extras, as sync adapters passed it in."""
     patient = None
     if row.patient_kind is not None and row.patient_value is not None:

@@ -14,19 +14,23 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from datetime import date
 from typing import TypeVar
 
 from sqlalchemy import and_, delete, insert, or_
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from rules.model import MatchKind, PatientKey
+from sync.store.events import EventStatus
 from sync.store.tables import BookingIdentityKeyRow, BookingRow
 
 __all__ = [
     "IN_CHUNK",
     "chunked",
     "keys_by_row",
+    "name_carriers",
     "refresh_keys",
     "replace_keys",
     "rows_with_keys",
@@ -38,6 +42,8 @@ IN_CHUNK = 500
 """Members of one ``IN (...)`` list: far below SQLite's and PostgreSQL's parameter limits."""
 _VALUE_LENGTH = 512
 _T = TypeVar("_T")
+_KINDS = {kind.value: kind for kind in MatchKind}
+"""A stored kind's member, looked up: calling the enum for each of a clinic's keys is slow."""
 
 
 def stored_key(key: PatientKey) -> PatientKey:
@@ -61,7 +67,7 @@ def keys_by_row(session: Session, row_ids: Collection[int]) -> dict[int, frozens
     for chunk in chunked(row_ids):
         query = select(*columns).where(col(table.booking_id).in_(chunk))
         for row_id, kind, value in session.exec(query):
-            found.setdefault(row_id, set()).add(PatientKey(MatchKind(kind), value))
+            found.setdefault(row_id, set()).add(PatientKey(_KINDS[kind], value))
     return {row_id: frozenset(keys) for row_id, keys in found.items()}
 
 
@@ -69,16 +75,16 @@ def replace_keys(
     session: Session, clinic_id: int, keys: Mapping[int, Iterable[PatientKey]]
 ) -> None:
     """Make ``keys[row]`` the only keys of each booking row named in ``keys``."""
-    table = BookingIdentityKeyRow
+    table = BookingIdentityKeyRow.__table__  # type: ignore[attr-defined]
     for chunk in chunked(keys):
-        session.exec(delete(table).where(col(table.booking_id).in_(chunk)))
+        session.execute(delete(table).where(table.c.booking_id.in_(chunk)))
     values = [
         {"clinic_id": clinic_id, "booking_id": row_id, "kind": key.kind.value, "value": key.value}
         for row_id, row_keys in keys.items()
         for key in sorted(stored_keys(row_keys), key=str)
     ]
-    if values:
-        session.exec(insert(table), params=values)
+    if values:  # the table, not the class: a plain executemany, no ORM bulk insert
+        session.execute(insert(table), values)
 
 
 def rows_with_keys(session: Session, clinic_id: int, keys: Collection[PatientKey]) -> set[int]:
@@ -97,6 +103,45 @@ def rows_with_keys(session: Session, clinic_id: int, keys: Collection[PatientKey
     return found
 
 
+def name_carriers(
+    session: Session,
+    clinic_id: int,
+    name: str,
+    *,
+    days: tuple[date, date],
+    after: int = 0,
+    limit: int = IN_CHUNK,
+) -> list[int]:
+    """Live rows carrying the compared ``name`` and an id or an e-mail too, by row id.
+
+    Only not-cancelled bookings on ``days`` (first, last): the others are never linked.
+    Read a page at a time (rows after ``after``), so a name carried by thousands of
+    identified bookings is never read whole when its first few settle the question.
+    """
+    table = BookingIdentityKeyRow
+    strong = aliased(BookingIdentityKeyRow)
+    identified = (
+        select(col(strong.id))
+        .where(col(strong.booking_id) == col(table.booking_id))
+        .where(col(strong.kind).in_([MatchKind.ID.value, MatchKind.EMAIL.value]))
+        .exists()
+    )
+    query = (
+        select(col(table.booking_id))
+        .join(BookingRow, col(BookingRow.id) == col(table.booking_id))
+        .where(col(table.clinic_id) == clinic_id)
+        .where(col(table.kind) == MatchKind.NAME.value, col(table.value) == name)
+        .where(col(table.booking_id) > after)
+        .where(col(BookingRow.deleted_at).is_(None))
+        .where(col(BookingRow.status) != EventStatus.CANCELLED.value)
+        .where(col(BookingRow.day) >= days[0], col(BookingRow.day) <= days[1])
+        .where(identified)
+        .order_by(col(table.booking_id))
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
 def refresh_keys(
     session: Session, clinic_id: int, fresh: Mapping[int, Iterable[PatientKey]]
 ) -> int:
@@ -107,7 +152,7 @@ def refresh_keys(
         col(table.clinic_id) == clinic_id
     )
     for row_id, kind, value in session.exec(query):
-        stored.setdefault(row_id, set()).add(PatientKey(MatchKind(kind), value))
+        stored.setdefault(row_id, set()).add(PatientKey(_KINDS[kind], value))
     stale = {
         row_id: keys
         for row_id, keys in ((row_id, stored_keys(keys)) for row_id, keys in fresh.items())

@@ -240,6 +240,7 @@ class ConflictRow(StoreModel, table=True):
         ),
         UniqueConstraint("clinic_id", "public_id"),
         Index(None, "clinic_id", "state"),
+        Index(None, "earlier_booking_id"),
         Index(None, "later_booking_id"),
         _one_of("state", CONFLICT_STATES, "state"),
         _one_of("match_kind", MATCH_KINDS, "match_kind"),

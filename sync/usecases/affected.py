@@ -1,61 +1,75 @@
-"""Which stored bookings a change can reach: the closure over shared identity keys (SPEC §4, §5).
+"""Which stored bookings a change can reach, bounded by the change (SPEC §4, §5).
 
-Detection after a pull re-assesses only the *affected set* of the changed bookings, not
-the whole clinic. The set is grown to a fixpoint from the rows of the changed events
-(live or deleted, on every calendar of the clinic) and the keys those bookings gave up,
-adding at each step, with a few set-based queries per step:
+Detection after a pull re-assesses only the *reach* of the changed bookings, not the whole
+clinic, found from the indexed identity keys (:mod:`sync.store.identity_keys`) with a few
+set-based queries per step and without loading the clinic. It is grown in two phases.
 
-- every live booking carrying an identity key (id, e-mail or name: see
-  :func:`sync.usecases.pull.identity_keys`) of a booking in the set, or a key given up;
-- every live copy of an event in the set (detection keeps one copy of each event and
-  must see all of them to keep the same one);
-- both bookings of every unresolved stored conflict that involves a booking in the set
-  (so a conflict whose booking left the patient is re-examined, and its resolution
-  explained, with both sides in view).
+1. **The changed components.** From the rows of the changed events (live or deleted, on
+   every calendar of the clinic) and the keys the updated bookings gave up, add to a
+   fixpoint every live booking carrying an id or an e-mail of a booking in the set (or
+   one given up), every live copy of an event in the set (detection keeps one copy of
+   each event and must see all of them to keep the same one), and both bookings of every
+   unresolved stored conflict involving a booking in the set. Call the result *C0*: it
+   is closed under shared ids and e-mails, so every booking outside it sits in an
+   id/e-mail component the change did not touch, the same before and after it.
+2. **The names.** :func:`rules.patients.link` joins a name-only booking to the one
+   identified patient carrying its name, or to the other name-only bookings of that name
+   when none does, and links nobody through a name two identified patients or more carry.
+   For each compared name a booking of the set carries (or gave up): when two identified
+   patients *outside C0* carry it — two live, in-view, not-cancelled bookings with an id
+   or e-mail, each the copy detection keeps of its event, in different id/e-mail
+   components — the name is ambiguous before and after the change, whatever the change
+   did, and links nobody: it is passed to the engine as *ambiguous* and none of its
+   other carriers is read. Otherwise every live carrier of the name is added, and
+   phase 1's rules are applied to them in turn.
 
-Why the set is enough — the same groups, hence the same conflicts, as over the clinic.
-Call two bookings *key-connected* when a chain of bookings joins them, each sharing a
-key with the next. :func:`rules.patients.link_patients` only ever joins key-connected
-bookings: an id or an e-mail join shares that key; a name-only booking joins either
-another name-only booking of the same name, or the one identified patient (a strong
-component) holding a booking of that name. And how it groups the bookings of one
-key-connected component *K* depends on the bookings of *K* alone: the strong joins are
-made by keys inside *K*; the name rule counts, for a name *n*, the identified patients
-among the bookings named *n* — all of which share *n*, so lie in *K*, as do their whole
-strong components. So linking *K* alone gives the groups that linking the clinic gives
-inside *K*. The closure is a union of whole components of the live bookings (it adds
-every live booking sharing any key with one in it), so assessing it gives exactly the
-clinic's groups that touch it; an ambiguous name stays ambiguous, because every booking
-of that name, and every patient those bookings belong to, is inside. Which bookings are
-left out (cancelled, declined, outside the horizon) is decided booking by booking, so it
-is the same in the set as in the clinic, and taking in more bookings than the real
-groups (a name shared by patients kept apart) changes no group.
+Why the reach gives the clinic's groups. Every name a booking of the reach carries is
+either shown ambiguous (in the clinic, so in the reach too, by being passed in) or has
+all its carriers in the reach, with their whole id/e-mail components; so for those names
+the reach counts the same identified patients as the clinic, and links the same way. An
+id/e-mail component is whole in the reach (phase 1 follows every id and e-mail). So a
+patient group with a booking in the reach lies in the reach and is grouped as over the
+clinic. Which bookings are left out (cancelled, declined, out of view) is decided booking
+by booking, so it is the same in the reach as in the clinic.
 
-Why the rest needs no look. A booking outside the set shares no key with a changed one,
-before or after the change (the keys a changed booking kept are among its keys now, the
-ones it lost are followed explicitly, a deleted booking keeps its keys), so its
-component holds no changed booking and the same bookings as before: its groups, and so
-its stored conflicts, are what the last detection found. The stored conflicts to
-reconcile are therefore those involving a booking of the set, and those detected now —
+Why the rest needs no look. A booking outside the reach lies in an untouched component;
+every name it shares with the reach is ambiguous in the clinic (it was not linked through
+it before the change and is not after), and every other name it carries is carried by no
+booking of the reach, so by no changed booking before or after the change: its group,
+and so its stored conflicts, are what the last detection found. The stored conflicts to
+reconcile are therefore those involving a booking of the reach, and those detected now —
 found by public id, since the stored row may name another copy of the same event.
 
-"Today" also moves what is in view (SPEC §5's horizon); :mod:`sync.usecases.cycle` re-checks the
-whole clinic when the date changes, and after anything went wrong.
+"Today" also moves what is in view (SPEC §5's horizon); :mod:`sync.usecases.cycle`
+re-checks the whole clinic when the date changes, and after anything went wrong.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlmodel import Session
 
-from rules.model import PatientKey
-from sync.store.conflicts import ConflictState, conflicts_touching, live_copies, rows_of_events
-from sync.store.identity_keys import keys_by_row, rows_with_keys
+from rules.assess import Scope, read_bookings
+from rules.model import MatchKind, PatientKey
+from sync.store.conflicts import (
+    BookingCopy,
+    ConflictState,
+    conflicts_touching,
+    copies_by_row,
+    live_copies,
+    rows_of_events,
+)
+from sync.store.identity_keys import keys_by_row, name_carriers, rows_with_keys, stored_key
+from sync.usecases.pull import BookingReader
 
-__all__ = ["Changes", "affected_rows"]
+__all__ = ["Changes", "Reach", "choose_copies", "reach"]
 
 _UNRESOLVED = tuple(state for state in ConflictState if state is not ConflictState.RESOLVED)
+_PAGE = 16
+"""Carriers of a name read at a time while looking for two identified patients."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,25 +82,150 @@ class Changes:
     """Identity keys the updated bookings no longer carry."""
 
 
-def affected_rows(session: Session, clinic_id: int, changes: Changes) -> set[int]:
-    """The booking rows a re-assessment of ``changes`` must read (see the module docstring)."""
-    rows: set[int] = set()
-    keys: set[PatientKey] = set()
-    new_rows = rows_of_events(session, clinic_id, changes.booking_ids)
-    new_keys = set(changes.retired_keys)
-    while new_rows or new_keys:
-        rows |= new_rows
-        for row_keys in keys_by_row(session, new_rows).values():
-            new_keys |= row_keys
-        new_keys -= keys
-        keys |= new_keys
-        reached = rows_with_keys(session, clinic_id, new_keys)
-        reached |= live_copies(session, clinic_id, new_rows)
-        reached |= _conflict_partners(session, clinic_id, new_rows)
-        new_rows, new_keys = reached - rows, set()
-    return rows
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """The booking rows a re-assessment of a change reads, and the names it links nobody by."""
+
+    rows: frozenset[int]
+    ambiguous: frozenset[str] = frozenset()
+    """Compared names identified patients outside ``rows`` show to be shared."""
+
+
+def reach(
+    session: Session, clinic_id: int, changes: Changes, reader: BookingReader, scope: Scope
+) -> Reach:
+    """The rows and names a re-assessment of ``changes`` needs (see the module docstring)."""
+    walk = _Walk(session, clinic_id)
+    walk.grow(rows_of_events(session, clinic_id, changes.booking_ids), changes.retired_keys)
+    untouched = _Witnesses(session, clinic_id, frozenset(walk.rows), reader, scope)
+    ambiguous: set[str] = set()
+    decided: set[str] = set()
+    while pending := walk.names - decided:
+        decided |= pending
+        shared = {name for name in sorted(pending) if untouched.shared(name)}
+        ambiguous |= shared
+        followed = [PatientKey(MatchKind.NAME, name) for name in pending - shared]
+        walk.grow(rows_with_keys(session, clinic_id, followed), ())
+    return Reach(frozenset(walk.rows), frozenset(ambiguous))
+
+
+def choose_copies(copies: Iterable[BookingCopy]) -> dict[str, BookingCopy]:
+    """The copy detection keeps of each event among live ``copies``: by calendar, then source."""
+    chosen: dict[str, BookingCopy] = {}
+    for copy in copies:
+        kept = chosen.get(copy.event.booking.id)
+        if kept is None or _rank(copy) < _rank(kept):
+            chosen[copy.event.booking.id] = copy
+    return chosen
+
+
+def _rank(copy: BookingCopy) -> tuple[str, int]:
+    return (copy.event.booking.calendar, copy.source_id)
+
+
+@dataclass
+class _Walk:
+    """Phase 1: rows closed under shared ids and e-mails, live copies and stored conflicts."""
+
+    session: Session
+    clinic_id: int
+    rows: set[int] = field(default_factory=set)
+    keys: set[PatientKey] = field(default_factory=set)
+    names: set[str] = field(default_factory=set)
+    """Compared names (as stored) of the rows, and given up."""
+
+    def grow(self, rows: Collection[int], keys: Iterable[PatientKey]) -> None:
+        new_rows, new_keys = set(rows) - self.rows, set(keys)
+        while new_rows or new_keys:
+            self.rows |= new_rows
+            for row_keys in keys_by_row(self.session, new_rows).values():
+                new_keys |= row_keys
+            new_keys -= self.keys
+            self.keys |= new_keys
+            self.names |= {key.value for key in new_keys if key.kind is MatchKind.NAME}
+            strong = {key for key in new_keys if key.kind is not MatchKind.NAME}
+            reached = rows_with_keys(self.session, self.clinic_id, strong)
+            reached |= live_copies(self.session, self.clinic_id, new_rows)
+            reached |= _conflict_partners(self.session, self.clinic_id, new_rows)
+            new_rows, new_keys = reached - self.rows, set()
 
 
 def _conflict_partners(session: Session, clinic_id: int, row_ids: set[int]) -> set[int]:
     touching = conflicts_touching(session, clinic_id, row_ids, states=_UNRESOLVED)
     return {row for c in touching for row in (c.facts.earlier_row_id, c.facts.later_row_id)}
+
+
+class _Witnesses:
+    """Tells whether two identified patients outside the changed components carry a name."""
+
+    def __init__(
+        self,
+        session: Session,
+        clinic_id: int,
+        changed: frozenset[int],
+        reader: BookingReader,
+        scope: Scope,
+    ) -> None:
+        self.session = session
+        self.clinic_id = clinic_id
+        self.changed = changed
+        self.reader = reader
+        self.scope = scope
+        self.days = (
+            scope.today - timedelta(days=scope.days_back),
+            scope.today + timedelta(days=scope.days_ahead),
+        )
+
+    def shared(self, name: str) -> bool:
+        """Whether ``name`` (as stored) is carried by two identified patients left untouched."""
+        if name.startswith("sha256:"):
+            return False  # a digest: the engine compares the text, which is not at hand
+        first: set[int] | None = None
+        after = 0
+        while page := name_carriers(
+            self.session, self.clinic_id, name, days=self.days, after=after, limit=_PAGE
+        ):
+            after = page[-1]
+            for row in self._roots(name, [row for row in page if row not in self.changed]):
+                if first is None:
+                    first = self._component(row)
+                elif row not in first:
+                    return True
+        return False
+
+    def _roots(self, name: str, rows: list[int]) -> list[int]:
+        """The ``rows`` linking would count as identified patients carrying ``name``."""
+        if not rows:
+            return []
+        copies = copies_by_row(
+            self.session, set(rows) | live_copies(self.session, self.clinic_id, rows)
+        )
+        chosen = choose_copies(copy for copy in copies.values() if not copy.deleted)
+        kept = [copy for copy in chosen.values() if copy.row_id in rows]
+        read, _ = read_bookings(
+            (copy.event.booking for copy in kept),
+            self.reader.matcher,
+            self.scope,
+            self.reader.options,
+        )
+        row_of = {copy.event.booking.id: copy.row_id for copy in kept}
+        return sorted(
+            row_of[item.booking.id]
+            for item in read
+            if item.identity.strong and _stored_name(item.identity.name_key) == name
+        )
+
+    def _component(self, row: int) -> set[int]:
+        """The live rows joined to ``row`` by shared ids and e-mails (at least its patient's)."""
+        rows, keys, new_rows = set[int](), set[PatientKey](), {row}
+        while new_rows:
+            rows |= new_rows
+            found = set().union(*keys_by_row(self.session, new_rows).values())
+            strong = {key for key in found if key.kind is not MatchKind.NAME} - keys
+            keys |= strong
+            new_rows = rows_with_keys(self.session, self.clinic_id, strong) - rows
+        return rows
+
+
+def _stored_name(name: str | None) -> str | None:
+    return None if name is None else stored_key(PatientKey(MatchKind.NAME, name)).value

@@ -16,21 +16,39 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from functools import partial
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from rules.assess import Scope
 from sync.bootstrap import Services
-from sync.store.conflicts import copies_by_row, list_conflicts
+from sync.store.conflicts import StoredConflict, conflicts_by_public_id, copies_by_row
 from sync.store.database import session_scope
 from sync.store.review import reviewed_since
 from sync.store.sources import CalendarSource, get_source, list_sources
-from sync.usecases.detect import Changes, Detection, Reconciled, load_detection, reconcile
+from sync.usecases.detect import (
+    Changes,
+    Detection,
+    Reconciled,
+    load_detection,
+    load_part,
+    reconcile,
+)
 from sync.usecases.flag_settlement import settle_orphans
-from sync.usecases.flagging import FlagOptions, FlagTally, apply_flags, plan_flags, settle_states
+from sync.usecases.flagging import (
+    FlagOptions,
+    FlagTally,
+    apply_flags,
+    carried_conflicts,
+    plan_flags,
+    settle_states,
+)
+from sync.usecases.partition import partition_clinic
 from sync.usecases.pull import CalendarPull, LiveBookings, pull_calendar
 from sync.worker.leases import check_lease
 
@@ -211,23 +229,9 @@ def _reconcile_clinic(
     changes: Changes | None,
     dry_run: bool,
 ) -> CalendarCycle:
-    """Detect over what ``changes`` reach (everything when ``None``), store, then flag."""
+    """Detect over what ``changes`` reach (everything when ``None``, a part at a time),
+    store, then flag."""
     settings = services.settings
-    scope = _scope(services, now)
-    with session_scope(services.engine) as session:
-        check_lease(session, "recording detection")
-        detection, stored = load_detection(
-            session, clinic_id, services.policy, services.reader, scope, changes=changes
-        )
-        done = reconcile(
-            session,
-            clinic_id,
-            detection,
-            stored,
-            policy=services.policy,
-            reader=services.reader,
-            now=now,
-        )
     started = time.perf_counter()
     stamps = _stamps.setdefault(services.engine, _Stamps())
     options = FlagOptions(
@@ -237,19 +241,76 @@ def _reconcile_clinic(
         dry_run=dry_run,
         clock=lambda: stamps.next(now + timedelta(seconds=time.perf_counter() - started)),
     )
-    tally = _flag(services, clinic_id, detection, done, options)
-    return CalendarCycle(
-        pull=pull,
-        detected=done.opened,
-        resolved=done.resolved,
-        flagged=tally.flagged,
-        unflagged=tally.unflagged,
-        skipped_writes=tally.skipped,
-        write_failures=tally.failed,
-        gave_up=tally.gave_up,
-        assessed=len(detection.chosen),
-        flag_requests=tally.requests,
-        flagged_changes=tuple(tally.flagged_changes),
+    cycle = CalendarCycle(pull=pull)
+    for load in _parts(services, clinic_id, _scope(services, now), changes):
+        with session_scope(services.engine) as session:
+            check_lease(session, "recording detection")
+            detection, stored = load(session)
+            done = reconcile(
+                session,
+                clinic_id,
+                detection,
+                stored,
+                policy=services.policy,
+                reader=services.reader,
+                now=now,
+            )
+        tally = _flag(services, clinic_id, detection, done, options)
+        cycle = _counted(cycle, detection, done, tally)
+    return cycle
+
+
+_Load = Callable[[Session], tuple[Detection, list[StoredConflict]]]
+
+
+def _parts(
+    services: Services, clinic_id: int, scope: Scope, changes: Changes | None
+) -> Iterator[_Load]:
+    """What to detect over, one part at a time: the reach of ``changes``, or the clinic's
+    parts (:mod:`sync.usecases.partition`), so a full re-check never holds the whole clinic."""
+    policy, reader = services.policy, services.reader
+    if changes is not None:
+        yield partial(
+            load_detection,
+            clinic_id=clinic_id,
+            policy=policy,
+            reader=reader,
+            scope=scope,
+            changes=changes,
+        )
+        return
+    with session_scope(services.engine) as session:
+        check_lease(session, "refreshing identity keys")
+        parts = partition_clinic(session, clinic_id, reader, scope)
+    for rows in parts.batches:
+        yield partial(
+            load_part,
+            clinic_id=clinic_id,
+            policy=policy,
+            reader=reader,
+            scope=scope,
+            rows=rows,
+            ambiguous=parts.ambiguous,
+            titles=parts.titles,
+        )
+
+
+def _counted(
+    cycle: CalendarCycle, detection: Detection, done: Reconciled, tally: FlagTally
+) -> CalendarCycle:
+    """``cycle`` with one part's detection, reconciliation and flags added."""
+    return replace(
+        cycle,
+        detected=cycle.detected + done.opened,
+        resolved=cycle.resolved + done.resolved,
+        flagged=cycle.flagged + tally.flagged,
+        unflagged=cycle.unflagged + tally.unflagged,
+        skipped_writes=cycle.skipped_writes + tally.skipped,
+        write_failures=cycle.write_failures + tally.failed,
+        gave_up=cycle.gave_up + tally.gave_up,
+        assessed=cycle.assessed + len(detection.chosen),
+        flag_requests=cycle.flag_requests + tally.requests,
+        flagged_changes=(*cycle.flagged_changes, *tally.flagged_changes),
     )
 
 
@@ -262,7 +323,8 @@ def _flag(
 ) -> FlagTally:
     targets = plan_flags(detection, done.active, services.policy, options)
     with session_scope(services.engine) as session:
-        known = {c.facts.public_id: c for c in list_conflicts(session, clinic_id)}
+        named = conflicts_by_public_id(session, clinic_id, carried_conflicts(targets))
+        known = {c.facts.public_id: c for c in named}
     tally = apply_flags(
         services.engine,
         services.calendars,

@@ -9,13 +9,13 @@ the plain reason :func:`rules.resolution.resolution_reason` gives. Every change 
 recorded in the audit trail (SPEC §8) in the same unit of work.
 
 :func:`load_detection` reads either the whole clinic (a full re-check) or, given what a
-pull changed, only the bookings that change can reach: the closure over shared identity
-keys of :mod:`sync.usecases.affected`, whose docstring argues why it yields the same patient groups
-— so the same conflicts — as the whole clinic. Only the stored conflicts about those
-bookings are reconciled. Both paths read, detect and reconcile the same way; the full one
-also rewrites the identity keys that no longer agree with how the bookings read now (the
-first detection after the keys table was added, or after the policy or the staff domains
-changed), which is what lets the incremental path trust them.
+pull changed, only the bookings that change can reach and the names it must link nobody
+by: the reach of :mod:`sync.usecases.affected`, whose docstring argues why it yields the
+same patient groups — so the same conflicts — as the whole clinic. Only the stored
+conflicts about those bookings are reconciled. Both paths read, detect and reconcile the
+same way; the full one also rewrites the identity keys that no longer agree with how the
+bookings read now (the first detection after the keys table was added, or after the
+policy or the staff domains changed), which is what lets the incremental path trust them.
 
 Two workers may detect over one clinic at the same time: opening, reopening and resolving
 a conflict are each done once whoever gets there first (:func:`sync.store.conflicts.
@@ -24,7 +24,7 @@ insert_conflict`, :func:`~sync.store.conflicts.update_conflict_if`), and audited
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -53,7 +53,7 @@ from sync.store.conflicts import (
 )
 from sync.store.identity_keys import refresh_keys
 from sync.store.review import REVIEW_PREFIX
-from sync.usecases.affected import Changes, affected_rows
+from sync.usecases.affected import Changes, choose_copies, reach
 from sync.usecases.pull import BookingReader
 
 __all__ = [
@@ -63,6 +63,7 @@ __all__ = [
     "Reconciled",
     "detect",
     "load_detection",
+    "load_part",
     "reconcile",
 ]
 
@@ -111,8 +112,29 @@ def load_detection(
     """
     if changes is None:
         return _load_clinic(session, clinic_id, policy, reader, scope)
-    rows = affected_rows(session, clinic_id, changes)
-    detection = detect(copies_by_row(session, rows).values(), policy, reader, scope)
+    reached = reach(session, clinic_id, changes, reader, scope)
+    return load_part(
+        session, clinic_id, policy, reader, scope, rows=reached.rows, ambiguous=reached.ambiguous
+    )
+
+
+def load_part(
+    session: Session,
+    clinic_id: int,
+    policy: Policy,
+    reader: BookingReader,
+    scope: Scope,
+    *,
+    rows: Collection[int],
+    ambiguous: Collection[str] = (),
+    titles: TitleNames | None = None,
+) -> tuple[Detection, list[StoredConflict]]:
+    """Run detection over ``rows``, a part of the clinic closed like a change's reach
+    (:mod:`sync.usecases.affected`, :mod:`sync.usecases.partition`), with the stored conflicts
+    to reconcile: those about a booking it read, and those it detected, in any state.
+    ``titles``: titles already read with ``reader``'s matcher, shared between parts."""
+    copies = copies_by_row(session, rows).values()
+    detection = detect(copies, policy, reader, scope, ambiguous=ambiguous, titles=titles)
     stored = {c.id: c for c in conflicts_touching(session, clinic_id, rows)}
     found = conflicts_by_public_id(session, clinic_id, detection.conflicts.keys())
     stored.update((c.id, c) for c in found)
@@ -135,27 +157,32 @@ def _load_clinic(
 
 
 def detect(
-    copies: Iterable[BookingCopy], policy: Policy, reader: BookingReader, scope: Scope
+    copies: Iterable[BookingCopy],
+    policy: Policy,
+    reader: BookingReader,
+    scope: Scope,
+    *,
+    ambiguous: Collection[str] = (),
+    titles: TitleNames | None = None,
 ) -> Detection:
-    """Merge copies, then assess the clinic once."""
+    """Merge copies, then assess them once.
+
+    ``ambiguous``: names shown shared by bookings not among ``copies``
+    (:class:`~sync.usecases.affected.Reach`).
+    """
     rows = {copy.row_id: copy for copy in copies}
-    chosen = _choose(copy for copy in rows.values() if not copy.deleted)
+    chosen = choose_copies(copy for copy in rows.values() if not copy.deleted)
     bookings = [copy.event.booking for copy in chosen.values()]
-    result = assess(bookings, policy, scope, matcher=reader.matcher, options=reader.options)
+    result = assess(
+        bookings,
+        policy,
+        scope,
+        matcher=reader.matcher,
+        options=reader.options,
+        ambiguous=ambiguous,
+        titles=titles,
+    )
     return Detection(result, chosen, rows)
-
-
-def _choose(copies: Iterable[BookingCopy]) -> dict[str, BookingCopy]:
-    chosen: dict[str, BookingCopy] = {}
-    for copy in copies:
-        kept = chosen.get(copy.event.booking.id)
-        if kept is None or _rank(copy) < _rank(kept):
-            chosen[copy.event.booking.id] = copy
-    return chosen
-
-
-def _rank(copy: BookingCopy) -> tuple[str, int]:
-    return (copy.event.booking.calendar, copy.source_id)
 
 
 def reconcile(

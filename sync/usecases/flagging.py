@@ -66,6 +66,7 @@ __all__ = [
     "FlagTarget",
     "Outcome",
     "apply_flags",
+    "carried_conflicts",
     "plan_flags",
     "settle_states",
 ]
@@ -191,6 +192,19 @@ def _needs_write(target: FlagTarget, options: FlagOptions) -> bool:
     conflicts = [c for _, c in target.conflicts]
     state = _stored_state(target.copy, options)
     return flag_patch(state, conflicts, target.block, options.color) is not None
+
+
+def carried_conflicts(targets: Sequence[FlagTarget]) -> set[str]:
+    """Public ids of the conflicts the flags of ``targets`` name now: what a removal concerns.
+
+    The ``known`` conflicts :func:`apply_flags` needs are these, not the clinic's.
+    """
+    return {
+        public_id
+        for target in targets
+        for public_id in target.copy.event.private_properties.get(CONFLICT_PROPERTY, "").split(",")
+        if public_id
+    }
 
 
 def apply_flags(

@@ -36,7 +36,7 @@ from sync.ingest.admission import admit_events, settle_quarantine, store_events
 from sync.sources.google.errors import GoogleProviderError
 from sync.sources.port import CalendarSource, ChangeSet, SkippedEvent
 from sync.store.audit import record_audit_event
-from sync.store.bookings import LiveBooking, live_by_source, mark_bookings_deleted
+from sync.store.bookings import LiveBooking, live_of_source, mark_bookings_deleted
 from sync.store.clinics import get_clinic
 from sync.store.database import session_scope
 from sync.store.errors import StoreError
@@ -121,20 +121,23 @@ def identity_keys(identity: Identity) -> tuple[PatientKey, ...]:
 
 
 class LiveBookings:
-    """The live stored bookings of a clinic by calendar source, read once when first needed.
+    """The live stored bookings of each calendar source, read when first needed.
 
-    Within one pass each calendar is pulled once, so its entry stays true until its own
-    pull, the only writer of its bookings.
+    Only the calendar being pulled is read, by its own index: a 410 or a reconciliation of
+    one calendar costs that calendar's bookings, not the clinic's. Within one pass each
+    calendar is pulled once, so its entry stays true until its own pull, the only writer of
+    its bookings.
     """
 
     def __init__(self) -> None:
-        self._by_source: dict[int, dict[str, LiveBooking]] | None = None
+        self._by_source: dict[int, dict[str, LiveBooking]] = {}
 
     def of(self, session: Session, source: ConnectedCalendar) -> dict[str, LiveBooking]:
         """Booking id → day and series of the live bookings of ``source``."""
-        if self._by_source is None:
-            self._by_source = live_by_source(session, source.clinic_id)
-        return self._by_source.get(source.id, {})
+        found = self._by_source.get(source.id)
+        if found is None:
+            found = self._by_source[source.id] = live_of_source(session, source.id)
+        return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,11 +2,12 @@
 
 :class:`Twins` writes each edit the way a pull does (the reader, then the store's upsert or
 soft delete) into both clinics, collecting for the incremental one what a pull would
-report (changed event ids, keys given up). :meth:`Twins.detect` then runs
-:func:`sync.usecases.detect.load_detection` and :func:`sync.usecases.detect.reconcile` on both —
-one with
-those changes, one with none (a full re-check) — and :meth:`Twins.conflicts` reads what
-each stored, comparable across the two clinics (booking ids, not row ids).
+report (changed event ids, keys given up). :meth:`Twins.detect` then detects and
+reconciles both: one over the reach of those changes
+(:func:`sync.usecases.detect.load_detection`), one re-checked in full a few bookings at a
+time, as a cycle does (:func:`sync.usecases.partition.partition_clinic`,
+:func:`sync.usecases.detect.load_part`) — and :meth:`Twins.conflicts` reads what each
+stored, comparable across the two clinics (booking ids, not row ids).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import Engine
 
 from rules.assess import Scope
-from rules.model import Booking, PatientKey
+from rules.model import Booking, PatientKey, Policy
 from rules.vocabulary import Matcher
 from sync.policy_file import load_policy
 from sync.store.bookings import mark_bookings_deleted, upsert_bookings
@@ -27,7 +28,8 @@ from sync.store.database import session_scope
 from sync.store.events import StoredEvent
 from sync.store.sources import Provider, add_source
 from sync.usecases.affected import Changes
-from sync.usecases.detect import Reconciled, load_detection, reconcile
+from sync.usecases.detect import load_detection, load_part, reconcile
+from sync.usecases.partition import partition_clinic
 from sync.usecases.pull import BookingReader
 
 TODAY = date(2030, 1, 1)
@@ -98,21 +100,41 @@ class Twins:
             clinic.pending.clear()
             clinic.retired.clear()
 
-    def _run(self, clinic: _Clinic, changes: Changes | None) -> Reconciled:
+    def _run(self, clinic: _Clinic, changes: Changes | None) -> None:
+        """The incremental twin from ``changes``; a full check a part at a time, as a cycle
+        does (:mod:`sync.usecases.partition`), in parts of a few bookings so many are made."""
         with session_scope(self.engine) as session:
-            detection, stored = load_detection(
-                session, clinic.id, self.policy, self.reader, self.scope, changes=changes
-            )
-            clinic.assessed = len(detection.chosen)
-            return reconcile(
-                session,
-                clinic.id,
-                detection,
-                stored,
-                policy=self.policy,
-                reader=self.reader,
-                now=NOW,
-            )
+            if changes is not None:
+                found = [load_detection(session, clinic.id, *self._rules, changes=changes)]
+            else:
+                parts = partition_clinic(session, clinic.id, self.reader, self.scope, batch_rows=3)
+                found = (
+                    load_part(
+                        session,
+                        clinic.id,
+                        *self._rules,
+                        rows=rows,
+                        ambiguous=parts.ambiguous,
+                        titles=parts.titles,
+                    )
+                    for rows in parts.batches
+                )
+            clinic.assessed = 0
+            for detection, stored in found:
+                clinic.assessed += len(detection.chosen)
+                reconcile(
+                    session,
+                    clinic.id,
+                    detection,
+                    stored,
+                    policy=self.policy,
+                    reader=self.reader,
+                    now=NOW,
+                )
+
+    @property
+    def _rules(self) -> tuple[Policy, BookingReader, Scope]:
+        return self.policy, self.reader, self.scope
 
     def conflicts(self, clinic: _Clinic) -> set[Row]:
         """The clinic's stored conflicts, named by booking ids."""

@@ -144,6 +144,45 @@ def test_batch_loads_existing_rows_in_one_query(engine: Engine) -> None:
     assert len(booking_selects) == 1
 
 
+@contextmanager
+def _counting_writes(engine: Engine) -> Iterator[list[str]]:
+    """Each round trip that writes: an executemany counts once, as the database sees it."""
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_a_page_of_new_changed_and_seen_again_events_takes_a_handful_of_statements(
+    engine: Engine,
+) -> None:
+    """300 new, then 100 changed, 100 seen again and 100 new: a handful of statements each."""
+    source = _source(engine)
+    first = [_event(f"evt{n}", date(2025, 5, 1) + timedelta(days=n % 60)) for n in range(300)]
+    with _counting_writes(engine) as writes, session_scope(engine) as session:
+        result = upsert_bookings(session, source.id, first, now=NOW)
+    assert len(result.inserted) == 300
+    assert len(writes) <= 3  # the bookings, their identity keys
+    second = [replace(e, booking=replace(e.booking, summary="Dysport")) for e in first[:100]]
+    second += first[100:200]
+    second += [_event(f"new{n}", date(2025, 6, 1)) for n in range(100)]
+    with _counting_writes(engine) as writes, session_scope(engine) as session:
+        result = upsert_bookings(session, source.id, second, now=NOW + timedelta(minutes=1))
+    assert (len(result.inserted), len(result.updated), len(result.unchanged)) == (100, 100, 100)
+    assert len(writes) <= 4  # changed and new, seen again, the new rows' keys
+    revisions = _revisions(engine)
+    assert (revisions["evt0"], revisions["evt150"], revisions["new0"]) == (2, 1, 1)
+    with session_scope(engine) as session:
+        assert load_events(session, source.id, ["evt0"])["evt0"].booking.summary == "Dysport"
+
+
 def test_cancelled_bookings_stay_listed_as_cancelled(engine: Engine) -> None:
     source = _source(engine)
     with session_scope(engine) as session:

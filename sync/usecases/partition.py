@@ -1,0 +1,254 @@
+"""A full re-check of a clinic a part at a time, in independent parts (SPEC §4, §5).
+
+A new process, a new day or a failed cycle re-checks the whole clinic. Holding every
+booking of the clinic as objects at once is what made that cost hundreds of megabytes, so
+:func:`partition_clinic` first streams the clinic's live bookings from the store a page at
+a time, in row order, keeping only a few facts of each (its keys, how linking would count
+it), and splits them into *parts*: sets of bookings that detection can assess on their
+own and find what it would find over the whole clinic. :mod:`sync.usecases.cycle` then
+detects, reconciles and flags one part after the other (:func:`sync.usecases.detect.load_part`).
+
+While streaming, each booking is read once by the engine's own identity reading
+(:func:`rules.patients.identify`): its identity keys are rewritten where they no longer
+agree with the policy and staff domains (what lets the incremental path trust them), and
+linking's own count of identified patients per name is made over the whole clinic — the
+bookings in view, not cancelled, not declined, the copy detection keeps of each event,
+joined by ids and e-mails like :func:`rules.patients.link` does. A name carried by two
+such patients or more links nobody (SPEC §4): it is *ambiguous*, passed to every part.
+
+The parts are the components of the bookings joined by a shared id or e-mail, a shared
+name that is not ambiguous, copies of one event, and the two bookings of an unresolved
+stored conflict (with the deleted bookings such conflicts name). Each part is thus closed
+like a change's reach (:mod:`sync.usecases.affected`, whose docstring gives the argument):
+every patient group lies whole in one part and is grouped there as over the clinic. Small
+parts are gathered into batches of about ``batch_rows`` bookings, in order of their first
+row, so memory is bounded by a batch, not by the clinic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from sqlalchemy import Row
+from sqlalchemy import select as sql_select
+from sqlmodel import Session, col
+
+from rules.assess import Scope
+from rules.model import Booking, MatchKind, PatientKey
+from rules.patients import Identity, TitleNames, identify, patients_declined
+from sync.store.conflicts import ConflictState, list_conflicts
+from sync.store.events import booking_from_row
+from sync.store.identity_keys import keys_by_row, replace_keys, stored_key, stored_keys
+from sync.store.tables import BookingRow
+from sync.usecases.pull import BookingReader, identity_keys
+
+__all__ = ["BATCH_ROWS", "Partition", "partition_clinic"]
+
+BATCH_ROWS = 5000
+"""Bookings detected together at most (unless one part is larger)."""
+_PAGE = 2000
+_UNRESOLVED = tuple(state for state in ConflictState if state is not ConflictState.RESOLVED)
+
+
+@dataclass(frozen=True, slots=True)
+class Partition:
+    """A clinic's bookings in batches of independent parts, and the names that link nobody."""
+
+    batches: list[list[int]]
+    """Booking row ids, a batch of whole parts each."""
+    ambiguous: frozenset[str]
+    """Compared names several identified patients of the clinic carry."""
+    titles: TitleNames
+    """The clinic's titles as the stream read them, for detection to read each once: one
+    reading per distinct title (a clinic's titles repeat), far less than its bookings."""
+    refreshed: int = 0
+    """Bookings whose stored identity keys were rewritten."""
+
+
+def partition_clinic(
+    session: Session,
+    clinic_id: int,
+    reader: BookingReader,
+    scope: Scope,
+    *,
+    batch_rows: int = BATCH_ROWS,
+) -> Partition:
+    """Stream the clinic's bookings, refresh their keys, and split them into parts."""
+    facts = _Facts()
+    titles = TitleNames(reader.matcher)
+    for page in _pages(session, clinic_id):
+        facts.add(session, clinic_id, page, reading=(reader, titles, scope))
+    for stored in list_conflicts(session, clinic_id, states=_UNRESOLVED):
+        facts.join_rows(stored.facts.earlier_row_id, stored.facts.later_row_id)
+    ambiguous = facts.ambiguous()
+    facts.join_names({stored_key(PatientKey(MatchKind.NAME, name)).value for name in ambiguous})
+    return Partition(facts.batches(batch_rows), frozenset(ambiguous), titles, facts.refreshed)
+
+
+def _pages(session: Session, clinic_id: int) -> Iterator[list[Row[tuple[object, ...]]]]:
+    """The clinic's live booking rows, a page at a time, by row id (its primary key)."""
+    table = BookingRow.__table__  # type: ignore[attr-defined]
+    after = 0
+    while True:
+        query = (
+            sql_select(table)
+            .where(table.c.clinic_id == clinic_id, table.c.id > after)
+            .where(col(BookingRow.deleted_at).is_(None))
+            .order_by(table.c.id)
+            .limit(_PAGE)
+        )
+        page = list(session.execute(query))
+        if not page:
+            return
+        yield page
+        after = page[-1].id
+
+
+@dataclass(frozen=True, slots=True)
+class _Counted:
+    """How linking counts one booking copy: identified, in view, and the name it carries."""
+
+    rank: tuple[str, int]
+    strong: tuple[str, ...]
+    """Its id and e-mails as linking joins them ("id:…", "email:…"), when it counts."""
+    name: str | None
+
+
+@dataclass
+class _Facts:
+    """What the stream keeps of each booking: union–find over rows, and linking's counts."""
+
+    rows: list[int] = field(default_factory=list)
+    index: dict[int, int] = field(default_factory=dict)
+    parent: list[int] = field(default_factory=list)
+    first_of_key: dict[str, int] = field(default_factory=dict)
+    """The first row index carrying each id, e-mail or event id: later ones join it."""
+    by_name: dict[str, list[int]] = field(default_factory=dict)
+    """Row indices carrying each stored name key: joined once ambiguity is known."""
+    kept: dict[str, _Counted] = field(default_factory=dict)
+    """Per event id, the copy detection keeps, as linking counts it."""
+    refreshed: int = 0
+
+    def add(
+        self,
+        session: Session,
+        clinic_id: int,
+        page: list[Row[tuple[object, ...]]],
+        *,
+        reading: tuple[BookingReader, TitleNames, Scope],
+    ) -> None:
+        reader, titles, scope = reading
+        stored = keys_by_row(session, [row.id for row in page])
+        stale: dict[int, frozenset[PatientKey]] = {}
+        for row in page:
+            booking = booking_from_row(row)
+            identity = identify(booking, titles, reader.options)
+            keys = stored_keys(identity_keys(identity))
+            if keys != stored.get(row.id, frozenset()):
+                stale[row.id] = keys
+            at = self._row(row.id)
+            self._join_key(f"event:{booking.id}", at)
+            for key in keys:
+                if key.kind is MatchKind.NAME:
+                    self.by_name.setdefault(key.value, []).append(at)
+                else:
+                    self._join_key(f"{key.kind.value}:{key.value}", at)
+            self._count(booking, int(row.source_id), identity, scope)
+        replace_keys(session, clinic_id, stale)
+        self.refreshed += len(stale)
+
+    def _count(self, booking: Booking, source_id: int, identity: Identity, scope: Scope) -> None:
+        counts = (
+            scope.covers(booking.day)
+            and not booking.cancelled
+            and not patients_declined(booking, identity)
+        )
+        strong = [f"id:{identity.patient_id}"] if identity.patient_id else []
+        strong += [f"email:{email}" for email in sorted(identity.emails)]
+        counted = _Counted(
+            (booking.calendar, source_id),
+            tuple(strong) if counts else (),
+            identity.name_key if counts else None,
+        )
+        kept = self.kept.get(booking.id)
+        if kept is None or counted.rank < kept.rank:
+            self.kept[booking.id] = counted
+
+    def ambiguous(self) -> set[str]:
+        """Names two identified patients or more carry, counted as :func:`rules.patients.link`."""
+        entries = [c for c in self.kept.values() if c.strong]  # all of them join patients
+        patients = _Joined()
+        for number, entry in enumerate(entries):
+            for key in entry.strong:
+                patients.join(key, number)
+        roots: dict[str, set[int]] = {}
+        for number, entry in enumerate(entries):
+            if entry.name is not None:
+                roots.setdefault(entry.name, set()).add(patients.root(number))
+        return {name for name, found in roots.items() if len(found) > 1}
+
+    def join_rows(self, first: int, second: int) -> None:
+        self._union(self._row(first), self._row(second))
+
+    def join_names(self, ambiguous: set[str]) -> None:
+        for name, carriers in self.by_name.items():
+            if name not in ambiguous:
+                for at in carriers[1:]:
+                    self._union(carriers[0], at)
+
+    def batches(self, size: int) -> list[list[int]]:
+        parts: dict[int, list[int]] = {}
+        for at, row_id in enumerate(self.rows):
+            parts.setdefault(self._find(at), []).append(row_id)
+        batches: list[list[int]] = [[]]
+        for part in parts.values():  # in order of each part's first row
+            if batches[-1] and len(batches[-1]) + len(part) > size:
+                batches.append([])
+            batches[-1] += part
+        return [batch for batch in batches if batch]
+
+    def _row(self, row_id: int) -> int:
+        at = self.index.get(row_id)
+        if at is None:
+            at = self.index[row_id] = len(self.rows)
+            self.rows.append(row_id)
+            self.parent.append(at)
+        return at
+
+    def _join_key(self, key: str, at: int) -> None:
+        self._union(self.first_of_key.setdefault(key, at), at)
+
+    def _find(self, at: int) -> int:
+        parent = self.parent
+        while parent[at] != at:
+            parent[at] = parent[parent[at]]
+            at = parent[at]
+        return at
+
+    def _union(self, first: int, second: int) -> None:
+        a, b = self._find(first), self._find(second)
+        if a != b:
+            self.parent[max(a, b)] = min(a, b)
+
+
+class _Joined:
+    """Identified patients as linking joins them: entries sharing an id or an e-mail."""
+
+    def __init__(self) -> None:
+        self._parent: dict[int, int] = {}
+        self._first: dict[str, int] = {}
+
+    def join(self, key: str, entry: int) -> None:
+        self._parent.setdefault(entry, entry)
+        first = self._first.setdefault(key, entry)
+        a, b = self.root(first), self.root(entry)
+        if a != b:
+            self._parent[max(a, b)] = min(a, b)
+
+    def root(self, entry: int) -> int:
+        parent = self._parent
+        while parent.setdefault(entry, entry) != entry:
+            parent[entry] = parent[parent[entry]]
+            entry = parent[entry]
+        return entry

@@ -1,0 +1,61 @@
+"""A full re-check goes a part at a time; the parts are independent (SPEC §4, §5)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from rules.patients import name_key
+from sync.store.conflicts import copies_by_row
+from sync.store.database import session_scope
+from sync.usecases.partition import partition_clinic
+from tests.cycle.test_incremental import booking
+from tests.cycle.twins import Twins
+
+
+def _parts(twins: Twins, batch_rows: int = 1) -> tuple[list[set[str]], frozenset[str]]:
+    """Each batch of the full twin as the event ids it holds (one part a batch at size 1)."""
+    clinic = twins.full
+    with session_scope(twins.engine) as session:
+        parts = partition_clinic(
+            session, clinic.id, twins.reader, twins.scope, batch_rows=batch_rows
+        )
+        rows = {row for batch in parts.batches for row in batch}
+        ids = {row: copy.event.booking.id for row, copy in copies_by_row(session, rows).items()}
+    return [{ids[row] for row in batch} for batch in parts.batches], parts.ambiguous
+
+
+def test_a_crowded_name_neither_links_nor_joins_its_carriers_into_one_part(engine: Engine) -> None:
+    twins = Twins(engine)
+    for n in range(5):
+        twins.put(booking(f"jane{n}", "Hydrafacial Jane Doe", n, emails=(f"j{n}@example.com",)))
+    twins.put(booking("tox", "Botox Jane Doe", 9))
+    twins.put(booking("mn", "Microneedling Ann Lee", 2))
+    twins.put(booking("tox2", "Botox Ann Lee", 9, calendar="room"))
+    parts, ambiguous = _parts(twins)
+    assert ambiguous == {name_key("Jane Doe")}
+    assert {"mn", "tox2"} in parts
+    assert all(len(part) == 1 for part in parts if part != {"mn", "tox2"})
+
+
+def test_identified_bookings_joined_through_one_without_a_name_are_one_patient(
+    engine: Engine,
+) -> None:
+    """An e-mail and an id are one patient through a booking naming nobody: the name links."""
+    twins = Twins(engine)
+    twins.put(booking("a", "Consultation Jane Doe", 3, emails=("jane@example.com",)))
+    twins.put(booking("bridge", "Consultation", 4, patient_id="P1", emails=("jane@example.com",)))
+    twins.put(booking("c", "Microneedling Jane Doe", 10, patient_id="P1"))
+    twins.put(booking("tox", "Botox Jane Doe", 17, calendar="room"))
+    parts, ambiguous = _parts(twins)
+    assert ambiguous == frozenset()
+    assert parts == [{"a", "bridge", "c", "tox"}]
+    twins.detect(full_first=True)
+    assert twins.open() == {("c", "tox")}
+
+
+def test_small_parts_are_batched_up_to_the_size_asked(engine: Engine) -> None:
+    twins = Twins(engine)
+    for n in range(7):
+        twins.put(booking(f"b{n}", f"Hydrafacial Person {chr(65 + n)}x", n))
+    parts, _ = _parts(twins, batch_rows=3)
+    assert [len(part) for part in parts] == [3, 3, 1]
