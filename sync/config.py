@@ -156,7 +156,9 @@ class Settings(BaseSettings):
     )
     google_client_secrets: Path | None = Field(
         None,
-        description="OAuth client secrets JSON (installed app) `connect google` signs in with.",
+        description="OAuth client secrets JSON: a desktop app's for `connect google`, or a web "
+        "application's (redirect URI PUBLIC_URL/oauth/google/callback) for Connect Google "
+        "in the browser.",
     )
     caldav_timeout_seconds: float = Field(
         30.0, gt=0, description="Timeout of one request to a CalDAV server, in seconds."
@@ -216,6 +218,13 @@ class Settings(BaseSettings):
         60.0,
         gt=0,
         description="How often a worker stops the push channels of removed or disabled calendars.",
+    )
+
+    google_oauth_base_url: str | None = Field(
+        None,
+        description="Base URL of the OAuth endpoints the browser's Connect Google signs in at "
+        "and grants are refreshed and revoked at; empty means Google's own "
+        "(accounts.google.com, oauth2.googleapis.com). The emulator's URL in tests and demos.",
     )
 
     @model_validator(mode="before")
