@@ -293,6 +293,7 @@ class AuthorizationServer:
         return self._issue(client.client_id, refresh.scopes, True)
 
     def _issue(self, client_id: str, scopes: frozenset[str], offline: bool) -> dict[str, Any]:
+        self._forget_expired()
         token = f"ya29.{secrets.token_urlsafe(48)}"
         expires_at = self.now() + ACCESS_TOKEN_SECONDS
         self._access[token] = _Token(client_id, scopes, expires_at, offline)
@@ -302,6 +303,14 @@ class AuthorizationServer:
             "scope": " ".join(sorted(scopes)),
             "token_type": "Bearer",
         }
+
+    def _forget_expired(self) -> None:
+        """Drop dead access tokens and codes long past use, so a long demo stays small."""
+        now = self.now()
+        self._access = {k: t for k, t in self._access.items() if t.expires_at > now}
+        # A used code is kept while it could still be replayed within its lifetime.
+        stale = now - 2 * CODE_SECONDS
+        self._codes = {k: c for k, c in self._codes.items() if c.issued_at > stale}
 
     def _has_refresh(self, client: OAuthClient) -> bool:
         return any(t.client_id == client.client_id for t in self._refresh.values())

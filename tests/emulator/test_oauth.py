@@ -23,10 +23,12 @@ from google.oauth2.credentials import Credentials
 from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
+from googleapiclient.http import BatchHttpRequest
 
 from sync.emulator import EmulatorServer, OAuthClient, SeedError
 from sync.emulator.seed import parse_seed
 from tests.emulator.browser import answer_consent, as_form, read_form, redirect_of
+from tests.emulator.conftest import calendar_client
 
 EVENTS = "https://www.googleapis.com/auth/calendar.events"
 CALENDARS = "https://www.googleapis.com/auth/calendar.calendarlist.readonly"
@@ -467,18 +469,28 @@ def test_call_outside_the_granted_scopes_is_forbidden(
 def test_batch_parts_use_the_outer_authorization(
     google: EmulatorServer, browser: httpx.Client
 ) -> None:
+    """Parts without their own Authorization take the outer request's (batch guide)."""
     google.require_auth()
-    service = calendar_api(google, signed_in(browser, google))
+    token = signed_in(browser, google)["access_token"]
+    plain = calendar_client(google)  # its requests carry no Authorization of their own
+    outer = AuthorizedHttp(Credentials(token=token), http=httplib2.Http())
+    anonymous = httplib2.Http()
     answers: list[Any] = []
+    refusals: list[Any] = []
     try:
-        batch = service.new_batch_http_request(callback=lambda _id, r, e: answers.append(e or r))
-        batch._batch_uri = google.batch_url
-        batch.add(service.calendarList().list())
-        batch.add(service.events().list(calendarId="primary"))
-        batch.execute()
+        batch = BatchHttpRequest(lambda _id, r, e: answers.append(e or r), google.batch_url)
+        batch.add(plain.calendarList().list())
+        batch.add(plain.events().list(calendarId="primary"))
+        batch.execute(http=outer)
+        bare = BatchHttpRequest(lambda _id, r, e: refusals.append(e), google.batch_url)
+        bare.add(plain.calendarList().list())
+        bare.execute(http=anonymous)
     finally:
-        service.close()
+        plain.close()
+        outer.close()
+        anonymous.close()
     assert [a.get("kind") for a in answers] == ["calendar#calendarList", "calendar#events"]
+    assert [e.status_code for e in refusals] == [401]
 
 
 def test_without_required_auth_any_call_is_served(
