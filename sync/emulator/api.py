@@ -111,8 +111,9 @@ class CalendarApi:
         """Answer one call, turning ApiError into Google's error response."""
         try:
             name, handler, args = _route(request.method, request.path)
-            self.oauth.check_call(request.headers.get("authorization"), name)
-            self.quota.admit(request.headers.get("authorization") or "anonymous")
+            authorization = request.headers.get("authorization")
+            user = self.oauth.check_call(authorization, name)
+            self.quota.admit(user or authorization or "anonymous")
             self.admit(name)
             return handler(self, request, args)
         except ApiError as error:

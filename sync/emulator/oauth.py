@@ -366,10 +366,13 @@ class AuthorizationServer:
 
     # The Calendar API's side --------------------------------------------------------------
 
-    def check_call(self, authorization: str | None, method: str) -> None:
-        """Refuse a Calendar call without a live token holding a scope ``method`` accepts."""
+    def check_call(self, authorization: str | None, method: str) -> str | None:
+        """Refuse a Calendar call without a live token holding a scope ``method`` accepts.
+
+        The user the call is made as (client and account), for quotas, when tokens are
+        required: every refresh gives a new access token, but the same user."""
         if not self.required:
-            return
+            return None
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise _unauthorised("required", "Login Required.")
@@ -385,6 +388,7 @@ class AuthorizationServer:
                 "Request had insufficient authentication scopes.",
                 headers={"WWW-Authenticate": _insufficient(accepted)},
             )
+        return f"{found.client_id}/{self.account}"
 
     def _client_of(self, client_id: str | None) -> OAuthClient:
         if not client_id:

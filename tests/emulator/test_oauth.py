@@ -617,3 +617,17 @@ def test_admin_endpoints_register_clients_and_require_auth(
 def test_bad_oauth_seed_says_what_is_wrong(oauth: dict[str, Any], message: str) -> None:
     with pytest.raises(SeedError, match=message.replace("[", r"\[").replace("]", r"\]")):
         parse_seed(json.loads(json.dumps({"calendars": [], "oauth": oauth})))
+
+
+def test_refreshed_tokens_share_their_users_quota(
+    google: EmulatorServer, browser: httpx.Client
+) -> None:
+    """Google counts quota per user: a new access token does not bring a new allowance."""
+    google.require_auth()
+    tokens = signed_in(browser, google)
+    again = refresh(browser, google, tokens["refresh_token"]).json()["access_token"]
+    browser.post(f"{google.url}_emulator/quota", json={"per_user": 1})
+    assert api_get(browser, google, tokens["access_token"], "users/me/calendarList").is_success
+    second = api_get(browser, google, again, "users/me/calendarList")
+    assert second.status_code == 403
+    assert second.json()["error"]["errors"][0]["reason"] == "userRateLimitExceeded"
