@@ -23,6 +23,7 @@ from rules.vocabulary import Matcher
 from sync.clinics.model import ClinicSettings
 from sync.clinics.profile import ClinicProfile, open_profile
 from sync.config import Settings
+from sync.errors import ConfigError
 from sync.metrics import CycleMetrics, metrics_in_scope
 from sync.secrets import SecretBox
 from sync.sources.caldav.connection import stored_caldav_source
@@ -30,6 +31,12 @@ from sync.sources.google.client import CalendarClient, ClientConfig, GoogleAuth
 from sync.sources.google.grants import NotConnected, load_or_mark
 from sync.sources.google.retry import RetryPolicy
 from sync.sources.google.source import GoogleCalendarSource
+from sync.sources.google.web_oauth import (
+    CALLBACK_PATH,
+    GOOGLE_ENDPOINTS,
+    OAuthEndpoints,
+    WebSignIn,
+)
 from sync.sources.icsurl.source import IcsUrlSource
 from sync.sources.port import CalendarSource
 from sync.sources.router import CalendarRouter, SourceFactory
@@ -43,7 +50,9 @@ __all__ = [
     "booking_reader",
     "clinic_services",
     "google_client",
+    "google_oauth_endpoints",
     "google_source",
+    "google_web_sign_in",
     "open_services",
     "open_store",
     "other_sources",
@@ -166,7 +175,31 @@ def google_client(
         return CalendarClient(config)
     if clinic_id is None:
         clinic_id = open_profile(engine, slug=settings.clinic, create=True).id
-    return CalendarClient(config, credentials=load_or_mark(engine, clinic_id, secret_box(settings)))
+    token_uri = google_oauth_endpoints(settings).token_uri
+    credentials = load_or_mark(engine, clinic_id, secret_box(settings), token_uri=token_uri)
+    return CalendarClient(config, credentials=credentials)
+
+
+def google_oauth_endpoints(settings: Settings) -> OAuthEndpoints:
+    """Google's OAuth endpoints, or those under ``CLINIC_SYNC_GOOGLE_OAUTH_BASE_URL``."""
+    base = settings.google_oauth_base_url
+    return OAuthEndpoints.at(base) if base else GOOGLE_ENDPOINTS
+
+
+def google_web_sign_in(settings: Settings) -> WebSignIn:
+    """The browser's Connect Google: the configured OAuth client, calling back to
+    ``CLINIC_SYNC_PUBLIC_URL`` + ``/oauth/google/callback``."""
+    if settings.google_client_secrets is None:
+        raise ConfigError(
+            "CLINIC_SYNC_GOOGLE_CLIENT_SECRETS must name the OAuth client (a web application's "
+            "client secrets JSON) to connect Google from the browser"
+        )
+    return WebSignIn.from_client_secrets(
+        settings.google_client_secrets,
+        f"{settings.public_url}{CALLBACK_PATH}",
+        endpoints=google_oauth_endpoints(settings),
+        timeout=settings.google_timeout_seconds,
+    )
 
 
 def google_source(

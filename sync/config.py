@@ -161,7 +161,9 @@ class Settings(BaseSettings):
     )
     google_client_secrets: Path | None = Field(
         None,
-        description="OAuth client secrets JSON (installed app) `connect google` signs in with.",
+        description="OAuth client secrets JSON: a desktop app's for `connect google`, or a web "
+        "application's (redirect URI PUBLIC_URL/oauth/google/callback) for Connect Google "
+        "in the browser.",
     )
     caldav_timeout_seconds: float = Field(
         30.0, gt=0, description="Timeout of one request to a CalDAV server, in seconds."
@@ -278,6 +280,12 @@ class Settings(BaseSettings):
         False,
         description="Accept webhook URLs whose host resolves to a private, loopback or "
         "link-local address (tests and loopback only).",
+    )
+    google_oauth_base_url: str | None = Field(
+        None,
+        description="Base URL of the OAuth endpoints the browser's Connect Google signs in at "
+        "and grants are refreshed and revoked at; empty means Google's own "
+        "(accounts.google.com, oauth2.googleapis.com). The emulator's URL in tests and demos.",
     )
 
     @model_validator(mode="before")

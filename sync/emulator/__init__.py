@@ -9,11 +9,14 @@ plus fault injection and request counts.
 Modules: ``store`` (state and semantics), ``resources`` (event JSON), ``recurrence``,
 ``listing`` (events.list), ``access``, ``event_types``, ``colors``, ``freebusy``,
 ``api`` (routing), ``batch``, ``push``, ``faults``, ``stats``,
-``seed``, ``service`` (one emulated account), ``app`` (HTTP), ``server`` (running it).
+``seed``, ``service`` (one emulated account), ``app`` (HTTP), ``server`` (running it),
+and Google's OAuth 2.0 endpoints: ``oauth`` (the authorization server), ``oauth_clients``,
+``scopes`` and ``consent`` (the consent and error pages).
 """
 
 from sync.emulator.errors import ApiError
 from sync.emulator.faults import Fault
+from sync.emulator.oauth_clients import OAuthClient
 from sync.emulator.seed import Seed, SeedError, load_seed
 from sync.emulator.server import EmulatorServer, run_emulator
 from sync.emulator.service import EmulatedAccount
@@ -25,6 +28,7 @@ __all__ = [
     "EmulatedAccount",
     "EmulatorServer",
     "Fault",
+    "OAuthClient",
     "Seed",
     "SeedError",
     "load_seed",

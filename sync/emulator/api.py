@@ -11,7 +11,9 @@ https://developers.google.com/calendar/api/v3/reference/calendarList/list: ``min
 holds what changed since, removed calendars included (``deleted: true``), ``minAccessRole``
 may not be given and ``showDeleted`` is implied. colors.get:
 https://developers.google.com/calendar/api/v3/reference/colors/get; freebusy.query:
-:mod:`sync.emulator.freebusy`.
+:mod:`sync.emulator.freebusy`. When the authorization server requires it, each call needs
+a live access token holding a scope its method accepts (:mod:`sync.emulator.oauth`),
+checked before quotas and faults as Google authenticates a request before serving it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from sync.emulator.errors import ApiError, error_body
 from sync.emulator.faults import FaultInjector
 from sync.emulator.freebusy import query_free_busy
 from sync.emulator.listing import EventQuery, list_events, list_instances
+from sync.emulator.oauth import AuthorizationServer
 from sync.emulator.push import PushNotifier
 from sync.emulator.quota import QuotaLimiter
 from sync.emulator.stats import RequestStats
@@ -95,8 +98,10 @@ class CalendarApi:
         notifier: PushNotifier,
         faults: FaultInjector,
         stats: RequestStats,
+        oauth: AuthorizationServer | None = None,
     ) -> None:
         self.store = store
+        self.oauth = oauth if oauth is not None else AuthorizationServer(store.owner)
         self.notifier = notifier
         self.faults = faults
         self.stats = stats
@@ -106,7 +111,9 @@ class CalendarApi:
         """Answer one call, turning ApiError into Google's error response."""
         try:
             name, handler, args = _route(request.method, request.path)
-            self.quota.admit(request.headers.get("authorization") or "anonymous")
+            authorization = request.headers.get("authorization")
+            user = self.oauth.check_call(authorization, name)
+            self.quota.admit(user or authorization or "anonymous")
             self.admit(name)
             return handler(self, request, args)
         except ApiError as error:

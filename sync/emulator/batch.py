@@ -7,7 +7,10 @@ Follows https://developers.google.com/calendar/api/guides/batch: each part is an
 with 400. The body is read as the MIME document it is (RFC 2046 multipart, RFC 5322 header
 fields, folded lines included) by the standard library's ``email`` parser, and so are the
 header fields of each inner request. Each call runs through :class:`CalendarApi` exactly as it
-would on its own, so it is counted and may meet an injected fault on its own.
+would on its own, so it is counted and may meet an injected fault on its own. "Headers of
+the outer batch request, except for the Content- headers such as Content-Type, apply to
+every request in the batch", unless a call sets the same header itself: the outer
+``Authorization`` is how each call gets its access token.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import email.parser
 import email.policy
 import secrets
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import Message
 from http import HTTPStatus
@@ -37,9 +41,20 @@ class _Part:
     request: ApiRequest
 
 
-def run_batch(api: CalendarApi, content_type: str, body: bytes, base_url: str) -> ApiResponse:
+def run_batch(
+    api: CalendarApi,
+    content_type: str,
+    body: bytes,
+    base_url: str,
+    outer_headers: Mapping[str, str] | None = None,
+) -> ApiResponse:
     """Run every call of a batch request and answer them in one multipart response."""
-    parts = _parts(content_type, body, base_url)
+    shared = {
+        k.lower(): v
+        for k, v in (outer_headers or {}).items()
+        if not k.lower().startswith("content-")
+    }
+    parts = [_inherit(part, shared) for part in _parts(content_type, body, base_url)]
     if not parts:
         raise ApiError.bad_request("The batch request contains no calls.")
     if len(parts) > MAX_CALLS:
@@ -48,6 +63,17 @@ def run_batch(api: CalendarApi, content_type: str, body: bytes, base_url: str) -
     answers = [_answer(part.content_id, api.handle(part.request), boundary) for part in parts]
     payload = b"".join(answers) + f"--{boundary}--\r\n".encode()
     return ApiResponse(200, payload, {"Content-Type": f"multipart/mixed; boundary={boundary}"})
+
+
+def _inherit(part: _Part, shared: Mapping[str, str]) -> _Part:
+    if not shared:
+        return part
+    request = part.request
+    headers = {**shared, **request.headers}
+    inner = ApiRequest(
+        request.method, request.path, request.params, headers, request.body, request.base_url
+    )
+    return _Part(part.content_id, inner)
 
 
 def _parts(content_type: str, body: bytes, base_url: str) -> list[_Part]:

@@ -12,9 +12,15 @@ the canonical code Google's APIs pair with the HTTP status
 for statuses that table does not map (410, 412). Other engineers' fault modes build on
 :class:`ApiError` so every error the emulator gives has this one shape.
 
+The OAuth endpoints answer in their own shape, ``{"error": …, "error_description": …}``
+(RFC 6749 §5.2, https://developers.google.com/identity/protocols/oauth2/web-server).
+
 Error tree::
 
     ApiError                 one failed API call, carrying status, reason, domain and location
+    OAuthError               one failed OAuth request: ``error``, ``description``, HTTP status
+    └── AuthorizationError   refused by the authorization endpoint on its own page, not by
+                             redirecting (a bad client or redirect URI, a malformed request)
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ApiError", "error_body"]
+__all__ = ["ApiError", "AuthorizationError", "OAuthError", "error_body"]
 
 _DEFAULT_DOMAIN = {
     "rateLimitExceeded": "usageLimits",
@@ -116,6 +122,24 @@ class ApiError(Exception):
     def access_required(cls, level: str) -> ApiError:
         """403 requiredAccessLevel: the account's accessRole on the calendar is too low."""
         return cls(403, "requiredAccessLevel", f"You need to have {level} access to this calendar.")
+
+
+class OAuthError(Exception):
+    """An OAuth error answer: ``{"error": error, "error_description": description}``."""
+
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(f"{error}: {description}")
+        self.error = error
+        self.description = description
+        self.status = status
+
+    def as_json(self) -> dict[str, str]:
+        """The JSON body Google sends."""
+        return {"error": self.error, "error_description": self.description}
+
+
+class AuthorizationError(OAuthError):
+    """A request the authorization endpoint refuses on its own page, not by redirecting."""
 
 
 def _kind(parameter: str | None) -> str | None:

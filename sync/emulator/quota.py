@@ -8,8 +8,9 @@ a quota is answered as https://developers.google.com/calendar/api/guides/errors 
 403 ``userRateLimitExceeded`` over the user's share, 403 ``rateLimitExceeded`` over the
 project's, both in the ``usageLimits`` domain. Refused calls are not counted.
 
-The user is told apart by the ``Authorization`` header (each grant's access token); calls
-without one are one anonymous user.
+The user is told apart by the grant behind the access token when tokens are required
+(:mod:`sync.emulator.oauth`: a refreshed token is still the same user), else by the
+``Authorization`` header; calls without one are one anonymous user.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Seed files: calendars and events to start the emulator with.
 
-A seed is JSON, either a list of calendars or an object ``{"calendars": [...], "faults": [...]}``::
+A seed is JSON, either a list of calendars or an object
+``{"calendars": [...], "faults": [...], "oauth": {...}}``::
 
     [{"id": "dr-smith@clinic.example", "summary": "Dr Smith", "timeZone": "Europe/London",
       "accessRole": "reader", "events": [{Google event JSON}, ...]}]
@@ -14,7 +15,12 @@ so an export of a real calendar can be replayed; server fields such as ``created
 (``_``-prefixed imports, ``{id}_R...`` splits, instance ids) and a cancelled item may hold
 nothing but its ``id`` (and ``recurringEventId``/``originalStartTime``), as incremental
 listings return deleted events (https://developers.google.com/calendar/api/guides/sync).
-Faults take the form accepted by ``POST /_emulator/faults``. A bad seed fails with
+Faults take the form accepted by ``POST /_emulator/faults``. ``oauth`` registers OAuth
+clients and may require access tokens on every Calendar call (:mod:`sync.emulator.oauth`)::
+
+    "oauth": {"required": true, "clients": [{"client_id": "…", "client_secret": "…",
+              "redirect_uris": ["http://127.0.0.1:8000/oauth/google/callback"]}]}
+ A bad seed fails with
 :class:`SeedError` naming the file, the calendar, the event and what is wrong.
 """
 
@@ -28,6 +34,8 @@ from typing import Any
 from sync.emulator.access import ROLES
 from sync.emulator.errors import ApiError
 from sync.emulator.faults import Fault, FaultInjector
+from sync.emulator.oauth import AuthorizationServer
+from sync.emulator.oauth_clients import OAuthClient
 from sync.emulator.store import CalendarStore
 
 __all__ = ["Seed", "SeedCalendar", "SeedError", "apply_seed", "load_seed", "parse_seed"]
@@ -57,6 +65,8 @@ class Seed:
 
     calendars: tuple[SeedCalendar, ...]
     faults: tuple[Fault, ...] = ()
+    oauth_clients: tuple[OAuthClient, ...] = ()
+    oauth_required: bool = False
 
 
 def load_seed(path: Path) -> Seed:
@@ -76,27 +86,41 @@ def parse_seed(data: Any, source: str = "seed") -> Seed:
     """A Seed from decoded JSON, checking its shape."""
     if isinstance(data, list):
         data = {"calendars": data}
-    if not isinstance(data, dict) or set(data) - {"calendars", "faults"}:
+    if not isinstance(data, dict) or set(data) - {"calendars", "faults", "oauth"}:
         raise SeedError(
-            f"{source}: expected a list of calendars or {{'calendars': [...], 'faults': [...]}}"
+            f"{source}: expected a list of calendars or "
+            "{'calendars': [...], 'faults': [...], 'oauth': {...}}"
         )
     calendars = _list(data.get("calendars", []), f"{source}: calendars")
     faults = _list(data.get("faults", []), f"{source}: faults")
+    clients, required = _oauth(data.get("oauth", {}), f"{source}: oauth")
     return Seed(
         tuple(_calendar(c, f"{source}: calendars[{i}]") for i, c in enumerate(calendars)),
         tuple(_fault(f, f"{source}: faults[{i}]") for i, f in enumerate(faults)),
+        clients,
+        required,
     )
 
 
 def apply_seed(
-    seed: Seed, store: CalendarStore, faults: FaultInjector, source: str = "seed"
+    seed: Seed,
+    store: CalendarStore,
+    faults: FaultInjector,
+    source: str = "seed",
+    *,
+    oauth: AuthorizationServer | None = None,
 ) -> None:
-    """Create the seed's calendars and events in ``store`` and arm its faults."""
+    """Create the seed's calendars and events in ``store``, arm its faults and register its
+    OAuth clients with ``oauth``."""
     for index, calendar in enumerate(seed.calendars):
         where = f"{source}: calendars[{index}] ({calendar.id})"
         _apply_calendar(calendar, store, where)
     for fault in seed.faults:
         faults.add(fault)
+    if oauth is not None:
+        for client in seed.oauth_clients:
+            oauth.add_client(client)
+        oauth.required = seed.oauth_required
 
 
 def _apply_calendar(calendar: SeedCalendar, store: CalendarStore, where: str) -> None:
@@ -132,6 +156,21 @@ def _calendar(data: Any, where: str) -> SeedCalendar:
     body = {k: v for k, v in data.items() if k not in {"id", "events", "accessRole"}}
     body.setdefault("summary", data["id"])
     return SeedCalendar(data["id"], body, tuple(events), role)
+
+
+def _oauth(data: Any, where: str) -> tuple[tuple[OAuthClient, ...], bool]:
+    if not isinstance(data, dict) or set(data) - {"clients", "required"}:
+        raise SeedError(f"{where}: expected {{'clients': [...], 'required': true|false}}")
+    required = data.get("required", False)
+    if not isinstance(required, bool):
+        raise SeedError(f"{where}: 'required' must be true or false")
+    clients = []
+    for index, item in enumerate(_list(data.get("clients", []), f"{where}: clients")):
+        try:
+            clients.append(OAuthClient.from_json(item))
+        except ValueError as err:
+            raise SeedError(f"{where}: clients[{index}]: {err}") from err
+    return tuple(clients), required
 
 
 def _fault(data: Any, where: str) -> Fault:

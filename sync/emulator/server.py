@@ -15,6 +15,7 @@ import uvicorn
 
 from sync.emulator.app import create_app
 from sync.emulator.faults import Fault
+from sync.emulator.oauth_clients import OAuthClient
 from sync.emulator.seed import Seed, load_seed
 from sync.emulator.service import EmulatedAccount
 from sync.emulator.store import DEFAULT_OWNER, CalendarStore
@@ -50,6 +51,21 @@ class EmulatorServer:
     def batch_url(self) -> str:
         """The URL to give ``BatchHttpRequest(batch_uri=...)``."""
         return f"{self.url}batch/calendar/v3"
+
+    @property
+    def auth_uri(self) -> str:
+        """Google's authorization endpoint, emulated (the consent page)."""
+        return f"{self.url}o/oauth2/v2/auth"
+
+    @property
+    def token_uri(self) -> str:
+        """Google's token endpoint, emulated."""
+        return f"{self.url}token"
+
+    @property
+    def revoke_uri(self) -> str:
+        """Google's revocation endpoint, emulated."""
+        return f"{self.url}revoke"
 
     @property
     def store(self) -> CalendarStore:
@@ -110,6 +126,24 @@ class EmulatorServer:
     def reset(self) -> None:
         """Back to the seeded state."""
         self.account.reset()
+
+    def add_oauth_client(self, client: OAuthClient | dict[str, Any]) -> OAuthClient:
+        """Register an OAuth client (an :class:`OAuthClient` or its JSON form)."""
+        registered = client if isinstance(client, OAuthClient) else OAuthClient.from_json(client)
+        self.account.oauth.add_client(registered)
+        return registered
+
+    def require_auth(self, required: bool = True) -> None:
+        """Make every Calendar call need a live access token (or stop needing one)."""
+        self.account.oauth.required = required
+
+    def advance_oauth_clock(self, seconds: float) -> None:
+        """Move the OAuth clock on, so codes and access tokens expire."""
+        self.account.oauth.advance(seconds)
+
+    def remove_app_access(self) -> None:
+        """The account removes every app's access, as from its Google Account page."""
+        self.account.oauth.revoke_all()
 
 
 def run_emulator(host: str, port: int, seed: Path | None) -> None:

@@ -1,7 +1,9 @@
 """One emulated Google account: its state, faults, counters, push channels and seed.
 
 The single object the HTTP app and :class:`~sync.emulator.server.EmulatorServer` share; its
-methods are the Python face of the admin endpoints (reset, faults, stats, expiring sync tokens).
+methods are the Python face of the admin endpoints (reset, faults, stats, expiring sync tokens);
+``oauth`` is its authorization server (:mod:`sync.emulator.oauth`), whose state a reset clears
+back to the seed's clients.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import Any
 
 from sync.emulator.api import CalendarApi
 from sync.emulator.faults import Fault, FaultInjector
+from sync.emulator.oauth import AuthorizationServer
 from sync.emulator.push import PushNotifier
 from sync.emulator.quota import Quota
 from sync.emulator.seed import Seed, apply_seed
@@ -29,7 +32,8 @@ class EmulatedAccount:
         self.stats = RequestStats()
         self.notifier = PushNotifier()
         self.store.add_listener(self.notifier.changed)
-        self.api = CalendarApi(self.store, self.notifier, self.faults, self.stats)
+        self.oauth = AuthorizationServer(owner)
+        self.api = CalendarApi(self.store, self.notifier, self.faults, self.stats, self.oauth)
         self._apply_seed()
 
     def reset(self) -> None:
@@ -39,6 +43,7 @@ class EmulatedAccount:
         self.stats.reset()
         self.notifier.reset()
         self.api.quota.set(Quota())
+        self.oauth.reset()
         self._apply_seed()
 
     def inject_fault(self, fault: Fault | dict[str, Any]) -> None:
@@ -55,4 +60,4 @@ class EmulatedAccount:
 
     def _apply_seed(self) -> None:
         if self.seed is not None:
-            apply_seed(self.seed, self.store, self.faults)
+            apply_seed(self.seed, self.store, self.faults, oauth=self.oauth)

@@ -4,7 +4,9 @@ Modules, one concept each: ``client`` (building the google-api-python-client ser
 credentials and scopes, one HTTP connection per thread, batch requests), ``retry``
 (backoff on rate limits and outages), ``errors`` (Google's HTTP errors translated into
 :mod:`sync.errors`), ``mapping`` (event JSON to provider-neutral records) and ``source``
-(:class:`GoogleCalendarSource`, full and incremental sync). Importing this package builds
+(:class:`GoogleCalendarSource`, full and incremental sync); signing in: ``oauth`` (the
+installed-app flow, service accounts, client secrets), ``web_oauth`` (the browser's
+web-server flow) and ``grants`` (the stored grant). Importing this package builds
 no client and opens no connection.
 """
 

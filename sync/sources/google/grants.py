@@ -138,7 +138,15 @@ def load_google_credentials(
     if stored.needs_reconnect:
         raise _reconnect(clinic_id, stored.state_reason or "the grant was refused earlier")
     credentials = _build(stored, box, token_uri)
-    _refresh(credentials, clinic_id, request or refresh_request())
+    if request is not None:
+        _refresh(credentials, clinic_id, request)
+        return credentials
+    # A connection of our own, closed once refreshed: the client refreshes over its own later.
+    http = httplib2.Http(timeout=30)
+    try:
+        _refresh(credentials, clinic_id, Request(http))
+    finally:
+        http.close()
     return credentials
 
 

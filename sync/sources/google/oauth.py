@@ -6,7 +6,10 @@
   §7.3) on a free port; offline access, so a refresh token comes back. Scopes are exactly
   :data:`sync.sources.google.client.SCOPES` (least privilege: events, and the calendar list read
   only). The result is an authorised-user document (client id and secret, refresh token,
-  token URI, scopes) for :mod:`sync.sources.google.grants` to store encrypted.
+  token URI, scopes) for :mod:`sync.sources.google.grants` to store encrypted. The
+  browser's web-server flow is :mod:`sync.sources.google.web_oauth`; both read the OAuth
+  client from a client secrets file (:func:`read_client_secrets`), a desktop app's
+  (``installed``) or a web application's (``web``).
 - Service accounts with domain-wide delegation
   (https://developers.google.com/identity/protocols/oauth2/service-account#delegatingauthority):
   the key file is validated by building credentials from it, acting as ``subject``.
@@ -32,6 +35,7 @@ from sync.sources.google.errors import CredentialsError, GoogleSetupError
 __all__ = [
     "LOOPBACK_HOST",
     "SignInFailed",
+    "oauth_client_section",
     "read_client_secrets",
     "read_service_account_key",
     "service_account_credentials",
@@ -46,14 +50,34 @@ class SignInFailed(GoogleSetupError):
     """The OAuth sign-in did not produce a grant (refused, timed out, bad client secrets)."""
 
 
-def read_client_secrets(path: Path) -> dict[str, Any]:
-    """The OAuth client of an installed app, as downloaded from Google Cloud Console."""
+_KIND_NAMES = {"installed": "a desktop app", "web": "a web application"}
+
+
+def read_client_secrets(path: Path, kinds: tuple[str, ...] = ("installed",)) -> dict[str, Any]:
+    """An OAuth client of one of ``kinds``, as downloaded from Google Cloud Console."""
     document = _json_file(path, "client secrets")
-    if not isinstance(document.get("installed"), Mapping):
+    if not any(isinstance(document.get(kind), Mapping) for kind in kinds):
+        wanted = " or ".join(_KIND_NAMES.get(kind, kind) for kind in kinds)
+        sections = " or ".join(f"'{kind}'" for kind in kinds)
         raise CredentialsError(
-            f"{path}: not the client secrets of a desktop app (no 'installed' section)"
+            f"{path}: not the client secrets of {wanted} (no {sections} section)"
         )
+    oauth_client_section(document, source=str(path))
     return document
+
+
+def oauth_client_section(
+    document: Mapping[str, Any], *, source: str = "the client secrets"
+) -> Mapping[str, Any]:
+    """The ``web`` (else ``installed``) client of a client secrets document, with its id and
+    secret checked."""
+    section = document.get("web") or document.get("installed")
+    if not isinstance(section, Mapping):
+        raise CredentialsError(f"{source}: no 'web' or 'installed' OAuth client")
+    missing = [k for k in ("client_id", "client_secret") if not section.get(k)]
+    if missing:
+        raise CredentialsError(f"{source}: the OAuth client lacks {', '.join(missing)}")
+    return section
 
 
 def sign_in_installed_app(
