@@ -34,7 +34,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Engine, ScalarSelect, or_, select, update
+from sqlalchemy import ColumnElement, Engine, ScalarSelect, and_, func, not_, or_, select, update
 from sqlmodel import Session, col
 
 from sync.errors import ClinicSyncError
@@ -73,6 +73,8 @@ class Lease:
     clock: Callable[[], datetime] = field(
         default=lambda: datetime.now(UTC), compare=False, repr=False
     )
+    clinic_id: int = field(default=0, compare=False)
+    """The clinic the calendar belongs to: whose services poll it."""
 
 
 class LeaseLost(ClinicSyncError):
@@ -165,14 +167,15 @@ class PollSchedule:
 
 def dead_holders(
     engine: Engine, *, now: datetime, within: timedelta, clinic: str | None = None
-) -> set[str]:
-    """Owners of leases left behind by a worker that died less than ``within`` ago.
+) -> dict[str, set[int]]:
+    """Owners of leases left behind by a worker that died less than ``within`` ago, with
+    the clinics whose calendars each held.
 
     A worker that stops cleanly releases its leases, so a lease whose owner is a process of
     this host that no longer runs was left by a dead worker (SIGKILL, a crash). Owners on
     other hosts cannot be told from live ones here and are left out.
     """
-    query = select(col(_Row.lease_owner), col(_Row.lease_expires_at)).where(
+    query = select(col(_Row.lease_owner), col(_Row.clinic_id)).where(
         col(_Row.lease_owner).is_not(None), col(_Row.lease_expires_at) > now - within
     )
     if clinic is not None:
@@ -180,7 +183,11 @@ def dead_holders(
         query = query.where(col(_Row.clinic_id).in_(slug.scalar_subquery()))
     with session_scope(engine) as session:
         rows = session.execute(query).all()
-    return {str(owner) for owner, _ in rows if not _alive_here(str(owner))}
+    dead: dict[str, set[int]] = {}
+    for owner, clinic_id in rows:
+        if not _alive_here(str(owner)):
+            dead.setdefault(str(owner), set()).add(int(clinic_id))
+    return dead
 
 
 def _alive_here(owner: str) -> bool:
@@ -212,22 +219,34 @@ def claim_due(
     limit: int,
     clinic: str | None = None,
     providers: Collection[Provider] = tuple(Provider),
+    held_back: Collection[int] = (),
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> list[Lease]:
-    """Lease up to ``limit`` due, free calendars (most overdue first) to ``owner``."""
+    """Lease up to ``limit`` due, free calendars to ``owner``, fairly across clinics.
+
+    Each clinic's due calendars are ranked by how overdue they are, and the claim takes
+    every clinic's first before any clinic's second: a clinic with 50 calendars due cannot
+    keep one with 2 waiting. ``clinic`` (a slug) limits the claim to one clinic;
+    ``held_back`` clinics' Google calendars are left alone (their grant's request budget
+    has no room), their other calendars still claimed.
+    """
     if limit <= 0:
         return []
     expires = now + ttl
+    candidates = _due(now, limit, clinic, providers, held_back)
     claim = (
         update(_Row)
-        .where(col(_Row.id).in_(_due(now, limit, clinic, providers)), _free(now))
+        .where(col(_Row.id).in_(candidates), _free(now))
         .values(lease_owner=owner, lease_expires_at=expires, lease_token=_Row.lease_token + 1)
-        .returning(col(_Row.id), col(_Row.lease_token))
+        .returning(col(_Row.id), col(_Row.lease_token), col(_Row.clinic_id))
         .execution_options(synchronize_session=False)
     )
     with session_scope(engine) as session:
-        claimed = sorted((row[0], row[1]) for row in session.execute(claim))
-    return [Lease(source_id, owner, expires, token, ttl, clock) for source_id, token in claimed]
+        claimed = sorted((row[0], row[1], row[2]) for row in session.execute(claim))
+    return [
+        Lease(source_id, owner, expires, token, ttl, clock, clinic_id=clinic_id)
+        for source_id, token, clinic_id in claimed
+    ]
 
 
 def renew(
@@ -283,23 +302,42 @@ def _held_row(session: Session, lease: Lease) -> CalendarSourceRow | None:
 
 
 def _due(
-    now: datetime, limit: int, clinic: str | None, providers: Collection[Provider]
+    now: datetime,
+    limit: int,
+    clinic: str | None,
+    providers: Collection[Provider],
+    held_back: Collection[int],
 ) -> ScalarSelect[int]:
-    query = (
-        select(col(_Row.id))
-        .where(
-            col(_Row.enabled).is_(True),
-            col(_Row.provider).in_([provider.value for provider in providers]),
-            or_(col(_Row.next_poll_at).is_(None), col(_Row.next_poll_at) <= now),
-            _free(now),
-        )
-        .order_by(col(_Row.next_poll_at).asc().nulls_first(), col(_Row.id))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+    """Ids of the calendars to claim, locked (skipping rows another claimer has locked).
+
+    PostgreSQL refuses ``FOR UPDATE`` beside a window function, so the ranking is a
+    derived table joined back to the calendars, and only the calendars' rows are locked
+    (``FOR UPDATE OF``). Rows another worker locked are skipped, and the next in rank
+    taken instead, so racing workers split the due calendars rather than wait.
+    """
+    overdue = (col(_Row.next_poll_at).asc().nulls_first(), col(_Row.id))
+    conditions = [
+        col(_Row.enabled).is_(True),
+        col(_Row.provider).in_([provider.value for provider in providers]),
+        or_(col(_Row.next_poll_at).is_(None), col(_Row.next_poll_at) <= now),
+        _free(now),
+    ]
     if clinic is not None:
         slug = select(col(ClinicRow.id)).where(col(ClinicRow.slug) == clinic)
-        query = query.where(col(_Row.clinic_id).in_(slug.scalar_subquery()))
+        conditions.append(col(_Row.clinic_id).in_(slug.scalar_subquery()))
+    if held_back:
+        google = col(_Row.provider) == Provider.GOOGLE.value
+        conditions.append(not_(and_(google, col(_Row.clinic_id).in_(list(held_back)))))
+    rank = func.row_number().over(partition_by=col(_Row.clinic_id), order_by=overdue)
+    ranked = select(col(_Row.id).label("id"), rank.label("rank")).where(*conditions).subquery()
+    query = (
+        select(col(_Row.id))
+        .join(ranked, ranked.c.id == col(_Row.id))
+        .where(_free(now))
+        .order_by(ranked.c.rank, *overdue)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=_Row)
+    )
     return query.scalar_subquery()
 
 
