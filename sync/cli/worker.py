@@ -1,13 +1,15 @@
 """``clinic-sync worker``: poll every clinic's calendars until stopped (SPEC §2, §9).
 
 With no ``--clinic`` it serves every clinic of the database (run as many as you like on
-PostgreSQL: they share the calendars); ``--clinic SLUG`` limits it to one. Runs :func:`sync.worker.runner.run_worker` in the foreground with logs on stderr (JSON lines
-unless stderr is a terminal, :mod:`sync.logs`). SIGTERM or
-Ctrl-C finishes the calendars in hand and exits with status 0; a setup problem (a second
-worker on one SQLite database, a bad policy file, an unreachable database) ends in one
-line and status 2. With ``CLINIC_SYNC_WORKER_METRICS_PORT`` set, Prometheus metrics of
-the cycles are served on ``http://CLINIC_SYNC_WORKER_METRICS_HOST:port/metrics``
-(:func:`sync.metrics.metrics_endpoint`) for as long as the worker runs.
+PostgreSQL: they share the calendars); ``--clinic SLUG`` limits it to one. Runs
+:func:`sync.worker.runner.run_worker` in the foreground with logs on stderr (JSON lines
+unless stderr is a terminal, :mod:`sync.logs`). SIGTERM or Ctrl-C finishes the calendars
+in hand and exits with status 0; a setup problem (a second worker on one SQLite database,
+an unknown clinic, an unreachable database) ends in one line and status 2; a clinic that
+cannot be set up fails its own calendars, not the worker. With
+``CLINIC_SYNC_WORKER_METRICS_PORT`` set, Prometheus metrics of the cycles are served on
+``http://CLINIC_SYNC_WORKER_METRICS_HOST:port/metrics`` (:func:`sync.metrics.metrics_endpoint`)
+for as long as the worker runs.
 """
 
 from __future__ import annotations

@@ -34,7 +34,18 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Engine, ScalarSelect, and_, func, not_, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    ScalarSelect,
+    and_,
+    case,
+    func,
+    not_,
+    or_,
+    select,
+    update,
+)
 from sqlmodel import Session, col
 
 from sync.errors import ClinicSyncError
@@ -220,20 +231,31 @@ def claim_due(
     clinic: str | None = None,
     providers: Collection[Provider] = tuple(Provider),
     held_back: Collection[int] = (),
+    after_clinic: int = 0,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> list[Lease]:
     """Lease up to ``limit`` due, free calendars to ``owner``, fairly across clinics.
 
     Each clinic's due calendars are ranked by how overdue they are, and the claim takes
     every clinic's first before any clinic's second: a clinic with 50 calendars due cannot
-    keep one with 2 waiting. ``clinic`` (a slug) limits the claim to one clinic;
-    ``held_back`` clinics' Google calendars are left alone (their grant's request budget
-    has no room), their other calendars still claimed.
+    keep one with 2 waiting. Among calendars of equal rank, clinics take turns: those
+    numbered above ``after_clinic`` (the last clinic the caller claimed for) come first,
+    so claims of one calendar at a time go round the clinics instead of always to the
+    lowest-numbered. ``clinic`` (a slug) limits the claim to one clinic; ``held_back``
+    clinics' Google calendars are left alone (their grant's request budget has no room),
+    their other calendars still claimed.
     """
     if limit <= 0:
         return []
     expires = now + ttl
-    candidates = _due(now, limit, clinic, providers, held_back)
+    candidates = _due(
+        now,
+        limit,
+        clinic=clinic,
+        providers=providers,
+        held_back=held_back,
+        after_clinic=after_clinic,
+    )
     claim = (
         update(_Row)
         .where(col(_Row.id).in_(candidates), _free(now))
@@ -304,9 +326,11 @@ def _held_row(session: Session, lease: Lease) -> CalendarSourceRow | None:
 def _due(
     now: datetime,
     limit: int,
+    *,
     clinic: str | None,
     providers: Collection[Provider],
     held_back: Collection[int],
+    after_clinic: int,
 ) -> ScalarSelect[int]:
     """Ids of the calendars to claim, locked (skipping rows another claimer has locked).
 
@@ -330,11 +354,12 @@ def _due(
         conditions.append(not_(and_(google, col(_Row.clinic_id).in_(list(held_back)))))
     rank = func.row_number().over(partition_by=col(_Row.clinic_id), order_by=overdue)
     ranked = select(col(_Row.id).label("id"), rank.label("rank")).where(*conditions).subquery()
+    turn = case((col(_Row.clinic_id) > after_clinic, 0), else_=1)
     query = (
         select(col(_Row.id))
         .join(ranked, ranked.c.id == col(_Row.id))
         .where(_free(now))
-        .order_by(ranked.c.rank, *overdue)
+        .order_by(ranked.c.rank, turn, col(_Row.clinic_id), *overdue)
         .limit(limit)
         .with_for_update(skip_locked=True, of=_Row)
     )

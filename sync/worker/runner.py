@@ -36,8 +36,9 @@ With push on (:mod:`sync.push`: an https ``CLINIC_SYNC_PUBLIC_URL``), each poll 
 calendar first opens or renews its events.watch channel, under the calendar's lease, and a
 calendar with a live channel is polled only every ``push_poll_seconds`` as a fallback; the
 webhook makes a notified calendar due at once, and the claim loop picks it up. A
-``push`` job stops the channels of removed or disabled calendars, clinic by clinic. Channels are left open on
-shutdown: they expire by themselves (https://developers.google.com/calendar/api/guides/push).
+``push`` job stops the channels of removed or disabled calendars, clinic by clinic, each
+with its clinic's grant. Channels are left open on shutdown: they expire by themselves
+(https://developers.google.com/calendar/api/guides/push).
 
 SQLite serves one worker (:mod:`sync.worker.sqlite_lock`).
 """
@@ -191,6 +192,7 @@ class Worker:
             self._push_cycle = PushAwareCycle(cycle, self.clinics.push_channels)
         self._cycle: CycleRunner = self._push_cycle or cycle
         self._clock = clock
+        self._last_clinic = 0  # clinics take turns from the one after this (claim_due)
         self._in_hand: dict[int, Lease] = {}
         self._lock = threading.Condition()  # guards _in_hand; notified as calendars finish
         self._stopping = threading.Event()
@@ -244,8 +246,11 @@ class Worker:
             clinic=self.clinic,
             providers=providers,
             held_back=self.clinics.held_back(),
+            after_clinic=self._last_clinic,
             clock=self._clock,
         )
+        if leases:
+            self._last_clinic = max(lease.clinic_id for lease in leases)
         for lease in leases:
             self._schedule(lease)
         return leases
