@@ -225,7 +225,7 @@ def _unpolled(engine: Engine) -> int:
         return int(connection.execute(text(query)).scalar_one())
 
 
-def _wait_all_pulled(engine: Engine, seconds: float = 900) -> None:
+def _wait_all_pulled(engine: Engine, seconds: float = 3600) -> None:
     deadline = time.monotonic() + seconds
     while _unpolled(engine):
         if time.monotonic() > deadline:
@@ -378,6 +378,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="1,000 clinics × 5 × 200 bookings")
     parser.add_argument("--interval", type=int, default=20, help="poll interval, seconds")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
     args = parser.parse_args()
     size = FULL if args.full else DEFAULT
     started = time.monotonic()
@@ -400,8 +401,8 @@ def main() -> None:
             f"{figure['target'] if figure['target'] is not None else '-':>7}"
         )
     print(f"\n{result['seconds']} s")
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    args.out.parent.mkdir(exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":
