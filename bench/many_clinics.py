@@ -20,7 +20,8 @@ floor, ratio, target}) and prints a table. Default: 100 clinics × 5 × 20 booki
 1/10/100, a 20 s interval (under 3 minutes). ``--full``: 1,000 × 5 × 200, RSS at
 1/100/1,000.
 
-Run: ``.venv/bin/python bench/many_clinics.py [--full] [--interval 20]``
+Run: ``.venv/bin/python bench/many_clinics.py [--full] [--interval 20]`` (or any size:
+``--clinics 1000 --bookings 5 --rss-at 1,100,1000``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import os
 import random
 import re
 import secrets
+import signal
 import statistics
 import subprocess
 import sys
@@ -379,8 +381,17 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="1,000 clinics × 5 × 200 bookings")
     parser.add_argument("--interval", type=int, default=20, help="poll interval, seconds")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
+    parser.add_argument("--clinics", type=int, help="clinics (with --bookings, --rss-at)")
+    parser.add_argument("--bookings", type=int, help="bookings per calendar")
+    parser.add_argument("--rss-at", help="clinic counts to measure RSS at, e.g. 1,100,1000")
     args = parser.parse_args()
     size = FULL if args.full else DEFAULT
+    if args.clinics:
+        rss_at = tuple(int(n) for n in (args.rss_at or f"1,{args.clinics}").split(","))
+        size = Size(args.clinics, args.bookings or size.bookings, rss_at)
+    # SIGTERM ends the run like Ctrl-C: workers stopped, the schema dropped.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     started = time.monotonic()
     figures = run(size, args.interval)
     result = {
