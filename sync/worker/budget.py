@@ -18,11 +18,12 @@ answering 403 or 429.
 
 A worker serving every clinic keeps one window per Google grant — each clinic's OAuth
 grant, or the user a service account acts as: Google's "user" — and one for the project
-(the OAuth client, every grant together). The claim loop holds back the Google calendars
-of a clinic whose grant has no room (:meth:`RequestBudget.room`) and claims nothing for
-Google while the project has none (:meth:`RequestBudget.project_room`), so one busy clinic
-never stops another. Windows of grants not used for a minute are empty and cost nothing:
-``limits``' memory storage expires them.
+(the OAuth client, every grant together). The claim loop takes no more of a clinic's
+Google calendars than its grant has room for (:meth:`RequestBudget.room`; none when it
+has none) and claims nothing for Google while the project has none
+(:meth:`RequestBudget.project_room`), so one busy clinic never stops another. Windows of
+grants not used for a minute are empty and cost nothing: ``limits``' memory storage
+expires them.
 
 The budget belongs to one process: ``CLINIC_SYNC_GOOGLE_REQUESTS_PER_MINUTE`` and
 ``CLINIC_SYNC_GOOGLE_PROJECT_REQUESTS_PER_MINUTE`` are per-worker shares of the grant's

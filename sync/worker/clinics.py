@@ -163,14 +163,19 @@ class WorkerClinics:
             return None
         return served.push
 
-    def held_back(self) -> set[int]:
-        """Clinics whose Google grant has no room in the budget right now."""
+    def google_room(self, most: int) -> dict[int, int]:
+        """Clinics whose Google grant has room for fewer than ``most`` requests right now,
+        with that room (0: none). A grant shared by several clinics is offered to each."""
         with self._lock:
             entries = [(i, s.grant) for i, s in self._cache.items()]
             if self._only is not None:
                 entries.append((self._only.services.clinic.id, self._only.grant))
-        full = {grant for _, grant in entries if grant and self.budget.room(grant) <= 0}
-        return {clinic_id for clinic_id, grant in entries if grant in full}
+        rooms = {grant: self.budget.room(grant) for _, grant in entries if grant is not None}
+        return {
+            clinic_id: rooms[grant]
+            for clinic_id, grant in entries
+            if grant is not None and rooms[grant] < most
+        }
 
     def assume_spent(self, clinic_ids: set[int]) -> None:
         """A dead worker polled these clinics within the minute: count their grants spent."""

@@ -28,7 +28,7 @@ import os
 import random
 import secrets
 import socket
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -38,7 +38,6 @@ from sqlalchemy import (
     ColumnElement,
     Engine,
     ScalarSelect,
-    and_,
     case,
     func,
     not_,
@@ -230,7 +229,7 @@ def claim_due(
     limit: int,
     clinic: str | None = None,
     providers: Collection[Provider] = tuple(Provider),
-    held_back: Collection[int] = (),
+    google_room: Mapping[int, int] | None = None,
     after_clinic: int = 0,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> list[Lease]:
@@ -241,9 +240,9 @@ def claim_due(
     keep one with 2 waiting. Among calendars of equal rank, clinics take turns: those
     numbered above ``after_clinic`` (the last clinic the caller claimed for) come first,
     so claims of one calendar at a time go round the clinics instead of always to the
-    lowest-numbered. ``clinic`` (a slug) limits the claim to one clinic; ``held_back``
-    clinics' Google calendars are left alone (their grant's request budget has no room),
-    their other calendars still claimed.
+    lowest-numbered. ``clinic`` (a slug) limits the claim to one clinic. ``google_room``
+    caps the Google calendars claimed of the clinics it names (their grant's room in the
+    request budget; 0 leaves them alone), their other calendars still claimed.
     """
     if limit <= 0:
         return []
@@ -253,7 +252,7 @@ def claim_due(
         limit,
         clinic=clinic,
         providers=providers,
-        held_back=held_back,
+        google_room=google_room or {},
         after_clinic=after_clinic,
     )
     claim = (
@@ -329,7 +328,7 @@ def _due(
     *,
     clinic: str | None,
     providers: Collection[Provider],
-    held_back: Collection[int],
+    google_room: Mapping[int, int],
     after_clinic: int,
 ) -> ScalarSelect[int]:
     """Ids of the calendars to claim, locked (skipping rows another claimer has locked).
@@ -349,16 +348,24 @@ def _due(
     if clinic is not None:
         slug = select(col(ClinicRow.id)).where(col(ClinicRow.slug) == clinic)
         conditions.append(col(_Row.clinic_id).in_(slug.scalar_subquery()))
-    if held_back:
-        google = col(_Row.provider) == Provider.GOOGLE.value
-        conditions.append(not_(and_(google, col(_Row.clinic_id).in_(list(held_back)))))
     rank = func.row_number().over(partition_by=col(_Row.clinic_id), order_by=overdue)
-    ranked = select(col(_Row.id).label("id"), rank.label("rank")).where(*conditions).subquery()
+    by_provider = (col(_Row.clinic_id), col(_Row.provider))
+    in_provider = func.row_number().over(partition_by=by_provider, order_by=overdue)
+    ranked = (
+        select(col(_Row.id).label("id"), rank.label("rank"), in_provider.label("in_provider"))
+        .where(*conditions)
+        .subquery()
+    )
+    within = [_free(now)]
+    if google_room:
+        room = case(google_room, value=col(_Row.clinic_id), else_=limit)
+        google = col(_Row.provider) == Provider.GOOGLE.value
+        within.append(or_(not_(google), ranked.c.in_provider <= room))
     turn = case((col(_Row.clinic_id) > after_clinic, 0), else_=1)
     query = (
         select(col(_Row.id))
         .join(ranked, ranked.c.id == col(_Row.id))
-        .where(_free(now))
+        .where(*within)
         .order_by(ranked.c.rank, turn, col(_Row.clinic_id), *overdue)
         .limit(limit)
         .with_for_update(skip_locked=True, of=_Row)

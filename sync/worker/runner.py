@@ -4,8 +4,8 @@ A worker with no clinic named serves every clinic of the database (SPEC §2): on
 workers on PostgreSQL for any number of clinics. The main thread is a claim loop: every
 ``worker_claim_seconds`` it leases the calendars of any clinic that are due and free,
 each clinic's most overdue first (:func:`sync.worker.leases.claim_due`), as many as it has
-idle threads and project budget for, leaving alone the Google calendars of clinics whose
-grant has no room (:mod:`sync.worker.budget`); each poll runs with its clinic's services
+idle threads and project budget for, and no more of a clinic's Google calendars than its
+grant has room for (:mod:`sync.worker.budget`); each poll runs with its clinic's services
 (:mod:`sync.worker.clinics`: bounded, rebuilt when the clinic's settings change). It hands
 each calendar to an APScheduler 3
 ``BackgroundScheduler`` as a one-off job. Because claims go through the database, calendars
@@ -245,7 +245,7 @@ class Worker:
             limit=limit,
             clinic=self.clinic,
             providers=providers,
-            held_back=self.clinics.held_back(),
+            google_room=self.clinics.google_room(limit),
             after_clinic=self._last_clinic,
             clock=self._clock,
         )

@@ -63,9 +63,7 @@ def test_an_empty_variable_means_the_default_for_every_setting(
 
 
 def test_a_blank_argument_is_the_default_too() -> None:
-    assert Settings(_env_file=None, public_url="", log_level=" ") == Settings(
-        _env_file=None
-    )
+    assert Settings(_env_file=None, public_url="", log_level=" ") == Settings(_env_file=None)
 
 
 def test_config_show_hides_secrets() -> None:

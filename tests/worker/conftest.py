@@ -135,7 +135,7 @@ def google_calendars(
     return ids
 
 
-def _connect(engine: Engine, calendar_ids: list[str], clinic: str) -> None:
+def _connect(engine: Engine, calendar_ids: list[str], clinic: str = "default") -> None:
     with session_scope(engine) as session:
         clinic_id = get_or_create_clinic(session, clinic).id
         for calendar_id in calendar_ids:

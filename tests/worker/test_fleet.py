@@ -274,22 +274,26 @@ def test_a_policy_changed_while_the_worker_runs_is_in_force_at_the_next_poll(
 def test_a_grant_without_room_holds_back_only_its_own_clinics_google_calendars(
     store: Engine, sqlite_url: str, emulator: EmulatorServer
 ) -> None:
-    busy = add_calendars(store, 2, clinic="busy")
+    """Room for 2 more requests: 2 of the clinic's Google calendars; none when spent."""
+    busy = add_calendars(store, 3, clinic="busy")
     busy_caldav = add_calendars(store, 1, clinic="busy", provider=Provider.CALDAV, prefix="dav")
     quiet = add_calendars(store, 2, clinic="quiet")
-    options = _options(sqlite_url, emulator, google_requests_per_minute=5)
+    options = _options(sqlite_url, emulator, google_requests_per_minute=5, worker_threads=8)
     worker = Worker(Fleet(_settings(sqlite_url, emulator), store), options, clock=lambda: NOW)
     busy_id = clinic_profile(store, "busy").id
     with worker.clinics.serving(busy_id) as services:
         assert services.google_source is not None
-        grant = services.google_source.client.account
-    worker.budget.acquire(f"clinic-{busy_id}", 5)  # the grant's minute is spent
-    assert grant == "default"  # no credentials: each clinic counts as its own user
-    assert worker.clinics.held_back() == {busy_id}
-    claimed = {lease.source_id for lease in worker.claim()}
+        assert services.google_source.client.account == "default"  # no credentials...
+    grant = f"clinic-{busy_id}"  # ...so each clinic counts as its own Google user
+    worker.budget.acquire(grant, 3)
+    assert worker.clinics.google_room(4) == {busy_id: 2}
+    first = {lease.source_id for lease in worker.claim()}
+    assert first >= {*quiet, *busy_caldav}
+    assert len(first & set(busy)) == 2
+    worker.budget.acquire(grant, 2)  # the grant's minute is spent
+    assert worker.clinics.google_room(4) == {busy_id: 0}
+    assert worker.claim() == []
     worker.clinics.close()
-    assert claimed == {*quiet, *busy_caldav}
-    assert not claimed & set(busy)
 
 
 def test_two_workers_on_postgresql_share_clinics_without_polling_a_calendar_twice_at_once(
