@@ -57,6 +57,7 @@ __all__ = [
     "Lease",
     "LeaseLost",
     "PollSchedule",
+    "Turns",
     "check_lease",
     "claim_due",
     "current_lease",
@@ -231,16 +232,19 @@ def claim_due(
     providers: Collection[Provider] = tuple(Provider),
     google_room: Mapping[int, int] | None = None,
     after_clinic: int = 0,
+    per_turn: int = 1,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> list[Lease]:
     """Lease up to ``limit`` due, free calendars to ``owner``, fairly across clinics.
 
     Each clinic's due calendars are ranked by how overdue they are, and the claim takes
-    every clinic's first before any clinic's second: a clinic with 50 calendars due cannot
-    keep one with 2 waiting. Among calendars of equal rank, clinics take turns: those
-    numbered above ``after_clinic`` (the last clinic the caller claimed for) come first,
-    so claims of one calendar at a time go round the clinics instead of always to the
-    lowest-numbered. ``clinic`` (a slug) limits the claim to one clinic. ``google_room``
+    every clinic's first ``per_turn`` before any clinic's next: a clinic with 50 calendars
+    due cannot keep one with 2 waiting. Within a round, clinics take turns: those numbered
+    above ``after_clinic`` (the last clinic the caller claimed for) come first, so small
+    claims go round the clinics instead of always to the lowest-numbered. A ``per_turn``
+    above one keeps a claim's calendars together by clinic, so a worker polls several
+    calendars with one clinic's services before it needs another's (:class:`Turns` keeps
+    the turn across claims). ``clinic`` (a slug) limits the claim to one clinic. ``google_room``
     caps the Google calendars claimed of the clinics it names (their grant's room in the
     request budget; 0 leaves them alone), their other calendars still claimed.
     """
@@ -254,6 +258,7 @@ def claim_due(
         providers=providers,
         google_room=google_room or {},
         after_clinic=after_clinic,
+        per_turn=max(1, per_turn),
     )
     claim = (
         update(_Row)
@@ -268,6 +273,36 @@ def claim_due(
         Lease(source_id, owner, expires, token, ttl, clock, clinic_id=clinic_id)
         for source_id, token, clinic_id in claimed
     ]
+
+
+@dataclass(slots=True)
+class Turns:
+    """Whose turn it is among the clinics, from one claim to the next (``after_clinic``).
+
+    A clinic keeps its turn until it has had ``per_turn`` calendars, then the next clinic
+    in number (wrapping round) has it.
+    """
+
+    per_turn: int = 1
+    clinic: int = 0
+    """The clinic that had the turn last."""
+    taken: int = 0
+    """Calendars it has had in this turn; 0 once its turn is over."""
+
+    def after(self) -> int:
+        """``after_clinic`` for the next claim."""
+        return self.clinic - 1 if self.taken else self.clinic
+
+    def claimed(self, leases: Collection[Lease]) -> None:
+        """Move the turn on past what a claim took."""
+        if not leases:
+            return
+        after = self.after()
+        clinics = [lease.clinic_id for lease in leases]
+        wrapped = [clinic for clinic in clinics if clinic <= after]
+        last = max(wrapped or clinics)  # the claim's last clinic in turn order
+        taken = clinics.count(last) + (self.taken if last == self.clinic else 0)
+        self.clinic, self.taken = last, taken if taken < self.per_turn else 0
 
 
 def renew(
@@ -330,6 +365,7 @@ def _due(
     providers: Collection[Provider],
     google_room: Mapping[int, int],
     after_clinic: int,
+    per_turn: int,
 ) -> ScalarSelect[int]:
     """Ids of the calendars to claim, locked (skipping rows another claimer has locked).
 
@@ -366,7 +402,7 @@ def _due(
         select(col(_Row.id))
         .join(ranked, ranked.c.id == col(_Row.id))
         .where(*within)
-        .order_by(ranked.c.rank, turn, col(_Row.clinic_id), *overdue)
+        .order_by((ranked.c.rank - 1) // per_turn, turn, col(_Row.clinic_id), *overdue)
         .limit(limit)
         .with_for_update(skip_locked=True, of=_Row)
     )

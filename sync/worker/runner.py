@@ -80,6 +80,7 @@ from sync.worker.leases import (
     Lease,
     LeaseLost,
     PollSchedule,
+    Turns,
     claim_due,
     dead_holders,
     holding,
@@ -192,7 +193,9 @@ class Worker:
             self._push_cycle = PushAwareCycle(cycle, self.clinics.push_channels)
         self._cycle: CycleRunner = self._push_cycle or cycle
         self._clock = clock
-        self._last_clinic = 0  # clinics take turns from the one after this (claim_due)
+        # Clinics take turns (claim_due); a turn is a thread pool's worth of one clinic's
+        # calendars, polled with its services before the next clinic's are needed.
+        self._turns = Turns(per_turn=options.threads)
         self._in_hand: dict[int, Lease] = {}
         self._lock = threading.Condition()  # guards _in_hand; notified as calendars finish
         self._stopping = threading.Event()
@@ -246,11 +249,11 @@ class Worker:
             clinic=self.clinic,
             providers=providers,
             google_room=self.clinics.google_room(limit),
-            after_clinic=self._last_clinic,
+            after_clinic=self._turns.after(),
+            per_turn=self._turns.per_turn,
             clock=self._clock,
         )
-        if leases:
-            self._last_clinic = max(lease.clinic_id for lease in leases)
+        self._turns.claimed(leases)
         for lease in leases:
             self._schedule(lease)
         return leases

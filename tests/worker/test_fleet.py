@@ -27,7 +27,7 @@ from sync.store.database import make_engine, session_scope
 from sync.store.sources import CalendarSource, Provider, add_source, get_source
 from sync.usecases.cycle import CalendarCycle, run_calendar_cycle
 from sync.worker.clinics import Fleet
-from sync.worker.leases import claim_due
+from sync.worker.leases import Turns, claim_due
 from sync.worker.runner import Worker, WorkerOptions
 from tests.clinics import clinic_profile
 from tests.connect.conftest import private_key_pem, service_account_key, token_endpoint
@@ -334,3 +334,25 @@ def test_two_workers_on_postgresql_share_clinics_without_polling_a_calendar_twic
         assert len(one.clinics) + len(two.clinics) >= 3
     assert overlaps == []
     assert {name for _, name in polls} == {"one", "two"}
+
+
+def test_a_turn_keeps_a_clinics_calendars_together_then_passes_to_the_next(
+    engine: Engine,
+) -> None:
+    """Turns of two calendars, claims of one at a time: a, a, b, b, c, c, then a again."""
+    ids = {slug: add_calendars(engine, 3, clinic=slug) for slug in ("a", "b", "c")}
+    clinic_of = {source: slug for slug, sources in ids.items() for source in sources}
+    turns, order = Turns(per_turn=2), []
+    for _ in range(7):
+        (lease,) = claim_due(
+            engine,
+            "w",
+            now=NOW,
+            ttl=timedelta(seconds=30),
+            limit=1,
+            after_clinic=turns.after(),
+            per_turn=turns.per_turn,
+        )
+        turns.claimed([lease])
+        order.append(clinic_of[lease.source_id])
+    assert order == ["a", "a", "b", "b", "c", "c", "a"]
