@@ -329,7 +329,7 @@ def _figure(
     }
 
 
-def run(size: Size, interval: int) -> list[dict[str, Any]]:
+def run(size: Size, interval: int, *, passes: bool = True) -> list[dict[str, Any]]:
     figures: list[dict[str, Any]] = []
     calendars = size.clinics * CALENDARS_PER_CLINIC
     with (
@@ -353,7 +353,7 @@ def run(size: Size, interval: int) -> list[dict[str, Any]]:
                 )
             claim = _claim_overhead(engine, calendars)
             figures.append(_figure("claim_overhead_per_poll", claim, "ms", None, None))
-            for count in (1, 2, 4):
+            for count in (1, 2, 4) if passes else ():
                 idle = _idle_pass(engine, workers, calls, count, interval)
                 print(f"  {count} worker(s): {idle}")
                 figures += [
@@ -384,6 +384,7 @@ def main() -> None:
     parser.add_argument("--clinics", type=int, help="clinics (with --bookings, --rss-at)")
     parser.add_argument("--bookings", type=int, help="bookings per calendar")
     parser.add_argument("--rss-at", help="clinic counts to measure RSS at, e.g. 1,100,1000")
+    parser.add_argument("--rss-only", action="store_true", help="no idle passes")
     args = parser.parse_args()
     size = FULL if args.full else DEFAULT
     if args.clinics:
@@ -393,7 +394,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     started = time.monotonic()
-    figures = run(size, args.interval)
+    figures = run(size, args.interval, passes=not args.rss_only)
     result = {
         "clinics": size.clinics,
         "calendars_per_clinic": CALENDARS_PER_CLINIC,
