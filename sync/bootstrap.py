@@ -254,8 +254,13 @@ def clinic_services(
     retry: RetryPolicy | None = None,
     metrics: CycleMetrics | None = None,
     owns_engine: bool = True,
+    reader: BookingReader | None = None,
 ) -> Services:
-    """The services of one clinic over ``engine`` (shared when ``owns_engine`` is false)."""
+    """The services of one clinic over ``engine`` (shared when ``owns_engine`` is false).
+
+    ``reader`` is one built already for the clinic's policy (a worker serving many clinics
+    shares one matcher among clinics of the same policy); by default a new one.
+    """
     google = _google_if_connected(settings, clinic, retry, engine)
     others = other_sources(settings, engine, clinic)
     counted = metrics or metrics_in_scope()
@@ -263,7 +268,7 @@ def clinic_services(
         settings,
         engine,
         clinic,
-        booking_reader(clinic),
+        reader or booking_reader(clinic),
         google,
         others,
         metrics=counted,

@@ -224,6 +224,25 @@ class Settings(BaseSettings):
         gt=0,
         description="How often a worker stops the push channels of removed or disabled calendars.",
     )
+    google_project_requests_per_minute: int = Field(
+        10_000,
+        ge=1,
+        description="Google requests one worker may make per minute for the whole project "
+        "(the OAuth client), every clinic's grant together; workers sharing the project each "
+        "get their share (Google's default is 10,000 a minute).",
+    )
+    worker_clinics_cached: int = Field(
+        32,
+        ge=1,
+        description="Clinics whose services (policy, Google client) a worker keeps ready at "
+        "once; the least recently polled are closed beyond that.",
+    )
+    worker_clinic_recheck_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="How long a worker trusts a clinic's settings before reading its version "
+        "again: a changed policy or setting is in force within this long.",
+    )
 
     smtp_host: str | None = Field(
         None,

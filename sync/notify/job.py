@@ -37,7 +37,7 @@ from sync.store.notifications import clinics_behind
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
 
-    from sync.bootstrap import Services
+    from sync.metrics import CycleMetrics
 
 __all__ = ["NotifyRun", "open_channels", "run_notifications", "schedule_notifications"]
 
@@ -112,10 +112,18 @@ def open_channels(engine: Engine, settings: Settings) -> Iterator[dict[str, Chan
             webhooks.close()
 
 
-def schedule_notifications(scheduler: BaseScheduler, services: Services, owner: str) -> None:
-    """Add the notification run to a worker's scheduler, every ``notify_every_seconds``."""
-    metrics = NotificationMetrics(services.metrics.registry if services.metrics else None)
-    engine, settings = services.engine, services.settings
+def schedule_notifications(
+    scheduler: BaseScheduler,
+    engine: Engine,
+    settings: Settings,
+    owner: str,
+    cycle_metrics: CycleMetrics | None = None,
+) -> None:
+    """Add the notification run to a worker's scheduler, every ``notify_every_seconds``.
+
+    One run covers every clinic with new audit records (the worker serves them all).
+    """
+    metrics = NotificationMetrics(cycle_metrics.registry if cycle_metrics else None)
 
     def run() -> None:
         try:

@@ -6,7 +6,9 @@ calendar's lease, just before pulling it: leases keep two workers from opening t
 channels for one calendar, and a change made between the pull and the watch cannot be
 missed. Channels cannot be extended, so renewal opens a new channel ``renew_before`` its
 expiry and then stops the old one. :meth:`PushChannels.sweep` stops the channels of
-calendars that were removed, disabled or moved off Google, and forgets expired ones.
+calendars that were removed, disabled or moved off Google, and forgets expired ones; a
+worker serving every clinic sweeps each clinic that has such channels
+(:func:`sync.store.channels.clinics_to_sweep`) with that clinic's own grant.
 
 Channels are left open when a worker stops: they expire by themselves, and stopping them
 on every restart would lose the notifications sent while none was open.
@@ -34,7 +36,6 @@ from sync.store.channels import (
     notification_count,
     set_next_poll,
 )
-from sync.store.clinics import get_clinic
 from sync.store.database import session_scope
 from sync.store.errors import RecordNotFound
 from sync.store.sources import CalendarSource, Provider, get_source
@@ -71,13 +72,10 @@ class PushChannels:
             self._stop(old)
         return bool(live)
 
-    def sweep(self, clinic: str, now: datetime) -> int:
-        """Stop the channels no calendar needs, forget expired ones; how many were stopped."""
+    def sweep(self, clinic_id: int, now: datetime) -> int:
+        """Stop the clinic's channels no calendar needs, forget expired ones; how many were
+        stopped. The channels must be the clinic's: they are stopped as its Google grant."""
         with session_scope(self.engine) as session:
-            try:
-                clinic_id = get_clinic(session, clinic).id
-            except RecordNotFound:
-                return 0
             forget_expired(session, clinic_id, now)
             unwanted = channels_to_stop(session, clinic_id, now)
         return sum(self._stop(channel) for channel in unwanted)

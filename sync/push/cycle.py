@@ -12,6 +12,7 @@ at once: the pull may have listed it before the change.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
@@ -33,22 +34,31 @@ class PushAwareCycle:
     thread that ran the cycle.
     """
 
-    def __init__(self, cycle: _Cycle, channels: PushChannels) -> None:
+    def __init__(
+        self, cycle: _Cycle, channels: PushChannels | Callable[[Services], PushChannels | None]
+    ) -> None:
+        """``channels`` are one clinic's, or what gives each clinic's services theirs
+        (a worker serving every clinic; ``None`` for a clinic without Google)."""
         self.cycle = cycle
-        self.channels = channels
-        self._before: dict[tuple[int, int], int] = {}
+        self._channels_of = (
+            (lambda _services: channels) if isinstance(channels, PushChannels) else channels
+        )
+        self._before: dict[tuple[int, int], tuple[PushChannels, int]] = {}
         """Notifications counted as each poll began, by calendar and polling thread: a
         calendar released by one thread may already be polled again on another."""
         self._lock = threading.Lock()
 
     def __call__(self, services: Services, source_id: int, *, now: datetime) -> CalendarCycle:
-        watched = self.channels.ensure(source_id, now)
-        before = self.channels.notifications(source_id)
+        channels = self._channels_of(services)
+        if channels is None:
+            return self.cycle(services, source_id, now=now)
+        watched = channels.ensure(source_id, now)
+        before = channels.notifications(source_id)
         with self._lock:
-            self._before[source_id, threading.get_ident()] = before
+            self._before[source_id, threading.get_ident()] = (channels, before)
         result = self.cycle(services, source_id, now=now)
         if watched and result.pull.ok:
-            self.channels.poll_later(source_id, now)
+            channels.poll_later(source_id, now)
         return result
 
     def released(self, source_id: int, now: datetime) -> bool:
@@ -58,7 +68,8 @@ class PushAwareCycle:
         time, and a notification landing meanwhile could otherwise be overwritten by it.
         """
         with self._lock:
-            before = self._before.pop((source_id, threading.get_ident()), None)
-        if before is None:
+            began = self._before.pop((source_id, threading.get_ident()), None)
+        if began is None:
             return False
-        return self.channels.due_again_if_notified(source_id, before, now)
+        channels, before = began
+        return channels.due_again_if_notified(source_id, before, now)

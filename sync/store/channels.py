@@ -29,6 +29,7 @@ __all__ = [
     "add_channel",
     "channels_of_source",
     "channels_to_stop",
+    "clinics_to_sweep",
     "forget_channel",
     "forget_expired",
     "hash_token",
@@ -99,6 +100,25 @@ def channels_to_stop(session: Session, clinic_id: int, now: datetime) -> list[Pu
         .order_by(col(_Row.id))
     )
     return [_channel(row) for row in session.exec(query)]
+
+
+def clinics_to_sweep(session: Session, now: datetime) -> list[int]:
+    """Clinics with a channel to stop (see :func:`channels_to_stop`) or to forget (expired)."""
+    unwatched = or_(
+        col(_Row.source_id).is_(None),
+        col(_Row.source_id).in_(
+            select(_Source.id).where(
+                or_(col(_Source.enabled).is_(False), col(_Source.provider) != "google")
+            )
+        ),
+    )
+    query = (
+        select(col(_Row.clinic_id))
+        .where(or_(col(_Row.expires_at) <= now, unwatched))
+        .distinct()
+        .order_by(col(_Row.clinic_id))
+    )
+    return [int(clinic_id) for clinic_id in session.exec(query)]
 
 
 def forget_channel(session: Session, channel_id: str) -> None:

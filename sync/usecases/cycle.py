@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from weakref import WeakKeyDictionary
 
+from cachetools import LRUCache
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -52,7 +53,13 @@ from sync.usecases.partition import partition_clinic
 from sync.usecases.pull import CalendarPull, LiveBookings, pull_calendar
 from sync.worker.leases import check_lease
 
-__all__ = ["CalendarCycle", "PassReport", "run_calendar_cycle", "run_clinic_pass"]
+__all__ = [
+    "SETTLED_CLINICS",
+    "CalendarCycle",
+    "PassReport",
+    "run_calendar_cycle",
+    "run_clinic_pass",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -62,9 +69,18 @@ _log = logging.getLogger(__name__)
 # run killed before detection are not lost, and how identity keys are brought in line
 # with this process's policy. After that, a cycle re-assesses only what its pull changed.
 # A cycle that fails or leaves writes undone drops its clinic, to be re-checked next time;
-# a new day re-checks everything too, as the scan horizon moved.
-_settled: WeakKeyDictionary[Engine, dict[int, tuple[date, datetime]]] = WeakKeyDictionary()
-"""Per clinic: the day it was last fully reconciled by this process, and when."""
+# a new day re-checks everything too, as the scan horizon moved. A worker serving every
+# clinic keeps at most SETTLED_CLINICS marks per engine (least recently polled dropped
+# first): a dropped clinic is re-checked in full once, which is always correct, so the
+# memory stays flat however many clinics the worker has served.
+SETTLED_CLINICS = 16_384
+"""Clinics whose reconciled mark one process keeps per store (about 250 bytes each)."""
+
+_Mark = tuple[date, datetime, int]
+_settled: WeakKeyDictionary[Engine, LRUCache[int, _Mark]] = WeakKeyDictionary()
+"""Per clinic: the day it was last fully reconciled by this process, when, and at which
+version of the clinic's settings and policy (a changed policy re-checks everything)."""
+_settled_lock = threading.Lock()
 
 
 class _Stamps:
@@ -186,26 +202,39 @@ def _cycle(
     # calendar would otherwise never have them read, and their audit records never made.
     settle_orphans(services.engine, services.calendars, source.clinic_id, now=now)
     scope = _scope(services, now)
-    settled = _settled.setdefault(services.engine, {})
-    up_to_date = _up_to_date(services, source.clinic_id, settled.get(source.clinic_id), scope)
+    settled = _marks(services.engine)
+    with _settled_lock:
+        mark = settled.get(source.clinic_id)
+    up_to_date = _up_to_date(services, source.clinic_id, mark, scope)
     if not pull.ok or (not pull.changed and up_to_date):
         return CalendarCycle(pull=pull)
-    settled.pop(source.clinic_id, None)
+    with _settled_lock:
+        settled.pop(source.clinic_id, None)
     changes = Changes(pull.changed, pull.retired_keys) if up_to_date else None
     dry = services.clinic.settings.dry_run if dry_run is None else dry_run
     cycle = _reconcile_clinic(
         services, source.clinic_id, pull, now=now, changes=changes, dry_run=dry
     )
     if cycle.complete:
-        settled[source.clinic_id] = (scope.today, now)
+        with _settled_lock:
+            settled[source.clinic_id] = (scope.today, now, services.clinic.version)
     return cycle
 
 
-def _up_to_date(
-    services: Services, clinic_id: int, mark: tuple[date, datetime] | None, scope: Scope
-) -> bool:
-    """Reconciled today, and no admin review (an override the web app could not write) since."""
-    if mark is None or mark[0] != scope.today:
+def _marks(engine: Engine) -> LRUCache[int, _Mark]:
+    """The reconciled marks of the clinics of ``engine``'s store (an LRU: reads reorder it,
+    so every use holds the lock)."""
+    with _settled_lock:
+        marks = _settled.get(engine)
+        if marks is None:
+            marks = _settled[engine] = LRUCache(maxsize=SETTLED_CLINICS)
+        return marks
+
+
+def _up_to_date(services: Services, clinic_id: int, mark: _Mark | None, scope: Scope) -> bool:
+    """Reconciled today under the clinic's current settings and policy, and no admin review
+    (an override the web app could not write) since."""
+    if mark is None or mark[0] != scope.today or mark[2] != services.clinic.version:
         return False
     with session_scope(services.engine) as session:
         return not reviewed_since(session, clinic_id, mark[1])

@@ -16,8 +16,18 @@ ever holds more than the limit, which is the property Google checks. The claim l
 allows, polls spread out and calendars wait past their due time rather than Google
 answering 403 or 429.
 
-The budget belongs to one process: ``CLINIC_SYNC_GOOGLE_REQUESTS_PER_MINUTE`` is a
-per-worker share of the account's limit (workers sharing an account each get their share).
+A worker serving every clinic keeps one window per Google grant — each clinic's OAuth
+grant, or the user a service account acts as: Google's "user" — and one for the project
+(the OAuth client, every grant together). The claim loop takes no more of a clinic's
+Google calendars than its grant has room for (:meth:`RequestBudget.room`; none when it
+has none) and claims nothing for Google while the project has none
+(:meth:`RequestBudget.project_room`), so one busy clinic never stops another. Windows of
+grants not used for a minute are empty and cost nothing: ``limits``' memory storage
+expires them.
+
+The budget belongs to one process: ``CLINIC_SYNC_GOOGLE_REQUESTS_PER_MINUTE`` and
+``CLINIC_SYNC_GOOGLE_PROJECT_REQUESTS_PER_MINUTE`` are per-worker shares of the grant's
+and the project's limits (workers sharing them each get their share).
 A worker starting less than a minute after another died holding leases cannot see what
 that one sent, so it counts its own window as spent (:meth:`RequestBudget.assume_spent`)
 and waits the minute out; a clean restart (SIGTERM) costs nothing.
@@ -120,6 +130,11 @@ class RequestBudget:
             mine = self._limiter.get_window_stats(self._account, account).remaining
             shared = self._limiter.get_window_stats(self._project, "project").remaining
         return max(0, min(mine, shared))
+
+    def project_room(self) -> int:
+        """Requests the project may send right now without waiting, every grant together."""
+        with self._lock:
+            return int(self._limiter.get_window_stats(self._project, "project").remaining)
 
     def _wait(self, account: str, cost: int) -> float:
         pairs = ((self._account, account), (self._project, "project"))

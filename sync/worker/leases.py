@@ -28,13 +28,23 @@ import os
 import random
 import secrets
 import socket
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Engine, ScalarSelect, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    ScalarSelect,
+    case,
+    func,
+    not_,
+    or_,
+    select,
+    update,
+)
 from sqlmodel import Session, col
 
 from sync.errors import ClinicSyncError
@@ -47,6 +57,7 @@ __all__ = [
     "Lease",
     "LeaseLost",
     "PollSchedule",
+    "Turns",
     "check_lease",
     "claim_due",
     "current_lease",
@@ -73,6 +84,8 @@ class Lease:
     clock: Callable[[], datetime] = field(
         default=lambda: datetime.now(UTC), compare=False, repr=False
     )
+    clinic_id: int = field(default=0, compare=False)
+    """The clinic the calendar belongs to: whose services poll it."""
 
 
 class LeaseLost(ClinicSyncError):
@@ -165,14 +178,15 @@ class PollSchedule:
 
 def dead_holders(
     engine: Engine, *, now: datetime, within: timedelta, clinic: str | None = None
-) -> set[str]:
-    """Owners of leases left behind by a worker that died less than ``within`` ago.
+) -> dict[str, set[int]]:
+    """Owners of leases left behind by a worker that died less than ``within`` ago, with
+    the clinics whose calendars each held.
 
     A worker that stops cleanly releases its leases, so a lease whose owner is a process of
     this host that no longer runs was left by a dead worker (SIGKILL, a crash). Owners on
     other hosts cannot be told from live ones here and are left out.
     """
-    query = select(col(_Row.lease_owner), col(_Row.lease_expires_at)).where(
+    query = select(col(_Row.lease_owner), col(_Row.clinic_id)).where(
         col(_Row.lease_owner).is_not(None), col(_Row.lease_expires_at) > now - within
     )
     if clinic is not None:
@@ -180,7 +194,11 @@ def dead_holders(
         query = query.where(col(_Row.clinic_id).in_(slug.scalar_subquery()))
     with session_scope(engine) as session:
         rows = session.execute(query).all()
-    return {str(owner) for owner, _ in rows if not _alive_here(str(owner))}
+    dead: dict[str, set[int]] = {}
+    for owner, clinic_id in rows:
+        if not _alive_here(str(owner)):
+            dead.setdefault(str(owner), set()).add(int(clinic_id))
+    return dead
 
 
 def _alive_here(owner: str) -> bool:
@@ -212,22 +230,79 @@ def claim_due(
     limit: int,
     clinic: str | None = None,
     providers: Collection[Provider] = tuple(Provider),
+    google_room: Mapping[int, int] | None = None,
+    after_clinic: int = 0,
+    per_turn: int = 1,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> list[Lease]:
-    """Lease up to ``limit`` due, free calendars (most overdue first) to ``owner``."""
+    """Lease up to ``limit`` due, free calendars to ``owner``, fairly across clinics.
+
+    Each clinic's due calendars are ranked by how overdue they are, and the claim takes
+    every clinic's first ``per_turn`` before any clinic's next: a clinic with 50 calendars
+    due cannot keep one with 2 waiting. Within a round, clinics take turns: those numbered
+    above ``after_clinic`` (the last clinic the caller claimed for) come first, so small
+    claims go round the clinics instead of always to the lowest-numbered. A ``per_turn``
+    above one keeps a claim's calendars together by clinic, so a worker polls several
+    calendars with one clinic's services before it needs another's (:class:`Turns` keeps
+    the turn across claims). ``clinic`` (a slug) limits the claim to one clinic. ``google_room``
+    caps the Google calendars claimed of the clinics it names (their grant's room in the
+    request budget; 0 leaves them alone), their other calendars still claimed.
+    """
     if limit <= 0:
         return []
     expires = now + ttl
+    candidates = _due(
+        now,
+        limit,
+        clinic=clinic,
+        providers=providers,
+        google_room=google_room or {},
+        after_clinic=after_clinic,
+        per_turn=max(1, per_turn),
+    )
     claim = (
         update(_Row)
-        .where(col(_Row.id).in_(_due(now, limit, clinic, providers)), _free(now))
+        .where(col(_Row.id).in_(candidates), _free(now))
         .values(lease_owner=owner, lease_expires_at=expires, lease_token=_Row.lease_token + 1)
-        .returning(col(_Row.id), col(_Row.lease_token))
+        .returning(col(_Row.id), col(_Row.lease_token), col(_Row.clinic_id))
         .execution_options(synchronize_session=False)
     )
     with session_scope(engine) as session:
-        claimed = sorted((row[0], row[1]) for row in session.execute(claim))
-    return [Lease(source_id, owner, expires, token, ttl, clock) for source_id, token in claimed]
+        claimed = sorted((row[0], row[1], row[2]) for row in session.execute(claim))
+    return [
+        Lease(source_id, owner, expires, token, ttl, clock, clinic_id=clinic_id)
+        for source_id, token, clinic_id in claimed
+    ]
+
+
+@dataclass(slots=True)
+class Turns:
+    """Whose turn it is among the clinics, from one claim to the next (``after_clinic``).
+
+    A clinic keeps its turn until it has had ``per_turn`` calendars, then the next clinic
+    in number (wrapping round) has it.
+    """
+
+    per_turn: int = 1
+    clinic: int = 0
+    """The clinic that had the turn last."""
+    taken: int = 0
+    """Calendars it has had in this turn; 0 once its turn is over."""
+
+    def after(self) -> int:
+        """``after_clinic`` for the next claim."""
+        return self.clinic - 1 if self.taken else self.clinic
+
+    def claimed(self, leases: Collection[Lease]) -> None:
+        """Move the turn on past what a claim took."""
+        if not leases:
+            return
+        after = self.after()
+        clinics = [lease.clinic_id for lease in leases]
+        wrapped = [clinic for clinic in clinics if clinic <= after]
+        last = max(wrapped or clinics)  # the claim's last clinic in turn order
+        taken = clinics.count(last) + (self.taken if last == self.clinic else 0)
+        self.clinic, self.taken = last, taken if taken < self.per_turn else 0
 
 
 def renew(
@@ -283,23 +358,54 @@ def _held_row(session: Session, lease: Lease) -> CalendarSourceRow | None:
 
 
 def _due(
-    now: datetime, limit: int, clinic: str | None, providers: Collection[Provider]
+    now: datetime,
+    limit: int,
+    *,
+    clinic: str | None,
+    providers: Collection[Provider],
+    google_room: Mapping[int, int],
+    after_clinic: int,
+    per_turn: int,
 ) -> ScalarSelect[int]:
-    query = (
-        select(col(_Row.id))
-        .where(
-            col(_Row.enabled).is_(True),
-            col(_Row.provider).in_([provider.value for provider in providers]),
-            or_(col(_Row.next_poll_at).is_(None), col(_Row.next_poll_at) <= now),
-            _free(now),
-        )
-        .order_by(col(_Row.next_poll_at).asc().nulls_first(), col(_Row.id))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+    """Ids of the calendars to claim, locked (skipping rows another claimer has locked).
+
+    PostgreSQL refuses ``FOR UPDATE`` beside a window function, so the ranking is a
+    derived table joined back to the calendars, and only the calendars' rows are locked
+    (``FOR UPDATE OF``). Rows another worker locked are skipped, and the next in rank
+    taken instead, so racing workers split the due calendars rather than wait.
+    """
+    overdue = (col(_Row.next_poll_at).asc().nulls_first(), col(_Row.id))
+    conditions = [
+        col(_Row.enabled).is_(True),
+        col(_Row.provider).in_([provider.value for provider in providers]),
+        or_(col(_Row.next_poll_at).is_(None), col(_Row.next_poll_at) <= now),
+        _free(now),
+    ]
     if clinic is not None:
         slug = select(col(ClinicRow.id)).where(col(ClinicRow.slug) == clinic)
-        query = query.where(col(_Row.clinic_id).in_(slug.scalar_subquery()))
+        conditions.append(col(_Row.clinic_id).in_(slug.scalar_subquery()))
+    rank = func.row_number().over(partition_by=col(_Row.clinic_id), order_by=overdue)
+    by_provider = (col(_Row.clinic_id), col(_Row.provider))
+    in_provider = func.row_number().over(partition_by=by_provider, order_by=overdue)
+    ranked = (
+        select(col(_Row.id).label("id"), rank.label("rank"), in_provider.label("in_provider"))
+        .where(*conditions)
+        .subquery()
+    )
+    within = [_free(now)]
+    if google_room:
+        room = case(google_room, value=col(_Row.clinic_id), else_=limit)
+        google = col(_Row.provider) == Provider.GOOGLE.value
+        within.append(or_(not_(google), ranked.c.in_provider <= room))
+    turn = case((col(_Row.clinic_id) > after_clinic, 0), else_=1)
+    query = (
+        select(col(_Row.id))
+        .join(ranked, ranked.c.id == col(_Row.id))
+        .where(*within)
+        .order_by((ranked.c.rank - 1) // per_turn, turn, col(_Row.clinic_id), *overdue)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=_Row)
+    )
     return query.scalar_subquery()
 
 

@@ -1,8 +1,13 @@
 """The worker: poll every calendar once per interval, sharing them with other workers (SPEC §9).
 
-The main thread is a claim loop: every ``worker_claim_seconds`` it leases the calendars
-that are due and free (:func:`sync.worker.leases.claim_due`), as many as it has idle threads and
-request budget for (:mod:`sync.worker.budget`), and hands each to an APScheduler 3
+A worker with no clinic named serves every clinic of the database (SPEC §2): one fleet of
+workers on PostgreSQL for any number of clinics. The main thread is a claim loop: every
+``worker_claim_seconds`` it leases the calendars of any clinic that are due and free,
+each clinic's most overdue first (:func:`sync.worker.leases.claim_due`), as many as it has
+idle threads and project budget for, and no more of a clinic's Google calendars than its
+grant has room for (:mod:`sync.worker.budget`); each poll runs with its clinic's services
+(:mod:`sync.worker.clinics`: bounded, rebuilt when the clinic's settings change). It hands
+each calendar to an APScheduler 3
 ``BackgroundScheduler`` as a one-off job. Because claims go through the database, calendars
 added, enabled or removed while the worker runs are picked up (or dropped) at the next
 claim, and several workers on PostgreSQL share the calendars without ever polling one
@@ -31,49 +36,52 @@ With push on (:mod:`sync.push`: an https ``CLINIC_SYNC_PUBLIC_URL``), each poll 
 calendar first opens or renews its events.watch channel, under the calendar's lease, and a
 calendar with a live channel is polled only every ``push_poll_seconds`` as a fallback; the
 webhook makes a notified calendar due at once, and the claim loop picks it up. A
-``push`` job stops the channels of removed or disabled calendars. Channels are left open on
-shutdown: they expire by themselves (https://developers.google.com/calendar/api/guides/push).
+``push`` job stops the channels of removed or disabled calendars, clinic by clinic, each
+with its clinic's grant. Channels are left open on shutdown: they expire by themselves
+(https://developers.google.com/calendar/api/guides/push).
 
-SQLite serves one worker: :func:`single_worker_lock` takes an exclusive lock on a file next
-to the database (``flock``: the kernel drops it when the process dies, even on SIGKILL), and
-a second worker refuses to start with :class:`WorkerAlreadyRunning`.
+SQLite serves one worker (:mod:`sync.worker.sqlite_lock`).
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import FrameType
-from typing import IO, Protocol
+from typing import Protocol
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 
-from sync.bootstrap import Services, open_services
+from sync.bootstrap import Services, open_store
+from sync.clinics.profile import open_profile
 from sync.config import Settings
-from sync.errors import ClinicSyncError, SetupError
+from sync.errors import ClinicSyncError
+from sync.metrics import metrics_in_scope
 from sync.notify.job import schedule_notifications
-from sync.push import PushAwareCycle, PushChannels, PushOptions
+from sync.push import PushAwareCycle, PushOptions
 from sync.sources.google.errors import GoogleProviderError
-from sync.sources.google.watch import CalendarWatch
+from sync.store.channels import clinics_to_sweep
+from sync.store.clinics import clinic_by_id
+from sync.store.database import session_scope
 from sync.store.errors import RecordNotFound, StoreError
+from sync.store.sources import Provider
 from sync.usecases.cycle import CalendarCycle, run_calendar_cycle
-from sync.worker.budget import RequestBudget
+from sync.worker.budget import GOOGLE_PROJECT_PER_MINUTE, RequestBudget
+from sync.worker.clinics import Fleet, WorkerClinics
 from sync.worker.leases import (
     WRITE_STAGE,
     Lease,
     LeaseLost,
     PollSchedule,
+    Turns,
     claim_due,
     dead_holders,
     holding,
@@ -81,6 +89,7 @@ from sync.worker.leases import (
     release,
     renew,
 )
+from sync.worker.sqlite_lock import WorkerAlreadyRunning, lock_path, single_worker_lock
 
 __all__ = [
     "CycleRunner",
@@ -89,16 +98,11 @@ __all__ = [
     "WorkerOptions",
     "cycle_requests",
     "lock_path",
-    "push_channels",
     "run_worker",
     "single_worker_lock",
 ]
 
 _log = logging.getLogger(__name__)
-
-
-class WorkerAlreadyRunning(SetupError):
-    """Another worker holds the SQLite database; only one may run on it."""
 
 
 class CycleRunner(Protocol):
@@ -111,25 +115,34 @@ class CycleRunner(Protocol):
 class WorkerOptions:
     """How a worker paces itself, read from the settings."""
 
-    clinic: str
     threads: int
     lease: timedelta
     claim_every: float
     schedule: PollSchedule
     requests_per_minute: int
+    """Per Google grant (Google's per-user quota), this worker's share."""
+    project_requests_per_minute: int = GOOGLE_PROJECT_PER_MINUTE
+    """For the whole project (the OAuth client), this worker's share."""
     push: PushOptions = field(default_factory=PushOptions)
     """Push channels for Google calendars; off (every calendar polled) by default."""
+    clinic: str | None = None
+    """The one clinic to serve (a slug); ``None`` serves every clinic."""
+    clinics_cached: int = 32
+    clinic_recheck_seconds: float = 5.0
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> WorkerOptions:
+    def from_settings(cls, settings: Settings, *, clinic: str | None = None) -> WorkerOptions:
         return cls(
-            clinic=settings.clinic,
             threads=settings.worker_threads,
             lease=timedelta(seconds=settings.worker_lease_seconds),
             claim_every=settings.worker_claim_seconds,
             schedule=PollSchedule(timedelta(seconds=settings.poll_interval_seconds)),
             requests_per_minute=settings.google_requests_per_minute,
+            project_requests_per_minute=settings.google_project_requests_per_minute,
             push=PushOptions.from_settings(settings),
+            clinic=clinic,
+            clinics_cached=settings.worker_clinics_cached,
+            clinic_recheck_seconds=settings.worker_clinic_recheck_seconds,
         )
 
 
@@ -138,26 +151,52 @@ def _utc_now() -> datetime:
 
 
 class Worker:
-    """Claims due calendars and polls them on an APScheduler thread pool until stopped."""
+    """Claims due calendars and polls them on an APScheduler thread pool until stopped.
+
+    Given a :class:`~sync.worker.clinics.Fleet` it serves every clinic of the store (or the
+    one ``options.clinic`` names), each calendar polled with its clinic's services; given
+    one clinic's :class:`~sync.bootstrap.Services` it serves that clinic with them.
+    """
 
     def __init__(
         self,
-        services: Services,
+        served: Services | Fleet,
         options: WorkerOptions,
         *,
         cycle: CycleRunner = run_calendar_cycle,
         owner: str | None = None,
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
-        self.services = services
+        only = served if isinstance(served, Services) else None
+        self.settings, self.engine = served.settings, served.engine
         self.options = options
         self.owner = owner or new_owner()
-        self.budget = RequestBudget(options.requests_per_minute)
-        self._account = _meter_google(services, self.budget, self._quota_backoff)
-        self.push = push_channels(services, options.push)
-        self._push_cycle = None if self.push is None else PushAwareCycle(cycle, self.push)
+        self.budget = RequestBudget(
+            options.requests_per_minute, options.project_requests_per_minute
+        )
+        self.metrics = only.metrics if only is not None else metrics_in_scope()
+        self.clinics = WorkerClinics(
+            self.settings,
+            self.engine,
+            budget=self.budget,
+            observe=self._quota_backoff,
+            metrics=self.metrics or metrics_in_scope(),
+            push=options.push,
+            size=max(options.clinics_cached, 2 * options.threads),
+            recheck_seconds=options.clinic_recheck_seconds,
+            only=only,
+        )
+        self.clinic = options.clinic or (only.clinic.slug if only is not None else None)
+        """The slug of the one clinic served, or ``None`` for every clinic."""
+        self.push = options.push if options.push.enabled else None
+        self._push_cycle = None
+        if self.push is not None:
+            self._push_cycle = PushAwareCycle(cycle, self.clinics.push_channels)
         self._cycle: CycleRunner = self._push_cycle or cycle
         self._clock = clock
+        # Clinics take turns (claim_due); a turn is a thread pool's worth of one clinic's
+        # calendars, polled with its services before the next clinic's are needed.
+        self._turns = Turns(per_turn=options.threads)
         self._in_hand: dict[int, Lease] = {}
         self._lock = threading.Condition()  # guards _in_hand; notified as calendars finish
         self._stopping = threading.Event()
@@ -173,9 +212,11 @@ class Worker:
         )
         self._add_push_sweep()
         # Notifications (issue 15): tell people of conflicts and trouble, on its own timer.
-        schedule_notifications(self._scheduler, self.services, self.owner)
+        schedule_notifications(
+            self._scheduler, self.engine, self.settings, self.owner, self.metrics
+        )
         self._scheduler.start()
-        _log.info("worker %s started (clinic %s)", self.owner, self.options.clinic)
+        _log.info("worker %s started (%s)", self.owner, _serving(self.clinic))
         self._wait_out_the_dead()
         try:
             while not stop.is_set():
@@ -185,21 +226,16 @@ class Worker:
             self._stop(why())
 
     def _wait_out_the_dead(self) -> None:
-        """A worker that died within the minute may have spent this account's budget."""
-        if self._account is None:
-            return
+        """A worker that died within the minute may have spent its clinics' grants' budget."""
         try:
             dead = dead_holders(
-                self.services.engine,
-                now=self._clock(),
-                within=timedelta(minutes=1),
-                clinic=self.options.clinic,
+                self.engine, now=self._clock(), within=timedelta(minutes=1), clinic=self.clinic
             )
         except StoreError as err:
             _log.warning("cannot look for workers that died: %s", err)
             return
         if dead:
-            self.budget.assume_spent(self._account)
+            self.clinics.assume_spent(set().union(*dead.values()))
             _log.warning(
                 "worker(s) %s died within the last minute holding leases; "
                 "waiting out the minute's request budget they may have spent",
@@ -208,27 +244,50 @@ class Worker:
 
     def claim(self) -> list[Lease]:
         """Lease what is due, within idle threads and budget, and schedule a poll of each."""
+        limit, providers = self._room()
         leases = claim_due(
-            self.services.engine,
+            self.engine,
             self.owner,
             now=self._clock(),
             ttl=self.options.lease,
-            limit=self._room(),
-            clinic=self.options.clinic,
+            limit=limit,
+            clinic=self.clinic,
+            providers=providers,
+            google_room=self.clinics.google_room(limit),
+            after_clinic=self._turns.after(),
+            per_turn=self._turns.per_turn,
             clock=self._clock,
         )
+        self._turns.claimed(leases)
         for lease in leases:
             self._schedule(lease)
         return leases
 
     def sweep_channels(self) -> int:
-        """Stop the push channels of removed or disabled calendars; how many were stopped."""
+        """Stop the push channels of removed or disabled calendars of every clinic served;
+        how many were stopped. Each clinic's are stopped with its own grant."""
         if self.push is None:
             return 0
+        now = self._clock()
         try:
-            return self.push.sweep(self.options.clinic, self._clock())
+            with session_scope(self.engine) as session:
+                wanted = clinics_to_sweep(session, now)
+                if self.clinic is not None:
+                    wanted = [i for i in wanted if clinic_by_id(session, i).slug == self.clinic]
         except StoreError as err:
             _log.warning("cannot sweep push channels, trying again later: %s", err)
+            return 0
+        return sum(self._sweep_clinic(clinic_id, now) for clinic_id in wanted)
+
+    def _sweep_clinic(self, clinic_id: int, now: datetime) -> int:
+        try:
+            with self.clinics.serving(clinic_id) as services:
+                channels = self.clinics.push_channels(services)
+                return 0 if channels is None else channels.sweep(clinic_id, now)
+        except (ClinicSyncError, StoreError, LookupError) as err:
+            _log.warning(
+                "clinic %d: push channels not swept, trying again later: %s", clinic_id, err
+            )
             return 0
 
     def in_hand(self) -> list[int]:
@@ -244,12 +303,15 @@ class Worker:
                 self.sweep_channels, "interval", seconds=every, id="push", next_run_time=first
             )
 
-    def _room(self) -> int:
+    def _room(self) -> tuple[int, tuple[Provider, ...]]:
+        """How many calendars to claim, and of which providers: Google's only while the
+        project's budget has room (each poll is a request at least)."""
         with self._lock:
-            idle = self.options.threads - len(self._in_hand)
-        if self._account is None:
-            return max(0, idle)  # no Google account: nothing to budget
-        return max(0, min(idle, self.budget.room(self._account)))
+            idle = max(0, self.options.threads - len(self._in_hand))
+        project = self.budget.project_room()
+        if project <= 0:
+            return idle, tuple(p for p in Provider if p is not Provider.GOOGLE)
+        return min(idle, project), tuple(Provider)
 
     def _claim_safely(self) -> None:
         try:
@@ -316,9 +378,15 @@ class Worker:
         )
 
     def _run_cycle(self, lease: Lease) -> CalendarCycle | None:
-        """The cycle's report; ``None`` when it raised (then recorded and released here)."""
+        """The cycle's report; ``None`` when it raised (then recorded and released here).
+
+        The clinic's services are built here when needed, so a clinic that cannot be set
+        up (a stored policy that no longer parses, a refused grant) fails its calendar's
+        poll, recorded on that calendar like any other failure, and no other clinic's.
+        """
         try:
-            return self._cycle(self.services, lease.source_id, now=self._clock())
+            with self.clinics.serving(lease.clinic_id) as services:
+                return self._cycle(services, lease.source_id, now=self._clock())
         except RecordNotFound:
             _log.info("calendar %d was removed while it was due", lease.source_id)
             return None
@@ -336,9 +404,7 @@ class Worker:
 
     def _release(self, lease: Lease, error: str | None = None) -> datetime | None:
         try:
-            due = release(
-                self.services.engine, lease, self.options.schedule, now=self._clock(), error=error
-            )
+            due = release(self.engine, lease, self.options.schedule, now=self._clock(), error=error)
         except StoreError as err:
             _log.warning(
                 "calendar %d: lease not released (expires itself): %s", lease.source_id, err
@@ -352,9 +418,7 @@ class Worker:
         with self._lock:
             held = list(self._in_hand)
         try:
-            kept = renew(
-                self.services.engine, self.owner, held, now=self._clock(), ttl=self.options.lease
-            )
+            kept = renew(self.engine, self.owner, held, now=self._clock(), ttl=self.options.lease)
         except StoreError as err:
             _log.warning("cannot renew leases: %s", err)
             return
@@ -371,8 +435,8 @@ class Worker:
             why,
             extra={"calendar": lease.source_id, "worker": self.owner, "token": lease.token},
         )
-        if self.services.metrics is not None:
-            self.services.metrics.lease_lost(stage, fenced_write=stage == WRITE_STAGE)
+        if self.metrics is not None:
+            self.metrics.lease_lost(stage, fenced_write=stage == WRITE_STAGE)
 
     def _quota_backoff(self, error: GoogleProviderError, wait: float) -> None:
         _log.warning(
@@ -381,8 +445,8 @@ class Worker:
             wait,
             extra={"worker": self.owner, "reason": error.reason, "wait": wait},
         )
-        if self.services.metrics is not None:
-            self.services.metrics.quota_backoff(str(error.reason or error.status))
+        if self.metrics is not None:
+            self.metrics.quota_backoff(str(error.reason or error.status))
 
     def _stop(self, why: str) -> None:
         """Claim nothing more, finish what is in hand (leases still renewed), shut down."""
@@ -397,29 +461,12 @@ class Worker:
             )
             self._lock.wait_for(lambda: not self._in_hand)
         self._scheduler.shutdown(wait=True)
+        self.clinics.close()
         _log.info("worker %s stopped cleanly", self.owner)
 
 
-def push_channels(services: Services, options: PushOptions) -> PushChannels | None:
-    """Push channels of the clinic's Google calendars, when push is on and Google connected."""
-    google = services.google_source
-    if options.address is None or google is None:
-        return None
-    return PushChannels(services.engine, CalendarWatch(google.client, google.retry), options)
-
-
-def _meter_google(
-    services: Services,
-    budget: RequestBudget,
-    observe: Callable[[GoogleProviderError, float], None],
-) -> str | None:
-    """Put the Google client's every request through ``budget``; its account, if any."""
-    google = services.google_source
-    if google is None:
-        return None
-    google.client.meter(budget)
-    google.retry = replace(google.retry, observe=observe)
-    return google.client.account
+def _serving(clinic: str | None) -> str:
+    return "every clinic" if clinic is None else f"clinic {clinic}"
 
 
 def cycle_requests(cycle: CalendarCycle) -> int:
@@ -455,50 +502,31 @@ def _scheduler(threads: int) -> BackgroundScheduler:
 # Running it as a process -------------------------------------------------------------
 
 
-def lock_path(database_url: str) -> Path | None:
-    """The lock file that keeps a SQLite database to one worker; ``None`` when not needed."""
-    url = make_url(database_url)
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-        return None
-    database = Path(url.database).resolve()
-    return database.with_name(database.name + ".worker-lock")
+def run_worker(
+    settings: Settings, stop: threading.Event | None = None, *, clinic: str | None = None
+) -> None:
+    """Run a worker until SIGTERM or SIGINT (or ``stop``); clinic-sync errors are raised.
+
+    It serves every clinic of the database, or only ``clinic`` (a slug) when given.
+    """
+    stop = stop or threading.Event()
+    with single_worker_lock(settings.database_url), _store(settings) as engine:
+        if clinic is not None:
+            open_profile(engine, slug=clinic)  # "no such clinic" before anything starts
+        worker = Worker(
+            Fleet(settings, engine), WorkerOptions.from_settings(settings, clinic=clinic)
+        )
+        with _stopping_on_signals(stop) as received:
+            worker.run(stop, why=lambda: f"received {received[0]}" if received else "asked to stop")
 
 
 @contextmanager
-def single_worker_lock(database_url: str) -> Iterator[None]:
-    """Hold the SQLite database for this worker; :class:`WorkerAlreadyRunning` if taken."""
-    path = lock_path(database_url)
-    if path is None:
-        yield
-        return
-    with path.open("a+") as handle:
-        _lock_or_refuse(handle, path)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        yield
-
-
-def _lock_or_refuse(handle: IO[str], path: Path) -> None:
+def _store(settings: Settings) -> Iterator[Engine]:
+    engine = open_store(settings)
     try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError as err:
-        handle.seek(0)
-        holder = handle.read().strip() or "unknown"
-        raise WorkerAlreadyRunning(
-            f"another worker (pid {holder}) is already running on this SQLite database "
-            f"(lock {path}); SQLite serves one worker, use PostgreSQL to run several"
-        ) from err
-
-
-def run_worker(settings: Settings, stop: threading.Event | None = None) -> None:
-    """Run a worker until SIGTERM or SIGINT (or ``stop``); clinic-sync errors are raised."""
-    stop = stop or threading.Event()
-    with single_worker_lock(settings.database_url), open_services(settings) as services:
-        worker = Worker(services, WorkerOptions.from_settings(settings))
-        with _stopping_on_signals(stop) as received:
-            worker.run(stop, why=lambda: f"received {received[0]}" if received else "asked to stop")
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from sync.emulator import EmulatorServer
 from sync.push import PushChannels
+from sync.store.channels import clinics_to_sweep
 from sync.store.clinics import get_or_create_clinic
 from sync.store.database import session_scope
 from sync.store.sources import Provider, add_source, remove_source, set_source_enabled
@@ -87,11 +88,15 @@ def test_removing_or_disabling_a_calendar_stops_its_channel(
     with session_scope(engine) as session:
         remove_source(session, removed.id)
         set_source_enabled(session, disabled.id, False)
-    assert channels.sweep("default", NOW + timedelta(minutes=1)) == 2
+    with session_scope(engine) as session:
+        assert clinics_to_sweep(session, NOW) == [_clinic(engine)]
+    assert channels.sweep(_clinic(engine), NOW + timedelta(minutes=1)) == 2
+    with session_scope(engine) as session:
+        assert clinics_to_sweep(session, NOW) == []
     assert emulator.stats()["channels.stop"] == 2
     assert stored_channels(engine, disabled.id) == []
     assert len(stored_channels(engine, kept.id)) == 1
-    assert channels.sweep("default", NOW + timedelta(minutes=2)) == 0
+    assert channels.sweep(_clinic(engine), NOW + timedelta(minutes=2)) == 0
 
 
 def test_an_expired_channel_is_forgotten_without_being_stopped(
@@ -104,9 +109,9 @@ def test_an_expired_channel_is_forgotten_without_being_stopped(
     channels.ensure(source.id, NOW)
     with session_scope(engine) as session:
         remove_source(session, source.id)
-    assert channels.sweep("default", NOW + TTL) == 0
+    assert channels.sweep(_clinic(engine), NOW + TTL) == 0
     assert "channels.stop" not in emulator.stats()
-    assert channels.sweep("default", NOW + TTL) == 0
+    assert channels.sweep(_clinic(engine), NOW + TTL) == 0
 
 
 def test_a_refused_watch_leaves_the_calendar_polling_and_is_not_retried_for_an_hour(
@@ -136,5 +141,10 @@ def test_a_channel_google_no_longer_knows_is_forgotten_when_stopped(
     emulator.account.notifier.reset()  # Google dropped it (as after an expiry we missed)
     with session_scope(engine) as session:
         set_source_enabled(session, source.id, False)
-    assert channels.sweep("default", NOW) == 1
+    assert channels.sweep(_clinic(engine), NOW) == 1
     assert stored_channels(engine, source.id) == []
+
+
+def _clinic(engine: Engine) -> int:
+    with session_scope(engine) as session:
+        return get_or_create_clinic(session, "default").id

@@ -27,6 +27,7 @@ from sync.store.migrate import upgrade
 from sync.store.sources import get_source, remove_source
 from sync.web.app import create_app
 from sync.web.server import WebServer
+from sync.worker.clinics import Fleet
 from sync.worker.runner import Worker, WorkerOptions
 from tests.google.conftest import connect
 from tests.push.conftest import stored_channels, wait_for
@@ -144,3 +145,32 @@ def test_removing_a_calendar_stops_its_channel_and_shutdown_leaves_the_others_op
         thread.join(timeout=20)
     assert emulator.stats()["channels.stop"] == 1
     assert len(stored_channels(services.engine, kept)) == 1
+
+
+def test_a_worker_serving_every_clinic_opens_and_sweeps_each_clinics_channels(
+    services: Services,
+    settings: Settings,
+    emulator: EmulatorServer,
+    new_calendar: Callable[..., str],
+) -> None:
+    """Channels of two clinics: each opened with its clinic's grant, each sweep stops only
+    the removed calendar's, whichever clinic it belongs to."""
+    engine = services.engine
+    alpha_kept, alpha_gone = (connect(engine, new_calendar(n), "alpha").id for n in "AB")
+    beta_kept, beta_gone = (connect(engine, new_calendar(n), "beta").id for n in "CD")
+    options = WorkerOptions.from_settings(settings.model_copy(update={"push_sweep_seconds": 0.2}))
+    running, stop = Worker(Fleet(settings, engine), options), threading.Event()
+    thread = threading.Thread(target=running.run, args=(stop,))
+    thread.start()
+    every = (alpha_kept, alpha_gone, beta_kept, beta_gone)
+    try:
+        wait_for(lambda: all(stored_channels(engine, s) for s in every))
+        with session_scope(engine) as session:
+            remove_source(session, alpha_gone)
+            remove_source(session, beta_gone)
+        wait_for(lambda: emulator.stats().get("channels.stop") == 2)
+    finally:
+        stop.set()
+        thread.join(timeout=20)
+    assert emulator.stats()["channels.stop"] == 2
+    assert all(len(stored_channels(engine, s)) == 1 for s in (alpha_kept, beta_kept))

@@ -107,9 +107,14 @@ def postgres(postgres_unreachable: str | None) -> Iterator[tuple[Engine, str]]:
 
 
 def google_calendars(
-    engine: Engine, emulator: EmulatorServer, count: int, *, events: int = 3
+    engine: Engine,
+    emulator: EmulatorServer,
+    count: int,
+    *,
+    events: int = 3,
+    clinic: str = "default",
 ) -> list[str]:
-    """``count`` calendars in the emulator, each with a few bookings, connected in the store."""
+    """``count`` calendars in the emulator, each with a few bookings, connected to ``clinic``."""
     ids, soon = [], datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
     for number in range(count):
         calendar = emulator.store.insert_calendar(
@@ -126,13 +131,13 @@ def google_calendars(
                     "end": {"dateTime": (start + timedelta(hours=1)).isoformat()},
                 },
             )
-    _connect(engine, ids)
+    _connect(engine, ids, clinic)
     return ids
 
 
-def _connect(engine: Engine, calendar_ids: list[str]) -> None:
+def _connect(engine: Engine, calendar_ids: list[str], clinic: str = "default") -> None:
     with session_scope(engine) as session:
-        clinic_id = get_or_create_clinic(session, "default").id
+        clinic_id = get_or_create_clinic(session, clinic).id
         for calendar_id in calendar_ids:
             add_source(
                 session,

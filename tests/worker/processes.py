@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,10 +98,12 @@ class GoogleLog:
 class WorkerProcess:
     """``clinic-sync worker`` in a subprocess, its JSON logs in ``log_path``."""
 
-    def __init__(self, log_path: Path, env: dict[str, str], cwd: Path) -> None:
+    def __init__(
+        self, log_path: Path, env: dict[str, str], cwd: Path, args: Sequence[str] = ()
+    ) -> None:
         self.log_path = log_path
         self._log = log_path.open("w")
-        command = [sys.executable, "-c", "from sync.cli import main; main()", "worker"]
+        command = [sys.executable, "-c", "from sync.cli import main; main()", "worker", *args]
         self.process = subprocess.Popen(
             command, stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=cwd
         )
@@ -181,9 +183,9 @@ class Workers:
     directory: Path
     started: list[WorkerProcess]
 
-    def start(self, env: dict[str, str]) -> WorkerProcess:
+    def start(self, env: dict[str, str], *args: str) -> WorkerProcess:
         log = self.directory / f"worker{len(self.started)}.log"
-        worker = WorkerProcess(log, env, self.directory)
+        worker = WorkerProcess(log, env, self.directory, args)
         self.started.append(worker)
         return worker
 

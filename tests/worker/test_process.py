@@ -67,6 +67,29 @@ def test_a_second_worker_on_one_sqlite_database_refuses_to_start(
     assert first.stop() == 0
 
 
+def test_a_worker_for_an_unknown_clinic_says_so_in_one_line(
+    sqlite_url: str, emulator: EmulatorServer, workers: Workers
+) -> None:
+    worker = workers.start(worker_env(sqlite_url, emulator), "--clinic", "nosuch")
+    assert worker.process.wait(timeout=20) == 2
+    assert "no clinic with slug 'nosuch'" in worker.text()
+    assert "Traceback" not in worker.text()
+
+
+def test_a_worker_with_no_clinic_named_polls_every_clinics_calendars(
+    sqlite_url: str, emulator: EmulatorServer, google_log: GoogleLog, workers: Workers
+) -> None:
+    engine = make_engine(sqlite_url)
+    calendars = google_calendars(engine, emulator, 1)
+    calendars += google_calendars(engine, emulator, 1, clinic="beta")
+    worker = workers.start(worker_env(sqlite_url, emulator))
+    google_log.wait_for(lambda calls: {c.calendar for c in calls} >= set(calendars), timeout=30)
+    assert worker.stop() == 0
+    assert "started (every clinic)" in worker.text()
+    assert (_bookings(engine), _bookings(engine, "beta")) == (3, 3)
+    engine.dispose()
+
+
 def test_sigkill_mid_poll_a_new_worker_takes_over_after_the_lease_and_converges(
     sqlite_url: str, emulator: EmulatorServer, google_log: GoogleLog, workers: Workers
 ) -> None:
@@ -99,9 +122,9 @@ def test_sigkill_mid_poll_a_new_worker_takes_over_after_the_lease_and_converges(
     engine.dispose()
 
 
-def _bookings(engine: Engine) -> int:
+def _bookings(engine: Engine, clinic: str = "default") -> int:
     with session_scope(engine) as session:
-        return len(list_bookings(session, get_clinic(session, "default").id))
+        return len(list_bookings(session, get_clinic(session, clinic).id))
 
 
 def _leased(engine: Engine) -> list[CalendarSourceRow]:

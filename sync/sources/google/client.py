@@ -101,6 +101,7 @@ class CalendarClient:
         self._lock = threading.Lock()
         self._opened: list[Any] = []
         self._budget: RequestBudget | None = None
+        self._metered_as: str | None = None
 
     @property
     def account(self) -> str:
@@ -108,9 +109,11 @@ class CalendarClient:
         email = getattr(self._credentials, "service_account_email", None)
         return self.config.subject or email or "default"
 
-    def meter(self, budget: RequestBudget) -> None:
-        """Send every request of this client through ``budget`` (before the first one)."""
+    def meter(self, budget: RequestBudget, account: str | None = None) -> None:
+        """Send every request of this client through ``budget`` (before the first one),
+        counted for ``account`` (by default :attr:`account`)."""
         self._budget = budget
+        self._metered_as = account
 
     @property
     def batch_uri(self) -> str:
@@ -162,7 +165,7 @@ class CalendarClient:
     def _http(self) -> Any:
         http: Any = httplib2.Http(timeout=int(self.config.timeout))
         if self._budget is not None:
-            http = MeteredHttp(http, self._budget, self.account)
+            http = MeteredHttp(http, self._budget, self._metered_as or self.account)
         if self._credentials is None:
             return http
         return AuthorizedHttp(self._credentials, http=http)
