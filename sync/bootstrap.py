@@ -9,7 +9,8 @@ needs no separate step), and a policy that does not parse stops that clinic (SPE
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
@@ -58,6 +59,7 @@ __all__ = [
     "other_sources",
     "retry_policy",
     "secret_box",
+    "store_scope",
 ]
 
 
@@ -125,6 +127,16 @@ class Services:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+@contextmanager
+def store_scope(settings: Settings) -> Iterator[Engine]:
+    """The configured database, migrated; its pool is closed when the block ends."""
+    engine = open_store(settings)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def open_store(settings: Settings, *, migrate: bool = True) -> Engine:

@@ -7,12 +7,12 @@ Every clinic-sync error and store error ends the command in one line through
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 
 from sqlalchemy import Engine
 
-from sync.bootstrap import google_source, open_store
+from sync.bootstrap import google_source, store_scope
 from sync.cli.common import chosen_clinic, fail
 from sync.clinics.profile import load_profile
 from sync.config import Settings
@@ -33,14 +33,9 @@ def clean_errors() -> Iterator[None]:
         fail(err)
 
 
-@contextmanager
-def store(settings: Settings) -> Iterator[Engine]:
+def store(settings: Settings) -> AbstractContextManager[Engine]:
     """The configured database, migrated; its pool is closed afterwards."""
-    engine = open_store(settings)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
+    return store_scope(settings)
 
 
 @contextmanager

@@ -12,7 +12,7 @@ table pointing at it (a clinic's calendars, bookings and conflicts; a user's mem
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -62,13 +62,7 @@ def head_revision() -> str:
 
 def upgrade(target: str | Engine, revision: str = "head") -> None:
     """Bring the database at ``target`` (a URL or an engine) up to ``revision``; idempotent."""
-    engine = make_engine(target) if isinstance(target, str) else target
-    try:
-        with _connection(engine) as connection:
-            command.upgrade(alembic_config(connection), revision)
-    finally:
-        if isinstance(target, str):
-            engine.dispose()
+    _migrate(target, lambda config: command.upgrade(config, revision))
 
 
 def downgrade(target: str | Engine, revision: str) -> None:
@@ -77,10 +71,14 @@ def downgrade(target: str | Engine, revision: str) -> None:
     Runs like :func:`upgrade`, foreign keys deferred on SQLite, so a table copied on the
     way down keeps the rows that point at it.
     """
+    _migrate(target, lambda config: command.downgrade(config, revision))
+
+
+def _migrate(target: str | Engine, run: Callable[[Config], None]) -> None:
     engine = make_engine(target) if isinstance(target, str) else target
     try:
         with _connection(engine) as connection:
-            command.downgrade(alembic_config(connection), revision)
+            run(alembic_config(connection))
     finally:
         if isinstance(target, str):
             engine.dispose()

@@ -58,9 +58,8 @@ from typing import Protocol
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import Engine
 
-from sync.bootstrap import Services, open_store
+from sync.bootstrap import Services, store_scope
 from sync.clinics.profile import open_profile
 from sync.config import Settings
 from sync.errors import ClinicSyncError
@@ -510,7 +509,7 @@ def run_worker(
     It serves every clinic of the database, or only ``clinic`` (a slug) when given.
     """
     stop = stop or threading.Event()
-    with single_worker_lock(settings.database_url), _store(settings) as engine:
+    with single_worker_lock(settings.database_url), store_scope(settings) as engine:
         if clinic is not None:
             open_profile(engine, slug=clinic)  # "no such clinic" before anything starts
         worker = Worker(
@@ -518,15 +517,6 @@ def run_worker(
         )
         with _stopping_on_signals(stop) as received:
             worker.run(stop, why=lambda: f"received {received[0]}" if received else "asked to stop")
-
-
-@contextmanager
-def _store(settings: Settings) -> Iterator[Engine]:
-    engine = open_store(settings)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 @contextmanager
