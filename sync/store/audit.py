@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from sync.store.tables import AuditEventRow
 
-__all__ = ["AuditEvent", "list_audit_events", "record_audit_event"]
+__all__ = ["AuditEvent", "audit_event", "list_audit_events", "record_audit_event"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +55,7 @@ def record_audit_event(
     )
     session.add(row)
     session.flush()
-    return _event(row)
+    return audit_event(row)
 
 
 def list_audit_events(
@@ -69,10 +69,11 @@ def list_audit_events(
     else:
         query = select(AuditEventRow).where(col(AuditEventRow.clinic_id) == clinic_id)
     query = query.order_by(col(AuditEventRow.at), col(AuditEventRow.id))
-    return [_event(row) for row in session.exec(query) if row.clinic_id == clinic_id]
+    return [audit_event(row) for row in session.exec(query) if row.clinic_id == clinic_id]
 
 
-def _event(row: AuditEventRow) -> AuditEvent:
+def audit_event(row: AuditEventRow) -> AuditEvent:
+    """A stored trail row as the record the rest of the service reads (store modules only)."""
     assert row.id is not None, "a stored audit event has an id"
     return AuditEvent(
         id=row.id,

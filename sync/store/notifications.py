@@ -19,7 +19,7 @@ from sqlalchemy import Insert, func, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from sync.store.audit import AuditEvent
+from sync.store.audit import AuditEvent, audit_event
 from sync.store.errors import RecordNotFound
 from sync.store.tables import (
     AuditEventRow,
@@ -251,7 +251,7 @@ def events_after(session: Session, clinic_id: int, after: int, limit: int) -> li
         .order_by(col(AuditEventRow.id))
         .limit(limit)
     )
-    return [_event(row) for row in session.exec(query)]
+    return [audit_event(row) for row in session.exec(query)]
 
 
 def open_episode(session: Session, clinic_id: int, key: str, *, started_at: datetime) -> int | None:
@@ -446,17 +446,4 @@ def _delivery(row: NotificationDeliveryRow) -> Delivery:
         batch_key=row.batch_key,
         facts=dict(row.facts),
         attempts=row.attempts,
-    )
-
-
-def _event(row: AuditEventRow) -> AuditEvent:
-    return AuditEvent(
-        id=_id(row.id),
-        at=row.at,
-        actor=row.actor,
-        action=row.action,
-        clinic_id=row.clinic_id,
-        conflict_id=row.conflict_id,
-        calendar_source_id=row.calendar_source_id,
-        detail=dict(row.detail),
     )

@@ -62,9 +62,9 @@ def ok(result: Result) -> str:
     return result.stdout
 
 
-def refused(result: Result) -> str:
-    """The one line a command refused its input with (exit status 2)."""
-    assert result.exit_code == 2, result.output
+def refused(result: Result, *statuses: int) -> str:
+    """The one line a command stopped with: exit status 2 (refused input) or ``statuses``."""
+    assert result.exit_code in (statuses or (2,)), result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     return lines[0]

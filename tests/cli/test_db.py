@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from click.testing import Result
 from sqlalchemy import Engine, text
 
 from sync.store.clinics import get_clinic
 from sync.store.database import session_scope
 from sync.store.migrate import head_revision
 from sync.store.sources import Provider, add_source
-from tests.cli.conftest import Run, ok
-
-
-def refused_or_failed(result: Result) -> str:
-    """The one line of a command that stopped (exit status 1 or 2)."""
-    assert result.exit_code in (1, 2), result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    return lines[0]
+from tests.cli.conftest import Run, ok, refused
 
 
 def test_downgrade_goes_back_to_the_revision_asked_and_upgrade_returns(
@@ -49,4 +40,4 @@ def test_downgrade_goes_back_to_the_revision_asked_and_upgrade_returns(
 
 def test_downgrade_to_an_unknown_revision_is_one_line(cli: Run) -> None:
     ok(cli("db", "upgrade"))
-    assert "9999" in refused_or_failed(cli("db", "downgrade", "9999"))
+    assert "9999" in refused(cli("db", "downgrade", "9999"), 1, 2)
