@@ -53,3 +53,27 @@ def test_a_nul_in_a_form_is_refused_not_a_server_error(
     form = web.get("/admin/login")
     data = {"email": "admin\x00@clinic.example", "password": "x", "csrf_token": csrf_of(form.text)}
     assert web.post("/admin/login", data=data).status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/conflicts/any/override", {"reason": "bad\u0000reason"}),
+        ("/api/v1/feed-tokens", {"scope": "patient", "value": "x", "label": ["ok", "\u0007"]}),
+    ],
+)
+def test_a_nul_in_an_api_json_body_is_refused_not_a_server_error(
+    server: WebServer, accounts: Accounts, path: str, body: dict[str, object]
+) -> None:
+    with api(server, accounts.admin_token) as http:
+        answer = http.post(path, json=body)
+    assert answer.status_code == 422
+    assert "control character" in answer.text
+
+
+def test_json_without_control_characters_reaches_the_route(
+    server: WebServer, accounts: Accounts
+) -> None:
+    with api(server, accounts.admin_token) as http:
+        answer = http.post("/api/v1/conflicts/no-such/override", json={"reason": "tab\tok"})
+    assert answer.status_code == 404

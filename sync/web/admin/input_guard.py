@@ -4,11 +4,13 @@ A filter or a form field reaches a database query, and PostgreSQL cannot hold th
 character in text (https://www.postgresql.org/docs/current/datatype-character.html): the
 driver refuses the query and the request ended in HTTP 500. No admin input has a use for
 control characters, so :class:`RefuseControlCharacters` answers 422 before any route runs
-— for the path, the query string (names and values, percent-decoded) and URL-encoded form
-bodies. Tabs and line breaks stay allowed: a textarea sends CR LF.
+— for the path, the query string (names and values, percent-decoded), URL-encoded form
+bodies and the strings of JSON bodies (the API's, decoded: ``"\u0000"`` is a NUL too).
+Tabs and line breaks stay allowed: a textarea sends CR LF.
 
-A pure ASGI middleware: a form body is read once (bounded by :data:`MAX_FORM_BYTES`, past
-which 413 answers) and handed on unchanged to the app.
+A pure ASGI middleware: a body is read once (bounded by :data:`MAX_FORM_BYTES`, past
+which 413 answers) and handed on unchanged to the app; JSON that does not parse is the
+app's to refuse.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ __all__ = ["MAX_FORM_BYTES", "RefuseControlCharacters", "has_control_characters"
 
 MAX_FORM_BYTES = 1_000_000
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FORM = b"application/x-www-form-urlencoded"
+_JSON = b"application/json"
 
 
 def has_control_characters(encoded: bytes) -> bool:
@@ -47,16 +51,37 @@ class RefuseControlCharacters:
         if _CONTROL.search(path) or has_control_characters(scope.get("query_string", b"")):
             await _refuse(send, 422, "control characters are not allowed in the address", "query")
             return
-        if _content_type(scope) != _FORM:
+        kind = _content_type(scope)
+        if kind not in (_FORM, _JSON):
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
         if body is None:
             await _refuse(send, 413, "the form is too large")
-        elif has_control_characters(body):
+        elif has_control_characters(body) if kind == _FORM else _json_has_control(body):
             await _refuse(send, 422, "control characters are not allowed in a form", "body")
         else:
             await self.app(scope, _replay(body, receive), send)
+
+
+def _json_has_control(body: bytes) -> bool:
+    """Whether a string (or key) of the JSON ``body`` holds a control character."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return False  # not JSON: FastAPI answers it with its own 422
+    pending = [document]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _CONTROL_TEXT.search(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def _content_type(scope: Scope) -> bytes:
