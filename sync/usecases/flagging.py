@@ -37,9 +37,9 @@ from rules.flag import (
 )
 from rules.model import Conflict, Policy
 from sync.errors import ClinicSyncError
+from sync.ingest.admission import admit_events, store_events
 from sync.sources.port import CalendarReadOnly, CalendarSource, EventChanged, RemoteEvent
 from sync.store.audit import list_audit_events, record_audit_event
-from sync.store.bookings import upsert_bookings
 from sync.store.conflicts import (
     BookingCopy,
     ConflictState,
@@ -405,12 +405,18 @@ def _stamped(patch: FlagPatch, write: FlagWrite) -> FlagPatch:
 def _store_event(
     session: Session, copy: BookingCopy, remote: RemoteEvent, reader: BookingReader, now: datetime
 ) -> None:
-    """Keep the event as written, so its echo through the next sync is no change."""
+    """Keep the event as written, so its echo through the next sync is no change.
+
+    The description and properties come back from the calendar, with whatever staff typed
+    there: they pass the same ingest boundary as a pull's events. One it refuses keeps the
+    stored copy; the next pull quarantines it with the reason.
+    """
     event = copy.event
     booking = replace(event.booking, description=remote.flag_state.description)
     private = dict(remote.flag_state.private)
     refreshed = replace(event, booking=booking, etag=remote.etag, private_properties=private)
-    upsert_bookings(session, copy.source_id, reader.read([refreshed]), now=now)
+    admission = admit_events([refreshed], reader.read)
+    store_events(session, copy.source_id, admission.events, now=now)
 
 
 def settle_states(
