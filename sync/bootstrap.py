@@ -41,6 +41,7 @@ from sync.sources.google.web_oauth import (
 from sync.sources.icsurl.source import IcsUrlSource
 from sync.sources.port import CalendarSource
 from sync.sources.router import CalendarRouter, SourceFactory
+from sync.store.clinics import get_or_create_clinic
 from sync.store.database import make_engine, session_scope
 from sync.store.migrate import upgrade
 from sync.store.sources import Provider
@@ -186,7 +187,8 @@ def google_client(
     if not uses_store or engine is None:
         return CalendarClient(config)
     if clinic_id is None:
-        clinic_id = open_profile(engine, slug=settings.clinic, create=True).id
+        with session_scope(engine) as session:  # its id only: no policy to parse
+            clinic_id = get_or_create_clinic(session, settings.clinic).id
     token_uri = google_oauth_endpoints(settings).token_uri
     credentials = load_or_mark(engine, clinic_id, secret_box(settings), token_uri=token_uri)
     return CalendarClient(config, credentials=credentials)

@@ -21,7 +21,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from sync.bootstrap import secret_box
-from sync.cli.common import fail, settings_or_exit
+from sync.cli.common import ClinicOption, chosen_clinic, fail, settings_or_exit
 from sync.cli.services import clean_errors, store, when
 from sync.clinics.profile import ClinicProfile, load_profile
 from sync.config import Settings
@@ -29,7 +29,6 @@ from sync.errors import InputError
 from sync.notify.check import send_test
 from sync.notify.job import open_channels, run_notifications
 from sync.notify.webhooks import FORMATS, check_url, new_secret
-from sync.store.clinics import get_clinic
 from sync.store.database import session_scope
 from sync.store.errors import RecordNotFound
 from sync.store.notifications import (
@@ -51,10 +50,6 @@ notify_app = typer.Typer(
 )
 webhooks_app = typer.Typer(help="A clinic's outgoing webhooks.", no_args_is_help=True)
 notify_app.add_typer(webhooks_app, name="webhooks")
-
-ClinicOption = Annotated[
-    str | None, typer.Option("--clinic", help="Clinic slug (default: CLINIC_SYNC_CLINIC).")
-]
 
 
 @notify_app.command("run")
@@ -174,7 +169,7 @@ def preferences(
 def _clinic(settings: Settings, slug: str | None) -> Iterator[tuple[Engine, ClinicProfile]]:
     with store(settings) as engine:
         with session_scope(engine) as session:
-            profile = load_profile(session, get_clinic(session, slug or settings.clinic))
+            profile = load_profile(session, chosen_clinic(session, settings, slug, create=False))
         yield engine, profile
 
 

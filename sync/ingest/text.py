@@ -40,6 +40,7 @@ __all__ = [
     "calendar_name",
     "clean_line",
     "clean_text",
+    "first_line",
     "fit_reading",
 ]
 
@@ -67,6 +68,16 @@ class Unadmissible(ValueError):
 def clean_line(text: str) -> str:
     """``text`` without control characters (tab and line breaks too) or lone surrogates."""
     return _LINE_UNSAFE.sub("", text)
+
+
+def first_line(text: str, limit: int = 300) -> str:
+    """The first line of a provider's message (an error, a refusal), cleaned and cut.
+
+    Such text reaches the audit trail and the messages people read; only its first line
+    says what happened, the rest is the provider's detail.
+    """
+    lines = text.strip().splitlines()
+    return clean_line(lines[0])[:limit] if lines else ""
 
 
 def calendar_name(summary: str) -> str:

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from sync.ingest.text import first_line
 from sync.notify.facts import CALENDAR_FAILING, GRANT_RECONNECT
 from sync.store.audit import record_audit_event
 from sync.store.notifications import open_episode, record_episode_event
@@ -28,7 +29,6 @@ from sync.store.tables import CalendarSourceRow, CredentialRow
 __all__ = ["ACTOR", "record_episodes"]
 
 ACTOR = "notifier"
-_MAX_ERROR = 300
 
 
 def record_episodes(session: Session, *, now: datetime, failing_after: timedelta) -> int:
@@ -49,7 +49,7 @@ def _calendars(session: Session, now: datetime, failing_after: timedelta) -> int
             "calendar": row.display_name,
             "since": since.isoformat(timespec="seconds"),
             "failures": row.consecutive_failures,
-            "error": _first_line(row.last_error or "unknown error"),
+            "error": first_line(row.last_error or "") or "unknown error",
         }
         key = f"calendar:{row.id}:{since.isoformat()}"
         opened += _open(
@@ -66,7 +66,7 @@ def _grants(session: Session, now: datetime) -> int:
         detail: dict[str, object] = {
             "provider": row.provider,
             "account": row.account,
-            "reason": _first_line(row.state_reason or "the provider refused the grant"),
+            "reason": first_line(row.state_reason or "") or "the provider refused the grant",
         }
         key = f"grant:{row.id}:{turned.isoformat()}"
         opened += _open(
@@ -93,8 +93,3 @@ def _open(
     )
     record_episode_event(session, episode, event.id)
     return 1
-
-
-def _first_line(text: str) -> str:
-    line = text.strip().splitlines()[0] if text.strip() else text
-    return line[:_MAX_ERROR]

@@ -18,6 +18,7 @@ from sqlalchemy import and_, func, or_
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col
 
+from sync.store.conflicts import ConflictState
 from sync.store.credentials import CredentialState
 from sync.store.quarantine import quarantine_counts
 from sync.store.tables import (
@@ -37,7 +38,7 @@ __all__ = [
     "clinic_overview",
     "conflict_counts",
 ]
-_OPEN_STATES = ("open", "flagged")
+_OPEN_STATES = (ConflictState.OPEN.value, ConflictState.FLAGGED.value)
 
 MAX_CALENDARS = 2000
 """Calendars reported at most, so a scrape stays cheap whatever the deployment's size."""

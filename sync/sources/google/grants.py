@@ -27,6 +27,7 @@ from google_auth_httplib2 import Request  # type: ignore[import-untyped]
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from sync.ingest.text import first_line
 from sync.secrets import SecretBox
 from sync.sources.google.client import SCOPES
 from sync.sources.google.errors import CredentialsError, GoogleSetupError, ProviderUnavailable
@@ -202,7 +203,7 @@ def _refresh(credentials: Credentials, clinic_id: int, request: RefreshRequest) 
     except RefreshError as err:
         if err.retryable:
             raise ProviderUnavailable(f"Google's token endpoint failed: {err}") from err
-        raise _reconnect(clinic_id, _first_line(err)) from err
+        raise _reconnect(clinic_id, first_line(str(err)) or type(err).__name__) from err
     except TransportError as err:
         raise ProviderUnavailable(f"cannot reach Google's token endpoint: {err}") from err
 
@@ -223,8 +224,3 @@ def _json(text: str, what: str) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise CredentialsError(f"{what} is not a JSON object")
     return document
-
-
-def _first_line(err: Exception) -> str:
-    lines = str(err).strip().splitlines()
-    return lines[0][:300] if lines else type(err).__name__
