@@ -86,10 +86,14 @@ def deliver_due(
     lease: timedelta = timedelta(minutes=5),
     limit: int = 100,
     metrics: NotificationMetrics | None = None,
+    clinic_id: int | None = None,
 ) -> Delivered:
-    """Send what is due at ``now``, each message settled as its channel answers."""
+    """Send what is due at ``now`` (of ``clinic_id`` only, when given), each message settled
+    as its channel answers."""
     with session_scope(engine) as session:
-        claimed = claim_deliveries(session, owner, now=now, lease=lease, limit=limit)
+        claimed = claim_deliveries(
+            session, owner, now=now, lease=lease, limit=limit, clinic_id=clinic_id
+        )
     run = _Run(engine, owner, now, backoff)
     outcomes = {"sent": 0, "retried": 0, "failed": 0}
     started, messages = time.monotonic(), _messages(claimed)

@@ -31,14 +31,22 @@ __all__ = ["ACTOR", "record_episodes"]
 ACTOR = "notifier"
 
 
-def record_episodes(session: Session, *, now: datetime, failing_after: timedelta) -> int:
-    """Put each new spell of trouble on its clinic's trail; how many were new."""
-    return _calendars(session, now, failing_after) + _grants(session, now)
+def record_episodes(
+    session: Session, *, now: datetime, failing_after: timedelta, clinic_id: int | None = None
+) -> int:
+    """Put each new spell of trouble on its clinic's trail (of ``clinic_id`` only, when
+    given); how many were new."""
+    return _calendars(session, now, failing_after, clinic_id) + _grants(session, now, clinic_id)
 
 
-def _calendars(session: Session, now: datetime, failing_after: timedelta) -> int:
+def _calendars(
+    session: Session, now: datetime, failing_after: timedelta, clinic_id: int | None
+) -> int:
+    mine = [] if clinic_id is None else [col(CalendarSourceRow.clinic_id) == clinic_id]
     query = select(CalendarSourceRow).where(
-        col(CalendarSourceRow.enabled).is_(True), col(CalendarSourceRow.consecutive_failures) > 0
+        col(CalendarSourceRow.enabled).is_(True),
+        col(CalendarSourceRow.consecutive_failures) > 0,
+        *mine,
     )
     opened = 0
     for row in session.exec(query):
@@ -58,8 +66,9 @@ def _calendars(session: Session, now: datetime, failing_after: timedelta) -> int
     return opened
 
 
-def _grants(session: Session, now: datetime) -> int:
-    query = select(CredentialRow).where(col(CredentialRow.state) == "reconnect_required")
+def _grants(session: Session, now: datetime, clinic_id: int | None) -> int:
+    mine = [] if clinic_id is None else [col(CredentialRow.clinic_id) == clinic_id]
+    query = select(CredentialRow).where(col(CredentialRow.state) == "reconnect_required", *mine)
     opened = 0
     for row in session.exec(query):
         turned = row.state_changed_at or row.updated_at

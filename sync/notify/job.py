@@ -64,17 +64,22 @@ def run_notifications(
     metrics: NotificationMetrics | None = None,
     events_per_clinic: int = 500,
     deliveries: int = 100,
+    clinic_id: int | None = None,
 ) -> NotifyRun:
-    """Record new trouble, plan every clinic's new records, send what is due at ``now``."""
+    """Record new trouble, plan every clinic's new records, send what is due at ``now``.
+
+    ``clinic_id`` limits all three to one clinic: a worker started for one clinic
+    notifies for that clinic only, as it polls only its calendars.
+    """
     failing = timedelta(minutes=settings.notify_calendar_failing_minutes)
     with session_scope(engine) as session:
-        episodes = record_episodes(session, now=now, failing_after=failing)
+        episodes = record_episodes(session, now=now, failing_after=failing, clinic_id=clinic_id)
     with session_scope(engine) as session:
-        behind = clinics_behind(session)
+        behind = clinics_behind(session, clinic_id)
     read = planned = 0
-    for clinic_id in behind:
+    for behind_id in behind:
         with session_scope(engine) as session:
-            profile = load_profile(session, clinic_by_id(session, clinic_id))
+            profile = load_profile(session, clinic_by_id(session, behind_id))
             step = plan_clinic(
                 session,
                 profile,
@@ -89,7 +94,14 @@ def run_notifications(
         max_attempts=settings.notify_max_attempts,
     )
     delivered = deliver_due(
-        engine, channels, owner=owner, now=now, backoff=backoff, limit=deliveries, metrics=metrics
+        engine,
+        channels,
+        owner=owner,
+        now=now,
+        backoff=backoff,
+        limit=deliveries,
+        metrics=metrics,
+        clinic_id=clinic_id,
     )
     return NotifyRun(episodes, read, planned, delivered)
 
@@ -118,10 +130,13 @@ def schedule_notifications(
     settings: Settings,
     owner: str,
     cycle_metrics: CycleMetrics | None = None,
+    *,
+    clinic_id: int | None = None,
 ) -> None:
     """Add the notification run to a worker's scheduler, every ``notify_every_seconds``.
 
-    One run covers every clinic with new audit records (the worker serves them all).
+    One run covers every clinic with new audit records (the clinics the worker serves:
+    all of them, or the one ``clinic_id``).
     """
     metrics = NotificationMetrics(cycle_metrics.registry if cycle_metrics else None)
 
@@ -135,6 +150,7 @@ def schedule_notifications(
                     channels=channels,
                     owner=owner,
                     metrics=metrics,
+                    clinic_id=clinic_id,
                 )
         except (ClinicSyncError, StoreError) as err:
             _log.warning("notifications not sent this time, trying again later: %s", err)

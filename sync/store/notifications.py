@@ -206,8 +206,8 @@ def hold_trail(session: Session) -> None:
         session.execute(text("LOCK TABLE audit_events IN SHARE MODE"))
 
 
-def clinics_behind(session: Session) -> list[int]:
-    """The clinics whose trail has records after the notifier's cursor.
+def clinics_behind(session: Session, clinic_id: int | None = None) -> list[int]:
+    """The clinics (or the one ``clinic_id``) whose trail has records after the cursor.
 
     An ``EXISTS`` per clinic past its cursor reads only the new end of the trail (the
     primary key's range), not the whole trail, however long it grows.
@@ -224,7 +224,9 @@ def clinics_behind(session: Session) -> list[int]:
         .where(newer)
         .order_by(col(ClinicRow.id))
     )
-    return [_id(clinic_id) for clinic_id in session.exec(query)]
+    if clinic_id is not None:
+        query = query.where(col(ClinicRow.id) == clinic_id)
+    return [_id(found) for found in session.exec(query)]
 
 
 def cursor_of(session: Session, clinic_id: int) -> int:
@@ -306,12 +308,20 @@ def plan_deliveries(session: Session, plans: Iterable[DeliveryPlan], *, now: dat
 
 
 def claim_deliveries(
-    session: Session, owner: str, *, now: datetime, lease: timedelta, limit: int
+    session: Session,
+    owner: str,
+    *,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    clinic_id: int | None = None,
 ) -> list[Delivery]:
-    """Lease up to ``limit`` due deliveries, and every other item of a digest among them."""
+    """Lease up to ``limit`` due deliveries (of ``clinic_id`` only, when given), and every
+    other item of a digest among them."""
+    mine = [] if clinic_id is None else [col(_Row.clinic_id) == clinic_id]
     due = (
         select(col(_Row.id))
-        .where(col(_Row.state) == "pending", col(_Row.due_at) <= now, _free(now))
+        .where(col(_Row.state) == "pending", col(_Row.due_at) <= now, _free(now), *mine)
         .order_by(col(_Row.due_at), col(_Row.id))
         .limit(limit)
         .with_for_update(skip_locked=True)

@@ -68,7 +68,7 @@ from sync.notify.job import schedule_notifications
 from sync.push import PushAwareCycle, PushOptions
 from sync.sources.google.errors import GoogleProviderError
 from sync.store.channels import clinics_to_sweep
-from sync.store.clinics import clinic_by_id
+from sync.store.clinics import clinic_by_id, get_clinic
 from sync.store.database import session_scope
 from sync.store.errors import RecordNotFound, StoreError
 from sync.store.sources import Provider
@@ -210,9 +210,15 @@ class Worker:
             self._renew, "interval", seconds=self.options.lease.total_seconds() / 3, id="renew"
         )
         self._add_push_sweep()
-        # Notifications (issue 15): tell people of conflicts and trouble, on its own timer.
+        # Notifications: tell people of the served clinics' conflicts and trouble, on its
+        # own timer.
         schedule_notifications(
-            self._scheduler, self.engine, self.settings, self.owner, self.metrics
+            self._scheduler,
+            self.engine,
+            self.settings,
+            self.owner,
+            self.metrics,
+            clinic_id=self._served_clinic_id(),
         )
         self._scheduler.start()
         _log.info("worker %s started (%s)", self.owner, _serving(self.clinic))
@@ -412,6 +418,13 @@ class Worker:
         if due is None:
             _log.warning("calendar %d: lease was lost before the poll ended", lease.source_id)
         return due
+
+    def _served_clinic_id(self) -> int | None:
+        """The id of the one clinic served, or ``None`` when the worker serves every clinic."""
+        if self.clinic is None:
+            return None
+        with session_scope(self.engine) as session:
+            return get_clinic(session, self.clinic).id
 
     def _renew(self) -> None:
         with self._lock:

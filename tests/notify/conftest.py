@@ -203,8 +203,11 @@ def notify(engine: Engine, settings: Settings) -> Iterator[Notify]:
             using: Settings | None = None,
             wrap: Callable[[dict[str, Channel]], dict[str, Channel]] | None = None,
             owner: str = "worker-a",
+            clinic_id: int | None = None,
         ) -> NotifyRun:
             chosen = wrap(dict(channels)) if wrap else channels
-            return run_notifications(engine, using or settings, now, channels=chosen, owner=owner)
+            return run_notifications(
+                engine, using or settings, now, channels=chosen, owner=owner, clinic_id=clinic_id
+            )
 
         yield run

@@ -214,6 +214,28 @@ def test_a_clinics_webhook_and_admins_never_hear_of_another_clinics_conflicts(
     assert _audit(services.engine, 1) == []
 
 
+def test_a_run_for_one_clinic_tells_nothing_of_another(
+    services: Services,
+    new_calendar: Callable[..., str],
+    insert: Callable[..., Json],
+    smtp: tuple[Inbox, int],
+    notify: Notify,
+) -> None:
+    """A worker started with ``--clinic`` notifies for that clinic only, as it polls."""
+    inbox, _ = smtp
+    other = clinic_profile(services.engine, "north", name="North Clinic")
+    north = new_calendar("North room"), new_calendar("North chair")
+    for calendar in north:
+        connect(services.engine, calendar, clinic="north")
+    add_admin(services.engine, "nia@north.example", clinic_id=other.id)
+    book_conflict(insert, north)
+    run_clinic_pass(replace(services, clinic=other, reader=booking_reader(other)), now=NOW)
+    notify(clinic_id=services.clinic.id)
+    assert inbox.to("nia@north.example") == []
+    notify(clinic_id=other.id)
+    assert len(inbox.to("nia@north.example")) == 1
+
+
 def test_webhook_urls_must_be_https_and_public_unless_allowed(settings: Settings) -> None:
     strict = settings.model_copy(update={"notify_allow_http": False, "notify_allow_private": False})
     with pytest.raises(InputError, match="https"):
