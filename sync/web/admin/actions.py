@@ -27,7 +27,7 @@ from sync.store.clinics import Clinic, list_clinics
 from sync.store.database import session_scope
 from sync.store.errors import RecordNotFound
 from sync.store.feeds import FeedToken, get_feed_token, list_feed_tokens
-from sync.store.quarantine import QuarantinedEvent, list_quarantined
+from sync.store.quarantine import QuarantinedEvent, list_quarantined, quarantine_counts
 from sync.store.review import (
     ConflictFilter,
     ConflictPage,
@@ -137,6 +137,17 @@ def quarantined(context: AdminContext, caller: Caller) -> list[QuarantinedEvent]
     """The events of the caller's clinics that could not be read or stored (sync health)."""
     with session_scope(context.engine) as session:
         return [e for clinic_id in caller.listed for e in list_quarantined(session, clinic_id)]
+
+
+def quarantined_per_calendar(context: AdminContext, caller: Caller) -> dict[int, int]:
+    """How many events each calendar of the caller's clinics holds in quarantine, all counted
+    (the list of :func:`quarantined` stops at the store's listing limit)."""
+    with session_scope(context.engine) as session:
+        return {
+            source_id: count
+            for clinic_id in caller.listed
+            for source_id, count in quarantine_counts(session, clinic_id).items()
+        }
 
 
 def feed_tokens(context: AdminContext, caller: Caller) -> list[FeedToken]:

@@ -13,7 +13,6 @@ kept. Issuing and revoking need an admin and the session's CSRF token, and are
 recorded in the audit trail with the admin's e-mail.
 """
 
-from collections import Counter
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Request, Response
@@ -64,7 +63,7 @@ def other_pages(context: AdminContext) -> APIRouter:
         values = page_values(web, "health", "Sync health")
         caller = page_caller(web)
         held = actions.quarantined(context, caller)
-        counts = Counter(event.source_id for event in held)
+        counts = actions.quarantined_per_calendar(context, caller)
         return render(
             "health.html",
             **values,
