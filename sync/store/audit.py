@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from sync.store.tables import AuditEventRow
 
-__all__ = ["AuditEvent", "audit_event", "list_audit_events", "record_audit_event"]
+__all__ = ["AuditEvent", "list_audit_events", "record_audit_event"]
 
 
 @dataclass(frozen=True, slots=True)
