@@ -25,7 +25,7 @@ from tests.admin.conftest import ADMIN, NOW, Accounts, Json, Seeded, api, csrf_o
 from tests.clinics import clinic_profile
 from tests.cycle.conftest import PATIENT
 
-_ROW = re.compile(r"<tr>\s*<td data-label=\"Appointment\">.*?</tr>", re.S)
+_ROW = re.compile(r"<tr>\s*<td data-label=\"Booking\">.*?</tr>", re.S)
 
 
 def _rows(page: str) -> list[str]:

@@ -44,6 +44,8 @@ class Wording:
     eligible: date | None
     """The earliest day the later treatment would break no rule (``None``: rule dropped)."""
     title: str
+    earlier_starts: str
+    """The earlier booking's date and time, read like ``starts``."""
 
     @property
     def eligible_day(self) -> str:
@@ -53,10 +55,12 @@ class Wording:
     def of(cls, view: ConflictView, policy: Policy, matcher: Matcher) -> Wording:
         rule = next((r for r in policy.rules if r.name == view.rule_name), None)
         patient = patient_name(view, TitleReader(matcher))
-        starts = appointment(view.later, clinic_zone(view))
+        zone = clinic_zone(view)
+        starts = appointment(view.later, zone)
         later, earlier = _labels(policy, rule)
         title = f"{patient}: {later} on {starts} — {gap_words(view.gap_days)} {earlier}"
-        return cls(view, patient, starts, eligible_from(view, rule), title)
+        eligible = eligible_from(view, rule)
+        return cls(view, patient, starts, eligible, title, appointment(view.earlier, zone))
 
 
 def patient_name(view: ConflictView, reader: TitleReader) -> str:
