@@ -142,6 +142,7 @@ def admit(event: StoredEvent) -> StoredEvent:
         event,
         booking=admitted,
         etag=_etag(event.etag),
+        html_link=_web_link(event.html_link),
         private_properties=_properties(event.private_properties, cuts),
         cut=tuple(cuts.names),
     )
@@ -174,6 +175,13 @@ def _etag(etag: str | None) -> str | None:
     if etag is None or clean_line(etag) != etag or len(etag) > COLUMN_LIMITS["etag"]:
         return None
     return etag
+
+
+def _web_link(link: str | None) -> str | None:
+    # A link is shown as one to click: only an exact https URL is kept, never one cut short.
+    if link is None or clean_line(link) != link or len(link) > COLUMN_LIMITS["html_link"]:
+        return None
+    return link if link.startswith("https://") and not any(c.isspace() for c in link) else None
 
 
 def _attendees(attendees: tuple[Attendee, ...], cuts: _Cuts) -> tuple[Attendee, ...]:

@@ -83,6 +83,8 @@ class StoredEvent:
     ``None`` when not read (an event read back from a row): the stored keys are kept."""
     cut: tuple[str, ...] = ()
     """Fields cut to fit the store at the ingest boundary (:mod:`sync.ingest.text`)."""
+    html_link: str | None = None
+    """Where the event opens in the provider's web UI (Google's ``htmlLink``), if it says."""
 
     def __post_init__(self) -> None:
         for name in ("start", "end", "updated"):
@@ -116,6 +118,7 @@ def content_columns(event: StoredEvent) -> dict[str, Any]:
         "patient_value": event.patient.value if event.patient else None,
         "match_kind": event.match.value if event.match else None,
         "cut_fields": sorted(set(event.cut)),
+        "html_link": event.html_link,
     }
     columns["content_hash"] = _hash(columns)
     return columns
@@ -169,6 +172,7 @@ def event_from_row(row: BookingRow | Row[Any]) -> StoredEvent:
         patient=patient,
         match=MatchKind(row.match_kind) if row.match_kind else None,
         cut=tuple(row.cut_fields),
+        html_link=row.html_link,
     )
 
 

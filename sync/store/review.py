@@ -1,10 +1,14 @@
 """Conflicts as admins review them: filtered, sorted, paged, and moved by hand (SPEC §8).
 
 :func:`find_conflicts` lists conflicts with both bookings (day, calendar, title) in one
-query, filtered by clinic, calendar, patient, state and the later booking's date,
-sorted and paged. :func:`acknowledge`, :func:`override` and :func:`reopen` are the
-admin's transitions; each is appended to the audit trail with the person who did it
-and why, as a ``review.*`` action, in the same unit of work as the state change.
+query, filtered by clinic, calendar, patient (its key or a title naming it), state, the
+later booking's date and whether it is still ahead, sorted and paged; the triage view
+asks for open and flagged conflicts of bookings not started yet, soonest appointment
+first. :func:`acknowledge`, :func:`override` and :func:`reopen` are the admin's
+transitions, the one review path of the UI and the API: each keeps who did it, when
+and why on the conflict (``review_reason``, ``reviewed_by``, ``reviewed_at``) and
+appends a ``review.*`` action to the audit trail, in the same unit of work as the state
+change.
 
 Which states allow which action::
 
@@ -24,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import ColumnElement, Row, func, or_
 from sqlalchemy import select as sql_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -73,6 +77,8 @@ class ConflictSort(enum.StrEnum):
     GAP = "gap"
     STATE = "state"
     PATIENT = "patient"
+    APPOINTMENT = "appointment"
+    """The later booking's start: the appointment that comes first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +99,8 @@ class ConflictFilter:
     descending: bool = True
     page: int = 1
     per_page: int = 50
+    starts_after: datetime | None = None
+    """Only conflicts whose later booking starts at or after this instant (still ahead)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +114,9 @@ class BookingSide:
     start: datetime
     summary: str
     deleted: bool
+    html_link: str | None = None
+    """Where the booking opens in Google Calendar (``None`` for other providers)."""
+    all_day: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,10 +138,25 @@ class ConflictView:
     detected_at: datetime
     resolved_at: datetime | None
     resolution_reason: str | None
+    """Why detection resolved it (SPEC §5)."""
     flagged_at: datetime | None
     earlier: BookingSide
     later: BookingSide
     later_row_id: int
+    review_reason: str | None = None
+    """Why an admin last acknowledged, overrode or re-opened it."""
+    reviewed_by: str | None = None
+    reviewed_at: datetime | None = None
+    time_zone: str = "UTC"
+    """The clinic's time zone, in which its people read dates and times."""
+
+    @property
+    def reason(self) -> str | None:
+        """Why it stands where it does: the review's reason while acknowledged or
+        overridden, detection's once resolved, none while it waits for a review."""
+        if self.state in (ConflictState.ACKNOWLEDGED, ConflictState.OVERRIDDEN):
+            return self.review_reason
+        return self.resolution_reason if self.state is ConflictState.RESOLVED else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +186,7 @@ def find_conflicts(session: Session, wanted: ConflictFilter) -> ConflictPage:
     total = int(session.execute(total_query).scalar_one())
     query = _joined(_columns()).where(*conditions)
     query = query.order_by(*_order(wanted)).offset((page - 1) * per_page).limit(per_page)
-    items = [_view(*found) for found in session.execute(query)]
+    items = [_view(found) for found in session.execute(query)]
     return ConflictPage(items, total, page, per_page)
 
 
@@ -178,7 +204,7 @@ def find_conflict(
     found = session.execute(query.order_by(col(ConflictRow.id))).first()
     if found is None:
         raise UnknownConflict(f"no conflict {public_id!r}")
-    return _view(*found)
+    return _view(found)
 
 
 def acknowledge(
@@ -257,11 +283,15 @@ def _move(
     now: datetime,
     verb: str,
 ) -> ConflictView:
-    update_conflict(session, conflict.id, state=state)
+    kept = reason.strip()
+    update_conflict(
+        session, conflict.id, state=state, review_reason=kept or None, reviewed_by=actor,
+        reviewed_at=now,
+    )  # fmt: skip
     detail: dict[str, Any] = {
         "conflict": conflict.public_id,
         "from": conflict.state.value,
-        "reason": reason.strip(),
+        "reason": kept,
     }
     record_audit_event(
         session,
@@ -276,7 +306,8 @@ def _move(
 
 
 def _columns() -> Any:
-    return sql_select(ConflictRow, col(ClinicRow.slug), col(ClinicRow.name), _Earlier, _Later)
+    clinic = (col(ClinicRow.slug), col(ClinicRow.name), col(ClinicRow.time_zone))
+    return sql_select(ConflictRow, *clinic, _Earlier, _Later)
 
 
 def _joined(query: Any) -> Any:
@@ -303,14 +334,23 @@ def _conditions(wanted: ConflictFilter) -> list[ColumnElement[bool]]:
             )
         )
     if wanted.patient:
-        found.append(col(ConflictRow.patient_value).ilike(f"%{_like(wanted.patient)}%", "\\"))
+        found.append(_names_patient(f"%{_like(wanted.patient)}%"))
     if wanted.states:
         found.append(col(ConflictRow.state).in_([state.value for state in wanted.states]))
     if wanted.date_from:
         found.append(col(_Later.day) >= wanted.date_from)
     if wanted.date_to:
         found.append(col(_Later.day) <= wanted.date_to)
+    if wanted.starts_after:
+        found.append(col(_Later.start_at) >= wanted.starts_after)
     return found
+
+
+def _names_patient(pattern: str) -> ColumnElement[bool]:
+    """The patient's key, or either booking's title, holds ``pattern``: staff search by the
+    name as written ("Tom Begum"), which a name key ("begum tom") does not read like."""
+    columns = (col(ConflictRow.patient_value), col(_Earlier.summary), col(_Later.summary))
+    return or_(*(column.ilike(pattern, escape="\\") for column in columns))
 
 
 def _like(text: str) -> str:
@@ -325,6 +365,7 @@ def _order(wanted: ConflictFilter) -> list[Any]:
         ConflictSort.GAP: col(ConflictRow.gap_days),
         ConflictSort.STATE: col(ConflictRow.state),
         ConflictSort.PATIENT: col(ConflictRow.patient_value),
+        ConflictSort.APPOINTMENT: col(_Later.start_at),
     }[wanted.sort]
     tie = col(ConflictRow.id)
     return [column.desc(), tie.desc()] if wanted.descending else [column.asc(), tie.asc()]
@@ -340,12 +381,15 @@ def _side(row: BookingRow) -> BookingSide:
         row.start_at,
         row.summary,
         deleted,
+        row.html_link,
+        row.all_day,
     )
 
 
-def _view(
-    row: ConflictRow, clinic: str, clinic_name: str, earlier: BookingRow, later: BookingRow
-) -> ConflictView:
+def _view(found: Row[Any]) -> ConflictView:
+    """A conflict from its row, its clinic's slug, name and zone and its two bookings."""
+    row: ConflictRow = found[0]
+    clinic, clinic_name, time_zone, earlier, later = tuple(found)[1:]
     assert row.id is not None, "a stored conflict has an id"
     return ConflictView(
         id=row.id,
@@ -366,4 +410,8 @@ def _view(
         earlier=_side(earlier),
         later=_side(later),
         later_row_id=later.id or 0,
+        review_reason=row.review_reason,
+        reviewed_by=row.reviewed_by,
+        reviewed_at=row.reviewed_at,
+        time_zone=time_zone,
     )

@@ -207,6 +207,8 @@ class BookingRow(StoreModel, table=True):
     deleted_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     cut_fields: list[str] = Field(default_factory=list, sa_type=json_document())
     """Fields cut to fit their column at the ingest boundary (:mod:`sync.ingest.text`)."""
+    html_link: str | None = Field(default=None, sa_type=String(2048))
+    """Google's ``htmlLink``: the event in Google Calendar's web UI (other providers: none)."""
 
 
 class PatientRow(StoreModel, table=True):
@@ -263,6 +265,10 @@ class ConflictRow(StoreModel, table=True):
     """``rules.flag.conflict_id``: what flags, review links and the audit trail name it by."""
     flagged_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     """When its flag was last seen written on the later booking."""
+    review_reason: str | None = Field(default=None, sa_type=Text)
+    """Why an admin last acknowledged, overrode or re-opened it (SPEC §8)."""
+    reviewed_by: str | None = Field(default=None, sa_type=String(200))
+    reviewed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class AuditEventRow(StoreModel, table=True):

@@ -473,7 +473,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/admin/conflicts.csv"): _ui_list("/admin/conflicts.csv", filtered=True),
     ("GET", "/admin/conflicts/{conflict_id}"): _ui_conflict,
     ("POST", "/admin/conflicts/{conflict_id}/{action}"): _ui_review,
-    ("GET", "/admin/"): _signed_in_page("/admin/"),
+    ("GET", "/admin/"): _ui_list("/admin/", filtered=True),
     ("GET", "/admin/audit"): _ui_audit,
     ("GET", "/admin/health"): _ui_list("/admin/health"),
     ("GET", "/admin/feed-tokens"): _ui_feed_tokens,

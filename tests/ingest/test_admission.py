@@ -124,3 +124,21 @@ def test_quarantine_is_cleared_when_stored_removed_or_no_longer_listed(engine: E
         assert (counts.new, counts.total) == (0, 1)
         (held,) = list_quarantined(session, source.clinic_id)
     assert (held.event_id, held.attempts) == ("c", 2)
+
+
+@pytest.mark.parametrize(
+    ("link", "kept"),
+    [
+        ("https://www.google.com/calendar/event?eid=YWJj", True),
+        ("javascript:alert(1)", False),
+        ("http://www.google.com/calendar/event?eid=YWJj", False),
+        ("https://www.google.com/calendar/event?eid=a b", False),
+        ("https://www.google.com/calendar/event?eid=a\x00b", False),
+        ("https://www.google.com/" + "a" * 2100, False),  # never cut: a cut link opens nothing
+    ],
+)
+def test_only_an_exact_https_web_link_is_kept_for_the_admin_ui_to_open(
+    link: str, kept: bool
+) -> None:
+    admitted = admit(replace(_event("e1"), html_link=link))
+    assert admitted.html_link == (link if kept else None)

@@ -11,7 +11,8 @@ on its own, exceptions applied: .../guides/recurringevents):
   shared by every instance of a series, else the series id;
 - attendees keep ``responseStatus``, ``organizer``, ``self`` and ``resource``; the calendar
   id is the calendar's e-mail; ``extendedProperties.private[<patient id property>]`` is
-  the explicit patient id (SPEC §4).
+  the explicit patient id (SPEC §4); ``htmlLink``, "an absolute link to this event in the
+  Google Calendar Web UI", is kept for the admin UI to open.
 
 Google reports a deleted event, or a cancelled instance of a series, as ``status:
 cancelled`` (https://developers.google.com/calendar/api/guides/sync): :func:`is_removed`
@@ -143,6 +144,7 @@ def read_event(item: Json, calendar: CalendarView) -> StoredEvent:
         updated=_timestamp(item.get("updated")),
         recurring_event_id=_text(item, "recurringEventId") or None,
         private_properties=private,
+        html_link=_text(item, "htmlLink") or None,
     )
 
 

@@ -43,6 +43,7 @@ from sync.store.sources import CalendarSource, list_sources
 from sync.web.admin.access import Caller
 from sync.web.admin.calendar_writes import bring_flag_in_line
 from sync.web.admin.context import AdminContext
+from sync.web.admin.wording import Wording
 
 __all__ = [
     "ConflictDetail",
@@ -56,6 +57,7 @@ __all__ = [
     "issue_feed",
     "review",
     "revoke_feed",
+    "word",
 ]
 
 
@@ -89,6 +91,12 @@ def conflict_page(context: AdminContext, caller: Caller, wanted: ConflictFilter)
     scoped = replace(wanted, clinic_ids=caller.named(wanted.clinic), clinic=None)
     with session_scope(context.engine) as session:
         return find_conflicts(session, scoped)
+
+
+def word(context: AdminContext, view: ConflictView) -> Wording:
+    """How people read ``view``: its patient as written, its times, a title."""
+    profile = context.clinic(view.clinic_id)
+    return Wording.of(view, profile.policy, context.clinics.matcher(view.clinic_id))
 
 
 def conflict_detail(context: AdminContext, caller: Caller, public_id: str) -> ConflictDetail:

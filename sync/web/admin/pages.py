@@ -1,4 +1,5 @@
-"""The admin UI's pages about conflicts: list, CSV export, one conflict, review actions (SPEC §8).
+"""The admin UI's pages about conflicts: what needs attention, list, CSV export, one
+conflict, review actions (SPEC §8).
 
 Server-rendered (Jinja2, autoescaped, no script). Reading needs a signed-in session
 and shows the clinic in view (the header's switcher); a conflict of another of the
@@ -6,11 +7,19 @@ user's clinics opens, one of a clinic they are not a member of answers 404 like 
 missing one. Acknowledge, override and re-open need an admin of the conflict's clinic
 and the session's CSRF token. The list's filters live in the query string, so a
 filtered view can be bookmarked and its CSV export is exactly what is on screen.
+
+The home, ``/admin/``, is "Needs attention": open and flagged conflicts whose later
+booking has not started, soonest appointment first, each with the booking's time in the
+clinic's zone, its calendar, the patient as the booking names them
+(:mod:`sync.web.admin.wording`), the gap, the earliest eligible day and Google
+Calendar's own link to the event; its filters (folded away on a phone) reach the rest.
+A conflict's page is titled in words and tells its history as sentences
+(:mod:`sync.web.admin.history`).
 """
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, Response
@@ -34,14 +43,26 @@ from sync.web.admin.access import Caller, NotAllowed, page_caller
 from sync.web.admin.actions import ConflictDetail, Review
 from sync.web.admin.auth import PageError, check_csrf, page_session
 from sync.web.admin.context import AdminContext
+from sync.web.admin.history import tell
 from sync.web.admin.views import SECURITY_HEADERS, csv_text, parse_day, render
+from sync.web.admin.wording import clinic_zone
 
-__all__ = ["conflict_pages", "not_allowed", "page_values", "read_filter", "signed_in_for"]
+__all__ = [
+    "conflict_pages",
+    "not_allowed",
+    "page_values",
+    "read_filter",
+    "read_triage",
+    "signed_in_for",
+]
+
+NEEDS_ATTENTION = (ConflictState.OPEN, ConflictState.FLAGGED)
 
 CSV_COLUMNS = (
     "id", "clinic", "state", "rule", "patient", "matched_by", "gap_days",
     "earlier_day", "earlier_calendar", "earlier_summary",
     "later_day", "later_calendar", "later_summary", "detected_at", "resolved_at", "reason",
+    "reviewed_by", "reviewed_at",
 )  # fmt: skip
 _CSV_ROWS_MAX = 100_000
 
@@ -75,24 +96,19 @@ def conflict_pages(context: AdminContext) -> APIRouter:
     router = APIRouter(prefix="/admin", include_in_schema=False)
     signed_in = Annotated[WebSession, Depends(signed_in_for(context))]
 
+    @router.get("/")
+    def home(request: Request, web: signed_in) -> Response:
+        wanted, query = read_triage(request.query_params, context.now())
+        return _list_page(context, web, "triage.html", wanted, query=query, title="Needs attention")
+
     @router.get("/conflicts")
     def conflicts(request: Request, web: signed_in) -> Response:
-        wanted, query = read_filter(request.query_params)
-        caller = page_caller(web)
-        if caller.current is None and web.user.operator:
-            return RedirectResponse("/admin/clinics", status_code=303)  # an operator's home
-        values = page_values(web, "conflicts", "Conflicts")
-        if caller.current is None:
-            values["notice"] = "You are not a member of any clinic yet: ask an admin to add you."
-        return render(
-            "conflicts.html", **values, wanted=wanted, query=query,
-            found=_page(context, caller, wanted),
-            states=list(ConflictState), sorts=list(ConflictSort),
-        )  # fmt: skip
+        wanted, query = read_filter(request.query_params, context.now())
+        return _list_page(context, web, "conflicts.html", wanted, query=query, title="Conflicts")
 
     @router.get("/conflicts.csv")
     def export(request: Request, web: signed_in) -> Response:
-        wanted, _ = read_filter(request.query_params)
+        wanted, _ = read_filter(request.query_params, context.now())
         wanted = replace(wanted, page=1, per_page=MAX_PAGE_SIZE)
         rows = [_csv_row(view) for view in _all(context, page_caller(web), wanted)]
         headers = {
@@ -104,7 +120,7 @@ def conflict_pages(context: AdminContext) -> APIRouter:
 
     @router.get("/conflicts/{conflict_id}")
     def conflict(conflict_id: str, web: signed_in) -> Response:
-        return _detail_page(web, _detail(context, page_caller(web), conflict_id))
+        return _detail_page(context, web, _detail(context, page_caller(web), conflict_id))
 
     @router.post("/conflicts/{conflict_id}/{action}")
     def act(
@@ -126,19 +142,58 @@ def conflict_pages(context: AdminContext) -> APIRouter:
             raise not_allowed(err) from err
         except ReviewConflict as err:
             found = _detail(context, caller, conflict_id)
-            return _detail_page(web, found, error=str(err), status=409)
+            return _detail_page(context, web, found, error=str(err), status=409)
         notice = f"{detail.view.state.value.capitalize()}: {outcome}."
-        return _detail_page(web, detail, notice=notice)
-
-    @router.get("/")
-    def home() -> Response:
-        return RedirectResponse("/admin/conflicts", status_code=303)
+        return _detail_page(context, web, detail, notice=notice)
 
     return router
 
 
-def read_filter(params: Mapping[str, Any]) -> tuple[ConflictFilter, dict[str, str]]:
-    """The list's filter from a query string (lenient: what does not parse is ignored)."""
+def _list_page(
+    context: AdminContext,
+    web: WebSession,
+    template: str,
+    wanted: ConflictFilter,
+    *,
+    query: dict[str, str],
+    title: str,
+) -> Response:
+    caller = page_caller(web)
+    if caller.current is None and web.user.operator:
+        return RedirectResponse("/admin/clinics", status_code=303)  # an operator's home
+    values = page_values(web, "home" if template == "triage.html" else "conflicts", title)
+    if caller.current is None:
+        values["notice"] = "You are not a member of any clinic yet: ask an admin to add you."
+    found = _page(context, caller, wanted)
+    return render(
+        template, **values, wanted=wanted, query=query, found=found,
+        rows=[actions.word(context, view) for view in found.items],
+        states=list(ConflictState), sorts=list(ConflictSort),
+    )  # fmt: skip
+
+
+def read_triage(params: Mapping[str, Any], now: datetime) -> tuple[ConflictFilter, dict[str, str]]:
+    """The home's filter: like :func:`read_filter`, but unless asked otherwise open and
+    flagged conflicts of bookings still ahead, the soonest appointment first."""
+    wanted, _ = read_filter(params, now)
+    wanted = replace(
+        wanted,
+        states=wanted.states or NEEDS_ATTENTION,
+        starts_after=None if params.get("when") == "all" else now,
+        sort=wanted.sort if params.get("sort") else ConflictSort.APPOINTMENT,
+        descending=params.get("order") == "desc",
+    )
+    query = _query(wanted)
+    return wanted, query if wanted.starts_after else {**query, "when": "all"}
+
+
+def read_filter(
+    params: Mapping[str, Any], now: datetime | None = None
+) -> tuple[ConflictFilter, dict[str, str]]:
+    """The list's filter from a query string (lenient: what does not parse is ignored).
+
+    ``when=upcoming`` keeps the conflicts whose later booking starts at ``now`` or after.
+    """
     getall = getattr(params, "getlist", lambda key: [params[key]] if key in params else [])
     states = tuple(_states(getall("state")))
     sort = params.get("sort", "")
@@ -153,6 +208,7 @@ def read_filter(params: Mapping[str, Any]) -> tuple[ConflictFilter, dict[str, st
         descending=params.get("order") != "asc",
         page=_number(params.get("page"), 1),
         per_page=min(_number(params.get("per_page"), 25), 100),
+        starts_after=now if params.get("when") == "upcoming" else None,
     )
     return wanted, _query(wanted)
 
@@ -178,6 +234,7 @@ def _query(wanted: ConflictFilter) -> dict[str, str]:
         "sort": wanted.sort.value,
         "order": "desc" if wanted.descending else "asc",
         "per_page": str(wanted.per_page),
+        "when": "upcoming" if wanted.starts_after else "",
     }
     return {key: value for key, value in values.items() if value}
 
@@ -202,7 +259,9 @@ def _csv_row(view: ConflictView) -> dict[str, object]:
         "later_summary": view.later.summary,
         "detected_at": view.detected_at.isoformat(),
         "resolved_at": view.resolved_at.isoformat() if view.resolved_at else "",
-        "reason": view.resolution_reason or "",
+        "reason": view.reason or "",
+        "reviewed_by": view.reviewed_by or "",
+        "reviewed_at": view.reviewed_at.isoformat() if view.reviewed_at else "",
     }  # fmt: skip
 
 
@@ -221,6 +280,7 @@ def _detail(context: AdminContext, caller: Caller, conflict_id: str) -> Conflict
 
 
 def _detail_page(
+    context: AdminContext,
     web: WebSession,
     detail: ConflictDetail,
     *,
@@ -228,15 +288,16 @@ def _detail_page(
     error: str | None = None,
     status: int = 200,
 ) -> Response:
-    values = page_values(web, "conflicts", f"Conflict {detail.view.public_id}")
+    worded = actions.word(context, detail.view)
+    values = page_values(web, "conflicts", worded.title)
     values["notice"] = notice or error
     values["can_act"] = web.user.can_act_in(detail.view.clinic_id)
-    eligible = window = None
+    window = None
     rule, earlier = detail.rule, detail.view.earlier.day
     if rule is not None:
-        eligible = earlier + timedelta(days=rule.min_days)
         window = tuple(earlier + timedelta(days=d) for d in rule.ideal_days)
     return render(
-        "conflict.html", status, **values, detail=detail, events=detail.history,
-        eligible=eligible, window=window,
+        "conflict.html", status, **values, detail=detail, worded=worded,
+        history=tell(detail.history, clinic_zone(detail.view)),
+        eligible=worded.eligible, window=window,
     )  # fmt: skip

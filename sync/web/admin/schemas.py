@@ -99,6 +99,10 @@ class BookingOut(BaseModel):
     start: datetime
     summary: str
     deleted: bool
+    html_link: str | None = Field(
+        None,
+        description="The event in Google Calendar's web UI (Google's htmlLink); null elsewhere.",
+    )
 
 
 class ConflictOut(BaseModel):
@@ -115,7 +119,15 @@ class ConflictOut(BaseModel):
     gap_days: int
     detected_at: datetime
     resolved_at: datetime | None
-    resolution_reason: str | None
+    resolution_reason: str | None = Field(
+        description="Why it stands where it does: the admin's reason while acknowledged or "
+        "overridden, why detection resolved it once resolved, else null."
+    )
+    review_reason: str | None = Field(
+        None, description="The reason given at the last acknowledge, override or re-open."
+    )
+    reviewed_by: str | None = Field(None, description="Who made the last review.")
+    reviewed_at: datetime | None = None
     flagged_at: datetime | None
     earlier: BookingOut
     later: BookingOut
@@ -260,6 +272,7 @@ def booking_out(side: BookingSide) -> BookingOut:
         start=side.start,
         summary=side.summary,
         deleted=side.deleted,
+        html_link=side.html_link,
     )
 
 
@@ -404,7 +417,10 @@ def _conflict_fields(view: ConflictView) -> dict[str, Any]:
         "gap_days": view.gap_days,
         "detected_at": view.detected_at,
         "resolved_at": view.resolved_at,
-        "resolution_reason": view.resolution_reason,
+        "resolution_reason": view.reason,
+        "review_reason": view.review_reason,
+        "reviewed_by": view.reviewed_by,
+        "reviewed_at": view.reviewed_at,
         "flagged_at": view.flagged_at,
         "earlier": booking_out(view.earlier),
         "later": booking_out(view.later),
