@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from rules.model import Category, Rule
 
-__all__ = ["FILLER", "OPTIONAL_RULES", "RETREATMENT", "TOXIN_BEFORE_MN", "FILLER_BEFORE_MN"]
+__all__ = ["FILLER", "FILLER_BEFORE_MN", "OPTIONAL_RULES", "RETREATMENT", "TOXIN_BEFORE_MN"]
 
 _LABEL_SOURCE = (
     "BOTOX Cosmetic product information: treatments spaced at least 90 days apart "

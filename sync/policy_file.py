@@ -29,6 +29,7 @@ __all__ = [
     "load_policy",
     "parse_policy_text",
     "render_policy",
+    "toml_string",
 ]
 
 DEFAULT_POLICY_NAME = "default_policy.toml"
@@ -76,7 +77,7 @@ def render_policy(policy: Policy) -> str:
     Dormant categories and switched-off rules are written too (after those in force), so
     nothing a clinic offered itself is lost.
     """
-    lines = [f"name = {_string(policy.name)}", ""]
+    lines = [f"name = {toml_string(policy.name)}", ""]
     lines += [*_array("exclusions", policy.exclusions), *_array("services", policy.services)]
     for category in (*policy.categories, *policy.dormant):
         lines += ["", *_category(category)]
@@ -89,7 +90,7 @@ def render_policy(policy: Policy) -> str:
 
 def _category(category: Category) -> Iterator[str]:
     yield f"[categories.{category.name}]"
-    yield f"label = {_string(category.label)}"
+    yield f"label = {toml_string(category.label)}"
     yield from _array("phrases", category.phrases)
     if category.exclusions:
         yield from _array("exclusions", category.exclusions)
@@ -97,15 +98,15 @@ def _category(category: Category) -> Iterator[str]:
 
 def _rule(rule: Rule, *, enabled: bool) -> Iterator[str]:
     yield "[[rules]]"
-    yield f"name = {_string(rule.name)}"
-    yield f"earlier = {_string(rule.earlier)}"
-    yield f"later = {_string(rule.later)}"
+    yield f"name = {toml_string(rule.name)}"
+    yield f"earlier = {toml_string(rule.earlier)}"
+    yield f"later = {toml_string(rule.later)}"
     yield f"min_days = {rule.min_days}"
     yield f"ideal_days = [{rule.ideal_days[0]}, {rule.ideal_days[1]}]"
     if rule.description:
-        yield f"description = {_string(rule.description)}"
+        yield f"description = {toml_string(rule.description)}"
     if rule.source:
-        yield f"source = {_string(rule.source)}"
+        yield f"source = {toml_string(rule.source)}"
     if not enabled:
         yield "enabled = false"
 
@@ -116,10 +117,11 @@ def _array(key: str, values: Iterable[str]) -> Iterator[str]:
         yield f"{key} = []"
         return
     yield f"{key} = ["
-    yield from (f"    {_string(item)}," for item in items)
+    yield from (f"    {toml_string(item)}," for item in items)
     yield "]"
 
 
-def _string(text: str) -> str:
+def toml_string(text: str) -> str:
+    """``text`` as a TOML basic string."""
     # JSON leaves DEL as it is; a TOML basic string must escape it.
     return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
