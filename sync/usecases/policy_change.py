@@ -54,6 +54,8 @@ __all__ = [
     "PreviewItem",
     "Proposal",
     "change_policy",
+    "describe_proposal",
+    "editor_settings",
     "preview",
     "propose_default",
     "propose_draft",
@@ -91,10 +93,11 @@ def propose_draft(draft: PolicyDraft, current: ClinicSettings) -> Proposal:
     except PolicyError as err:
         field_id = None if err.line is None else fields.get(err.line)
         raise PolicyProblem(err.problem, err.problem, field_id) from err
-    return Proposal(text, policy, _settings(draft, current))
+    return Proposal(text, policy, editor_settings(draft, current))
 
 
-def _settings(draft: PolicyDraft, current: ClinicSettings) -> dict[str, object]:
+def editor_settings(draft: PolicyDraft, current: ClinicSettings) -> dict[str, object]:
+    """The patient-id key and staff domains of ``draft`` that differ from ``current``."""
     changed: dict[str, object] = {}
     for name in _EDITOR_SETTINGS:
         try:
@@ -203,21 +206,25 @@ def change_policy(
     now: datetime,
 ) -> PolicyChange:
     """Store ``proposal`` as the clinic's next policy version and audit who, how and what."""
-    clinic = clinic_by_id(session, clinic_id)
-    old = load_profile(session, clinic)
-    shown = {
-        name: (_text(getattr(clinic.settings, name)), _text(value))
-        for name, value in proposal.settings.items()
-    }
+    changes = describe_proposal(load_profile(session, clinic_by_id(session, clinic_id)), proposal)
     if proposal.settings:
         update_clinic_settings(session, clinic_id, proposal.settings, now=now)
     stored = set_clinic_policy(session, clinic_id, proposal.text, by=by, now=now)
-    changes = describe_changes(old.policy, proposal.policy, shown)
-    if proposal.text is None:
-        changes.insert(0, "back to the shipped default policy")
     detail = {"policy_version": stored.version, "how": how, "changes": changes or ["no change"]}
     record_audit_event(session, clinic_id, by, "policy.changed", detail=detail, at=now)
     return PolicyChange(stored.version, changes)
+
+
+def describe_proposal(current: ClinicProfile, proposal: Proposal) -> list[str]:
+    """What saving ``proposal`` changes in the clinic ``current`` shows, one line per change."""
+    shown = {
+        name: (_text(getattr(current.settings, name)), _text(value))
+        for name, value in proposal.settings.items()
+    }
+    changes = describe_changes(current.policy, proposal.policy, shown)
+    if proposal.text is None:
+        changes.insert(0, "back to the shipped default policy")
+    return changes
 
 
 def _text(value: object) -> str:
