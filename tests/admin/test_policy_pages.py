@@ -337,3 +337,27 @@ def test_hostile_policy_text_renders_inert_on_every_policy_page(
         assert "<img" not in answer.text
         assert "<b>" not in answer.text
         assert "<script>alert(" in _text(answer)  # shown as text (TOML escapes its quotes)
+
+
+def test_restoring_a_version_the_loader_now_refuses_shows_why_and_stores_nothing(
+    web: httpx.Client, accounts: Accounts, services: Services
+) -> None:
+    """A version saved under laxer rules can be viewed but not restored as it is."""
+    from datetime import UTC, datetime
+
+    from sync.store.clinics import set_clinic_policy
+
+    old = default_policy_text().replace('name = "default"', 'name = "old"\nlegacy = 1', 1)
+    with session_scope(services.engine) as session:
+        clinic_id = get_clinic(session, "default").id
+        now = datetime.now(UTC)
+        set_clinic_policy(session, clinic_id, old, by="command line", now=now)
+        set_clinic_policy(session, clinic_id, None, by="command line", now=now)
+    sign_in(web, ADMIN)
+    assert "legacy = 1" in web.get("/admin/policy/versions/1").text
+    csrf = csrf_of(web.get("/admin/policy").text)
+    refused = web.post("/admin/policy/versions/1/restore", data={"csrf_token": csrf})
+    assert refused.status_code == 422
+    assert "Not saved: version 1:" in _text(refused)
+    assert "unknown key 'legacy'" in _text(refused)
+    assert len(_history(services)) == 2

@@ -6,7 +6,7 @@ page). Modules: ``context`` (dependencies), ``auth`` (sessions, bearer tokens, C
 ``access`` (the caller's clinics and per-clinic roles), ``operator`` (every clinic's
 counts), ``input_guard`` (control characters refused with 422), ``actions`` (what UI and
 API both do), ``calendar_writes`` (flags after a review), ``api`` and ``schemas`` (JSON),
-``pages``, ``session_pages``, ``other_pages`` and ``views`` (HTML).
+``pages``, ``session_pages``, ``other_pages``, ``policy_pages`` and ``views`` (HTML).
 """
 
 from __future__ import annotations

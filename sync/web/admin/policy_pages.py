@@ -114,7 +114,10 @@ def policy_pages(context: AdminContext) -> APIRouter:
     ) -> Response:
         profile = _acting(context, web, csrf_token)
         stored = _version(context, profile, version)
-        proposal = propose_default() if stored.text is None else _stored(profile, stored)
+        try:
+            proposal = _stored(stored)
+        except PolicyProblem as err:  # saved under older, laxer rules
+            return _editor(context, web, problem=err, status=422)
         return _preview(context, web, profile, proposal, f"restored from version {version}")
 
     @router.post("/policy/save")
@@ -180,8 +183,9 @@ def _version(context: AdminContext, profile: ClinicProfile, version: int) -> Sto
     return found
 
 
-def _stored(profile: ClinicProfile, stored: StoredPolicy) -> Proposal:
-    assert stored.text is not None, "the default has no text of its own"
+def _stored(stored: StoredPolicy) -> Proposal:
+    if stored.text is None:
+        return propose_default()
     return propose_text(stored.text, f"version {stored.version}")
 
 
