@@ -17,7 +17,7 @@ import pytest
 from sync.bootstrap import Services
 from sync.web.server import WebServer
 from tests.admin.conftest import ADMIN, PASSWORD, Accounts, seed_conflict
-from tests.admin.test_browser import ARGS, CHROMIUM
+from tests.admin.test_browser import ARGS, CHROMIUM, SCREENSHOTS
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"
@@ -130,6 +130,8 @@ def test_every_policy_page_has_no_axe_violation_at_laptop_and_phone_width(
         page.get_by_role("button", name="Preview the changes").click()
         _no_axe_violations(page, f"preview ({name})")
         _no_sideways_scroll(page, width, f"preview ({name})")
+        if SCREENSHOTS:
+            page.screenshot(path=f"{SCREENSHOTS}/policy-preview-{name}.png", full_page=True)
         page.get_by_role("button", name="Save as new version").click()
         page.get_by_role("link", name=f"Version {number}", exact=True).click()
         _no_axe_violations(page, f"version ({name})")
