@@ -36,10 +36,15 @@ from rules.policy import PolicyError, parse_policy
 from sync.clinics.model import ClinicSettings
 from sync.clinics.profile import ClinicProfile, load_profile
 from sync.clinics.settings import read_setting
-from sync.errors import InputError
+from sync.errors import InputError, PolicyFileError
 from sync.policy_file import DEFAULT_POLICY_NAME, default_policy_text
 from sync.store.audit import record_audit_event
-from sync.store.clinics import clinic_by_id, set_clinic_policy, update_clinic_settings
+from sync.store.clinics import (
+    clinic_by_id,
+    clinic_policy,
+    set_clinic_policy,
+    update_clinic_settings,
+)
 from sync.store.conflicts import load_copies
 from sync.store.database import session_scope
 from sync.usecases.affected import choose_copies
@@ -54,6 +59,7 @@ __all__ = [
     "PreviewItem",
     "Proposal",
     "change_policy",
+    "current_profile",
     "describe_proposal",
     "editor_settings",
     "preview",
@@ -124,6 +130,20 @@ def propose_default() -> Proposal:
     return Proposal(None, shipped)
 
 
+def current_profile(session: Session, clinic_id: int) -> tuple[ClinicProfile, str | None]:
+    """The clinic's profile to edit its policy from, and why its policy in force cannot be
+    read (``None`` when it can). A stored policy the loader now refuses (the rules grew
+    stricter since it was saved) stops the clinic's sync; the editor shows the shipped
+    default in its place and compares with it, so an admin can save one that reads."""
+    clinic = clinic_by_id(session, clinic_id)
+    try:
+        return load_profile(session, clinic), None
+    except PolicyFileError as err:
+        stored = clinic_policy(session, clinic_id)
+        version = 0 if stored is None else stored.version
+        return ClinicProfile(clinic, propose_default().policy, version), str(err)
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class PreviewItem:
     """A conflict the proposal would open or resolve, as the preview lists it (by day)."""
@@ -148,7 +168,7 @@ class Preview:
 def preview(engine: Engine, clinic_id: int, proposal: Proposal, now: datetime) -> Preview:
     """The conflicts that would appear and resolve with ``proposal`` (nothing is written)."""
     with session_scope(engine) as session:
-        profile = load_profile(session, clinic_by_id(session, clinic_id))
+        profile, _ = current_profile(session, clinic_id)
         copies = load_copies(session, clinic_id)
     chosen = choose_copies(copy for copy in copies if not copy.deleted)
     bookings = [copy.event.booking for copy in chosen.values()]
@@ -206,7 +226,7 @@ def change_policy(
     now: datetime,
 ) -> PolicyChange:
     """Store ``proposal`` as the clinic's next policy version and audit who, how and what."""
-    changes = describe_proposal(load_profile(session, clinic_by_id(session, clinic_id)), proposal)
+    changes = describe_proposal(current_profile(session, clinic_id)[0], proposal)
     if proposal.settings:
         update_clinic_settings(session, clinic_id, proposal.settings, now=now)
     stored = set_clinic_policy(session, clinic_id, proposal.text, by=by, now=now)

@@ -361,3 +361,27 @@ def test_restoring_a_version_the_loader_now_refuses_shows_why_and_stores_nothing
     assert "Not saved: version 1:" in _text(refused)
     assert "unknown key 'legacy'" in _text(refused)
     assert len(_history(services)) == 2
+
+
+def test_a_policy_in_force_the_loader_now_refuses_is_replaced_from_the_editor(
+    web: httpx.Client, accounts: Accounts, services: Services
+) -> None:
+    """The editor is how a clinic without a shell fixes a policy the rules grew out of."""
+    from datetime import UTC, datetime
+
+    from sync.clinics.profile import open_profile
+    from sync.store.clinics import set_clinic_policy
+
+    old = default_policy_text().replace('name = "default"', 'name = "old"\nlegacy = 1', 1)
+    with session_scope(services.engine) as session:
+        clinic_id = get_clinic(session, "default").id
+        set_clinic_policy(session, clinic_id, old, by="command line", now=datetime.now(UTC))
+    sign_in(web, ADMIN)
+    page = web.get("/admin/policy")
+    assert page.status_code == 200
+    assert "The policy in force cannot be read" in _text(page)
+    assert "unknown key 'legacy'" in _text(page)
+    saved = _save(web, _preview(web, form_fields(page.text, "/admin/policy/preview")))
+    assert "Saved as version 2." in _text(saved)
+    assert "cannot be read" not in _text(saved)
+    assert open_profile(services.engine, clinic_id=clinic_id).policy_version == 2

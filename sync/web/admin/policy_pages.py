@@ -22,6 +22,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Path, Request, Response, UploadFile
 
 from sync.clinics.profile import ClinicProfile
+from sync.errors import PolicyFileError
 from sync.policy_file import default_policy_text
 from sync.store.clinics import StoredPolicy, policy_history
 from sync.store.database import session_scope
@@ -30,6 +31,7 @@ from sync.usecases.policy_change import (
     PolicyProblem,
     Proposal,
     change_policy,
+    current_profile,
     describe_proposal,
     editor_settings,
     preview,
@@ -154,10 +156,19 @@ def policy_pages(context: AdminContext) -> APIRouter:
 
 def _viewing(context: AdminContext, web: WebSession) -> ClinicProfile:
     """The profile of the clinic in view; 404 for a user of no clinic."""
+    return _readable(context, web)[0]
+
+
+def _readable(context: AdminContext, web: WebSession) -> tuple[ClinicProfile, str | None]:
+    """The clinic in view's profile, and why its policy in force cannot be read (if so)."""
     current = page_caller(web).current
     if current is None:
         raise PageError(404, "You are not a member of any clinic yet.")
-    return context.clinics.profile(current.clinic_id)
+    try:
+        return context.clinics.profile(current.clinic_id), None
+    except PolicyFileError:
+        with session_scope(context.engine) as session:
+            return current_profile(session, current.clinic_id)
 
 
 def _acting(context: AdminContext, web: WebSession, csrf_token: str | None) -> ClinicProfile:
@@ -236,7 +247,7 @@ def _editor(
     status: int = 200,
     **extra: Any,
 ) -> Response:
-    profile = _viewing(context, web)
+    profile, unreadable = _readable(context, web)
     values = page_values(web, "policy", "Policy")
     values["notice"] = extra.pop("notice", None)
     with session_scope(context.engine) as session:
@@ -246,7 +257,8 @@ def _editor(
     return render(
         "policy.html", status, **values,
         draft=draft or draft_of(profile.policy, profile.settings),
-        problem=problem, history=history, in_force=profile.policy_version, **extra,
+        problem=problem, history=history, in_force=profile.policy_version,
+        unreadable=unreadable, **extra,
     )  # fmt: skip
 
 
