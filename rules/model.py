@@ -98,6 +98,8 @@ class Rule:
     min_days: int
     ideal_days: tuple[int, int]
     description: str = ""
+    source: str = ""
+    """Where the rule comes from (a product label, a clinic protocol), shown with it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +108,11 @@ class Policy:
 
     ``services`` are the clinic's other services (fillers, peels...): never a category,
     only words that are not a patient's name (SPEC §4 point 4).
+
+    ``rules`` are the rules in force. ``switched_off`` are rules the file offers but has
+    switched off (``enabled = false``): no booking is checked against them. ``dormant``
+    are categories that only switched-off rules name: they are not read in bookings
+    (their words stay what they were, a service or a name) until such a rule is on.
     """
 
     categories: tuple[Category, ...]
@@ -114,6 +121,8 @@ class Policy:
     name: str = "policy"
     source: str = "<memory>"
     services: tuple[str, ...] = ()
+    switched_off: tuple[Rule, ...] = ()
+    dormant: tuple[Category, ...] = ()
 
     def category(self, name: str) -> Category:
         for category in self.categories:

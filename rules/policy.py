@@ -103,6 +103,8 @@ class _RuleFile(BaseModel):
     min_days: int
     ideal_days: list[int]
     description: str = ""
+    source: str = ""
+    enabled: bool = True
 
 
 class _PolicyFile(BaseModel):
@@ -158,6 +160,7 @@ def _toml_error_line(position: re.Match[str] | None, text: str) -> int | None:
 _TYPE_WORDS = {
     "string_type": "text in quotes",
     "int_type": "a whole number",
+    "bool_type": "true or false",
     "int_from_float": "a whole number",
     "list_type": "a list in square brackets",
     "dict_type": "a table",
@@ -309,7 +312,12 @@ def _days_problems(loc: Loc, title: str, rule: _RuleFile) -> Iterator[Problem]:
 
 
 def _build(checked: _PolicyFile, source: str) -> Policy:
-    categories = tuple(
+    rules = [_rule(rule) for rule in checked.rules]
+    on = tuple(rule for file, rule in zip(checked.rules, rules, strict=True) if file.enabled)
+    off = tuple(rule for file, rule in zip(checked.rules, rules, strict=True) if not file.enabled)
+    in_force = {name for rule in on for name in (rule.earlier, rule.later)}
+    only_off = {name for rule in off for name in (rule.earlier, rule.later)} - in_force
+    categories = [
         Category(
             name=name,
             label=category.label or name,
@@ -317,20 +325,30 @@ def _build(checked: _PolicyFile, source: str) -> Policy:
             exclusions=tuple(category.exclusions),
         )
         for name, category in checked.categories.items()
-    )
-    rules = tuple(
-        Rule(
-            name=rule.name,
-            earlier=rule.earlier,
-            later=rule.later,
-            min_days=rule.min_days,
-            ideal_days=(rule.ideal_days[0], rule.ideal_days[1]),
-            description=rule.description,
-        )
-        for rule in checked.rules
-    )
+    ]
     services = DEFAULT_SERVICES if checked.services is None else tuple(checked.services)
-    return Policy(categories, rules, tuple(checked.exclusions), checked.name, source, services)
+    return Policy(
+        categories=tuple(c for c in categories if c.name not in only_off),
+        rules=on,
+        exclusions=tuple(checked.exclusions),
+        name=checked.name,
+        source=source,
+        services=services,
+        switched_off=off,
+        dormant=tuple(c for c in categories if c.name in only_off),
+    )
+
+
+def _rule(rule: _RuleFile) -> Rule:
+    return Rule(
+        name=rule.name,
+        earlier=rule.earlier,
+        later=rule.later,
+        min_days=rule.min_days,
+        ideal_days=(rule.ideal_days[0], rule.ideal_days[1]),
+        description=rule.description,
+        source=rule.source,
+    )
 
 
 # --- locating a key in the text ------------------------------------------------------------

@@ -46,10 +46,15 @@ from sync.store.clinics import (
     policy_history,
     remove_clinic,
     rename_clinic,
-    set_clinic_policy,
     update_clinic_settings,
 )
 from sync.store.database import session_scope
+from sync.usecases.policy_change import (
+    PolicyChange,
+    change_policy,
+    propose_default,
+    propose_text,
+)
 
 __all__ = ["clinics_app"]
 
@@ -93,7 +98,7 @@ def add(
             except ValueError as err:  # the slug is taken
                 raise InputError(str(err)) from err
             if text is not None:
-                set_clinic_policy(session, clinic.id, text, by=ACTOR, now=now)
+                _change_policy(session, clinic.id, text, policy, now)
             _record(session, clinic.id, "clinic.added", {"name": name, **_shown(changes)}, now)
     Console(highlight=False).print(safe_text(f"added clinic {slug} ({name})"))
 
@@ -176,8 +181,8 @@ def set_command(
                 rename_clinic(session, clinic.id, new_name, now=now)
                 detail["name"] = new_name
             if policy is not None:
-                stored = set_clinic_policy(session, clinic.id, text, by=ACTOR, now=now)
-                detail["policy_version"] = stored.version
+                change = _change_policy(session, clinic.id, text, policy, now)
+                detail["policy_version"] = change.version
             _record(session, clinic.id, "clinic.settings_changed", detail, now)
     Console(highlight=False).print(safe_text(f"{slug}: {_summary(detail)}"))
 
@@ -201,6 +206,14 @@ def remove(
         with session_scope(engine) as session:
             remove_clinic(session, clinic.id)
     console.print(Text.assemble("removed ", what))
+
+
+def _change_policy(
+    session: Session, clinic_id: int, text: str | None, path: object, now: datetime
+) -> PolicyChange:
+    """The policy change every editor makes: stored as the next version, audited."""
+    proposal = propose_default() if text is None else propose_text(text, str(path))
+    return change_policy(session, clinic_id, proposal, by=ACTOR, how=ACTOR, now=now)
 
 
 def _policy_text(policy: str | None) -> str | None:

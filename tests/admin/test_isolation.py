@@ -452,6 +452,84 @@ def _webhook(w: World) -> None:
     assert _next_poll(w, w.beta.sources[1]) == before
 
 
+BETA_POLICY_WORD = "betaonlyphrase"
+
+
+def _beta_policy(w: World) -> int:
+    """Beta stores a version of its own, with a phrase only Beta's policy has."""
+    from sync.policy_file import default_policy_text
+    from sync.store.clinics import set_clinic_policy
+
+    text = default_policy_text().replace('"vampire facial",', f'"{BETA_POLICY_WORD}",', 1)
+    with session_scope(w.engine) as session:
+        set_clinic_policy(session, w.beta.clinic.id, text, by=BETA_ADMIN, now=NOW)
+        set_clinic_policy(session, w.beta.clinic.id, text, by=BETA_ADMIN, now=NOW)
+    return _policy_versions(w, w.beta)
+
+
+def _policy_versions(w: World, side: Side) -> int:
+    from sync.store.clinics import policy_history
+
+    with session_scope(w.engine) as session:
+        return len(policy_history(session, side.clinic.id))
+
+
+def _ui_policy_page(path: str) -> Case:
+    """The policy page and its export show the clinic in view's policy, never Beta's."""
+
+    def case(w: World) -> None:
+        _beta_policy(w)
+        with w.web(ALPHA_ADMIN) as web:
+            for answer in (web.get(path), web.get(path + "?clinic=beta")):
+                assert answer.status_code == 200
+                assert BETA_POLICY_WORD not in answer.text
+                _no_beta(answer)
+
+    return case
+
+
+def _ui_policy_version(w: World) -> None:
+    _beta_policy(w)
+    with w.web(ALPHA_ADMIN) as web:
+        answer = _like_missing(web.get, "/admin/policy/versions/{}", "2", "999")
+        assert BETA_POLICY_WORD not in answer.text
+
+
+def _ui_policy_restore(w: World) -> None:
+    versions = _beta_policy(w)
+    with w.web(ALPHA_ADMIN) as web:
+        data = {"csrf_token": csrf_of(web.get("/admin/policy").text)}
+        path = "/admin/policy/versions/{}/restore"
+        answer = _like_missing(web.post, path, "2", "999", data=data)
+        assert BETA_POLICY_WORD not in answer.text
+    assert _policy_versions(w, w.beta) == versions
+
+
+def _ui_policy_change(path: str) -> Case:
+    """A change acts on the clinic in view: Alpha's policy moves, Beta's stays."""
+
+    def case(w: World) -> None:
+        versions = _beta_policy(w)
+        with w.web(ALPHA_ADMIN) as web:
+            csrf = csrf_of(web.get("/admin/policy").text)
+            data = {"csrf_token": csrf, "policy": "default", "clinic": "beta"}
+            data |= {"patient_id_property": "patient_id", "staff_domains": ""}
+            files = None
+            if path.endswith("import"):
+                files = {"policy_file": ("p.toml", b'name = "x"', "application/toml")}
+            if path.endswith("preview"):
+                data = {"csrf_token": csrf, "clinic": "beta"}
+            answer = web.post(path, data=data, files=files)
+        assert answer.status_code in (200, 422)
+        assert BETA_POLICY_WORD not in answer.text
+        _no_beta(answer)
+        assert _policy_versions(w, w.beta) == versions
+        if path.endswith("save"):
+            assert _policy_versions(w, w.alpha) == 1
+
+    return case
+
+
 def _next_poll(w: World, source_id: int) -> Any:
     with session_scope(w.engine) as session:
         return get_source(session, source_id).next_poll_at
@@ -493,6 +571,14 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/api/v1/feed-tokens"): _api_list("/api/v1/feed-tokens"),
     ("POST", "/api/v1/feed-tokens"): _api_issue_feed,
     ("POST", "/api/v1/feed-tokens/{token_id}/revoke"): _api_revoke_feed,
+    ("GET", "/admin/policy"): _ui_policy_page("/admin/policy"),
+    ("GET", "/admin/policy.toml"): _ui_policy_page("/admin/policy.toml"),
+    ("GET", "/admin/policy/versions/{version}"): _ui_policy_version,
+    ("POST", "/admin/policy/versions/{version}/restore"): _ui_policy_restore,
+    ("POST", "/admin/policy/preview"): _ui_policy_change("/admin/policy/preview"),
+    ("POST", "/admin/policy/import"): _ui_policy_change("/admin/policy/import"),
+    ("POST", "/admin/policy/reset"): _ui_policy_change("/admin/policy/reset"),
+    ("POST", "/admin/policy/save"): _ui_policy_change("/admin/policy/save"),
     ("GET", "/docs"): _public("/docs"),
     ("GET", "/admin/api-docs"): _signed_in_page("/admin/api-docs"),
     ("GET", "/admin/api-docs/assets/{name}"): _signed_in_page(

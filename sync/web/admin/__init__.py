@@ -6,7 +6,7 @@ page). Modules: ``context`` (dependencies), ``auth`` (sessions, bearer tokens, C
 ``access`` (the caller's clinics and per-clinic roles), ``operator`` (every clinic's
 counts), ``input_guard`` (control characters refused with 422), ``actions`` (what UI and
 API both do), ``calendar_writes`` (flags after a review), ``api`` and ``schemas`` (JSON),
-``pages``, ``session_pages``, ``other_pages`` and ``views`` (HTML).
+``pages``, ``session_pages``, ``other_pages``, ``policy_pages`` and ``views`` (HTML).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from sync.web.admin.input_guard import RefuseControlCharacters
 from sync.web.admin.operator import operator_pages
 from sync.web.admin.other_pages import other_pages
 from sync.web.admin.pages import conflict_pages
+from sync.web.admin.policy_pages import policy_pages
 from sync.web.admin.session_pages import session_pages
 from sync.web.admin.views import render
 
@@ -35,6 +36,7 @@ def install_admin(app: FastAPI, context: AdminContext) -> None:
     app.include_router(conflict_pages(context))
     app.include_router(other_pages(context))
     app.include_router(operator_pages(context))
+    app.include_router(policy_pages(context))
     app.include_router(api_router(context))
     app.add_middleware(RefuseControlCharacters, prefixes=("/admin", "/api/"))
     app.add_exception_handler(LoginRequired, _to_login)  # type: ignore[arg-type]
