@@ -32,7 +32,7 @@ from tests.emulator.browser import Redirect, answer_consent
 __all__ = ["Connecting", "back_from_google", "connecting", "start_google", "through_consent"]
 
 CLIENT_ID = "web-clinic.apps.googleusercontent.com"
-CLIENT_SECRET = "web-clinic-secret"  # noqa: S105 (the emulator's client)
+CLIENT_SECRET = "web-clinic-secret"
 
 
 @dataclass

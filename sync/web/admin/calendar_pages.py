@@ -17,7 +17,6 @@ another clinic answers 404 like a missing one. Each needs an admin and the CSRF 
 and is recorded in the audit trail; removing keeps the calendar's audit history.
 """
 
-
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Response

@@ -22,7 +22,6 @@ token") and deletes it. The CalDAV form signs in to the server before anything i
 saved; the .ics form reads the address once.
 """
 
-
 import urllib.parse
 from typing import Annotated, Any
 
