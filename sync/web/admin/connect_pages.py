@@ -64,9 +64,10 @@ def connect_pages(context: AdminContext) -> APIRouter:
     @router.post("/admin/connect/google")
     def start(web: signed_in, csrf_token: csrf = None) -> Response:
         check_csrf(web, csrf_token)
+        _acting(lambda: connections.actor(context, page_caller(web)))
         flow = connections.sign_in_flow(context)
         if flow is None:
-            return _page(context, web, error=_NOT_SET_UP, status=409)
+            return _page(context, web, error=connections.NOT_SET_UP, status=409)
         url = _acting(lambda: connections.start_google(context, page_caller(web), web, flow))
         return RedirectResponse(url, status_code=303)
 
@@ -79,8 +80,6 @@ def connect_pages(context: AdminContext) -> APIRouter:
     @router.get(_FINISH_PATH)
     def finish(request: Request, web: signed_in) -> Response:
         flow = connections.sign_in_flow(context)
-        if flow is None:
-            return _page(context, web, error=_NOT_SET_UP, status=409)
         answer: dict[str, str | None] = {k: request.query_params.get(k) for k in _ANSWER_KEYS}
         try:
             connections.finish_google(context, web, flow, answer)
@@ -130,12 +129,6 @@ def connect_pages(context: AdminContext) -> APIRouter:
         return _form_result(context, web, run, {"ics_url": address})
 
     return router
-
-
-_NOT_SET_UP = (
-    "Connect Google is not set up on this server: the operator must name the OAuth client "
-    "in CLINIC_SYNC_GOOGLE_CLIENT_SECRETS."
-)
 
 
 def _acting(run: Any) -> Any:

@@ -34,6 +34,7 @@ from sync.web.admin.auth import PageError
 from sync.web.admin.context import AdminContext
 
 __all__ = [
+    "NOT_SET_UP",
     "SIGN_IN_LIFETIME",
     "Connections",
     "account_calendars",
@@ -45,6 +46,10 @@ __all__ = [
     "start_google",
 ]
 
+NOT_SET_UP = (
+    "Connect Google is not set up on this server: the operator must name the OAuth client "
+    "in CLINIC_SYNC_GOOGLE_CLIENT_SECRETS."
+)
 SIGN_IN_LIFETIME = timedelta(minutes=15)
 """How long a started sign-in waits for its callback (Google's codes live minutes)."""
 
@@ -109,12 +114,13 @@ def start_google(context: AdminContext, caller: Caller, web: WebSession, flow: W
 def finish_google(
     context: AdminContext,
     web: WebSession,
-    flow: WebSignIn,
+    flow: WebSignIn | None,
     answer: dict[str, str | None],
 ) -> Credential:
     """Check Google's answer against the session's sign-in and store the grant it gives.
 
-    The sign-in is taken first, so whatever happens next it cannot be answered twice.
+    The sign-in is taken first, so whatever happens next it cannot be answered twice;
+    then the user must still be an admin of the clinic it was started for.
     """
     with session_scope(context.engine) as session:
         waiting = take_sign_in(session, web.id)
@@ -125,6 +131,8 @@ def finish_google(
             reason="state_mismatch" if waiting is None else "expired",
         )
     Caller(web.user).require_admin(waiting.clinic_id)
+    if flow is None:
+        raise ConfigError(NOT_SET_UP)
     pending = PendingSignIn(waiting.state, waiting.code_verifier, waiting.redirect_uri)
     grant = flow.finish(
         pending, state=answer.get("state"), code=answer.get("code"), error=answer.get("error")
