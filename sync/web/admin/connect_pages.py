@@ -28,7 +28,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from sync.bootstrap import secret_box
+from sync.bootstrap import google_oauth_endpoints, secret_box
 from sync.errors import ClinicSyncError, InputError
 from sync.sources.google.errors import ProviderUnavailable
 from sync.sources.google.oauth import SignInFailed
@@ -86,11 +86,13 @@ def connect_pages(context: AdminContext) -> APIRouter:
         except NotAllowed as err:
             raise not_allowed(err) from err
         except SignInFailed as err:
-            return _problem(web, str(err), err.reason, 400)
+            return _problem(context, web, str(err), err.reason, 400)
         except ProviderUnavailable as err:
-            return _problem(web, f"Google could not be reached: {err}. Try again.", None, 503)
+            return _problem(
+                context, web, f"Google could not be reached: {err}. Try again.", None, 503
+            )
         except ClinicSyncError as err:
-            return _problem(web, str(err), getattr(err, "reason", None), 502)
+            return _problem(context, web, str(err), getattr(err, "reason", None), 502)
         return RedirectResponse("/admin/calendars?connected=google", status_code=303)
 
     @router.post("/admin/connect/google/disconnect")
@@ -191,9 +193,27 @@ def _page(
     values["notice"] = notice
     caller = page_caller(web)
     found = connections.connections(context, caller) if caller.current else None
-    return render("connect.html", status, **values, found=found, error=error, typed=typed or {})
+    page = render("connect.html", status, **values, found=found, error=error, typed=typed or {})
+    return _may_post_to_google(context, page)
 
 
-def _problem(web: WebSession, message: str, reason: str | None, status: int) -> Response:
+def _problem(
+    context: AdminContext, web: WebSession, message: str, reason: str | None, status: int
+) -> Response:
     values = page_values(web, "connect", "Google was not connected")
-    return render("connect_problem.html", status, **values, message=message, reason=reason)
+    page = render("connect_problem.html", status, **values, message=message, reason=reason)
+    return _may_post_to_google(context, page)
+
+
+def _may_post_to_google(context: AdminContext, page: Response) -> Response:
+    """Let the Connect Google form's redirect reach Google's consent page.
+
+    A browser holds a form's redirects to the page's CSP ``form-action`` too (CSP Level 3,
+    https://www.w3.org/TR/CSP3/#directive-form-action), so the pages with that form name
+    the authorization endpoint's origin besides their own.
+    """
+    parts = urllib.parse.urlsplit(google_oauth_endpoints(context.settings).auth_uri)
+    policy = page.headers["Content-Security-Policy"]
+    allowed = f"form-action 'self' {parts.scheme}://{parts.netloc}"
+    page.headers["Content-Security-Policy"] = policy.replace("form-action 'self'", allowed)
+    return page
