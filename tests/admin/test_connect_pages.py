@@ -79,8 +79,9 @@ def _add_form(page: str) -> list[tuple[str, bool, bool]]:
 
 
 def test_an_admin_connects_google_and_the_grant_is_stored_encrypted_and_audited(
-    connecting: Connecting, admin: httpx.Client
+    connecting: Connecting, admin: httpx.Client, new_calendar: Callable[..., str]
 ) -> None:
+    room = new_calendar("Room 1")
     connecting.emulator.require_auth()  # the picker lists calendars with the new grant only
     started = start_google(admin)
     consent_url = started.headers["location"]
@@ -97,9 +98,12 @@ def test_an_admin_connects_google_and_the_grant_is_stored_encrypted_and_audited(
     grant = json.loads(secret_box(connecting.settings).decrypt(stored.secret))
     assert grant["refresh_token"]
     assert "connection.google_connected" in _actions(connecting)
+    csrf = csrf_of(picker.text)
+    admin.post("/admin/calendars", data={"csrf_token": csrf, "calendar_id": [room]})
     page = admin.get("/admin/connect").text
     assert "Connected" in page
     assert OWNER in page
+    assert "1 calendar(s) watched" in page
 
 
 def test_a_refused_consent_shows_a_clear_page_and_stores_nothing(

@@ -68,8 +68,9 @@ class Connections:
     def ics(self) -> list[CalendarSource]:
         return [source for source in self.sources if source.provider is Provider.ICS]
 
-    def count(self, provider: Provider) -> int:
-        return sum(1 for source in self.sources if source.provider is provider)
+    def count(self, provider: str) -> int:
+        """How many calendars of ``provider`` (a :class:`Provider` or its value) are watched."""
+        return sum(1 for source in self.sources if source.provider == provider)
 
 
 def actor(context: AdminContext, caller: Caller) -> Actor:
