@@ -43,6 +43,7 @@ class Connecting:
     settings: Settings
     emulator: EmulatorServer
     engine: Engine
+    clock: Clock
 
     @property
     def url(self) -> str:
@@ -76,9 +77,10 @@ def connecting(engine: Engine, emulator: EmulatorServer, tmp_path: Path) -> Iter
         public_url=public,
         secret_key=new_key(),
     )
-    app: FastAPI = create_app(settings, engine, clock=Clock())
+    clock = Clock()
+    app: FastAPI = create_app(settings, engine, clock=clock)
     with WebServer(app, port=port) as server:
-        yield Connecting(server, settings, emulator, engine)
+        yield Connecting(server, settings, emulator, engine, clock)
 
 
 def start_google(web: httpx.Client) -> httpx.Response:

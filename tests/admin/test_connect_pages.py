@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -129,6 +130,17 @@ def test_a_callback_with_a_wrong_state_is_refused_and_cannot_be_replayed(
     replayed = back_from_google(admin, redirect)  # the true answer, after the forged one
     assert replayed.status_code == 400
     assert "not started from this browser session" in replayed.text
+    assert _credential(connecting) is None
+
+
+def test_a_sign_in_answered_after_fifteen_minutes_has_expired(
+    connecting: Connecting, admin: httpx.Client
+) -> None:
+    redirect = through_consent(admin)
+    connecting.clock.now = NOW + timedelta(minutes=16)
+    answer = back_from_google(admin, redirect)
+    assert answer.status_code == 400
+    assert "or it expired" in answer.text
     assert _credential(connecting) is None
 
 

@@ -23,7 +23,8 @@ saved; the .ics form reads the address once.
 """
 
 import urllib.parse
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
@@ -46,6 +47,7 @@ from sync.web.admin.views import render
 
 __all__ = ["connect_pages"]
 
+_T = TypeVar("_T")
 _ANSWER_KEYS = ("state", "code", "error", "scope")
 _FINISH_PATH = "/admin/connect/google/callback"
 
@@ -133,7 +135,7 @@ def connect_pages(context: AdminContext) -> APIRouter:
     return router
 
 
-def _acting(run: Any) -> Any:
+def _acting(run: Callable[[], _T]) -> _T:
     """Run an admin's action: an auditor's attempt is the 403 page."""
     try:
         return run()
@@ -142,7 +144,7 @@ def _acting(run: Any) -> Any:
 
 
 def _form_result(
-    context: AdminContext, web: WebSession, run: Any, typed: dict[str, str]
+    context: AdminContext, web: WebSession, run: Callable[[], str], typed: dict[str, str]
 ) -> Response:
     try:
         notice = _acting(run)
