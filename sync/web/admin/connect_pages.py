@@ -101,13 +101,17 @@ def connect_pages(context: AdminContext) -> APIRouter:
     def disconnect(web: signed_in, csrf_token: csrf = None) -> Response:
         check_csrf(web, csrf_token)
         try:
-            gone = _acting(lambda: connections.disconnect_google(context, page_caller(web)))
+            gone, revoked = _acting(
+                lambda: connections.disconnect_google(context, page_caller(web))
+            )
         except ProviderUnavailable as err:
             message = f"Google could not be reached, so nothing changed: {err}. Try again."
             return _page(context, web, error=message, status=503)
         except ClinicSyncError as err:
             return _page(context, web, error=str(err), status=409)
-        notice = f"The Google account {gone.account} is disconnected and its access revoked."
+        notice = f"The Google account {gone.account} is disconnected" + (
+            " and its access revoked." if revoked else "; Google held no access to revoke."
+        )
         return _page(context, web, notice=notice)
 
     @router.post("/admin/connect/caldav")

@@ -146,10 +146,11 @@ def finish_google(
     return stored
 
 
-def disconnect_google(context: AdminContext, caller: Caller) -> Credential:
+def disconnect_google(context: AdminContext, caller: Caller) -> tuple[Credential, bool]:
     """Revoke the clinic's grant at Google, then forget it (the audit trail keeps that it was).
 
-    A grant Google no longer knows is forgotten all the same; Google unreachable leaves it
+    A grant Google no longer knows (or a service account's, which has nothing to revoke) is
+    forgotten all the same, and the answer's flag is false; Google unreachable leaves it
     stored (:class:`~sync.sources.google.errors.ProviderUnavailable`), to try again.
     """
     acting = actor(context, caller)
@@ -163,7 +164,7 @@ def disconnect_google(context: AdminContext, caller: Caller) -> Credential:
         revoked = flow.revoke(secret_box(context.settings).decrypt(stored.secret))
     with session_scope(context.engine) as session:
         connect.forget_google(session, acting, revoked=revoked)
-    return stored
+    return stored, revoked
 
 
 def account_calendars(context: AdminContext, caller: Caller) -> list[RemoteCalendar]:
