@@ -5,29 +5,33 @@ quarantine (could not be read or stored) with why.
 
 The clinic is ``--clinic`` (default ``CLINIC_SYNC_CLINIC``, created on first use); Google
 is reached as configured by the ``CLINIC_SYNC_GOOGLE_*`` settings and the clinic's grant.
-A calendar of another clinic answers exactly like one that is not connected.
+A calendar of another clinic answers exactly like one that is not connected. Adding and
+removing go through :mod:`sync.usecases.connect`, as the admin UI's calendar picker
+does, and are recorded in the audit trail as made by ``cli``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-from sqlmodel import Session
 
+from sync.accounts.service import Actor
 from sync.cli.common import ClinicOption, chosen_clinic, settings_or_exit
 from sync.cli.conflicts import safe_text
 from sync.cli.services import clean_errors, google, store, when
+from sync.cli.users import CLI_ACTOR
 from sync.errors import InputError
-from sync.ingest.text import calendar_name
 from sync.sources.port import RemoteCalendar
 from sync.store.database import session_scope
 from sync.store.quarantine import QuarantinedEvent, list_quarantined
-from sync.store.sources import CalendarSource, Provider, add_source, list_sources, remove_source
+from sync.store.sources import CalendarSource, Provider, list_sources
+from sync.usecases import connect
 
 __all__ = ["calendars_app"]
 
@@ -55,8 +59,7 @@ def discover(
         remote = [c for c in listed if include_primary or not c.primary]
         with store(settings) as engine, session_scope(engine) as session:
             chosen = chosen_clinic(session, settings, clinic)
-            known = {s.external_id for s in list_sources(session, chosen.id)}
-            added = [_connect(session, chosen.id, c) for c in remote if c.id not in known]
+            added = connect.add_calendars(session, _actor(chosen.id), Provider.GOOGLE, remote)
     left_out = "" if include_primary else _primary_note(listed)
     already = len(remote) - len(added)
     Console().print(f"{len(added)} calendar(s) added, {already} already connected{left_out}")
@@ -79,9 +82,8 @@ def add(
             remote = source.get_calendar(calendar_id)
         with store(settings) as engine, session_scope(engine) as session:
             chosen = chosen_clinic(session, settings, clinic)
-            if any(s.external_id == remote.id for s in list_sources(session, chosen.id)):
+            if not connect.add_calendars(session, _actor(chosen.id), Provider.GOOGLE, [remote]):
                 raise InputError(f"calendar {remote.id} is already connected to {chosen.name}")
-            _connect(session, chosen.id, remote)
     Console().print(f"added {remote.summary} ({remote.id}, {remote.time_zone})")
 
 
@@ -111,19 +113,13 @@ def remove(
         found = [s for s in list_sources(session, chosen.id) if s.external_id == calendar_id]
         if not found:
             raise InputError(f"calendar {calendar_id} is not connected to {chosen.name}")
-        remove_source(session, found[0].id)
+        connect.remove_calendar(session, _actor(chosen.id), found[0].id)
     Console().print(f"removed {calendar_id}")
 
 
-def _connect(session: Session, clinic_id: int, calendar: RemoteCalendar) -> CalendarSource:
-    return add_source(
-        session,
-        clinic_id,
-        Provider.GOOGLE,
-        calendar.id,
-        display_name=calendar_name(calendar.summary),
-        time_zone=calendar.time_zone,
-    )
+def _actor(clinic_id: int) -> Actor:
+    """The command acting for the clinic, now, as the audit trail names it."""
+    return Actor(CLI_ACTOR, clinic_id, datetime.now(UTC))
 
 
 def _table(clinic: str, sources: list[CalendarSource], held: Counter[int]) -> Table:

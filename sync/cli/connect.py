@@ -8,12 +8,16 @@
   stores the password encrypted and connects every calendar found.
 - ``connect ics URL`` subscribes to a read-only .ics address.
 - ``secrets rotate`` re-encrypts every stored secret under the first key.
+
+The changes are :mod:`sync.usecases.connect`'s, the ones the admin UI's Connections page
+makes too, recorded in the audit trail as made by ``cli``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -21,21 +25,18 @@ import typer
 from rich.console import Console
 from sqlmodel import Session
 
+from sync.accounts.service import Actor
 from sync.bootstrap import secret_box
 from sync.cli.common import ClinicOption, chosen_clinic, settings_or_exit
 from sync.cli.services import clean_errors, store
+from sync.cli.users import CLI_ACTOR
 from sync.config import Settings
 from sync.errors import InputError
-from sync.ingest.text import calendar_name
-from sync.sources.caldav.connection import caldav_client
-from sync.sources.caldav.source import CalDavSource
-from sync.sources.google.grants import save_oauth_grant, save_service_account
+from sync.sources.google.grants import save_service_account
 from sync.sources.google.oauth import read_service_account_key, sign_in_installed_app
-from sync.sources.icsurl import IcsUrlSource
-from sync.sources.port import RemoteCalendar
-from sync.store.credentials import CredentialKind, list_credentials, replace_secret, save_credential
+from sync.store.credentials import list_credentials, replace_secret
 from sync.store.database import session_scope
-from sync.store.sources import Provider, add_source, list_sources
+from sync.usecases import connect
 
 __all__ = ["connect_app", "secrets_app"]
 
@@ -77,7 +78,7 @@ def connect_google(
             raise InputError("give --client-secrets or set CLINIC_SYNC_GOOGLE_CLIENT_SECRETS")
         grant = sign_in_installed_app(secrets_file, port=port, open_browser=browser)
         with _clinic_session(settings, clinic) as (session, clinic_id):
-            save_oauth_grant(session, clinic_id, grant, box)
+            connect.save_google_grant(session, _actor(clinic_id), grant, box)
     Console().print("Google account connected; run `clinic-sync calendars discover` next")
 
 
@@ -103,24 +104,10 @@ def connect_caldav(
     with clean_errors():
         _known(settings, clinic)
         box = secret_box(settings)
-        source = CalDavSource(
-            caldav_client(url, username, password, timeout=settings.caldav_timeout_seconds)
-        )
-        try:
-            calendars = source.list_calendars()
-        finally:
-            source.close()
+        account = connect.CalDavAccount(url, username, password)
+        calendars = connect.discover_caldav(account, timeout=settings.caldav_timeout_seconds)
         with _clinic_session(settings, clinic) as (session, clinic_id):
-            save_credential(
-                session,
-                clinic_id,
-                Provider.CALDAV,
-                CredentialKind.PASSWORD,
-                account=username,
-                secret=box.encrypt(password),
-                endpoint=url,
-            )
-            added = _add_new(session, clinic_id, Provider.CALDAV, calendars)
+            added = len(connect.save_caldav(session, _actor(clinic_id), account, calendars, box))
     Console().print(f"CalDAV account stored; {added} calendar(s) added of {len(calendars)} found")
 
 
@@ -133,14 +120,9 @@ def connect_ics(
     settings = settings_or_exit()
     with clean_errors():
         _known(settings, clinic)
-        source = IcsUrlSource(timeout=settings.ics_timeout_seconds)
-        try:
-            calendar = source.get_calendar(url)
-        finally:
-            source.close()
+        calendar = connect.fetch_ics(url, timeout=settings.ics_timeout_seconds)
         with _clinic_session(settings, clinic) as (session, clinic_id):
-            if not _add_new(session, clinic_id, Provider.ICS, [calendar]):
-                raise InputError(f"{url} is already connected")
+            connect.subscribe_ics(session, _actor(clinic_id), calendar)
     Console().print(f"subscribed to {calendar.summary} ({calendar.time_zone}); read-only")
 
 
@@ -170,18 +152,6 @@ def _clinic_session(settings: Settings, clinic: str | None) -> Iterator[tuple[Se
         yield session, chosen_clinic(session, settings, clinic).id
 
 
-def _add_new(
-    session: Session, clinic_id: int, provider: Provider, found: list[RemoteCalendar]
-) -> int:
-    known = {source.external_id for source in list_sources(session, clinic_id)}
-    new = [calendar for calendar in found if calendar.id not in known]
-    for calendar in new:
-        add_source(
-            session,
-            clinic_id,
-            provider,
-            calendar.id,
-            display_name=calendar_name(calendar.summary),
-            time_zone=calendar.time_zone,
-        )
-    return len(new)
+def _actor(clinic_id: int) -> Actor:
+    """The command acting for the clinic, now, as the audit trail names it."""
+    return Actor(CLI_ACTOR, clinic_id, datetime.now(UTC))

@@ -26,6 +26,7 @@ from types import FrameType
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
+from pydantic import SecretStr
 from rich.console import Console
 
 from sync.accounts.service import Actor, create_user
@@ -44,10 +45,12 @@ from sync.demo.first_sync import (
     patient_feed,
 )
 from sync.demo.live import insert_booking, new_bookings
+from sync.demo.oauth_client import free_port, seed_oauth_client
 from sync.demo.report import conflict_rows, flag_line, patient_names
 from sync.demo.screen import DemoLogin, Screen
 from sync.emulator import EmulatorServer
 from sync.errors import InputError
+from sync.secrets import new_key
 from sync.store.database import session_scope
 from sync.store.users import Role
 from sync.web.app import create_app
@@ -109,7 +112,7 @@ def run_demo(options: DemoOptions, console: Console) -> None:
         with single_worker_lock(settings.database_url):
             _remove_database(options.database)
             with open_demo_services(settings) as services:
-                _serve(services, clinic, options, screen, stop, emulator_url=emulator.url)
+                _serve(services, clinic, options, screen, stop, emulator=emulator)
 
 
 def _serve(
@@ -119,12 +122,14 @@ def _serve(
     screen: Screen,
     stop: threading.Event,
     *,
-    emulator_url: str,
+    emulator: EmulatorServer,
 ) -> None:
-    app = create_app(services.settings, services.engine)
-    with _web_server(app, options.port) as web:
-        settings = services.settings.model_copy(update={"public_url": web.url})
-        services = replace(services, settings=settings)
+    port = options.port or free_port()
+    settings = _connectable(services.settings, emulator, port, options.database)
+    services = replace(services, settings=settings)
+    emulator_url = emulator.url
+    app = create_app(settings, services.engine)
+    with _web_server(app, port) as web:
         sources = connect_calendars(services, clinic)
         first_sync(services, sources, screen, stop)
         rows = conflict_rows(services.engine, services.clinic.id, patient_names(clinic))
@@ -198,6 +203,25 @@ def _demo_login(services: Services, web_url: str) -> DemoLogin:
         actor = Actor(name="demo", clinic_id=services.clinic.id, now=datetime.now(UTC))
         create_user(session, actor, email, Role.ADMIN, password)
     return DemoLogin(url=f"{web_url}/admin/login", user=email, password=password)
+
+
+def _connectable(settings: Settings, emulator: EmulatorServer, port: int, db: Path) -> Settings:
+    """The web app's settings on ``port``, with Connect Google pointed at the emulator.
+
+    The emulator gets an OAuth client whose redirect URI is the app's callback, port
+    included; grants are encrypted under the configured key or, without one, a key of
+    this run only.
+    """
+    public_url = f"http://127.0.0.1:{port}"
+    client_secrets = seed_oauth_client(emulator, public_url, db.resolve().parent)
+    return settings.model_copy(
+        update={
+            "public_url": public_url,
+            "google_client_secrets": client_secrets,
+            "google_oauth_base_url": emulator.url,
+            "secret_key": settings.secret_key or SecretStr(new_key()),
+        }
+    )
 
 
 @contextmanager

@@ -110,6 +110,7 @@ class Screen:
         self._link("", "API docs at /admin/api-docs, health at /healthz", text=True)
         if login is not None:
             self._link("Admin", f"{login.url}  (user {login.user}, password {login.password})")
+            self._link("", "Connect Google at /admin/connect (emulated consent)", text=True)
         else:
             self._link("Conflicts", f"clinic-sync conflicts list --clinic {slug}, with")
             self._link("", f"CLINIC_SYNC_DATABASE_URL={database_url}")

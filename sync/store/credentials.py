@@ -5,6 +5,7 @@ The repository stores the secret exactly as it is handed in — a Fernet token m
 grant (revoked, expired), :func:`mark_reconnect_required` records it with the reason;
 the admin UI and health read it through :func:`get_credential` or :func:`list_credentials`,
 and saving a new grant (:func:`save_credential`) makes the credential active again.
+Disconnecting deletes it (:func:`delete_credential`); the audit trail keeps that it was.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ __all__ = [
     "Credential",
     "CredentialKind",
     "CredentialState",
+    "delete_credential",
     "get_credential",
     "list_credentials",
     "mark_reconnect_required",
     "replace_secret",
     "save_credential",
+    "set_account",
 ]
 
 
@@ -134,6 +137,25 @@ def mark_reconnect_required(
     session.add(row)
     session.flush()
     return _credential(row)
+
+
+def set_account(session: Session, clinic_id: int, provider: Provider, account: str) -> None:
+    """Name the account a grant signs in as, once the provider said (a Google e-mail)."""
+    row = _require(session, clinic_id, provider)
+    row.account = account
+    session.add(row)
+    session.flush()
+
+
+def delete_credential(session: Session, clinic_id: int, provider: Provider) -> Credential | None:
+    """Forget the clinic's credential for ``provider``: what was deleted, ``None`` if none."""
+    row = _find(session, clinic_id, provider)
+    if row is None:
+        return None
+    gone = _credential(row)
+    session.delete(row)
+    session.flush()
+    return gone
 
 
 def replace_secret(session: Session, credential_id: int, secret: str) -> None:

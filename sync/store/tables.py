@@ -736,3 +736,26 @@ __all__ += [
     "NotificationPreferenceRow",
     "NotificationWebhookRow",
 ]
+
+
+class GoogleSignInRow(StoreModel, table=True):
+    """A Connect Google started in one browser session, waiting for Google's callback.
+
+    One per web session, gone with it; ``clinic_id`` is the clinic the grant is for,
+    ``state`` and ``code_verifier`` bind the callback to this sign-in (RFC 6749 §10.12,
+    RFC 7636). Taken (deleted) by the callback, so a replayed callback finds nothing.
+    """
+
+    __tablename__ = "google_sign_ins"
+    __table_args__ = (UniqueConstraint("web_session_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    web_session_id: int = Field(sa_column=_fk("web_sessions.id"))
+    clinic_id: int = Field(sa_column=_fk("clinics.id"))
+    state: str = Field(sa_type=String(128))
+    code_verifier: str = Field(sa_type=String(128))
+    redirect_uri: str = Field(sa_type=String(1024))
+    started_at: datetime = Field(sa_type=UtcDateTime)
+
+
+__all__ += ["GoogleSignInRow"]

@@ -587,6 +587,147 @@ CASES: dict[tuple[str, str], Case] = {
 }
 
 
+# --- connections and the calendar picker (issue 14) -------------------------------------
+
+
+def _as_beta_auditor(web: httpx.Client) -> str:
+    """Switch ``BOTH``'s browser to Beta, where they audit; the CSRF token of its pages."""
+    csrf = csrf_of(web.get("/admin/conflicts").text)
+    assert web.post("/admin/clinic", data={"csrf_token": csrf, "clinic": "beta"}).status_code == 303
+    return csrf
+
+
+def _beta_credential(w: World) -> Any:
+    from sync.store.credentials import CredentialKind, get_credential, save_credential
+    from sync.store.sources import Provider
+
+    with session_scope(w.engine) as session:
+        found = get_credential(session, w.beta.clinic.id, Provider.CALDAV)
+        if found is None:
+            found = save_credential(
+                session, w.beta.clinic.id, Provider.CALDAV, CredentialKind.PASSWORD,
+                account="bea.beta", secret="sealed", endpoint="https://dav.beta.example/", now=NOW,
+            )  # fmt: skip
+    return found
+
+
+def _ui_connections(w: World) -> None:
+    _beta_credential(w)
+    with w.web(ALPHA_ADMIN) as web:
+        answer = web.get("/admin/connect")
+        assert answer.status_code == 200
+        _no_beta(answer)
+        assert "dav.beta.example" not in answer.text
+        _no_beta(web.get("/admin/connect?clinic=beta"))
+
+
+def _watched(answer: httpx.Response) -> str:
+    """The picker's list of the clinic's own calendars (the account's list is the emulator's)."""
+    return answer.text.split('id="watched-heading"', 1)[1]
+
+
+def _ui_calendars(w: World) -> None:
+    with w.web(ALPHA_ADMIN) as web:
+        answer = web.get("/admin/calendars")
+    assert answer.status_code == 200
+    assert "Alpha Room 1" in _watched(answer)
+    for text in BETA_DATA:
+        assert text not in _watched(answer)
+    for source_id in w.beta.sources:
+        assert f"/admin/calendars/{source_id}/" not in answer.text
+
+
+def _ui_add_calendars(w: World) -> None:
+    with w.web(ALPHA_ADMIN) as web:
+        csrf = csrf_of(web.get("/admin/calendars").text)
+        data = {"csrf_token": csrf, "calendar_id": ["not-in-the-account@example.com"]}
+        answer = web.post("/admin/calendars", data=data)
+    assert answer.status_code == 422
+    assert all(text not in _watched(answer) for text in BETA_DATA)
+    with w.web(BOTH) as web:
+        csrf = _as_beta_auditor(web)
+        data = {"csrf_token": csrf, "calendar_id": ["not-in-the-account@example.com"]}
+        assert web.post("/admin/calendars", data=data).status_code == 403
+
+
+def _ui_calendar_action(w: World) -> None:
+    with w.web(ALPHA_ADMIN) as web:
+        data = {"csrf_token": csrf_of(web.get("/admin/conflicts").text)}
+        for action in ("pause", "resume", "remove"):
+            path = f"/admin/calendars/{{}}/{action}"
+            _like_missing(web.post, path, str(w.beta.sources[0]), "999999", data=data)
+    with session_scope(w.engine) as session:
+        assert get_source(session, w.beta.sources[0]).enabled
+
+
+def _ui_start_google(w: World) -> None:
+    with w.web(BOTH) as web:
+        csrf = _as_beta_auditor(web)
+        answer = web.post("/admin/connect/google", data={"csrf_token": csrf})
+    assert answer.status_code == 403
+    _no_beta_patients(answer)
+
+
+def _ui_finish_google(w: World) -> None:
+    """A sign-in kept for Beta on the session of a user who only audits Beta stores nothing."""
+    from sync.store.credentials import get_credential
+    from sync.store.sign_ins import WaitingSignIn, keep_sign_in
+    from sync.store.sources import Provider
+    from sync.store.tables import WebSessionRow
+
+    with w.web(BOTH) as web:
+        with session_scope(w.engine) as session:
+            row = session.exec(select(WebSessionRow).order_by(WebSessionRow.id.desc())).first()
+            waiting = WaitingSignIn(w.beta.clinic.id, "s", "v" * 43, "http://x/cb", NOW)
+            keep_sign_in(session, row.id, waiting)
+        answer = web.get("/admin/connect/google/callback?state=s&code=c")
+    assert answer.status_code == 403
+    _no_beta_patients(answer)
+    with session_scope(w.engine) as session:
+        assert get_credential(session, w.beta.clinic.id, Provider.GOOGLE) is None
+
+
+def _ui_disconnect_google(w: World) -> None:
+    _beta_credential(w)
+    with w.web(ALPHA_ADMIN) as web:
+        data = {"csrf_token": csrf_of(web.get("/admin/connect").text)}
+        answer = web.post("/admin/connect/google/disconnect", data=data)
+    assert answer.status_code == 409
+    _no_beta(answer)
+    assert _beta_credential(w).account == "bea.beta"
+
+
+def _ui_connect_form(path: str) -> Case:
+    def case(w: World) -> None:
+        with w.web(ALPHA_ADMIN) as web:
+            data = {"csrf_token": csrf_of(web.get("/admin/connect").text), "url": "ftp://x/"}
+            answer = web.post(path, data=data)
+            assert answer.status_code == 422
+            _no_beta(answer)
+        with w.web(BOTH) as web:
+            data = {"csrf_token": _as_beta_auditor(web), "url": "https://x.example/"}
+            assert web.post(path, data=data).status_code == 403
+        assert _beta_credential(w).endpoint == "https://dav.beta.example/"
+
+    return case
+
+
+CASES.update(
+    {
+        ("GET", "/admin/connect"): _ui_connections,
+        ("POST", "/admin/connect/google"): _ui_start_google,
+        ("GET", "/oauth/google/callback"): _public("/oauth/google/callback?state=s&code=c"),
+        ("GET", "/admin/connect/google/callback"): _ui_finish_google,
+        ("POST", "/admin/connect/google/disconnect"): _ui_disconnect_google,
+        ("POST", "/admin/connect/caldav"): _ui_connect_form("/admin/connect/caldav"),
+        ("POST", "/admin/connect/ics"): _ui_connect_form("/admin/connect/ics"),
+        ("GET", "/admin/calendars"): _ui_calendars,
+        ("POST", "/admin/calendars"): _ui_add_calendars,
+        ("POST", "/admin/calendars/{source_id}/{action}"): _ui_calendar_action,
+    }
+)
+
+
 def _routes(app: FastAPI) -> Iterator[tuple[str, str]]:
     def flat(routes: Any) -> Iterator[Any]:
         for route in routes:

@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse
 
 from sync.web.admin.api import api_router
 from sync.web.admin.auth import LoginRequired, PageError
+from sync.web.admin.connect_pages import connect_pages
 from sync.web.admin.context import AdminContext
 from sync.web.admin.input_guard import RefuseControlCharacters
 from sync.web.admin.operator import operator_pages
@@ -37,6 +38,7 @@ def install_admin(app: FastAPI, context: AdminContext) -> None:
     app.include_router(other_pages(context))
     app.include_router(operator_pages(context))
     app.include_router(policy_pages(context))
+    app.include_router(connect_pages(context))
     app.include_router(api_router(context))
     app.add_middleware(RefuseControlCharacters, prefixes=("/admin", "/api/"))
     app.add_exception_handler(LoginRequired, _to_login)  # type: ignore[arg-type]
