@@ -99,9 +99,7 @@ def resend_invite(
     """A new link for an open invitation of the actor's clinic (the old one stops working)."""
     invite = _open_of(session, actor, invite_id)
     secret = new_secret()
-    renewed = renew_invite(
-        session, invite.id, hash_secret(secret), expires_at=actor.now + lifetime
-    )
+    renewed = renew_invite(session, invite.id, hash_secret(secret), expires_at=actor.now + lifetime)
     _audit(session, actor, "invite.resent", renewed)
     return IssuedInvite(renewed, secret)
 

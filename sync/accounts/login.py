@@ -16,7 +16,7 @@ clinic (an operator), go to the trail of the clinic the caller acts for
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
@@ -51,7 +51,7 @@ __all__ = [
 class LoginLimits:
     """How sign-ins are throttled, and how long a session lasts."""
 
-    throttle: Throttle = Throttle()
+    throttle: Throttle = field(default_factory=Throttle)
     session_lifetime: timedelta = timedelta(hours=12)
 
 
@@ -124,9 +124,7 @@ def _verified(session: Session, user: User | None, password: str) -> User | None
     return user if verify_password(password_hash_of(session, user.id), password) else None
 
 
-def open_session(
-    session: Session, user: User, now: datetime, lifetime: timedelta
-) -> OpenedSession:
+def open_session(session: Session, user: User, now: datetime, lifetime: timedelta) -> OpenedSession:
     """A new signed-in session of ``user`` (after a sign-in, an accepted invitation, …)."""
     cookie, csrf = new_secret(), new_secret()
     expires = now + lifetime

@@ -80,7 +80,7 @@ def get_invite(session: Session, invite_id: int, clinic_ids: tuple[int, ...]) ->
 
 
 def list_open_invites(session: Session, clinic_id: int) -> list[Invite]:
-    """A clinic's invitations not accepted nor revoked (expired ones too: to resend), newest first."""
+    """A clinic's invitations neither accepted nor revoked (expired ones too), newest first."""
     query = (
         select(InviteRow)
         .where(col(InviteRow.clinic_id) == clinic_id)

@@ -50,8 +50,8 @@ __all__ = [
     "set_operator",
     "set_password_hash",
     "set_session_clinic",
-    "set_user_name",
     "set_user_disabled",
+    "set_user_name",
     "user_for_api_token",
     "web_session_for",
 ]

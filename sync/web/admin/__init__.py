@@ -16,6 +16,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 
+from sync.web.admin.account_pages import account_pages
 from sync.web.admin.api import api_router
 from sync.web.admin.auth import LoginRequired, PageError
 from sync.web.admin.context import AdminContext
@@ -23,6 +24,7 @@ from sync.web.admin.input_guard import RefuseControlCharacters
 from sync.web.admin.operator import operator_pages
 from sync.web.admin.other_pages import other_pages
 from sync.web.admin.pages import conflict_pages
+from sync.web.admin.people_pages import people_pages
 from sync.web.admin.session_pages import session_pages
 from sync.web.admin.views import render
 
@@ -35,6 +37,8 @@ def install_admin(app: FastAPI, context: AdminContext) -> None:
     app.include_router(conflict_pages(context))
     app.include_router(other_pages(context))
     app.include_router(operator_pages(context))
+    app.include_router(people_pages(context))
+    app.include_router(account_pages(context))
     app.include_router(api_router(context))
     app.add_middleware(RefuseControlCharacters, prefixes=("/admin", "/api/"))
     app.add_exception_handler(LoginRequired, _to_login)  # type: ignore[arg-type]

@@ -54,6 +54,16 @@ class AdminContext:
         )
 
     @property
+    def invite_lifetime(self) -> timedelta:
+        """How long an invitation link works."""
+        return timedelta(hours=self.settings.invite_valid_hours)
+
+    @property
+    def reset_lifetime(self) -> timedelta:
+        """How long a password-reset link works."""
+        return timedelta(minutes=self.settings.password_reset_valid_minutes)
+
+    @property
     def secure_cookies(self) -> bool:
         """Cookies are ``Secure`` when the public URL is https."""
         return self.settings.public_url.startswith("https://")
