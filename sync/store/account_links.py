@@ -27,6 +27,7 @@ __all__ = [
     "get_invite",
     "list_open_invites",
     "renew_invite",
+    "resets_since",
     "revoke_invite",
     "take_invite",
     "take_reset",
@@ -140,6 +141,16 @@ def add_reset(
         )
     )
     session.flush()
+
+
+def resets_since(session: Session, user_id: int, since: datetime) -> int:
+    """How many reset links ``user_id`` was sent after ``since``."""
+    query = (
+        select(PasswordResetRow.id)
+        .where(col(PasswordResetRow.user_id) == user_id)
+        .where(col(PasswordResetRow.created_at) > since)
+    )
+    return len(list(session.exec(query)))
 
 
 def find_live_reset(session: Session, token_hash: str, *, now: datetime) -> int | None:

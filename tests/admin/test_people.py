@@ -246,6 +246,18 @@ def test_forgot_password_answers_the_same_whether_or_not_the_address_has_an_acco
     assert [m["To"] for m in inbox.messages] == [ADMIN]
 
 
+def test_at_most_three_reset_emails_an_hour_go_to_one_address(
+    browser_client: httpx.Client, inbox: Inbox, accounts: Accounts, clock: Clock
+) -> None:
+    for _ in range(5):
+        assert _forgot(browser_client, ADMIN).status_code == 200
+    arrived(inbox, ADMIN, 3)
+    assert len(inbox.to(ADMIN)) == 3
+    clock.now = NOW + timedelta(hours=1, seconds=1)
+    _forgot(browser_client, ADMIN)
+    assert len(arrived(inbox, ADMIN, 4)) == 4
+
+
 def test_a_reset_link_sets_a_new_password_once_and_ends_every_session(
     browser_client: httpx.Client, mail_server: WebServer, inbox: Inbox, accounts: Accounts,
     engine: Engine,
