@@ -180,18 +180,48 @@ class Settings(BaseSettings):
     )
     login_max_failures: int = Field(
         5,
+        ge=0,
+        description="Wrong passwords on one account, since its last sign-in and within the "
+        "window, before each further attempt must wait (a growing delay, never a lockout).",
+    )
+    login_delay_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="The first wait after login_max_failures wrong passwords on an account, "
+        "in seconds; it doubles with each further wrong password.",
+    )
+    login_max_delay_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="The longest wait between two sign-in attempts on one account, in seconds: "
+        "the most a stranger guessing at an account can delay its owner.",
+    )
+    login_address_max_failures: int = Field(
+        50,
         ge=1,
-        description="Failed sign-ins per account, and per client address, before the admin "
-        "UI answers 429 for the rest of the window.",
+        description="Failed sign-ins from one client address, on any accounts, within the "
+        "window, before that address answers 429 until the oldest leaves the window.",
     )
     login_window_seconds: int = Field(
         900, ge=1, description="The window failed sign-ins are counted over, in seconds."
     )
 
-    forwarded_allow_ips: str = Field(
+    invite_valid_hours: int = Field(
+        72, ge=1, description="How long an invitation link to a clinic works, in hours."
+    )
+    password_reset_valid_minutes: int = Field(
+        60, ge=5, description="How long a password-reset link works, in minutes."
+    )
+
+    trusted_proxies: str = Field(
         "127.0.0.1",
-        description="Reverse proxies (addresses or networks, comma-separated; * for any) "
-        "whose X-Forwarded-For/-Proto `clinic-sync serve` trusts for the client's address.",
+        description="Reverse proxies (addresses or networks, comma-separated; * for any) whose "
+        "X-Forwarded-For/-Proto give the client's address, for sign-in limits and logs; a "
+        "request from any other peer is taken at its own address. "
+        "CLINIC_SYNC_FORWARDED_ALLOW_IPS is accepted too.",
+        validation_alias=AliasChoices(
+            "CLINIC_SYNC_TRUSTED_PROXIES", "CLINIC_SYNC_FORWARDED_ALLOW_IPS"
+        ),
     )
     api_docs: bool = Field(
         False,

@@ -1,8 +1,8 @@
-"""Signing in to the admin UI, rate limited per account and per client address (SPEC §8).
+"""Signing in to the admin UI, throttled per account and per client address (SPEC §8).
 
-A sign-in is refused for the rest of the window once ``max_failures`` failed attempts
-were made on one account, or from one client address, within ``window`` (defaults:
-5 in 15 minutes); the caller answers 429 with ``Retry-After``. Attempts and outcomes
+A sign-in that must wait (:mod:`sync.accounts.throttle`: a growing delay per account
+after a few wrong passwords, never a lockout of the right one; a cap per client address)
+is refused unchecked and the caller answers 429 with ``Retry-After``. Attempts and outcomes
 go to the audit trail — the address tried and the client, never the password. A
 successful sign-in opens a server-side session: the browser holds a random cookie,
 the store its hash and the session's CSRF token.
@@ -16,8 +16,7 @@ clinic (an operator), go to the trail of the clinic the caller acts for
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
@@ -25,26 +24,34 @@ from sqlmodel import Session
 from sync.accounts.passwords import dummy_verify, verify_password
 from sync.accounts.secrets import hash_secret, new_secret
 from sync.accounts.service import Actor
+from sync.accounts.throttle import Throttle, account_wait, address_wait
 from sync.store.audit import record_audit_event
 from sync.store.users import (
     User,
     add_web_session,
     delete_web_session,
     failed_logins_since,
+    failures_since_success,
     find_user,
     password_hash_of,
     record_login_attempt,
 )
 
-__all__ = ["LoginLimits", "LoginResult", "OpenedSession", "sign_in", "sign_out"]
+__all__ = [
+    "LoginLimits",
+    "LoginResult",
+    "OpenedSession",
+    "open_session",
+    "sign_in",
+    "sign_out",
+]
 
 
 @dataclass(frozen=True, slots=True)
 class LoginLimits:
-    """How many failures within which window stop further attempts, and how long a session lasts."""
+    """How sign-ins are throttled, and how long a session lasts."""
 
-    max_failures: int = 5
-    window: timedelta = timedelta(minutes=15)
+    throttle: Throttle = field(default_factory=Throttle)
     session_lifetime: timedelta = timedelta(hours=12)
 
 
@@ -89,7 +96,7 @@ def sign_in(
         return LoginResult()
     signed_in = Actor(user.email, actor.clinic_id, actor.now)
     _audit(session, signed_in, user, "login.succeeded", email=address, client=client)
-    return LoginResult(user, _open(session, user, actor.now, limits.session_lifetime))
+    return LoginResult(user, open_session(session, user, actor.now, limits.session_lifetime))
 
 
 def sign_out(session: Session, actor: Actor, user: User, cookie: str, client: str) -> None:
@@ -101,15 +108,13 @@ def sign_out(session: Session, actor: Actor, user: User, cookie: str, client: st
 def _throttled(
     session: Session, email: str, client: str, limits: LoginLimits, now: datetime
 ) -> int | None:
-    since = now - limits.window
-    for failures in (
-        failed_logins_since(session, since, email=email),
-        failed_logins_since(session, since, client=client),
-    ):
-        if len(failures) >= limits.max_failures:
-            free_at = failures[-limits.max_failures] + limits.window
-            return max(1, math.ceil((free_at - now).total_seconds()))
-    return None
+    throttle = limits.throttle
+    since = now - throttle.window
+    waits = (
+        account_wait(throttle, failures_since_success(session, email, since), now),
+        address_wait(throttle, failed_logins_since(session, since, client=client), now),
+    )
+    return max((wait for wait in waits if wait is not None), default=None)
 
 
 def _verified(session: Session, user: User | None, password: str) -> User | None:
@@ -119,7 +124,8 @@ def _verified(session: Session, user: User | None, password: str) -> User | None
     return user if verify_password(password_hash_of(session, user.id), password) else None
 
 
-def _open(session: Session, user: User, now: datetime, lifetime: timedelta) -> OpenedSession:
+def open_session(session: Session, user: User, now: datetime, lifetime: timedelta) -> OpenedSession:
+    """A new signed-in session of ``user`` (after a sign-in, an accepted invitation, …)."""
     cookie, csrf = new_secret(), new_secret()
     expires = now + lifetime
     add_web_session(session, user.id, hash_secret(cookie), csrf, now=now, expires_at=expires)

@@ -27,6 +27,8 @@ from sync.store.users import (
     add_api_token,
     add_user,
     find_user,
+    list_api_tokens,
+    revoke_api_token,
     set_operator,
     set_password_hash,
     set_user_disabled,
@@ -35,13 +37,16 @@ from sync.store.users import (
 __all__ = [
     "Actor",
     "IssuedApiToken",
+    "audit_for_user",
     "change_password",
     "create_user",
     "disable_user",
+    "enable_user",
     "grant_role",
     "issue_api_token",
     "make_operator",
     "normalise_email",
+    "revoke_api_token_of",
     "revoke_role",
 ]
 
@@ -141,6 +146,36 @@ def disable_user(session: Session, actor: Actor, email: str) -> User:
     disabled = set_user_disabled(session, user.email, now=actor.now)
     _audit(session, actor, "user.disabled", {"user": user.email})
     return disabled
+
+
+def enable_user(session: Session, actor: Actor, email: str) -> User:
+    """Let a disabled user sign in again (with the password they had)."""
+    user = _known(session, email)
+    enabled = set_user_disabled(session, user.email, now=None)
+    _audit(session, actor, "user.enabled", {"user": user.email})
+    return enabled
+
+
+def revoke_api_token_of(session: Session, actor: Actor, user: User, token_id: int) -> ApiToken:
+    """Revoke one of ``user``'s own tokens; :class:`InputError` when it is not theirs."""
+    token = next((t for t in list_api_tokens(session, user.id) if t.id == token_id), None)
+    if token is None:
+        raise InputError(f"no API token {token_id}")
+    revoke_api_token(session, token_id, now=actor.now)
+    detail = {"user": user.email, "token_id": token_id, "label": token.label or ""}
+    audit_for_user(session, actor, user, "api_token.revoked", detail)
+    [revoked] = [t for t in list_api_tokens(session, user.id) if t.id == token_id]
+    return revoked
+
+
+def audit_for_user(
+    session: Session, actor: Actor, user: User | None, action: str, detail: dict[str, object]
+) -> None:
+    """Record an event about a person in each clinic they are a member of (or, for a
+    stranger or an operator of no clinic, in the actor's)."""
+    trails = (user.clinic_ids if user else ()) or (actor.clinic_id,)
+    for clinic_id in trails:
+        record_audit_event(session, clinic_id, actor.name, action, detail=detail, at=actor.now)
 
 
 def issue_api_token(

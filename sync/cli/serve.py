@@ -52,7 +52,7 @@ def serve(
     bound = sock.getsockname()[1]
     _log.info("clinic-sync web on http://%s:%d/ (admin at /admin)", host, bound)
     try:
-        run_web(app, sock, forwarded_allow_ips=settings.forwarded_allow_ips)
+        run_web(app, sock, forwarded_allow_ips=settings.trusted_proxies)
     except KeyboardInterrupt:
         pass
     finally:

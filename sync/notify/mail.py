@@ -39,7 +39,10 @@ class EmailChannel:
 
     def send(self, message: Outgoing, *, now: datetime) -> None:
         """Hand ``message`` to the SMTP server; :class:`DeliveryFailed` if it is refused."""
-        mail = self.compose(message, now=now)
+        self.deliver(self.compose(message, now=now))
+
+    def deliver(self, mail: EmailMessage) -> None:
+        """Hand a composed e-mail to the SMTP server; :class:`DeliveryFailed` if it is refused."""
         try:
             with self._connect() as smtp:
                 smtp.send_message(mail)

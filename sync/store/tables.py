@@ -417,6 +417,7 @@ class UserRow(StoreModel, table=True):
     disabled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     password_changed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     operator: bool = Field(default=False, sa_type=Boolean)
+    name: str | None = Field(default=None, sa_type=String(200))
 
 
 class MembershipRow(StoreModel, table=True):
@@ -491,6 +492,45 @@ class LoginAttemptRow(StoreModel, table=True):
 
 
 __all__ += ["ApiTokenRow", "LoginAttemptRow", "MembershipRow", "UserRow", "WebSessionRow"]
+
+
+class InviteRow(StoreModel, table=True):
+    """An invitation to join a clinic with a role: a one-time link, kept as its hash.
+
+    Live while neither ``accepted_at`` nor ``revoked_at`` is set and before ``expires_at``;
+    a resend replaces ``token_hash`` and ``expires_at``, so the older link stops working.
+    """
+
+    __tablename__ = "invites"
+    __table_args__ = (UniqueConstraint("token_hash"), Index(None, "clinic_id", "email"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    clinic_id: int = Field(sa_column=_fk("clinics.id"))
+    email: str = Field(sa_type=String(320))
+    role: str = Field(sa_type=String(16))
+    token_hash: str = Field(sa_type=String(64))
+    invited_by: str = Field(sa_type=String(320))
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    expires_at: datetime = Field(sa_type=UtcDateTime)
+    accepted_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class PasswordResetRow(StoreModel, table=True):
+    """A password-reset link sent to a user: its hash, when it expires, when it was used."""
+
+    __tablename__ = "password_resets"
+    __table_args__ = (UniqueConstraint("token_hash"), Index(None, "user_id"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=_fk("users.id"))
+    token_hash: str = Field(sa_type=String(64))
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    expires_at: datetime = Field(sa_type=UtcDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+__all__ += ["InviteRow", "PasswordResetRow"]
 
 
 IDENTITY_KEY_KINDS = MATCH_KINDS

@@ -18,7 +18,13 @@ from sqlmodel import Session, col, select
 
 from sync.store.errors import RecordNotFound
 from sync.store.memberships import Membership, Role, memberships_of
-from sync.store.tables import ApiTokenRow, LoginAttemptRow, UserRow, WebSessionRow
+from sync.store.tables import (
+    ApiTokenRow,
+    LoginAttemptRow,
+    MembershipRow,
+    UserRow,
+    WebSessionRow,
+)
 
 __all__ = [
     "ApiToken",
@@ -32,8 +38,11 @@ __all__ = [
     "delete_user_sessions",
     "delete_web_session",
     "failed_logins_since",
+    "failures_since_success",
     "find_user",
+    "get_user",
     "list_api_tokens",
+    "list_members",
     "list_users",
     "password_hash_of",
     "record_login_attempt",
@@ -42,6 +51,7 @@ __all__ = [
     "set_password_hash",
     "set_session_clinic",
     "set_user_disabled",
+    "set_user_name",
     "user_for_api_token",
     "web_session_for",
 ]
@@ -62,6 +72,7 @@ class User:
     disabled_at: datetime | None = None
     operator: bool = False
     memberships: tuple[Membership, ...] = ()
+    name: str | None = None
 
     @property
     def clinic_ids(self) -> tuple[int, ...]:
@@ -117,6 +128,33 @@ def find_user(session: Session, email: str) -> User | None:
     """The user with ``email`` (any case), enabled or not."""
     row = _user_row(session, email)
     return None if row is None else _user(session, row)
+
+
+def get_user(session: Session, user_id: int) -> User | None:
+    """The user with ``user_id``, enabled or not."""
+    row = session.get(UserRow, user_id)
+    return None if row is None else _user(session, row)
+
+
+def list_members(session: Session, clinic_id: int) -> list[User]:
+    """The clinic's members, by e-mail, each with all their memberships."""
+    query = (
+        select(UserRow)
+        .join(MembershipRow, col(MembershipRow.user_id) == col(UserRow.id))
+        .where(col(MembershipRow.clinic_id) == clinic_id)
+        .order_by(col(UserRow.email))
+    )
+    rows = list(session.exec(query))
+    held = memberships_of(session, [_id(row) for row in rows])
+    return [_record(row, held.get(_id(row), ())) for row in rows]
+
+
+def set_user_name(session: Session, email: str, name: str) -> User:
+    """Store the name a user goes by."""
+    row = _existing(session, email)
+    row.name = name
+    session.flush()
+    return _user(session, row)
 
 
 def password_hash_of(session: Session, user_id: int) -> str:
@@ -286,6 +324,17 @@ def failed_logins_since(
     return sorted(session.exec(query.order_by(col(LoginAttemptRow.at))))
 
 
+def failures_since_success(session: Session, email: str, since: datetime) -> list[datetime]:
+    """When the failed attempts on ``email`` after ``since`` and after its last success were."""
+    last_success = session.exec(
+        select(LoginAttemptRow.at)
+        .where(col(LoginAttemptRow.email) == email.casefold())
+        .where(col(LoginAttemptRow.succeeded).is_(True), col(LoginAttemptRow.at) > since)
+        .order_by(col(LoginAttemptRow.at).desc())
+    ).first()
+    return failed_logins_since(session, max(since, last_success or since), email=email)
+
+
 def _user_row(session: Session, email: str) -> UserRow | None:
     return session.exec(select(UserRow).where(col(UserRow.email) == email.casefold())).first()
 
@@ -307,7 +356,9 @@ def _user(session: Session, row: UserRow) -> User:
 
 
 def _record(row: UserRow, memberships: tuple[Membership, ...]) -> User:
-    return User(_id(row), row.email, row.created_at, row.disabled_at, row.operator, memberships)
+    return User(
+        _id(row), row.email, row.created_at, row.disabled_at, row.operator, memberships, row.name
+    )
 
 
 def _token(row: ApiTokenRow) -> ApiToken:

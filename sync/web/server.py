@@ -51,11 +51,19 @@ def run_web(app: FastAPI, sock: socket.socket, *, forwarded_allow_ips: str) -> N
 class WebServer:
     """The app served on a background thread, on loopback by default."""
 
-    def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        app: FastAPI,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        forwarded_allow_ips: str | None = None,
+    ) -> None:
         self.app = app
         self.host = host
         self.port = port
-        self._thread = ServerThread(server_config(app, log_level="warning"), "web-http")
+        config = server_config(app, log_level="warning", forwarded_allow_ips=forwarded_allow_ips)
+        self._thread = ServerThread(config, "web-http")
 
     @property
     def url(self) -> str:

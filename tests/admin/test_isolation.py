@@ -535,6 +535,149 @@ def _next_poll(w: World, source_id: int) -> Any:
         return get_source(session, source_id).next_poll_at
 
 
+# --- people, invitations, one's own account ---------------------------------------------
+
+
+def _user_id(w: World, email: str) -> int:
+    from sync.store.users import find_user
+
+    with session_scope(w.engine) as session:
+        user = find_user(session, email)
+        assert user is not None
+        return user.id
+
+
+def _beta_invite(w: World) -> int:
+    """An open invitation to Beta (id 4242: a number no page holds by chance)."""
+    from sync.store.tables import InviteRow
+
+    with session_scope(w.engine) as session:
+        session.add(InviteRow(
+            id=4242, clinic_id=w.beta.clinic.id, email="new@beta.example", role="auditor",
+            token_hash="0" * 64, invited_by=BETA_ADMIN, created_at=NOW,
+            expires_at=NOW + timedelta(days=1),
+        ))  # fmt: skip
+    return 4242
+
+
+def _ui_people(w: World) -> None:
+    with w.web(ALPHA_ADMIN) as web:
+        for path in ("/admin/people", "/admin/people?clinic=beta"):
+            answer = web.get(path)
+            assert answer.status_code == 200
+            _no_beta(answer)
+            assert BETA_ADMIN not in answer.text
+            assert ALPHA_AUDITOR in answer.text
+
+
+def _ui_invite(w: World) -> None:
+    """The invitation goes to the clinic in view: a clinic field naming Beta is ignored."""
+    from sync.store.account_links import list_open_invites
+
+    with w.web(ALPHA_ADMIN) as web:
+        data = {"csrf_token": csrf_of(web.get("/admin/people").text), "email": "x@new.example",
+                "role": "admin", "clinic": "beta"}  # fmt: skip
+        _no_beta(web.post("/admin/people/invite", data=data))
+    with session_scope(w.engine) as session:
+        assert [i.email for i in list_open_invites(session, w.alpha.clinic.id)] == ["x@new.example"]
+        assert list_open_invites(session, w.beta.clinic.id) == []
+
+
+def _ui_invite_action(action: str) -> Case:
+    def case(w: World) -> None:
+        from sync.store.account_links import list_open_invites
+
+        invite_id = _beta_invite(w)
+        with w.web(ALPHA_ADMIN) as web:
+            data = {"csrf_token": csrf_of(web.get("/admin/people").text)}
+            path = f"/admin/people/invites/{{}}/{action}"
+            _like_missing(web.post, path, str(invite_id), "999999", data=data)
+        with session_scope(w.engine) as session:
+            assert [i.id for i in list_open_invites(session, w.beta.clinic.id)] == [invite_id]
+
+    return case
+
+
+def _ui_member_action(action: str) -> Case:
+    def case(w: World) -> None:
+        beta_admin = _user_id(w, BETA_ADMIN)
+        with w.web(ALPHA_ADMIN) as web:
+            data = {"csrf_token": csrf_of(web.get("/admin/people").text), "role": "auditor"}
+            path = f"/admin/people/{{}}/{action}"
+            _like_missing(web.post, path, str(beta_admin), "999999", data=data)
+        with w.web(BETA_ADMIN):  # still enabled, still an admin
+            pass
+        with session_scope(w.engine) as session:
+            from sync.store.users import get_user
+
+            user = get_user(session, beta_admin)
+            assert user is not None
+            assert user.can_act_in(w.beta.clinic.id)
+
+    return case
+
+
+def _invite_link(method: str) -> Case:
+    """An unknown link answers 404 and shows no clinic."""
+
+    def case(w: World) -> None:
+        with httpx.Client(base_url=w.server.url) as http:
+            answer = http.request(method, "/admin/invite/" + "z" * 43)
+        assert answer.status_code == 404
+        for text in (*BETA_DATA, *ALPHA_DATA, "Alpha Clinic"):
+            assert text not in answer.text
+
+    return case
+
+
+def _reset_link(method: str) -> Case:
+    def case(w: World) -> None:
+        with httpx.Client(base_url=w.server.url) as http:
+            answer = http.request(method, "/admin/reset/" + "z" * 43)
+        assert answer.status_code == 404
+        for text in (*BETA_DATA, *ALPHA_DATA):
+            assert text not in answer.text
+
+    return case
+
+
+def _forgot(w: World) -> None:
+    """Asking for a reset tells nothing of the account's clinics."""
+    with httpx.Client(base_url=w.server.url) as http:
+        form = http.get("/admin/forgot")
+        data = {"email": BETA_ADMIN, "csrf_token": csrf_of(form.text)}
+        answer = http.post("/admin/forgot", data=data)
+    assert answer.status_code == 200
+    for text in (*BETA_DATA, *ALPHA_DATA):
+        assert text not in answer.text
+
+
+def _ui_account(w: World) -> None:
+    with w.web(ALPHA_ADMIN) as web:
+        page = web.get("/admin/account")
+        assert page.status_code == 200
+        _no_beta(page)
+        csrf = csrf_of(page.text)
+        made = web.post("/admin/account/tokens", data={"csrf_token": csrf, "label": "mine"})
+        _no_beta(made)
+        wrong = {"csrf_token": csrf, "current": "not it", "password": "a new long password"}
+        assert web.post("/admin/account/password", data=wrong).status_code == 422
+
+
+def _ui_revoke_api_token(w: World) -> None:
+    """Another person's token (here: Beta's admin's) answers like a missing one."""
+    from sync.store.users import list_api_tokens
+
+    with session_scope(w.engine) as session:
+        [theirs] = list_api_tokens(session, _user_id(w, BETA_ADMIN))
+    with w.web(ALPHA_ADMIN) as web:
+        data = {"csrf_token": csrf_of(web.get("/admin/account").text)}
+        path = "/admin/account/tokens/{}/revoke"
+        _like_missing(web.post, path, str(theirs.id), "999999", data=data)
+    with w.api(BETA_ADMIN) as http:
+        assert http.get("/api/v1/me").status_code == 200
+
+
 CASES: dict[tuple[str, str], Case] = {
     ("GET", "/openapi.json"): _public("/openapi.json"),
     ("HEAD", "/openapi.json"): _public("/openapi.json", "HEAD"),
@@ -559,6 +702,22 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/admin/feed-tokens/{token_id}/revoke"): _ui_revoke_feed,
     ("POST", "/admin/clinic"): _ui_switch_clinic,
     ("GET", "/admin/clinics"): _ui_operator,
+    ("GET", "/admin/people"): _ui_people,
+    ("POST", "/admin/people/invite"): _ui_invite,
+    ("POST", "/admin/people/invites/{invite_id}/resend"): _ui_invite_action("resend"),
+    ("POST", "/admin/people/invites/{invite_id}/revoke"): _ui_invite_action("revoke"),
+    ("POST", "/admin/people/{user_id}/role"): _ui_member_action("role"),
+    ("POST", "/admin/people/{user_id}/{change}"): _ui_member_action("disable"),
+    ("GET", "/admin/invite/{token}"): _invite_link("GET"),
+    ("POST", "/admin/invite/{token}"): _invite_link("POST"),
+    ("GET", "/admin/account"): _ui_account,
+    ("POST", "/admin/account/password"): _ui_account,
+    ("POST", "/admin/account/tokens"): _ui_account,
+    ("POST", "/admin/account/tokens/{token_id}/revoke"): _ui_revoke_api_token,
+    ("GET", "/admin/forgot"): _public("/admin/forgot"),
+    ("POST", "/admin/forgot"): _forgot,
+    ("GET", "/admin/reset/{token}"): _reset_link("GET"),
+    ("POST", "/admin/reset/{token}"): _reset_link("POST"),
     ("GET", "/api/v1/me"): _api_me,
     ("GET", "/api/v1/conflicts"): _api_list("/api/v1/conflicts"),
     ("GET", "/api/v1/conflicts/{conflict_id}"): _api_conflict,

@@ -161,7 +161,7 @@ def _config_map() -> dict[str, str]:
 def test_kubernetes_trusts_the_ingress_for_client_addresses_and_serves_worker_metrics() -> None:
     data = _config_map()
     Settings(_env_file=None, **{k.removeprefix("CLINIC_SYNC_").lower(): v for k, v in data.items()})
-    assert data["CLINIC_SYNC_FORWARDED_ALLOW_IPS"] != "127.0.0.1"
+    assert data["CLINIC_SYNC_TRUSTED_PROXIES"] != "127.0.0.1"
     (worker,) = [d for _, d in _kubernetes() if d["metadata"]["name"] == "clinic-sync-worker"]
     (container,) = _containers(worker)
     port = container["livenessProbe"]["httpGet"]["port"]

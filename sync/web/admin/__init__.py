@@ -6,7 +6,8 @@ page). Modules: ``context`` (dependencies), ``auth`` (sessions, bearer tokens, C
 ``access`` (the caller's clinics and per-clinic roles), ``operator`` (every clinic's
 counts), ``input_guard`` (control characters refused with 422), ``actions`` (what UI and
 API both do), ``calendar_writes`` (flags after a review), ``api`` and ``schemas`` (JSON),
-``pages``, ``session_pages``, ``other_pages``, ``policy_pages`` and ``views`` (HTML).
+``pages``, ``session_pages``, ``other_pages``, ``policy_pages``, ``connect_pages``,
+``people_pages``, ``account_pages`` and ``views`` (HTML).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 
+from sync.web.admin.account_pages import account_pages
 from sync.web.admin.api import api_router
 from sync.web.admin.auth import LoginRequired, PageError
 from sync.web.admin.connect_pages import connect_pages
@@ -25,6 +27,7 @@ from sync.web.admin.operator import operator_pages
 from sync.web.admin.other_pages import other_pages
 from sync.web.admin.pages import conflict_pages
 from sync.web.admin.policy_pages import policy_pages
+from sync.web.admin.people_pages import people_pages
 from sync.web.admin.session_pages import session_pages
 from sync.web.admin.views import render
 
@@ -39,6 +42,8 @@ def install_admin(app: FastAPI, context: AdminContext) -> None:
     app.include_router(operator_pages(context))
     app.include_router(policy_pages(context))
     app.include_router(connect_pages(context))
+    app.include_router(people_pages(context))
+    app.include_router(account_pages(context))
     app.include_router(api_router(context))
     app.add_middleware(RefuseControlCharacters, prefixes=("/admin", "/api/"))
     app.add_exception_handler(LoginRequired, _to_login)  # type: ignore[arg-type]

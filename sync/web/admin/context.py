@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from rules.model import Rule
 from sync.accounts.login import LoginLimits
 from sync.accounts.service import Actor
+from sync.accounts.throttle import Throttle
 from sync.clinics.directory import ClinicDirectory
 from sync.clinics.profile import ClinicProfile
 from sync.config import Settings
@@ -39,11 +40,28 @@ class AdminContext:
 
     @property
     def limits(self) -> LoginLimits:
+        settings = self.settings
+        throttle = Throttle(
+            free_failures=settings.login_max_failures,
+            delay=timedelta(seconds=settings.login_delay_seconds),
+            max_delay=timedelta(seconds=settings.login_max_delay_seconds),
+            address_max_failures=settings.login_address_max_failures,
+            window=timedelta(seconds=settings.login_window_seconds),
+        )
         return LoginLimits(
-            max_failures=self.settings.login_max_failures,
-            window=timedelta(seconds=self.settings.login_window_seconds),
+            throttle=throttle,
             session_lifetime=timedelta(hours=self.settings.admin_session_hours),
         )
+
+    @property
+    def invite_lifetime(self) -> timedelta:
+        """How long an invitation link works."""
+        return timedelta(hours=self.settings.invite_valid_hours)
+
+    @property
+    def reset_lifetime(self) -> timedelta:
+        """How long a password-reset link works."""
+        return timedelta(minutes=self.settings.password_reset_valid_minutes)
 
     @property
     def secure_cookies(self) -> bool:

@@ -1,7 +1,8 @@
 """Signing in and out of the admin UI, and the stylesheet (SPEC §8).
 
 The sign-in form is protected by a double-submit CSRF cookie (there is no session yet);
-failures are rate limited per account and per address (429 with ``Retry-After``).
+attempts are throttled per account and per client address (429 with ``Retry-After``,
+:mod:`sync.accounts.throttle`), the address being the one the trusted proxies name.
 A successful sign-in sets the session cookie and goes back where the user was headed
 — only ever to a path under ``/admin``, never to another site.
 """
@@ -31,6 +32,8 @@ __all__ = ["session_pages"]
 
 _LOGIN_FORM_SECONDS = 3600
 _HOME = "/admin/conflicts"
+_JOINED = "You joined the clinic: sign in with your password to see it."
+_RESET = "Your password is changed: sign in with it."
 
 
 def session_pages(context: AdminContext) -> APIRouter:
@@ -39,8 +42,9 @@ def session_pages(context: AdminContext) -> APIRouter:
     signed_in = Annotated[WebSession, Depends(signed_in_for(context))]
 
     @router.get("/login")
-    def login_form(next: str = _HOME) -> Response:
-        return _login_page(context, _safe_next(next))
+    def login_form(next: str = _HOME, joined: str = "", reset: str = "") -> Response:
+        notice = _JOINED if joined else _RESET if reset else None
+        return _login_page(context, _safe_next(next), notice=notice)
 
     @router.post("/login")
     def login(
@@ -99,10 +103,11 @@ def _login_page(
     error: str | None = None,
     email: str = "",
     status: int = 200,
+    notice: str | None = None,
 ) -> Response:
     token = new_secret()
     response = render(
-        "login.html", status, user=None, title="Sign in", nav="", notice=None,
+        "login.html", status, user=None, title="Sign in", nav="", notice=notice,
         login_csrf=token, next_path=next_path, error=error, email=email,
     )  # fmt: skip
     set_cookie(response, context, LOGIN_CSRF_COOKIE, token, _LOGIN_FORM_SECONDS)
