@@ -32,7 +32,8 @@ from sync.clinics.profile import ClinicProfile
 from sync.config import Settings
 from sync.feeds.cache import FeedCache, RenderedFeed
 from sync.feeds.events import feed_events, patient_stamps
-from sync.feeds.labels import PatientLabel, patient_label
+from sync.feeds.labels import PatientLabel, feed_labels
+from sync.feeds.merged import merged_events
 from sync.feeds.render import FeedHeader, render_feed
 from sync.feeds.scope import FeedScope, ScopeKind
 from sync.feeds.sequences import publish_sequences
@@ -45,6 +46,7 @@ from sync.store.feeds import (
     FeedToken,
     booking_change_times,
     booking_data_version,
+    feed_label_key,
     source_booking_ids,
 )
 from sync.store.sources import get_source
@@ -109,6 +111,9 @@ class _ClinicView:
 class _Selection:
     title: str
     eligibility: list[Eligibility]
+    patients: list[Patient]
+    merged: bool
+    """Many patients: one event per patient per stretch of days (:mod:`sync.feeds.merged`)."""
 
 
 class FeedService:
@@ -207,20 +212,30 @@ class FeedService:
             selection = self._select(session, clinic, token, view)
             if selection is None:
                 return None
-            events = feed_events(
+            labels = self._labels(session, clinic, selection.patients)
+            build = merged_events if selection.merged else feed_events
+            events = build(
                 selection.eligibility,
                 clinic.policy,
                 namespace=str(token.clinic_id),
-                label=_label(clinic),
+                labels=labels,
                 stamps=view.stamps,
                 floor=floor,
             )
             sequences = publish_sequences(session, token.clinic_id, events, now=self.clock())
         about = _about(clinic)
-        header = FeedHeader(token.label or selection.title, about, self.options.refresh)
+        title = token.label or f"{_treatments(clinic)} eligibility: {selection.title}"
+        header = FeedHeader(title, about, self.options.refresh)
         body = render_feed(header, events, sequences)
         midnight = _midnight(clinic, today)
         return RenderedFeed.of(body, max(floor, midnight).replace(microsecond=0))
+
+    def _labels(
+        self, session: Session, clinic: ClinicProfile, patients: list[Patient]
+    ) -> dict[PatientKey, str]:
+        mode = _label(clinic)
+        key = feed_label_key(session, clinic.id) if mode is PatientLabel.INITIALS_TAG else None
+        return feed_labels(patients, mode, key=key)
 
     def _view(self, session: Session, clinic: ClinicProfile, key: _Key) -> _ClinicView:
         view = self._views.get(clinic.id)
@@ -248,12 +263,13 @@ class FeedService:
         scope = FeedScope(ScopeKind(token.scope_kind), token.scope_value)
         groups = view.assessment.patients
         if scope.kind is ScopeKind.CLINIC:
-            return _selection(clinic, clinic.name, groups, view)
+            return _selection(clinic.name, groups, view, merged=True)
         if scope.kind is ScopeKind.PATIENT:
             key = scope.patient_key
             mine = [group for group in groups if _is_patient(group, key)]
             patient = mine[0].patient if mine else Patient(key=key)
-            return _selection(clinic, patient_label(patient, _label(clinic)), mine, view)
+            name = self._labels(session, clinic, [patient])[patient.key]
+            return _selection(name, mine, view, merged=False)
         try:
             source = get_source(session, scope.source_id)
         except RecordNotFound:
@@ -262,15 +278,15 @@ class FeedService:
             return None  # a calendar of another clinic: as if it did not exist
         ids = source_booking_ids(session, source.id, *_window(clinic, view.key[1]))
         booked = [g for g in groups if any(m.booking.id in ids for m in g.members)]
-        return _selection(clinic, source.display_name, booked, view)
+        return _selection(source.display_name, booked, view, merged=True)
 
 
 def _selection(
-    clinic: ClinicProfile, name: str, groups: list[PatientGroup], view: _ClinicView
+    name: str, groups: list[PatientGroup], view: _ClinicView, *, merged: bool
 ) -> _Selection:
     keys = {group.patient.key for group in groups}
     chosen = [item for item in view.assessment.eligibility if item.patient.key in keys]
-    return _Selection(f"{_treatments(clinic)} eligibility: {name}", chosen)
+    return _Selection(name, chosen, [group.patient for group in groups], merged)
 
 
 def _treatments(clinic: ClinicProfile) -> str:

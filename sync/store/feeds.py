@@ -8,12 +8,15 @@ Three small repositories and one query, all serving :mod:`sync.feeds`:
   written in batches by the web app;
 - **event sequences**: the content hash and ``SEQUENCE`` last published for each event
   UID, so a changed event gets a higher ``SEQUENCE`` (RFC 5545 §3.8.7.4);
+- **label key**: each clinic's secret for the ``initials-tag`` label's keyed hash, made
+  on first use;
 - **data version**: a cheap fingerprint of a clinic's bookings that changes whenever any
   booking is added, changed or deleted, so rendered feeds can be cached on it.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -22,7 +25,7 @@ from sqlalchemy import bindparam, func, insert, update
 from sqlmodel import Session, col, select
 
 from sync.store.errors import RecordNotFound
-from sync.store.tables import BookingRow, FeedEventRow, FeedFetchRow, FeedTokenRow
+from sync.store.tables import BookingRow, ClinicRow, FeedEventRow, FeedFetchRow, FeedTokenRow
 
 __all__ = [
     "DataVersion",
@@ -32,6 +35,7 @@ __all__ = [
     "add_feed_token",
     "booking_change_times",
     "booking_data_version",
+    "feed_label_key",
     "find_feed_token",
     "get_feed_token",
     "list_feed_tokens",
@@ -228,6 +232,29 @@ _UPDATE_SEQUENCE = (
         changed_at=bindparam("at"),
     )
 )
+
+
+def feed_label_key(session: Session, clinic_id: int) -> bytes:
+    """The clinic's secret for feed label tags, made (256 random bits) the first time it is asked.
+
+    Two processes asking at once make one key: the write only fills an empty column, and
+    both read back what is stored. :class:`RecordNotFound` for an unknown clinic.
+    """
+    query = select(ClinicRow.feed_label_key).where(col(ClinicRow.id) == clinic_id)
+    stored = session.exec(query).first()
+    if stored is None:
+        fresh = (
+            update(ClinicRow)
+            .where(col(ClinicRow.id) == clinic_id)
+            .where(col(ClinicRow.feed_label_key).is_(None))
+            .values(feed_label_key=secrets.token_hex(32))
+            .execution_options(synchronize_session=False)
+        )
+        session.exec(fresh)
+        stored = session.exec(query).first()
+        if stored is None:
+            raise RecordNotFound(f"no clinic with id {clinic_id}")
+    return bytes.fromhex(stored)
 
 
 def booking_data_version(session: Session, clinic_id: int) -> DataVersion:
