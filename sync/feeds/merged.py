@@ -13,7 +13,8 @@ patient may have the treatment from, and the ideal window.
 Chosen over one event per patient per day: a month view shows one bar where a daily
 event would repeat the same line up to fifteen times a patient, and a changed window
 changes one event, not fifteen. The UID hashes the patient key and the first booking
-behind the stretch, so it stays while that booking does and carries no name.
+behind the stretch (and which of that booking's stretches it is, when other bookings split
+its window), so it stays while that booking does and carries no name.
 
 Pure: eligibility records in, :class:`~sync.feeds.events.FeedEvent` records out.
 """
@@ -70,8 +71,12 @@ def merged_events(
     for key, group in groupby(by_patient, key=lambda e: e.patient.key):
         who = clean_text(labels.get(key) or key.value)
         stamp = stamps.get(key, floor)
+        parts: dict[str, int] = {}
         for span in merge_spans(_spans(group)):
-            events.append(_event(span, policy, namespace, who, stamp))
+            first = _first(span)
+            part = parts[first.after.id] = parts.get(first.after.id, -1) + 1
+            uid = uid_of(namespace, str(key), "stretch", first.after.id, str(part))
+            events.append(_event(span, policy, uid, who, stamp))
     return sorted(events, key=lambda event: (event.start, event.end, event.uid))
 
 
@@ -82,13 +87,16 @@ def _spans(items: Iterable[Eligibility]) -> Iterable[DaySpan]:
             yield DaySpan(low, high + _DAY, (item,))
 
 
-def _event(span: DaySpan, policy: Policy, namespace: str, who: str, stamp: datetime) -> FeedEvent:
+def _first(span: DaySpan) -> Eligibility:
+    return min(span.items, key=lambda e: (e.after.day, e.after.id, e.rule.name))
+
+
+def _event(span: DaySpan, policy: Policy, uid: str, who: str, stamp: datetime) -> FeedEvent:
     items = sorted(span.items, key=lambda e: (e.after.day, e.after.id, e.rule.name))
-    first = items[0]
     treatments = ", ".join(dict.fromkeys(_treatment(policy, i.category) for i in items))
     lines = [f"Patient: {who}", *dict.fromkeys(_line(policy, item) for item in items)]
     return FeedEvent(
-        uid=uid_of(namespace, str(first.patient.key), "stretch", first.after.id),
+        uid=uid,
         start=span.start,
         end=span.end,
         summary=f"{treatments}: {who}",

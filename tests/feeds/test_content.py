@@ -249,3 +249,21 @@ def test_past_windows_leave_the_feed(clinic: ClinicData, default_policy: Policy)
     assert summaries(render(service, secret))
     clinic.clock.now = datetime.combine(TODAY + timedelta(days=40), datetime.min.time(), UTC)
     assert summaries(render(service, secret)) == []
+
+
+def test_initials_tag_tells_apart_two_patients_with_the_same_initials(
+    clinic: ClinicData, default_policy: Policy
+) -> None:
+    clinic.book("mn1", "2026-11-20", MN)
+    clinic.book("mn2", "2026-11-20", "Microneedling - Jim Dale")
+    _, secret = clinic.issue("calendar", str(clinic.sources["Dr Smith"]))
+    service = service_for(clinic, feed_patient_label="initials-tag")
+    body = render(service, secret)
+    shown = summaries(body)
+    assert len(shown) == len(set(shown)) == 2
+    assert all(s.startswith("Botox: J. D. ·") for s in shown)
+    assert b"Jane" not in body
+    assert b"Jim" not in body
+    strict(body)
+    again = render(service_for(clinic, feed_patient_label="initials-tag"), secret)
+    assert summaries(again) == shown, "the same tags in a fresh process"
