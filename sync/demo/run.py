@@ -47,7 +47,8 @@ from sync.demo.live import insert_booking, new_bookings
 from sync.demo.report import conflict_rows, flag_line, patient_names
 from sync.demo.screen import DemoLogin, Screen
 from sync.emulator import EmulatorServer
-from sync.errors import InputError
+from sync.errors import ConfigError, InputError
+from sync.serving import bind
 from sync.store.database import session_scope
 from sync.store.users import Role
 from sync.web.app import create_app
@@ -121,10 +122,13 @@ def _serve(
     *,
     emulator_url: str,
 ) -> None:
-    app = create_app(services.settings, services.engine)
-    with _web_server(app, options.port) as web:
-        settings = services.settings.model_copy(update={"public_url": web.url})
-        services = replace(services, settings=settings)
+    port = _free_port(options.port)
+    public_url = f"http://127.0.0.1:{port}"
+    settings = services.settings.model_copy(update={"public_url": public_url})
+    services = replace(services, settings=settings)
+    # The app is made with its real address, so the feed URLs its pages hand out work.
+    app = create_app(settings, services.engine)
+    with _web_server(app, port) as web:
         sources = connect_calendars(services, clinic)
         first_sync(services, sources, screen, stop)
         rows = conflict_rows(services.engine, services.clinic.id, patient_names(clinic))
@@ -214,6 +218,17 @@ def _web_server(app: FastAPI, port: int) -> Iterator[WebServer]:
         yield web
     finally:
         web.stop()
+
+
+def _free_port(port: int) -> int:
+    """``port``, or for 0 one the system has free now: the app is told it before it serves."""
+    if port:
+        return port
+    try:
+        with bind("127.0.0.1", 0) as sock:
+            return int(sock.getsockname()[1])
+    except ConfigError as err:
+        raise InputError(str(err)) from err
 
 
 def _remove_database(path: Path) -> None:
