@@ -1,5 +1,10 @@
 """A token in, a rendered feed out: the feeds use case (SPEC §7).
 
+:meth:`FeedService.from_memory` answers a known token from memory alone — the feed
+served to it last, while the checks behind it are younger than
+``CLINIC_SYNC_FEED_RECHECK_SECONDS`` — so a 304 or a repeated 200 reads no database
+and renders nothing; a revocation or a change of data reaches it within that time.
+
 :meth:`FeedService.answer` checks the token, reads the clinic's data version (one
 aggregate query, then trusted for ``CLINIC_SYNC_FEED_RECHECK_SECONDS``), the clinic's
 date ("today" in the clinic's time zone, from an injected clock) and its settings
@@ -136,21 +141,42 @@ class FeedService:
         self._views: dict[int, _ClinicView] = {}
         self._versions: dict[int, tuple[float, DataVersion]] = {}
         self._tokens: dict[str, tuple[float, FeedToken, bool]] = {}
+        self._served: dict[str, tuple[float, FeedAnswer]] = {}
         self._render_lock = threading.Lock()
 
     def today(self, clinic: ClinicProfile) -> date:
         """The clinic's date now."""
         return clinic.today(self.clock())
 
+    def from_memory(self, secret: str) -> FeedAnswer | None:
+        """The feed a secret opened last time, while its checks are younger than the recheck.
+
+        No database, no render, no lock: what a 304 needs. ``None`` when the token, the
+        clinic's data version or its date must be looked at again (then :meth:`answer`).
+        """
+        served = self._served.get(hash_token(secret))
+        if served is None or monotonic() - served[0] >= self.options.recheck_seconds:
+            return None
+        return served[1]
+
     def answer(self, secret: str) -> FeedAnswer:
         """The feed a secret opens, from the cache when the clinic's data has not moved."""
+        digest = hash_token(secret)
         token, live = self._token(secret)
         if token is None or not live:
+            self._served.pop(digest, None)
             return FeedAnswer(token.id if token else None, None)
         try:
             clinic = self.clinics.profile(token.clinic_id)
         except RecordNotFound:  # the clinic was removed since the token was read
             return FeedAnswer(token.id, None)
+        answer = self._answer(token, clinic)
+        if answer.feed is not None:  # trusted no longer than the older of the two checks
+            checked = min(self._tokens[digest][0], self._versions[token.clinic_id][0])
+            self._remember(digest, checked, answer)
+        return answer
+
+    def _answer(self, token: FeedToken, clinic: ClinicProfile) -> FeedAnswer:
         key = (self._version(token.clinic_id), self.today(clinic), clinic.version)
         scope = (token.clinic_id, token.scope_kind, token.scope_value, token.label)
         cached = self.cache.get(scope, key)
@@ -165,6 +191,11 @@ class FeedService:
             if feed is not None:
                 self.cache.put(scope, key, feed)
             return FeedAnswer(token.id, feed, perf_counter() - started)
+
+    def _remember(self, digest: str, checked: float, answer: FeedAnswer) -> None:
+        if len(self._served) >= _TOKENS_REMEMBERED:
+            self._served.clear()
+        self._served[digest] = (checked, FeedAnswer(answer.token_id, answer.feed))
 
     def _token(self, secret: str) -> tuple[FeedToken | None, bool]:
         """The token a secret opens, read again once ``recheck_seconds`` have passed.
