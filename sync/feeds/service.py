@@ -39,8 +39,9 @@ from sync.feeds.cache import FeedCache, RenderedFeed
 from sync.feeds.events import feed_events, patient_stamps
 from sync.feeds.labels import PatientLabel, feed_labels
 from sync.feeds.merged import merged_events
+from sync.feeds.patient_view import patient_view
 from sync.feeds.render import FeedHeader, render_feed
-from sync.feeds.scope import FeedScope, ScopeKind
+from sync.feeds.scope import FeedScope, ScopeKind, parse_patient_key
 from sync.feeds.sequences import publish_sequences
 from sync.feeds.tokens import hash_token, live_token
 from sync.store.bookings import list_bookings
@@ -55,6 +56,7 @@ from sync.store.feeds import (
     source_booking_ids,
 )
 from sync.store.sources import get_source
+from sync.usecases.pull import BookingReader
 
 __all__ = ["Clock", "FeedAnswer", "FeedOptions", "FeedService", "utc_now"]
 
@@ -239,7 +241,10 @@ class FeedService:
         version, today, _ = key
         floor = version.changed_at or _EPOCH
         with session_scope(self.engine) as session:
-            view = self._view(session, clinic, key)
+            if token.scope_kind == ScopeKind.PATIENT.value:
+                view = self._patient_view(session, clinic, key, token.scope_value)
+            else:
+                view = self._view(session, clinic, key)
             selection = self._select(session, clinic, token, view)
             if selection is None:
                 return None
@@ -267,6 +272,20 @@ class FeedService:
         mode = _label(clinic)
         key = feed_label_key(session, clinic.id) if mode is PatientLabel.INITIALS_TAG else None
         return feed_labels(patients, mode, key=key)
+
+    def _patient_view(
+        self, session: Session, clinic: ClinicProfile, key: _Key, value: str
+    ) -> _ClinicView:
+        """The patient's own reach, assessed alone (:mod:`sync.feeds.patient_view`)."""
+        reader = BookingReader(self.clinics.matcher(clinic.id), clinic.identity)
+        patient = parse_patient_key(value)
+        scope = _scope(clinic, key[1])
+        found = patient_view(
+            session, clinic.id, patient, policy=clinic.policy, reader=reader, scope=scope
+        )
+        floor = key[0].changed_at or _EPOCH
+        stamps = patient_stamps(found.assessment.patients, found.changed, floor)
+        return _ClinicView(key, found.assessment, stamps)
 
     def _view(self, session: Session, clinic: ClinicProfile, key: _Key) -> _ClinicView:
         view = self._views.get(clinic.id)

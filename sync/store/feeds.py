@@ -42,6 +42,7 @@ __all__ = [
     "load_event_sequences",
     "record_fetches",
     "revoke_feed_token",
+    "row_change_times",
     "save_event_sequences",
     "source_booking_ids",
 ]
@@ -158,8 +159,14 @@ def revoke_feed_token(session: Session, token_id: int, *, now: datetime) -> Feed
 
 
 def record_fetches(session: Session, fetches: Sequence[FeedFetch]) -> None:
-    """Append fetches to the log and move each token's ``last_fetched_at`` forward."""
-    session.add_all(FeedFetchRow(at=f.at, token_id=f.token_id, status=f.status) for f in fetches)
+    """Append fetches to the log and move each token's ``last_fetched_at`` forward.
+
+    One set-based insert for the batch: a busy feed logs thousands of fetches a second, and
+    an ORM object per row would cost more than answering them.
+    """
+    if fetches:
+        rows = [{"at": f.at, "token_id": f.token_id, "status": f.status} for f in fetches]
+        session.connection().execute(insert(FeedFetchRow), rows)
     latest: dict[int, datetime] = {}
     for fetch in fetches:
         if fetch.token_id is not None:
@@ -282,6 +289,19 @@ def booking_change_times(
     times: dict[str, datetime] = {}
     for booking_id, changed_at in session.exec(query):
         times[booking_id] = max(changed_at, times.get(booking_id, changed_at))
+    return times
+
+
+def row_change_times(session: Session, row_ids: Collection[int]) -> dict[str, datetime]:
+    """When each of the booking rows ``row_ids`` last changed, by provider event id."""
+    times: dict[str, datetime] = {}
+    ordered = sorted(row_ids)
+    for start in range(0, len(ordered), _CHUNK):
+        query = select(BookingRow.provider_event_id, BookingRow.changed_at).where(
+            col(BookingRow.id).in_(ordered[start : start + _CHUNK])
+        )
+        for booking_id, changed_at in session.exec(query):
+            times[booking_id] = max(changed_at, times.get(booking_id, changed_at))
     return times
 
 
