@@ -46,16 +46,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rules.model import Attendee, Booking  # noqa: E402
+from rules.vocabulary import Matcher  # noqa: E402
 from sync.feeds.scope import FeedScope, ScopeKind  # noqa: E402
 from sync.feeds.tokens import issue_token  # noqa: E402
+from sync.policy_file import load_policy  # noqa: E402
 from sync.store.bookings import upsert_bookings  # noqa: E402
 from sync.store.clinics import get_or_create_clinic  # noqa: E402
 from sync.store.database import make_engine, session_scope  # noqa: E402
 from sync.store.events import StoredEvent  # noqa: E402
 from sync.store.migrate import upgrade  # noqa: E402
 from sync.store.sources import Provider, add_source  # noqa: E402
+from sync.usecases.pull import BookingReader  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "feed_load.json"
+READER = BookingReader(Matcher(load_policy()))
 CLI = Path(sys.executable).with_name("clinic-sync")
 
 
@@ -117,7 +121,8 @@ def build_clinic(url: str, patients: int) -> tuple[str, str, int]:
             time_zone="UTC",
         )
         for start in range(0, len(events), 1000):
-            upsert_bookings(session, source.id, events[start : start + 1000])
+            batch = READER.read(events[start : start + 1000])  # as a pull reads them
+            upsert_bookings(session, source.id, batch)
         whole = issue_token(session, clinic.id, FeedScope(ScopeKind.CLINIC), now=datetime.now(UTC))
         one = issue_token(
             session,
@@ -135,7 +140,7 @@ def move_microneedling(url: str, source_id: int, serial: int) -> None:
     day = datetime.now(UTC).date() - timedelta(days=serial % 2)
     event = _event("mn0", day, f"Microneedling - {_name(0)}", "p0@patients.example")
     with session_scope(engine) as session:
-        upsert_bookings(session, source_id, [event])
+        upsert_bookings(session, source_id, READER.read([event]))
     engine.dispose()
 
 

@@ -144,6 +144,8 @@ class FeedService:
         self._versions: dict[int, tuple[float, DataVersion]] = {}
         self._tokens: dict[str, tuple[float, FeedToken, bool]] = {}
         self._served: dict[str, tuple[float, FeedAnswer]] = {}
+        self._rechecking: set[str] = set()
+        self._recheck_lock = threading.Lock()
         self._render_lock = threading.Lock()
 
     def today(self, clinic: ClinicProfile) -> date:
@@ -153,17 +155,33 @@ class FeedService:
     def from_memory(self, secret: str) -> FeedAnswer | None:
         """The feed a secret opened last time, while its checks are younger than the recheck.
 
-        No database, no render, no lock: what a 304 needs. ``None`` when the token, the
-        clinic's data version or its date must be looked at again (then :meth:`answer`).
+        No database, no render: what a 304 needs. ``None`` when the token, the clinic's
+        data version or its date must be looked at again (then :meth:`answer`); while one
+        request does that, the others get the last answer rather than all reading the
+        store at once, so a token's answer is at most one recheck older than the setting.
         """
-        served = self._served.get(hash_token(secret))
-        if served is None or monotonic() - served[0] >= self.options.recheck_seconds:
+        digest = hash_token(secret)
+        served = self._served.get(digest)
+        if served is None:
             return None
-        return served[1]
+        if monotonic() - served[0] < self.options.recheck_seconds:
+            return served[1]
+        with self._recheck_lock:  # one request rechecks; the others get the last answer
+            if digest in self._rechecking:
+                return served[1]
+            self._rechecking.add(digest)
+        return None
 
     def answer(self, secret: str) -> FeedAnswer:
         """The feed a secret opens, from the cache when the clinic's data has not moved."""
         digest = hash_token(secret)
+        try:
+            return self._checked_answer(secret, digest)
+        finally:
+            with self._recheck_lock:
+                self._rechecking.discard(digest)
+
+    def _checked_answer(self, secret: str, digest: str) -> FeedAnswer:
         token, live = self._token(secret)
         if token is None or not live:
             self._served.pop(digest, None)

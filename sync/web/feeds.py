@@ -5,7 +5,7 @@ Served as ``text/calendar; charset=utf-8`` with a strong ``ETag`` (a hash of the
 ``If-Modified-Since``, ``HEAD``, and gzip when the client asks for it (compressed once
 per rendered feed, not per request). A revoked and an unknown token get the very same
 404. A token answered within the last ``CLINIC_SYNC_FEED_RECHECK_SECONDS`` is answered
-on the event loop from memory (:meth:`~sync.feeds.service.FeedService.from_memory`);
+before routing, from memory, by :class:`FeedsFromMemory`;
 only the others go to a thread to read the store. Every fetch is recorded by token id
 and status — the token itself never is, in the record or in a log line.
 """
@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, Request, Response
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sync.feeds.cache import RenderedFeed
@@ -37,17 +36,8 @@ def feeds_router(service: FeedService, fetch_log: FetchLog, metrics: WebMetrics)
     router = APIRouter(tags=["feeds"])
     max_age = int(service.options.refresh.total_seconds())
 
-    async def feed(token: str, request: Request) -> Response:
-        """The iCalendar feed a token opens."""
-        known = service.from_memory(token)
-        if known is not None and known.feed is not None:  # no database, no thread: a 304's path
-            response = _serve(request, known.feed, max_age)
-            fetch_log.record(known.token_id, response.status_code)
-            metrics.feed_requests.labels(status=str(response.status_code)).inc()
-            return response
-        return await run_in_threadpool(answer, token, request)
-
-    def answer(token: str, request: Request) -> Response:
+    def feed(token: str, request: Request) -> Response:
+        """The iCalendar feed a token opens (those known in memory never get here)."""
         token_id: int | None = None
         try:
             answer = service.answer(token)
