@@ -1,28 +1,30 @@
-"""Load on ``clinic-sync serve`` feeds versus a static file, side by side (SPEC §7: cheap to serve).
+"""One patient's feed under load beside nginx serving the same bytes (SPEC §7, issue 17).
 
 One command::
 
-    .venv/bin/python bench/feed_load.py [--patients 5000] [--seconds 4]
+    .venv/bin/python bench/feed_load.py [--full] [--workers 2] [--seconds 4]
 
-Builds a clinic of N patients (one microneedling each, a Botox for every third, a
-consult for every fifth) in a temporary SQLite store through the store's own
-repositories, starts ``clinic-sync serve`` on a loopback port, and drives it with wrk
-(Debian package ``wrk``). The same bytes of the clinic feed are then served by
-``python -m http.server`` as a static file, with the same wrk settings, so the ratio
-to a static file is the headline.
+Builds clinics of two sizes (N and 10×N patients: a microneedling each, a Botox for every
+third, a consult for every fifth) in temporary SQLite stores through the store's own
+repositories, and for each serves the web app in ``--workers`` processes sharing one
+listening socket (each process its own app, as ``clinic-sync serve`` makes it), then:
 
-- **warm**: wrk for ``--seconds`` against the cached feed: a 200 (no validators) and a
-  304 (``If-None-Match`` for clinic-sync, ``If-Modified-Since`` for the static server);
-- **cold**: one request right after a booking changed (the cache misses, the clinic is
-  assessed and rendered again), repeated ``--cold-runs`` times; the change is made to
-  a consult, so the bytes stay the same and a client holding the ETag still gets 304.
+- **after a change**: one patient's booking is moved and that patient's feed fetched
+  (``--cold-runs`` times, past the recheck time): the time to a fresh render, which
+  must not grow with the clinic;
+- **warm** (the larger clinic): wrk ``-t2 -c16`` for ``--seconds`` against the patient's
+  cached feed, a 200 and a 304 (``If-None-Match``);
+- **floor**: nginx (Debian package ``nginx``, ``worker_processes auto``) serving the same
+  bytes as a static file, with the same wrk settings, a 200 and a 304, in the same run.
 
-Prints a table and writes ``bench/results/feed_load.json``.
+Needs ``wrk`` and ``nginx`` (``apt-get install -y wrk nginx``). Prints a table and writes
+``bench/results/feed_load.json`` with its figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -44,16 +46,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rules.model import Attendee, Booking  # noqa: E402
+from rules.vocabulary import Matcher  # noqa: E402
 from sync.feeds.scope import FeedScope, ScopeKind  # noqa: E402
 from sync.feeds.tokens import issue_token  # noqa: E402
+from sync.policy_file import load_policy  # noqa: E402
 from sync.store.bookings import upsert_bookings  # noqa: E402
 from sync.store.clinics import get_or_create_clinic  # noqa: E402
 from sync.store.database import make_engine, session_scope  # noqa: E402
 from sync.store.events import StoredEvent  # noqa: E402
 from sync.store.migrate import upgrade  # noqa: E402
 from sync.store.sources import Provider, add_source  # noqa: E402
+from sync.usecases.pull import BookingReader  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "feed_load.json"
+READER = BookingReader(Matcher(load_policy()))
 CLI = Path(sys.executable).with_name("clinic-sync")
 
 
@@ -86,7 +92,7 @@ def _event(event_id: str, day: date, summary: str, email: str) -> StoredEvent:
 
 
 def build_clinic(url: str, patients: int) -> tuple[str, str, int]:
-    """The clinic's store: returns a clinic token, a patient token and the source id."""
+    """The clinic's store: returns a clinic token, patient p0's token and the source id."""
     engine = make_engine(url)
     upgrade(engine)
     today = datetime.now(UTC).date()
@@ -115,25 +121,26 @@ def build_clinic(url: str, patients: int) -> tuple[str, str, int]:
             time_zone="UTC",
         )
         for start in range(0, len(events), 1000):
-            upsert_bookings(session, source.id, events[start : start + 1000])
+            batch = READER.read(events[start : start + 1000])  # as a pull reads them
+            upsert_bookings(session, source.id, batch)
         whole = issue_token(session, clinic.id, FeedScope(ScopeKind.CLINIC), now=datetime.now(UTC))
         one = issue_token(
             session,
             clinic.id,
-            FeedScope(ScopeKind.PATIENT, "email:p3@patients.example"),
+            FeedScope(ScopeKind.PATIENT, "email:p0@patients.example"),
             now=datetime.now(UTC),
         )
     engine.dispose()
     return whole.secret, one.secret, source.id
 
 
-def touch_consult(url: str, source_id: int, serial: int) -> None:
-    """Change a consult's title: the data version moves, eligibility does not."""
+def move_microneedling(url: str, source_id: int, serial: int) -> None:
+    """Move patient p0's microneedling by a day: the patient's feed must change."""
     engine = make_engine(url)
-    today = datetime.now(UTC).date()
-    event = _event("co0", today, f"Consult {'x' * (serial % 7)}- {_name(0)}", "p0@patients.example")
+    day = datetime.now(UTC).date() - timedelta(days=serial % 2)
+    event = _event("mn0", day, f"Microneedling - {_name(0)}", "p0@patients.example")
     with session_scope(engine) as session:
-        upsert_bookings(session, source_id, [event])
+        upsert_bookings(session, source_id, READER.read([event]))
     engine.dispose()
 
 
@@ -175,7 +182,7 @@ def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[st
             status, got = response.status, dict(response.headers)
     except urllib.error.HTTPError as err:
         status, got = err.code, dict(err.headers)
-    return status, got, time.perf_counter() - started
+    return status, {k.lower(): v for k, v in got.items()}, time.perf_counter() - started
 
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
@@ -222,108 +229,184 @@ def cold(url: str, runs: int, touch: Any, headers: dict[str, str]) -> dict[str, 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--patients", type=int, default=5000)
+    parser.add_argument("--patients", type=int, default=None, help="the smaller clinic's size")
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--cold-runs", type=int, default=5)
-    parser.add_argument("--full", action="store_true", help="the default size: it is full")
+    parser.add_argument("--workers", type=int, default=2, help="web app processes")
+    parser.add_argument("--full", action="store_true", help="clinics of 10,000 and 100,000")
+    parser.add_argument("--serve-fd", type=int, default=None, help=argparse.SUPPRESS)
     options = parser.parse_args()
-    if shutil.which("wrk") is None:
-        print(
-            "wrk is not installed: `apt-get install -y wrk` (Debian) and run again.",
-            file=sys.stderr,
-        )
+    if options.serve_fd is not None:
+        return serve_on(options.serve_fd)
+    options.patients = options.patients or (10_000 if options.full else 1_000)
+    missing = [tool for tool in ("wrk", "nginx") if shutil.which(tool) is None]
+    if missing:
+        print(f"missing {', '.join(missing)}: `apt-get install -y wrk nginx`", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="feed-load-") as tmp:
         return run(Path(tmp), options)
 
 
-def run(tmp: Path, options: argparse.Namespace) -> int:
-    url = f"sqlite:///{tmp}/bench.db"
-    started = time.perf_counter()
-    clinic_secret, patient_secret, source_id = build_clinic(url, options.patients)
-    print(f"built a clinic of {options.patients} patients in {time.perf_counter() - started:.1f}s")
-    port, static_port = free_port(), free_port()
-    env = {**os.environ, "CLINIC_SYNC_DATABASE_URL": url, "CLINIC_SYNC_CLINIC": "bench"}
-    rows: dict[str, dict[str, Any]] = {}
-    base = f"http://127.0.0.1:{port}"
-    with process([str(CLI), "serve", "--port", str(port)], env, tmp):
-        wait_for(f"{base}/healthz")
-        feed = f"{base}/feeds/{clinic_secret}.ics"
-        status, headers, first = fetch(feed)
-        body_bytes = int(headers["content-length"])
-        rows["clinic-sync cold 200 (first request)"] = {
-            "p50_ms": first * 1000,
-            "statuses": [status],
-        }
-        etag = headers["etag"]
-        touch = lambda serial: touch_consult(url, source_id, serial)  # noqa: E731
-        rows["clinic-sync cold 200"] = cold(feed, options.cold_runs, touch, {})
-        rows["clinic-sync cold 304"] = cold(feed, options.cold_runs, touch, {"If-None-Match": etag})
-        fetch(feed)
-        rows["clinic-sync warm 200"] = wrk(feed, options.seconds, {})
-        rows["clinic-sync warm 304"] = wrk(feed, options.seconds, {"If-None-Match": etag})
-        patient = f"{base}/feeds/{patient_secret}.ics"
-        _, patient_headers, _ = fetch(patient)
-        rows["clinic-sync warm 200, one patient"] = wrk(patient, options.seconds, {})
-        rows["clinic-sync warm 304, one patient"] = wrk(
-            patient, options.seconds, {"If-None-Match": patient_headers["etag"]}
-        )
-        static_dir = tmp / "static"
-        static_dir.mkdir()
-        with urllib.request.urlopen(feed) as response:
-            (static_dir / "clinic.ics").write_bytes(response.read())
-    static_cmd = [sys.executable, "-m", "http.server", str(static_port), "--bind", "127.0.0.1"]
-    with process(static_cmd, env, static_dir):
-        static = f"http://127.0.0.1:{static_port}/clinic.ics"
-        wait_for(static)
-        modified = fetch(static)[1]["Last-Modified"]
-        rows["http.server static 200"] = wrk(static, options.seconds, {})
-        rows["http.server static 304"] = wrk(
-            static, options.seconds, {"If-Modified-Since": modified}
-        )
-    report(rows, options, body_bytes)
+def serve_on(fd: int) -> int:
+    """One worker process: the web app on the inherited listening socket (as ``serve`` runs it)."""
+    from sync.config import Settings
+    from sync.web.app import create_app
+    from sync.web.server import run_web
+
+    sock = socket.socket(fileno=fd)
+    settings = Settings()
+    run_web(create_app(settings), sock, forwarded_allow_ips="127.0.0.1")
     return 0
 
 
-def report(rows: dict[str, dict[str, Any]], options: argparse.Namespace, size: int) -> None:
+@contextmanager
+def web_app(url: str, workers: int, tmp: Path) -> Iterator[str]:
+    """``workers`` processes serving the app on one loopback socket; yields the base URL."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1024)
+    listener.set_inheritable(True)
+    base = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    env = {
+        **os.environ,
+        "CLINIC_SYNC_DATABASE_URL": url,
+        "CLINIC_SYNC_CLINIC": "bench",
+        "CLINIC_SYNC_LOG_LEVEL": "WARNING",
+    }
+    command = [sys.executable, __file__, "--serve-fd", str(listener.fileno())]
+    procs = [
+        subprocess.Popen(
+            command, env=env, cwd=tmp, pass_fds=(listener.fileno(),),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        for _ in range(workers)
+    ]  # fmt: skip
+    try:
+        wait_for(f"{base}/healthz")
+        yield base
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=15)
+        listener.close()
+
+
+_NGINX = """worker_processes auto; daemon off; pid {tmp}/nginx.pid; error_log {tmp}/nginx.log;
+events {{ worker_connections 1024; }}
+http {{ access_log off; client_body_temp_path {tmp}/body; proxy_temp_path {tmp}/proxy;
+  fastcgi_temp_path {tmp}/fcgi; uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
+  server {{ listen 127.0.0.1:{port}; root {root};
+    location / {{ default_type "text/calendar; charset=utf-8"; }} }} }}
+"""
+
+
+@contextmanager
+def nginx(root: Path, tmp: Path) -> Iterator[str]:
+    port = free_port()
+    tmp.chmod(0o755)  # nginx's workers run as an unprivileged user: they must read the file
+    conf = tmp / "nginx.conf"
+    conf.write_text(_NGINX.format(tmp=tmp, port=port, root=root))
+    with process(["nginx", "-c", str(conf), "-p", str(tmp)], dict(os.environ), tmp):
+        base = f"http://127.0.0.1:{port}"
+        wait_for(f"{base}/feed.ics")
+        yield base
+
+
+def run(tmp: Path, options: argparse.Namespace) -> int:
+    rows: dict[str, dict[str, Any]] = {}
+    sizes = (options.patients, options.patients * 10)
+    body = b""
+    for size in sizes:
+        url = f"sqlite:///{tmp}/bench-{size}.db"
+        started = time.perf_counter()
+        _, patient_secret, source_id = build_clinic(url, size)
+        print(f"built a clinic of {size:,} patients in {time.perf_counter() - started:.1f}s")
+        with web_app(url, options.workers, tmp) as base:
+            feed = f"{base}/feeds/{patient_secret}.ics"
+            fetch(feed)
+            touch = functools.partial(move_microneedling, url, source_id)
+            rows[f"patient feed after a change, {size:,} patients"] = cold(
+                feed, options.cold_runs, touch, {}
+            )
+            if size != sizes[-1]:
+                continue
+            _, headers, _ = fetch(feed)
+            with urllib.request.urlopen(feed) as response:
+                body = response.read()
+            rows["clinic-sync warm 200"] = wrk(feed, options.seconds, {})
+            rows["clinic-sync warm 304"] = wrk(
+                feed, options.seconds, {"If-None-Match": headers["etag"]}
+            )
+    root = tmp / "static"
+    root.mkdir()
+    (root / "feed.ics").write_bytes(body)
+    with nginx(root, tmp) as base:
+        static = f"{base}/feed.ics"
+        etag = fetch(static)[1]["etag"]
+        rows["nginx static 200"] = wrk(static, options.seconds, {})
+        rows["nginx static 304"] = wrk(static, options.seconds, {"If-None-Match": etag})
+    report(rows, options, sizes, len(body))
+    return 0
+
+
+def report(
+    rows: dict[str, dict[str, Any]], options: argparse.Namespace, sizes: tuple[int, int], size: int
+) -> None:
     print(
-        f"\nclinic feed: {options.patients} patients, {size:,} bytes; wrk -t2 -c16 "
-        f"{options.seconds:g}s per warm case; cold = {options.cold_runs} requests after a change"
+        f"\none patient's feed, {size:,} bytes; web app in {options.workers} processes; "
+        f"wrk -t2 -c16 {options.seconds:g}s per warm case"
     )
-    print(f"{'case':<38} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9}")
+    print(f"{'case':<46} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9}")
     for name, row in rows.items():
         rps = row.get("requests_per_s")
         print(
-            f"{name:<38} {rps if rps is not None else float('nan'):>10.1f} "
+            f"{name:<46} {rps if rps is not None else float('nan'):>10.1f} "
             f"{row.get('p50_ms', float('nan')):>9.2f} {row.get('p99_ms', float('nan')):>9.2f}"
         )
     ratios = {
         kind: rows[f"clinic-sync warm {kind}"]["requests_per_s"]
-        / rows[f"http.server static {kind}"]["requests_per_s"]
+        / rows[f"nginx static {kind}"]["requests_per_s"]
         for kind in ("200", "304")
     }
-    for kind, ratio in ratios.items():
-        print(f"headline: warm {kind} at {ratio:.2f}x the requests/s of a static file")
+    small, large = (rows[f"patient feed after a change, {n:,} patients"] for n in sizes)
+    figures = [
+        {
+            "name": f"one patient's feed, warm {kind}, req/s beside nginx",
+            "value": rows[f"clinic-sync warm {kind}"]["requests_per_s"],
+            "unit": "req/s",
+            "floor": rows[f"nginx static {kind}"]["requests_per_s"],
+            "ratio": ratio,
+            "target": 0.2 if kind == "304" else None,
+            "better": "higher",
+        }
+        for kind, ratio in ratios.items()
+    ]
+    figures.append({
+        "name": "one patient's feed, warm 304, p99 at 16 connections",
+        "value": rows["clinic-sync warm 304"]["p99_ms"], "unit": "ms",
+        "floor": rows["nginx static 304"]["p99_ms"], "ratio": None, "target": 20,
+    })  # fmt: skip
+    for n, row in zip(sizes, (small, large), strict=True):
+        figures.append({
+            "name": f"one patient's feed after a change, {n:,} patients (median)",
+            "value": row["p50_ms"], "unit": "ms", "floor": None, "ratio": None, "target": 50,
+        })  # fmt: skip
+    figures.append({
+        "name": f"patient feed after a change, {sizes[1]:,} vs {sizes[0]:,} patients",
+        "value": large["p50_ms"], "unit": "ms", "floor": small["p50_ms"],
+        "ratio": large["p50_ms"] / small["p50_ms"], "target": 2.0,
+    })  # fmt: skip
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     document = {
-        "patients": options.patients,
+        "sizes": sizes,
+        "workers": options.workers,
         "feed_bytes": size,
         "seconds_per_case": options.seconds,
         "cases": rows,
-        "ratio_to_static": ratios,
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "figures": [
-            {
-                "name": f"feed, warm {kind}, requests/s beside a static file",
-                "value": rows[f"clinic-sync warm {kind}"]["requests_per_s"],
-                "unit": "req/s",
-                "floor": rows[f"http.server static {kind}"]["requests_per_s"],
-                "ratio": ratio,
-                "target": 0.2 if kind == "304" else None,
-                "better": "higher",
-            }
-            for kind, ratio in ratios.items()
-        ],
+        "figures": figures,
     }
     RESULTS.write_text(json.dumps(document, indent=2) + "\n")
     print(f"wrote {RESULTS.relative_to(ROOT)}")

@@ -38,7 +38,7 @@ __all__ = [
     "read_slug",
 ]
 
-FEED_LABELS = ("full", "initials", "id")
+FEED_LABELS = ("full", "initials", "initials-tag", "id")
 SLUG_MAX = 64
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _MAX_DOMAINS = 100

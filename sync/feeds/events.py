@@ -24,9 +24,8 @@ from datetime import date, datetime, timedelta
 
 from rules.model import Eligibility, PatientKey, Policy
 from rules.patients import PatientGroup
-from sync.feeds.labels import PatientLabel, patient_label
 
-__all__ = ["FeedEvent", "clean_text", "feed_events", "patient_stamps"]
+__all__ = ["FeedEvent", "clean_text", "feed_events", "patient_stamps", "uid_of"]
 
 _UID_DOMAIN = "clinic-sync"
 _UID_HEX = 32
@@ -69,25 +68,28 @@ def feed_events(
     policy: Policy,
     *,
     namespace: str,
-    label: PatientLabel,
+    labels: Mapping[PatientKey, str],
     stamps: Mapping[PatientKey, datetime],
     floor: datetime,
 ) -> list[FeedEvent]:
-    """The feed's events, deduplicated, by start day then UID."""
+    """A patient's feed: each eligibility's events, deduplicated, by start day then UID."""
     seen: dict[tuple[object, ...], FeedEvent] = {}
-    ordered = sorted(eligibility, key=lambda e: (e.after.day, e.after.id, e.rule.name))
-    for item in ordered:
+    for item in _ordered(eligibility):
         stamp = stamps.get(item.patient.key, floor)
-        for key, event in _events_of(item, policy, namespace, label, stamp):
+        who = clean_text(labels.get(item.patient.key) or item.patient.label)
+        for key, event in _events_of(item, policy, namespace, who, stamp):
             seen.setdefault(key, event)
     return sorted(seen.values(), key=lambda event: (event.start, event.end, event.uid))
 
 
+def _ordered(eligibility: Iterable[Eligibility]) -> list[Eligibility]:
+    return sorted(eligibility, key=lambda e: (e.after.day, e.after.id, e.rule.name))
+
+
 def _events_of(
-    item: Eligibility, policy: Policy, namespace: str, label: PatientLabel, stamp: datetime
+    item: Eligibility, policy: Policy, namespace: str, who: str, stamp: datetime
 ) -> Iterable[tuple[tuple[object, ...], FeedEvent]]:
     treatment = clean_text(policy.category(item.category).label)
-    who = clean_text(patient_label(item.patient, label))
     about = _description(item, policy, who)
     patient = (item.patient.key, item.category)
     day = item.eligible_from
@@ -129,7 +131,11 @@ def _description(item: Eligibility, policy: Policy, who: str) -> str:
 
 
 def _uid(namespace: str, item: Eligibility, kind: str, part: int) -> str:
-    parts = [namespace, str(item.patient.key), item.rule.name, item.after.id, kind, str(part)]
+    return uid_of(namespace, str(item.patient.key), item.rule.name, item.after.id, kind, str(part))
+
+
+def uid_of(*parts: str) -> str:
+    """A UID from its parts: a hash, so it carries no name (RFC 5545 §3.8.4.7)."""
     digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
     return f"{digest[:_UID_HEX]}@{_UID_DOMAIN}"
 

@@ -1,5 +1,10 @@
 """A token in, a rendered feed out: the feeds use case (SPEC §7).
 
+:meth:`FeedService.from_memory` answers a known token from memory alone — the feed
+served to it last, while the checks behind it are younger than
+``CLINIC_SYNC_FEED_RECHECK_SECONDS`` — so a 304 or a repeated 200 reads no database
+and renders nothing; a revocation or a change of data reaches it within that time.
+
 :meth:`FeedService.answer` checks the token, reads the clinic's data version (one
 aggregate query, then trusted for ``CLINIC_SYNC_FEED_RECHECK_SECONDS``), the clinic's
 date ("today" in the clinic's time zone, from an injected clock) and its settings
@@ -32,9 +37,11 @@ from sync.clinics.profile import ClinicProfile
 from sync.config import Settings
 from sync.feeds.cache import FeedCache, RenderedFeed
 from sync.feeds.events import feed_events, patient_stamps
-from sync.feeds.labels import PatientLabel, patient_label
+from sync.feeds.labels import PatientLabel, feed_labels
+from sync.feeds.merged import merged_events
+from sync.feeds.patient_view import patient_view
 from sync.feeds.render import FeedHeader, render_feed
-from sync.feeds.scope import FeedScope, ScopeKind
+from sync.feeds.scope import FeedScope, ScopeKind, parse_patient_key
 from sync.feeds.sequences import publish_sequences
 from sync.feeds.tokens import hash_token, live_token
 from sync.store.bookings import list_bookings
@@ -45,9 +52,11 @@ from sync.store.feeds import (
     FeedToken,
     booking_change_times,
     booking_data_version,
+    feed_label_key,
     source_booking_ids,
 )
 from sync.store.sources import get_source
+from sync.usecases.pull import BookingReader
 
 __all__ = ["Clock", "FeedAnswer", "FeedOptions", "FeedService", "utc_now"]
 
@@ -109,6 +118,9 @@ class _ClinicView:
 class _Selection:
     title: str
     eligibility: list[Eligibility]
+    patients: list[Patient]
+    merged: bool
+    """Many patients: one event per patient per stretch of days (:mod:`sync.feeds.merged`)."""
 
 
 class FeedService:
@@ -131,21 +143,60 @@ class FeedService:
         self._views: dict[int, _ClinicView] = {}
         self._versions: dict[int, tuple[float, DataVersion]] = {}
         self._tokens: dict[str, tuple[float, FeedToken, bool]] = {}
+        self._served: dict[str, tuple[float, FeedAnswer]] = {}
+        self._rechecking: set[str] = set()
+        self._recheck_lock = threading.Lock()
         self._render_lock = threading.Lock()
 
     def today(self, clinic: ClinicProfile) -> date:
         """The clinic's date now."""
         return clinic.today(self.clock())
 
+    def from_memory(self, secret: str) -> FeedAnswer | None:
+        """The feed a secret opened last time, while its checks are younger than the recheck.
+
+        No database, no render: what a 304 needs. ``None`` when the token, the clinic's
+        data version or its date must be looked at again (then :meth:`answer`); while one
+        request does that, the others get the last answer rather than all reading the
+        store at once, so a token's answer is at most one recheck older than the setting.
+        """
+        digest = hash_token(secret)
+        served = self._served.get(digest)
+        if served is None:
+            return None
+        if monotonic() - served[0] < self.options.recheck_seconds:
+            return served[1]
+        with self._recheck_lock:  # one request rechecks; the others get the last answer
+            if digest in self._rechecking:
+                return served[1]
+            self._rechecking.add(digest)
+        return None
+
     def answer(self, secret: str) -> FeedAnswer:
         """The feed a secret opens, from the cache when the clinic's data has not moved."""
+        digest = hash_token(secret)
+        try:
+            return self._checked_answer(secret, digest)
+        finally:
+            with self._recheck_lock:
+                self._rechecking.discard(digest)
+
+    def _checked_answer(self, secret: str, digest: str) -> FeedAnswer:
         token, live = self._token(secret)
         if token is None or not live:
+            self._served.pop(digest, None)
             return FeedAnswer(token.id if token else None, None)
         try:
             clinic = self.clinics.profile(token.clinic_id)
         except RecordNotFound:  # the clinic was removed since the token was read
             return FeedAnswer(token.id, None)
+        answer = self._answer(token, clinic)
+        if answer.feed is not None:  # trusted no longer than the older of the two checks
+            checked = min(self._tokens[digest][0], self._versions[token.clinic_id][0])
+            self._remember(digest, checked, answer)
+        return answer
+
+    def _answer(self, token: FeedToken, clinic: ClinicProfile) -> FeedAnswer:
         key = (self._version(token.clinic_id), self.today(clinic), clinic.version)
         scope = (token.clinic_id, token.scope_kind, token.scope_value, token.label)
         cached = self.cache.get(scope, key)
@@ -160,6 +211,11 @@ class FeedService:
             if feed is not None:
                 self.cache.put(scope, key, feed)
             return FeedAnswer(token.id, feed, perf_counter() - started)
+
+    def _remember(self, digest: str, checked: float, answer: FeedAnswer) -> None:
+        if len(self._served) >= _TOKENS_REMEMBERED:
+            self._served.clear()
+        self._served[digest] = (checked, FeedAnswer(answer.token_id, answer.feed))
 
     def _token(self, secret: str) -> tuple[FeedToken | None, bool]:
         """The token a secret opens, read again once ``recheck_seconds`` have passed.
@@ -203,24 +259,51 @@ class FeedService:
         version, today, _ = key
         floor = version.changed_at or _EPOCH
         with session_scope(self.engine) as session:
-            view = self._view(session, clinic, key)
+            if token.scope_kind == ScopeKind.PATIENT.value:
+                view = self._patient_view(session, clinic, key, token.scope_value)
+            else:
+                view = self._view(session, clinic, key)
             selection = self._select(session, clinic, token, view)
             if selection is None:
                 return None
-            events = feed_events(
+            labels = self._labels(session, clinic, selection.patients)
+            build = merged_events if selection.merged else feed_events
+            events = build(
                 selection.eligibility,
                 clinic.policy,
                 namespace=str(token.clinic_id),
-                label=_label(clinic),
+                labels=labels,
                 stamps=view.stamps,
                 floor=floor,
             )
             sequences = publish_sequences(session, token.clinic_id, events, now=self.clock())
         about = _about(clinic)
-        header = FeedHeader(token.label or selection.title, about, self.options.refresh)
+        title = token.label or f"{_treatments(clinic)} eligibility: {selection.title}"
+        header = FeedHeader(title, about, self.options.refresh)
         body = render_feed(header, events, sequences)
         midnight = _midnight(clinic, today)
         return RenderedFeed.of(body, max(floor, midnight).replace(microsecond=0))
+
+    def _labels(
+        self, session: Session, clinic: ClinicProfile, patients: list[Patient]
+    ) -> dict[PatientKey, str]:
+        mode = _label(clinic)
+        key = feed_label_key(session, clinic.id) if mode is PatientLabel.INITIALS_TAG else None
+        return feed_labels(patients, mode, key=key)
+
+    def _patient_view(
+        self, session: Session, clinic: ClinicProfile, key: _Key, value: str
+    ) -> _ClinicView:
+        """The patient's own reach, assessed alone (:mod:`sync.feeds.patient_view`)."""
+        reader = BookingReader(self.clinics.matcher(clinic.id), clinic.identity)
+        patient = parse_patient_key(value)
+        scope = _scope(clinic, key[1])
+        found = patient_view(
+            session, clinic.id, patient, policy=clinic.policy, reader=reader, scope=scope
+        )
+        floor = key[0].changed_at or _EPOCH
+        stamps = patient_stamps(found.assessment.patients, found.changed, floor)
+        return _ClinicView(key, found.assessment, stamps)
 
     def _view(self, session: Session, clinic: ClinicProfile, key: _Key) -> _ClinicView:
         view = self._views.get(clinic.id)
@@ -248,12 +331,13 @@ class FeedService:
         scope = FeedScope(ScopeKind(token.scope_kind), token.scope_value)
         groups = view.assessment.patients
         if scope.kind is ScopeKind.CLINIC:
-            return _selection(clinic, clinic.name, groups, view)
+            return _selection(clinic.name, groups, view, merged=True)
         if scope.kind is ScopeKind.PATIENT:
             key = scope.patient_key
             mine = [group for group in groups if _is_patient(group, key)]
             patient = mine[0].patient if mine else Patient(key=key)
-            return _selection(clinic, patient_label(patient, _label(clinic)), mine, view)
+            name = self._labels(session, clinic, [patient])[patient.key]
+            return _selection(name, mine, view, merged=False)
         try:
             source = get_source(session, scope.source_id)
         except RecordNotFound:
@@ -262,15 +346,15 @@ class FeedService:
             return None  # a calendar of another clinic: as if it did not exist
         ids = source_booking_ids(session, source.id, *_window(clinic, view.key[1]))
         booked = [g for g in groups if any(m.booking.id in ids for m in g.members)]
-        return _selection(clinic, source.display_name, booked, view)
+        return _selection(source.display_name, booked, view, merged=True)
 
 
 def _selection(
-    clinic: ClinicProfile, name: str, groups: list[PatientGroup], view: _ClinicView
+    name: str, groups: list[PatientGroup], view: _ClinicView, *, merged: bool
 ) -> _Selection:
     keys = {group.patient.key for group in groups}
     chosen = [item for item in view.assessment.eligibility if item.patient.key in keys]
-    return _Selection(f"{_treatments(clinic)} eligibility: {name}", chosen)
+    return _Selection(name, chosen, [group.patient for group in groups], merged)
 
 
 def _treatments(clinic: ClinicProfile) -> str:

@@ -8,12 +8,15 @@ Three small repositories and one query, all serving :mod:`sync.feeds`:
   written in batches by the web app;
 - **event sequences**: the content hash and ``SEQUENCE`` last published for each event
   UID, so a changed event gets a higher ``SEQUENCE`` (RFC 5545 §3.8.7.4);
+- **label key**: each clinic's secret for the ``initials-tag`` label's keyed hash, made
+  on first use;
 - **data version**: a cheap fingerprint of a clinic's bookings that changes whenever any
   booking is added, changed or deleted, so rendered feeds can be cached on it.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -22,7 +25,7 @@ from sqlalchemy import bindparam, func, insert, update
 from sqlmodel import Session, col, select
 
 from sync.store.errors import RecordNotFound
-from sync.store.tables import BookingRow, FeedEventRow, FeedFetchRow, FeedTokenRow
+from sync.store.tables import BookingRow, ClinicRow, FeedEventRow, FeedFetchRow, FeedTokenRow
 
 __all__ = [
     "DataVersion",
@@ -32,12 +35,14 @@ __all__ = [
     "add_feed_token",
     "booking_change_times",
     "booking_data_version",
+    "feed_label_key",
     "find_feed_token",
     "get_feed_token",
     "list_feed_tokens",
     "load_event_sequences",
     "record_fetches",
     "revoke_feed_token",
+    "row_change_times",
     "save_event_sequences",
     "source_booking_ids",
 ]
@@ -154,8 +159,14 @@ def revoke_feed_token(session: Session, token_id: int, *, now: datetime) -> Feed
 
 
 def record_fetches(session: Session, fetches: Sequence[FeedFetch]) -> None:
-    """Append fetches to the log and move each token's ``last_fetched_at`` forward."""
-    session.add_all(FeedFetchRow(at=f.at, token_id=f.token_id, status=f.status) for f in fetches)
+    """Append fetches to the log and move each token's ``last_fetched_at`` forward.
+
+    One set-based insert for the batch: a busy feed logs thousands of fetches a second, and
+    an ORM object per row would cost more than answering them.
+    """
+    if fetches:
+        rows = [{"at": f.at, "token_id": f.token_id, "status": f.status} for f in fetches]
+        session.connection().execute(insert(FeedFetchRow), rows)
     latest: dict[int, datetime] = {}
     for fetch in fetches:
         if fetch.token_id is not None:
@@ -230,6 +241,29 @@ _UPDATE_SEQUENCE = (
 )
 
 
+def feed_label_key(session: Session, clinic_id: int) -> bytes:
+    """The clinic's secret for feed label tags, made (256 random bits) the first time it is asked.
+
+    Two processes asking at once make one key: the write only fills an empty column, and
+    both read back what is stored. :class:`RecordNotFound` for an unknown clinic.
+    """
+    query = select(ClinicRow.feed_label_key).where(col(ClinicRow.id) == clinic_id)
+    stored = session.exec(query).first()
+    if stored is None:
+        fresh = (
+            update(ClinicRow)
+            .where(col(ClinicRow.id) == clinic_id)
+            .where(col(ClinicRow.feed_label_key).is_(None))
+            .values(feed_label_key=secrets.token_hex(32))
+            .execution_options(synchronize_session=False)
+        )
+        session.exec(fresh)
+        stored = session.exec(query).first()
+        if stored is None:
+            raise RecordNotFound(f"no clinic with id {clinic_id}")
+    return bytes.fromhex(stored)
+
+
 def booking_data_version(session: Session, clinic_id: int) -> DataVersion:
     """The fingerprint of a clinic's bookings, deleted ones included (one aggregate query)."""
     query = select(
@@ -255,6 +289,19 @@ def booking_change_times(
     times: dict[str, datetime] = {}
     for booking_id, changed_at in session.exec(query):
         times[booking_id] = max(changed_at, times.get(booking_id, changed_at))
+    return times
+
+
+def row_change_times(session: Session, row_ids: Collection[int]) -> dict[str, datetime]:
+    """When each of the booking rows ``row_ids`` last changed, by provider event id."""
+    times: dict[str, datetime] = {}
+    ordered = sorted(row_ids)
+    for start in range(0, len(ordered), _CHUNK):
+        query = select(BookingRow.provider_event_id, BookingRow.changed_at).where(
+            col(BookingRow.id).in_(ordered[start : start + _CHUNK])
+        )
+        for booking_id, changed_at in session.exec(query):
+            times[booking_id] = max(changed_at, times.get(booking_id, changed_at))
     return times
 
 

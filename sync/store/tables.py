@@ -71,7 +71,7 @@ class StoreModel(
     """Base of the store's tables: its own metadata, apart from any other SQLModel tables."""
 
 
-FEED_LABELS = ("full", "initials", "id")
+FEED_LABELS = ("full", "initials", "initials-tag", "id")
 
 
 class ClinicRow(StoreModel, table=True):
@@ -106,6 +106,8 @@ class ClinicRow(StoreModel, table=True):
     updated_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     notify_practitioners: bool = Field(default=False, sa_type=Boolean)
     notify_digest_hour: int = Field(default=8, sa_type=Integer)
+    feed_label_key: str | None = Field(default=None, sa_type=String(64))
+    """The secret of the ``initials-tag`` feed label's keyed hash, made on first use."""
 
 
 class ClinicPolicyRow(StoreModel, table=True):

@@ -26,7 +26,7 @@ from sync.store.database import make_engine
 from sync.web.access_log import RedactedAccessLog
 from sync.web.admin import AdminContext, install_admin
 from sync.web.api_docs import api_docs_router
-from sync.web.feeds import feeds_router
+from sync.web.feeds import FeedsFromMemory, feeds_router
 from sync.web.health import health_router
 from sync.web.json_headers import JsonHeaders
 from sync.web.metrics import WebMetrics
@@ -64,7 +64,9 @@ def create_app(
         title="clinic-sync", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None
     )
     app.add_middleware(JsonHeaders)
-    app.add_middleware(RedactedAccessLog)  # outermost: it times and ids the whole request
+    app.add_middleware(RedactedAccessLog)  # it times and ids the whole request
+    # Outermost: a known feed token is answered before anything else (sync.web.feeds).
+    app.add_middleware(FeedsFromMemory, service=service, fetch_log=fetch_log, metrics=metrics)
     app.include_router(feeds_router(service, fetch_log, metrics))
     app.include_router(health_router(database, metrics))
     app.include_router(webhooks_router(database, clock))

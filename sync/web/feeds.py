@@ -4,8 +4,10 @@ Served as ``text/calendar; charset=utf-8`` with a strong ``ETag`` (a hash of the
 ``Last-Modified``, ``Cache-Control: private``, 304 answers to ``If-None-Match`` and
 ``If-Modified-Since``, ``HEAD``, and gzip when the client asks for it (compressed once
 per rendered feed, not per request). A revoked and an unknown token get the very same
-404. Every fetch is recorded by token id and status — the token itself never is, in
-the record or in a log line.
+404. A token answered within the last ``CLINIC_SYNC_FEED_RECHECK_SECONDS`` is answered
+before routing, from memory, by :class:`FeedsFromMemory`;
+only the others go to a thread to read the store. Every fetch is recorded by token id
+and status — the token itself never is, in the record or in a log line.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, Request, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sync.feeds.cache import RenderedFeed
 from sync.feeds.fetch_log import FetchLog
@@ -21,7 +24,7 @@ from sync.store.errors import StoreError
 from sync.web.conditional import accepts_gzip, http_date, not_modified
 from sync.web.metrics import WebMetrics
 
-__all__ = ["CALENDAR_TYPE", "feeds_router"]
+__all__ = ["CALENDAR_TYPE", "FeedsFromMemory", "feeds_router"]
 
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
 _log = logging.getLogger(__name__)
@@ -34,7 +37,7 @@ def feeds_router(service: FeedService, fetch_log: FetchLog, metrics: WebMetrics)
     max_age = int(service.options.refresh.total_seconds())
 
     def feed(token: str, request: Request) -> Response:
-        """The iCalendar feed a token opens."""
+        """The iCalendar feed a token opens (those known in memory never get here)."""
         token_id: int | None = None
         try:
             answer = service.answer(token)
@@ -57,7 +60,83 @@ def feeds_router(service: FeedService, fetch_log: FetchLog, metrics: WebMetrics)
 
 
 def _serve(request: Request, feed: RenderedFeed, max_age: int) -> Response:
-    gzipped = accepts_gzip(request.headers.get("accept-encoding"))
+    wanted = {key.encode(): request.headers[key] for key in _NAMES if key in request.headers}
+    status, headers, body = _reply(request.method, wanted, feed, max_age)
+    if status == 304:
+        return Response(status_code=304, headers=headers)
+    kind = headers.pop("Content-Type")
+    return Response(body, headers=headers, media_type=kind)
+
+
+_NAMES = ("if-none-match", "if-modified-since", "accept-encoding")
+
+
+_Raw = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+
+class FeedsFromMemory:
+    """ASGI middleware: ``GET``/``HEAD /feeds/{token}.ics`` answered from memory when it can.
+
+    What the route would answer for a token the service answered within the recheck time
+    (:meth:`~sync.feeds.service.FeedService.from_memory`), the same headers and bytes,
+    without routing, a request object or a thread; anything else goes on to the app.
+    It sits outside the access log, so these answers have no access-log line; the fetch
+    log and the request counter still count each one.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, service: FeedService, fetch_log: FetchLog, metrics: WebMetrics
+    ) -> None:
+        self.app = app
+        self.service = service
+        self.fetch_log = fetch_log
+        self.metrics = metrics
+        self.max_age = int(service.options.refresh.total_seconds())
+        self._headers: dict[tuple[str, bool, bool, str], _Raw] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        known = None
+        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
+            secret = path[len(_PREFIX) : -len(_SUFFIX)]
+            if path.startswith(_PREFIX) and path.endswith(_SUFFIX) and "/" not in secret:
+                known = self.service.from_memory(secret)
+        if known is None or known.feed is None:
+            await self.app(scope, receive, send)
+            return
+        wanted = {k: v.decode("latin-1") for k, v in scope["headers"] if k in _CONDITIONAL}
+        status, raw, body = self._raw(scope["method"], wanted, known.feed)
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": body})
+        self.fetch_log.record(known.token_id, status)
+        self.metrics.feed_requests.labels(status=str(status)).inc()
+
+    def _raw(self, method: str, wanted: dict[bytes, str], feed: RenderedFeed) -> _Raw:
+        """:func:`_reply` as ASGI wants it, made once per feed and kind of answer."""
+        gzipped = accepts_gzip(wanted.get(b"accept-encoding"))
+        stale_check = (wanted.get(b"if-none-match"), wanted.get(b"if-modified-since"))
+        fresh = not_modified(*stale_check, (feed.etag, feed.etag_gzip), feed.last_modified)
+        key = (feed.etag, fresh, gzipped, method)
+        known = self._headers.get(key)
+        if known is None:
+            if len(self._headers) >= _HEADER_SETS:
+                self._headers.clear()
+            status, headers, body = _reply(method, wanted, feed, self.max_age)
+            raw = [(k.lower().encode(), v.encode("latin-1")) for k, v in headers.items()]
+            known = self._headers[key] = (status, raw, body)
+        return known
+
+
+_PREFIX, _SUFFIX = "/feeds/", ".ics"
+_HEADER_SETS = 4096
+_CONDITIONAL = frozenset({b"if-none-match", b"if-modified-since", b"accept-encoding"})
+
+
+def _reply(
+    method: str, request: dict[bytes, str], feed: RenderedFeed, max_age: int
+) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and body for a feed: the one answer both paths give."""
+    gzipped = accepts_gzip(request.get(b"accept-encoding"))
     headers = {
         **_SAFE,
         "ETag": feed.etag_gzip if gzipped else feed.etag,
@@ -65,18 +144,15 @@ def _serve(request: Request, feed: RenderedFeed, max_age: int) -> Response:
         "Cache-Control": f"private, max-age={max_age}",
         "Vary": "Accept-Encoding",
     }
-    stale_check = (
-        request.headers.get("if-none-match"),
-        request.headers.get("if-modified-since"),
-    )
+    stale_check = (request.get(b"if-none-match"), request.get(b"if-modified-since"))
     if not_modified(*stale_check, (feed.etag, feed.etag_gzip), feed.last_modified):
-        return Response(status_code=304, headers=headers)
+        return 304, headers, b""
     body = feed.gzipped if gzipped else feed.body
     if gzipped:
         headers["Content-Encoding"] = "gzip"
     headers["Content-Length"] = str(len(body))
-    content = b"" if request.method == "HEAD" else body
-    return Response(content, headers=headers, media_type=CALENDAR_TYPE)
+    headers["Content-Type"] = CALENDAR_TYPE
+    return 200, headers, b"" if method == "HEAD" else body
 
 
 def _unknown() -> Response:

@@ -279,6 +279,21 @@ def _ui_revoke_feed(w: World) -> None:
         assert not get_feed_token(session, w.beta.feed_token_id).revoked
 
 
+def _ui_rotate_feed(w: World) -> None:
+    with w.web(ALPHA_ADMIN) as web:
+        data = {"csrf_token": csrf_of(web.get("/admin/feed-tokens").text)}
+        path = "/admin/feed-tokens/{}/rotate"
+        _like_missing(web.post, path, str(w.beta.feed_token_id), "999999", data=data)
+    with session_scope(w.engine) as session:
+        assert not get_feed_token(session, w.beta.feed_token_id).revoked
+
+
+def _ui_confirm_revoke_feed(w: World) -> None:
+    with w.web(ALPHA_ADMIN) as web:
+        path = "/admin/feed-tokens/{}/revoke"
+        _like_missing(web.get, path, str(w.beta.feed_token_id), "999999")
+
+
 def _ui_switch_clinic(w: World) -> None:
     with w.web(ALPHA_ADMIN) as web:
         data = {"csrf_token": csrf_of(web.get("/admin/conflicts").text), "clinic": "{}"}
@@ -700,6 +715,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/admin/feed-tokens"): _ui_feed_tokens,
     ("POST", "/admin/feed-tokens"): _ui_issue_feed,
     ("POST", "/admin/feed-tokens/{token_id}/revoke"): _ui_revoke_feed,
+    ("GET", "/admin/feed-tokens/{token_id}/revoke"): _ui_confirm_revoke_feed,
+    ("POST", "/admin/feed-tokens/{token_id}/rotate"): _ui_rotate_feed,
     ("POST", "/admin/clinic"): _ui_switch_clinic,
     ("GET", "/admin/clinics"): _ui_operator,
     ("GET", "/admin/people"): _ui_people,

@@ -140,7 +140,8 @@ def test_feed_tokens_page_shows_a_new_url_once(
     assert "http://clinic.example/feeds/" in issued.text
     again = web.get("/admin/feed-tokens")
     assert "/feeds/" not in again.text
-    revoked = web.post("/admin/feed-tokens/1/revoke", data={"csrf_token": data["csrf_token"]})
+    confirmed = {"csrf_token": data["csrf_token"], "confirm": "yes"}
+    revoked = web.post("/admin/feed-tokens/1/revoke", data=confirmed)
     assert "Feed token 1 is revoked" in revoked.text
 
 

@@ -113,6 +113,20 @@ def _sign_in(login_url: str, user: str, password: str) -> None:
         assert csrf is not None
         data = {"email": user, "password": password, "csrf_token": csrf.group(1)}
         page = client.post(login_url, data=data)
-    assert page.status_code == 200
-    assert "/admin/conflicts" in str(page.url)
-    assert "Demo clinic" in page.text  # the clinic's name, never its slug
+        assert page.status_code == 200
+        assert "/admin/conflicts" in str(page.url)
+        assert "Demo clinic" in page.text  # the clinic's name, never its slug
+        _ui_feed_url_works(client, login_url.removesuffix("/admin/login"))
+
+
+def _ui_feed_url_works(client: httpx.Client, base: str) -> None:
+    """A feed URL the admin UI hands out points at the demo's own web app, port included."""
+    form = client.get(f"{base}/admin/feed-tokens")
+    csrf = _CSRF.search(form.text)
+    assert csrf is not None
+    data = {"csrf_token": csrf.group(1), "scope": "clinic"}
+    issued = client.post(f"{base}/admin/feed-tokens", data=data)
+    url = _FEED.search(issued.text)
+    assert url is not None, "the page shows a feed URL with the demo's port"
+    assert url.group(1).startswith(f"{base}/feeds/")
+    assert httpx.get(url.group(1), timeout=10).status_code == 200

@@ -1,9 +1,9 @@
 """Fixtures for feeds: a clinic in a real store, a settable clock, the app and its client.
 
-Bookings go in through the store's own repository (``upsert_bookings``), as the sync
-would write them. ``engine`` (SQLite and PostgreSQL) comes from tests/store/conftest.py;
-``sqlite_engine`` is a migrated SQLite file for the HTTP
-tests, which talk to a real uvicorn server on loopback.
+Bookings go in through the store's own repository (``upsert_bookings``), read first as
+the sync reads them (categories, patient, identity keys). ``engine`` (SQLite and
+PostgreSQL) comes from tests/store/conftest.py; ``sqlite_engine`` is a migrated SQLite
+file for the HTTP tests, which talk to a real uvicorn server on loopback.
 """
 
 from __future__ import annotations
@@ -19,17 +19,20 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from rules.model import Attendee, Booking
+from rules.vocabulary import Matcher
 from sync.clinics.directory import ClinicDirectory
 from sync.config import Settings
 from sync.feeds.scope import FeedScope, ScopeKind
 from sync.feeds.service import FeedOptions, FeedService
 from sync.feeds.tokens import issue_token
+from sync.policy_file import load_policy
 from sync.store.bookings import mark_bookings_deleted, upsert_bookings
 from sync.store.clinics import get_or_create_clinic
 from sync.store.database import make_engine, session_scope
 from sync.store.events import StoredEvent
 from sync.store.migrate import upgrade
 from sync.store.sources import Provider, add_source
+from sync.usecases.pull import BookingReader
 from sync.web.app import create_app
 from sync.web.server import WebServer
 from tests.clinics import clinic_profile
@@ -105,6 +108,7 @@ class ClinicData:
         )
         start = datetime(day.year, day.month, day.day, 10, tzinfo=UTC)
         event = StoredEvent(booking=booking, start=start, end=start + timedelta(hours=1))
+        [event] = _READER.read([event])  # read as a pull reads it: categories, identity keys
         with session_scope(self.engine) as session:
             upsert_bookings(session, self.sources[calendar], [event], now=self.clock())
 
@@ -118,6 +122,9 @@ class ClinicData:
             scope = FeedScope(ScopeKind(kind), value)
             issued = issue_token(session, self.clinic_id, scope, now=self.clock(), label=label)
         return issued.token.id, issued.secret
+
+
+_READER = BookingReader(Matcher(load_policy()))
 
 
 @pytest.fixture

@@ -8,11 +8,16 @@ the user is not a member of answers 404 like an unknown one.
 Sync health lists each calendar's polling, its last reconciliation and what it corrected,
 and the events in quarantine: those that could not be read or stored, with why.
 
-A feed URL is shown once, in the answer to the form that issued it: only its hash is
-kept. Issuing and revoking need an admin and the session's CSRF token, and are
-recorded in the audit trail with the admin's e-mail.
+A feed URL is shown once, in the answer to the form that issued or rotated it: only its
+hash is kept. A patient's feed is issued from the conflict page in one click (its form
+posts here), a calendar's by choosing the calendar by name. Revoking asks first: the
+list links to a confirmation page whose form does it (no script needed), and a post
+without ``confirm=yes`` only shows that page. Issuing, rotating and revoking need an
+admin and the session's CSRF token, and are recorded in the audit trail with the
+admin's e-mail.
 """
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Request, Response
@@ -28,6 +33,7 @@ from sync.web.admin import actions
 from sync.web.admin.access import NoSuchClinic, NotAllowed, page_caller
 from sync.web.admin.auth import PageError, check_csrf
 from sync.web.admin.context import AdminContext
+from sync.web.admin.feed_actions import feed_calendars, feed_rows, own_token, rotate_feed
 from sync.web.admin.pages import not_allowed, page_values, signed_in_for
 from sync.web.admin.views import parse_day, render
 
@@ -73,44 +79,7 @@ def other_pages(context: AdminContext) -> APIRouter:
             listed_at_most=MAX_LISTED,
         )
 
-    @router.get("/feed-tokens")
-    def feeds(web: signed_in) -> Response:
-        return _feeds_page(context, web)
-
-    @router.post("/feed-tokens")
-    def issue(
-        web: signed_in,
-        csrf_token: Annotated[str | None, Form()] = None,
-        scope: Annotated[str, Form()] = "",
-        value: Annotated[str, Form(max_length=1000)] = "",
-        label: Annotated[str, Form(max_length=200)] = "",
-    ) -> Response:
-        check_csrf(web, csrf_token)
-        try:
-            if scope not in ("patient", "calendar", "clinic"):
-                raise InputError("choose what the feed is of")
-            issued = actions.issue_feed(context, page_caller(web), scope, value, label or None)
-        except NotAllowed as err:
-            raise not_allowed(err) from err
-        except InputError as err:
-            return _feeds_page(context, web, error=str(err), status=422)
-        url = feed_url(context.settings.public_url, issued.secret)
-        return _feeds_page(context, web, issued_url=url)
-
-    @router.post("/feed-tokens/{token_id}/revoke")
-    def revoke(
-        token_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
-        web: signed_in,
-        csrf_token: Annotated[str | None, Form()] = None,
-    ) -> Response:
-        check_csrf(web, csrf_token)
-        try:
-            token = actions.revoke_feed(context, page_caller(web), token_id)
-        except NotAllowed as err:
-            raise not_allowed(err) from err
-        except InputError as err:
-            raise PageError(404, str(err)) from err
-        return _feeds_page(context, web, notice=f"Feed token {token.id} is revoked.")
+    _feed_routes(router, context, signed_in)
 
     @router.post("/clinic")
     def switch(
@@ -130,7 +99,76 @@ def other_pages(context: AdminContext) -> APIRouter:
     return router
 
 
+def _feed_routes(router: APIRouter, context: AdminContext, signed_in: Any) -> None:
+    """The feed-token pages: list and issue, rotate, confirm and revoke."""
+
+    @router.get("/feed-tokens")
+    def feeds(web: signed_in) -> Response:
+        return _feeds_page(context, web)
+
+    @router.post("/feed-tokens")
+    def issue(
+        web: signed_in,
+        csrf_token: _Csrf = None,
+        *,
+        scope: Annotated[str, Form()] = "",
+        value: Annotated[str, Form(max_length=1000)] = "",
+        label: Annotated[str, Form(max_length=200)] = "",
+        conflict: Annotated[str, Form(max_length=64)] = "",
+    ) -> Response:
+        check_csrf(web, csrf_token)
+        back = conflict if _PUBLIC_ID.fullmatch(conflict) else None
+        try:
+            if scope not in ("patient", "calendar", "clinic"):
+                raise InputError("choose what the feed is of")
+            issued = actions.issue_feed(context, page_caller(web), scope, value, label or None)
+        except NotAllowed as err:
+            raise not_allowed(err) from err
+        except InputError as err:
+            return _feeds_page(context, web, error=str(err), status=422, back=back)
+        url = feed_url(context.settings.public_url, issued.secret)
+        return _feeds_page(context, web, issued_url=url, back=back)
+
+    @router.post("/feed-tokens/{token_id}/rotate")
+    def rotate(token_id: _TokenId, web: signed_in, csrf_token: _Csrf = None) -> Response:
+        check_csrf(web, csrf_token)
+        try:
+            issued = rotate_feed(context, page_caller(web), token_id)
+        except NotAllowed as err:
+            raise not_allowed(err) from err
+        except InputError as err:
+            raise PageError(404, str(err)) from err
+        url = feed_url(context.settings.public_url, issued.secret)
+        notice = f"Feed token {token_id} is revoked; its new URL is below."
+        return _feeds_page(context, web, issued_url=url, notice=notice)
+
+    @router.get("/feed-tokens/{token_id}/revoke")
+    def confirm_revoke(token_id: _TokenId, web: signed_in) -> Response:
+        return _confirm_page(context, web, token_id)
+
+    @router.post("/feed-tokens/{token_id}/revoke")
+    def revoke(
+        token_id: _TokenId,
+        web: signed_in,
+        csrf_token: _Csrf = None,
+        confirm: Annotated[str, Form(max_length=8)] = "",
+    ) -> Response:
+        check_csrf(web, csrf_token)
+        if confirm != "yes":
+            return _confirm_page(context, web, token_id)
+        try:
+            token = actions.revoke_feed(context, page_caller(web), token_id)
+        except NotAllowed as err:
+            raise not_allowed(err) from err
+        except InputError as err:
+            raise PageError(404, str(err)) from err
+        return _feeds_page(context, web, notice=f"Feed token {token.id} is revoked.")
+
+
 _AUDIT_KEYS = ("action", "actor", "conflict", "date_from", "date_to")
+_TokenId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+_Csrf = Annotated[str | None, Form()]
+_PUBLIC_ID = re.compile(r"[0-9A-Za-z-]{1,64}")
 
 
 def _conflict_row(context: AdminContext, web: WebSession, public_id: str) -> int | None:
@@ -149,10 +187,27 @@ def _feeds_page(
     values["notice"] = extra.pop("notice", None)
     extra.setdefault("issued_url", None)
     extra.setdefault("error", None)
+    extra.setdefault("back", None)
+    caller = page_caller(web)
     return render(
         "feeds.html",
         status,
         **values,
-        tokens=actions.feed_tokens(context, page_caller(web)),
+        tokens=feed_rows(context, caller),
+        calendars=feed_calendars(context, caller) if caller.current else [],
         **extra,
     )
+
+
+def _confirm_page(context: AdminContext, web: WebSession, token_id: int) -> Response:
+    """The step before a revocation: what the feed is of, and one button to go on."""
+    caller = page_caller(web)
+    try:
+        row = own_token(context, caller, token_id)
+        caller.require_admin(row.token.clinic_id)
+    except NotAllowed as err:
+        raise not_allowed(err) from err
+    except InputError as err:
+        raise PageError(404, str(err)) from err
+    values = page_values(web, "feed-tokens", f"Revoke feed token {token_id}?")
+    return render("feed_revoke.html", **values, row=row)
