@@ -26,8 +26,8 @@ from sync.web.admin.input_guard import RefuseControlCharacters
 from sync.web.admin.operator import operator_pages
 from sync.web.admin.other_pages import other_pages
 from sync.web.admin.pages import conflict_pages
-from sync.web.admin.policy_pages import policy_pages
 from sync.web.admin.people_pages import people_pages
+from sync.web.admin.policy_pages import policy_pages
 from sync.web.admin.session_pages import session_pages
 from sync.web.admin.views import render
 

@@ -1,7 +1,7 @@
 """People: invitations to a clinic, password-reset links, and a user's name (SPEC §8).
 
 Revision ID: 0021
-Revises: 0018
+Revises: 0019
 
 Written against ``sync.store.tables.InviteRow``, ``PasswordResetRow`` and the ``name``
 column of ``UserRow``, free of imports from the application like 0001. Both links are
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0021"
-down_revision: str | None = "0018"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

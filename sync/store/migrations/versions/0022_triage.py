@@ -1,7 +1,7 @@
 """A conflict keeps its last review (who, when, why); a booking keeps its Google web link.
 
 Revision ID: 0022
-Revises: 0018
+Revises: 0021
 
 SPEC §8 asks for an acknowledgement's or an override's reason on the conflict, not only in
 its audit trail: ``conflicts`` gains ``review_reason``, ``reviewed_by`` and ``reviewed_at``
@@ -22,7 +22,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision: str = "0022"
-down_revision: str | None = "0018"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """The ``initials-tag`` feed label and each clinic's key for its tags (SPEC §7).
 
 Revision ID: 0023
-Revises: 0018
+Revises: 0022
 
 ``clinics.feed_patient_label`` may now be ``initials-tag`` (initials plus a short tag from
 a keyed hash of the patient key, :mod:`sync.feeds.labels`); ``clinics.feed_label_key`` is
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0023"
-down_revision: str | None = "0018"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
