@@ -43,13 +43,11 @@ from rich.console import Console
 from rich.table import Table
 
 from rules.flag import CONFLICT_PROPERTY
-from sync.bootstrap import Services, booking_reader, open_services
+from sync.bootstrap import Services, open_services
 from sync.config import Settings
 from sync.emulator import EmulatorServer
-from sync.policy_file import load_policy
-from sync.sources.google import CalendarClient, ClientConfig, GoogleAuth, GoogleCalendarSource
 from sync.store.clinics import get_or_create_clinic
-from sync.store.database import make_engine, session_scope
+from sync.store.database import session_scope
 from sync.store.migrate import upgrade
 from sync.store.sources import Provider, add_source
 from sync.usecases.cycle import run_calendar_cycle, run_clinic_pass
@@ -130,13 +128,7 @@ def _services(server: EmulatorServer, db: Path, **settings: Any) -> Services:
         clinic="bench",
         **settings,
     )
-    engine = make_engine(config.database_url)
-    upgrade(engine)
-    policy = load_policy()
-    client = CalendarClient(ClientConfig(endpoint=server.url, auth=GoogleAuth.NONE))
-    return Services(
-        config, engine, policy, booking_reader(policy, config), GoogleCalendarSource(client)
-    )
+    return open_services(config)
 
 
 def _connect(services: Services, calendar_ids: list[str]) -> list[int]:

@@ -120,31 +120,21 @@ def _run(bookings: int, changes: int) -> dict[str, Any]:
 
 
 def _services(server: Any, db: Path) -> Any:
-    from sync.bootstrap import Services, booking_reader
-    from sync.config import Settings
-    from sync.policy_file import load_policy
-    from sync.sources.google import (
-        CalendarClient,
-        ClientConfig,
-        GoogleAuth,
-        GoogleCalendarSource,
-    )
-    from sync.store.database import make_engine
-    from sync.store.migrate import upgrade
+    """The clinic's services as a worker opens them (:func:`sync.bootstrap.open_services`)."""
+    from sync.bootstrap import open_services
 
-    config = Settings(
+    return open_services(_settings(str(db), server.url))
+
+
+def _settings(db: str, endpoint: str) -> Any:
+    from sync.config import Settings
+
+    return Settings(
         database_url=f"sqlite:///{db}",
-        google_api_endpoint=server.url,
+        google_api_endpoint=endpoint,
         google_auth="none",
         clinic=CLINIC,
         dry_run=True,
-    )
-    engine = make_engine(config.database_url)
-    upgrade(engine)
-    policy = load_policy()
-    client = CalendarClient(ClientConfig(endpoint=server.url, auth=GoogleAuth.NONE))
-    return Services(
-        config, engine, policy, booking_reader(policy, config), GoogleCalendarSource(client)
     )
 
 
@@ -235,29 +225,13 @@ def _spawn(kind: str, db: Path, endpoint: str) -> dict[str, Any]:
 
 def _child(kind: str, db: str, endpoint: str) -> None:
     """A new process: re-assess the clinic (``worker``) or hold its rows (``tuples``)."""
-    from sync.bootstrap import Services, booking_reader  # the same code as a worker imports
-    from sync.config import Settings
-    from sync.policy_file import load_policy
-    from sync.sources.google import CalendarClient, ClientConfig, GoogleAuth
-    from sync.sources.google import GoogleCalendarSource as Google
-    from sync.store.database import make_engine
+    from sync.bootstrap import open_services  # the same code as a worker imports
     from sync.usecases.cycle import run_clinic_pass
 
     started = time.process_time()
     assessed = 0
     if kind == "worker":
-        config = Settings(
-            database_url=f"sqlite:///{db}",
-            google_api_endpoint=endpoint,
-            google_auth="none",
-            clinic=CLINIC,
-            dry_run=True,
-        )
-        client = CalendarClient(ClientConfig(endpoint=endpoint, auth=GoogleAuth.NONE))
-        policy = load_policy()
-        engine = make_engine(config.database_url)
-        reader = booking_reader(policy, config)
-        with Services(config, engine, policy, reader, Google(client)) as services:
+        with open_services(_settings(db, endpoint)) as services:
             report = run_clinic_pass(services, now=datetime.now(UTC))
         assessed = sum(cycle.assessed for cycle in report.cycles)
     else:

@@ -87,7 +87,7 @@ class BookingReader:
     def _read(self, event: StoredEvent, titles: TitleNames) -> StoredEvent:
         booking = event.booking
         identity = identify(booking, titles, self.options)
-        categories = self.matcher.categories(booking.summary, booking.description)
+        categories = titles.categories(booking)
         return replace(
             event,
             categories=tuple(sorted(categories)),
