@@ -45,6 +45,10 @@ RESULTS = Path(__file__).parent / "results" / "reassessment.json"
 CLINIC = "bench"
 CHANGES = 7
 """Bookings changed one after the other to time a one-change cycle."""
+ONE_CHANGE_MS = 20.0
+"""Target: a one-change cycle's CPU at 100k bookings (issue 17)."""
+FULL_PASS_S = 5.0
+"""Target: a full re-assessment's CPU at 100k bookings (issue 17)."""
 TITLES = (
     "Botox {name}",
     "Microneedling (SkinPen) - {name}",
@@ -73,6 +77,7 @@ def main() -> None:
     }
     if len(runs) > 1:
         results["growth"] = _growth(runs)
+    results["figures"] = [figure for run in runs for figure in _figures(run)]
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     Console().print(_table(results))
@@ -298,6 +303,35 @@ def _cpu(work: Any) -> float:
     started = time.thread_time()
     work()
     return round(time.thread_time() - started, 4)
+
+
+def _figures(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """The headline figures of one run, as :mod:`bench.run` reads them (targets: issue 17)."""
+    size = f"{run['bookings']:,} bookings"
+    change, floor = run["one_change_cpu_ms"], run["one_change_floor_ms"]
+    rss, tuples = run["worker_peak_rss_mb"], run["tuples_peak_rss_mb"]
+    full = run["full_reassessment_cpu_s"]
+    return [
+        _figure(f"one change, then a cycle, CPU, {size}", change, "ms", target=ONE_CHANGE_MS),
+        _figure(f"one change vs the bare incremental list, {size}", change, "ms", floor=floor),
+        _figure(f"full re-assessment, new process, CPU, {size}", full, "s", target=FULL_PASS_S),
+        _figure(f"full re-assessment, peak RSS, {size}", rss, "MB", floor=tuples, target=1.5),
+        _figure(f"first sync, client CPU, {size}", run["first_sync_cpu_s"], "s"),
+    ]
+
+
+def _figure(
+    name: str, value: float, unit: str, *, floor: float | None = None, target: float | None = None
+) -> dict[str, Any]:
+    ratio = value / floor if floor else None
+    return {
+        "name": name,
+        "value": value,
+        "unit": unit,
+        "floor": floor,
+        "ratio": ratio,
+        "target": target,
+    }
 
 
 def _growth(runs: list[dict[str, Any]]) -> dict[str, Any]:
