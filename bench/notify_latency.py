@@ -79,7 +79,7 @@ def main() -> None:
 
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--samples", type=int, default=12, help="bookings timed")
+    parser.add_argument("--samples", type=int, default=8, help="bookings timed")
     parser.add_argument("--poll", type=int, default=5, help="seconds between polls")
     parser.add_argument("--notify", type=float, default=1.0, help="seconds between runs")
     return parser.parse_args()
