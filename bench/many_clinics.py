@@ -5,12 +5,14 @@ on PostgreSQL (a schema of its own at 127.0.0.1:5432, dropped at the end), polle
 ``clinic-sync worker`` processes with no clinic named (sync.worker.runner: every clinic,
 fair claims, each clinic's services, per-grant budgets). It measures:
 
-- **worker peak RSS** (``VmHWM``) of one worker serving 1 clinic and more (1/100 by default, 1/100/1,000 with ``--full``), each
-  run until every calendar has been pulled in full once (goal: flat, under 250 MB);
+- **worker peak RSS** (``VmHWM``) of one worker serving 1 clinic and more (1/100 by
+  default, 1/100/1,000 with ``--full``), each run until every calendar has been pulled in
+  full once (goal: flat, under 250 MB);
 - **claim overhead per poll**: the claim statement's time per calendar claimed, with every
   calendar due (``sync.worker.leases.claim_due``, the worker's batch size);
-- then, for 1 and 4 workers (1, 2 and 4 with ``--full``), one idle pass (nothing changed; every calendar made due once
-  over one poll interval): **requests per idle pass** against the floor of one per calendar,
+- then, for 1 and 4 workers (1, 2 and 4 with ``--full``), one idle pass (nothing changed;
+  every calendar made due once over one poll interval): **requests per idle pass** against
+  the floor of one per calendar,
   **p50/p99 of the time from a calendar's due time to its poll** (its first events.list
   after the due time; goal p99 under one interval) and **CPU per idle poll** (the workers'
   user + system time over the pass, per poll).
