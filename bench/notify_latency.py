@@ -44,7 +44,7 @@ from sync.store.database import make_engine, session_scope
 from sync.store.migrate import upgrade
 from sync.store.sources import Provider, add_source
 from sync.store.tables import MembershipRow
-from sync.store.users import Role, add_user
+from sync.store.users import add_user
 from sync.usecases.cycle import run_clinic_pass
 from sync.worker.runner import Worker, WorkerOptions
 
@@ -126,7 +126,7 @@ def _setup(server: EmulatorServer, settings: Settings) -> tuple[str, str]:
                 time_zone="UTC",
                 now=now,
             )
-        user = add_user(session, ADMIN, Role.ADMIN, "x", now=now)
+        user = add_user(session, ADMIN, "x", now=now)
         session.add(
             MembershipRow(user_id=user.id, clinic_id=clinic.id, role="admin", created_at=now)
         )
