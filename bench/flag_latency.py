@@ -6,7 +6,8 @@
    later are inserted; the time from inserting the Botox to its flag being visible through
    events.get is measured (median, p95). With a poll interval, add on average half the
    interval: this is the service's own share.
-2. Idle polling: 50 calendars × 2,000 events are loaded and pulled; one pass reconciles
+2. Idle polling: the calendars' events (10 × 1,000 by default, 50 × 2,000 with ``--full``)
+   are loaded and pulled; one pass reconciles
    the clinic (a full re-assessment of every booking, dry run), then idle passes over all
    calendars are measured: wall time, CPU time and peak RSS (``resource.getrusage``).
 3. With push: the same conflicts, but a :class:`~sync.worker.runner.Worker` on a thread claims
@@ -20,8 +21,8 @@
 
 Prints a Rich table and writes ``bench/results/flag_latency.json``. Runs in under 3 minutes.
 
-Run: ``.venv/bin/python bench/flag_latency.py [--pairs 40 --calendars 10 --events 2000]``, or
-``--full`` for 50 calendars.
+Run: ``.venv/bin/python bench/flag_latency.py [--pairs 20 --calendars 10 --events 1000]``, or
+``--full`` for 50 calendars × 2,000 events and 40 (20 with push) pairs.
 """
 
 from __future__ import annotations
@@ -43,13 +44,11 @@ from rich.console import Console
 from rich.table import Table
 
 from rules.flag import CONFLICT_PROPERTY
-from sync.bootstrap import Services, booking_reader, open_services
+from sync.bootstrap import Services, open_services
 from sync.config import Settings
 from sync.emulator import EmulatorServer
-from sync.policy_file import load_policy
-from sync.sources.google import CalendarClient, ClientConfig, GoogleAuth, GoogleCalendarSource
 from sync.store.clinics import get_or_create_clinic
-from sync.store.database import make_engine, session_scope
+from sync.store.database import session_scope
 from sync.store.migrate import upgrade
 from sync.store.sources import Provider, add_source
 from sync.usecases.cycle import run_calendar_cycle, run_clinic_pass
@@ -108,17 +107,19 @@ def _figures(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--pairs", type=int, default=40, help="conflicts inserted one by one")
-    parser.add_argument("--push-pairs", type=int, default=20, help="conflicts, with push")
+    parser.add_argument("--pairs", type=int, default=20, help="conflicts inserted one by one")
+    parser.add_argument("--push-pairs", type=int, default=10, help="conflicts, with push")
     parser.add_argument(
         "--claim-seconds", type=float, default=2.0, help="the push worker's claim interval"
     )
     parser.add_argument("--calendars", type=int, default=10)
-    parser.add_argument("--events", type=int, default=2000, help="events per calendar")
-    parser.add_argument("--full", action="store_true", help="50 calendars (100k events)")
+    parser.add_argument("--events", type=int, default=1000, help="events per calendar")
+    parser.add_argument(
+        "--full", action="store_true", help="50 calendars × 2,000 events, 40 and 20 pairs"
+    )
     args = parser.parse_args()
     if args.full:
-        args.calendars = 50
+        args.calendars, args.events, args.pairs, args.push_pairs = 50, 2000, 40, 20
     return args
 
 
@@ -130,13 +131,7 @@ def _services(server: EmulatorServer, db: Path, **settings: Any) -> Services:
         clinic="bench",
         **settings,
     )
-    engine = make_engine(config.database_url)
-    upgrade(engine)
-    policy = load_policy()
-    client = CalendarClient(ClientConfig(endpoint=server.url, auth=GoogleAuth.NONE))
-    return Services(
-        config, engine, policy, booking_reader(policy, config), GoogleCalendarSource(client)
-    )
+    return open_services(config)
 
 
 def _connect(services: Services, calendar_ids: list[str]) -> list[int]:

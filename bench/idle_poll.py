@@ -64,7 +64,7 @@ def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calendars", type=int, default=50)
     parser.add_argument("--events", type=int, default=200, help="events per calendar")
-    parser.add_argument("--repeat", type=int, default=7, help="passes of each side (median)")
+    parser.add_argument("--repeat", type=int, default=5, help="passes of each side (median)")
     parser.add_argument("--full", action="store_true", help="2,000 events per calendar")
     return parser.parse_args()
 

@@ -5,19 +5,21 @@ on PostgreSQL (a schema of its own at 127.0.0.1:5432, dropped at the end), polle
 ``clinic-sync worker`` processes with no clinic named (sync.worker.runner: every clinic,
 fair claims, each clinic's services, per-grant budgets). It measures:
 
-- **worker peak RSS** (``VmHWM``) of one worker serving 1, 1/10 and all of the clinics, each
-  run until every calendar has been pulled in full once (goal: flat, under 250 MB);
+- **worker peak RSS** (``VmHWM``) of one worker serving 1 clinic and more (1/100 by
+  default, 1/100/1,000 with ``--full``), each run until every calendar has been pulled in
+  full once (goal: flat, under 250 MB);
 - **claim overhead per poll**: the claim statement's time per calendar claimed, with every
   calendar due (``sync.worker.leases.claim_due``, the worker's batch size);
-- then, for 1, 2 and 4 workers, one idle pass (nothing changed; every calendar made due once
-  over one poll interval): **requests per idle pass** against the floor of one per calendar,
+- then, for 1 and 4 workers (1, 2 and 4 with ``--full``), one idle pass (nothing changed;
+  every calendar made due once over one poll interval): **requests per idle pass** against
+  the floor of one per calendar,
   **p50/p99 of the time from a calendar's due time to its poll** (its first events.list
   after the due time; goal p99 under one interval) and **CPU per idle poll** (the workers'
   user + system time over the pass, per poll).
 
 Writes ``bench/results/many_clinics.json`` with a ``figures`` list ({name, value, unit,
 floor, ratio, target}) and prints a table. Default: 100 clinics × 5 × 20 bookings, RSS at
-1/10/100, a 20 s interval (under 3 minutes). ``--full``: 1,000 × 5 × 200, RSS at
+1/100, a 20 s interval (about 2 minutes). ``--full``: 1,000 × 5 × 200, RSS at
 1/100/1,000.
 
 Run: ``.venv/bin/python bench/many_clinics.py [--full] [--interval 20]`` (or any size:
@@ -71,10 +73,12 @@ class Size:
     clinics: int
     bookings: int
     rss_at: tuple[int, ...]
+    workers: tuple[int, ...] = (1, 2, 4)
+    """Worker counts an idle pass is timed with."""
 
 
-DEFAULT = Size(clinics=100, bookings=20, rss_at=(1, 10, 100))
-FULL = Size(clinics=1000, bookings=200, rss_at=(1, 100, 1000))
+DEFAULT = Size(clinics=100, bookings=20, rss_at=(1, 100), workers=(1, 4))
+FULL = Size(clinics=1000, bookings=200, rss_at=(1, 100, 1000), workers=(1, 2, 4))
 
 
 # The store and the emulator ---------------------------------------------------------------
@@ -353,7 +357,7 @@ def run(size: Size, interval: int, *, passes: bool = True) -> list[dict[str, Any
                 )
             claim = _claim_overhead(engine, calendars)
             figures.append(_figure("claim_overhead_per_poll", claim, "ms", None, None))
-            for count in (1, 2, 4) if passes else ():
+            for count in size.workers if passes else ():
                 idle = _idle_pass(engine, workers, calls, count, interval)
                 print(f"  {count} worker(s): {idle}")
                 figures += [
@@ -389,7 +393,7 @@ def main() -> None:
     size = FULL if args.full else DEFAULT
     if args.clinics:
         rss_at = tuple(int(n) for n in (args.rss_at or f"1,{args.clinics}").split(","))
-        size = Size(args.clinics, args.bookings or size.bookings, rss_at)
+        size = Size(args.clinics, args.bookings or size.bookings, rss_at, size.workers)
     # SIGTERM ends the run like Ctrl-C: workers stopped, the schema dropped.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     signal.signal(signal.SIGINT, signal.default_int_handler)

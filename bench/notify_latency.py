@@ -44,7 +44,7 @@ from sync.store.database import make_engine, session_scope
 from sync.store.migrate import upgrade
 from sync.store.sources import Provider, add_source
 from sync.store.tables import MembershipRow
-from sync.store.users import Role, add_user
+from sync.store.users import add_user
 from sync.usecases.cycle import run_clinic_pass
 from sync.worker.runner import Worker, WorkerOptions
 
@@ -79,7 +79,7 @@ def main() -> None:
 
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--samples", type=int, default=12, help="bookings timed")
+    parser.add_argument("--samples", type=int, default=8, help="bookings timed")
     parser.add_argument("--poll", type=int, default=5, help="seconds between polls")
     parser.add_argument("--notify", type=float, default=1.0, help="seconds between runs")
     return parser.parse_args()
@@ -126,7 +126,7 @@ def _setup(server: EmulatorServer, settings: Settings) -> tuple[str, str]:
                 time_zone="UTC",
                 now=now,
             )
-        user = add_user(session, ADMIN, Role.ADMIN, "x", now=now)
+        user = add_user(session, ADMIN, "x", now=now)
         session.add(
             MembershipRow(user_id=user.id, clinic_id=clinic.id, role="admin", created_at=now)
         )

@@ -45,6 +45,10 @@ RESULTS = Path(__file__).parent / "results" / "reassessment.json"
 CLINIC = "bench"
 CHANGES = 7
 """Bookings changed one after the other to time a one-change cycle."""
+ONE_CHANGE_MS = 20.0
+"""Target: a one-change cycle's CPU at 100k bookings (issue 17)."""
+FULL_PASS_S = 5.0
+"""Target: a full re-assessment's CPU at 100k bookings (issue 17)."""
 TITLES = (
     "Botox {name}",
     "Microneedling (SkinPen) - {name}",
@@ -73,6 +77,7 @@ def main() -> None:
     }
     if len(runs) > 1:
         results["growth"] = _growth(runs)
+    results["figures"] = [figure for run in runs for figure in _figures(run)]
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     Console().print(_table(results))
@@ -120,31 +125,21 @@ def _run(bookings: int, changes: int) -> dict[str, Any]:
 
 
 def _services(server: Any, db: Path) -> Any:
-    from sync.bootstrap import Services, booking_reader
-    from sync.config import Settings
-    from sync.policy_file import load_policy
-    from sync.sources.google import (
-        CalendarClient,
-        ClientConfig,
-        GoogleAuth,
-        GoogleCalendarSource,
-    )
-    from sync.store.database import make_engine
-    from sync.store.migrate import upgrade
+    """The clinic's services as a worker opens them (:func:`sync.bootstrap.open_services`)."""
+    from sync.bootstrap import open_services
 
-    config = Settings(
+    return open_services(_settings(str(db), server.url))
+
+
+def _settings(db: str, endpoint: str) -> Any:
+    from sync.config import Settings
+
+    return Settings(
         database_url=f"sqlite:///{db}",
-        google_api_endpoint=server.url,
+        google_api_endpoint=endpoint,
         google_auth="none",
         clinic=CLINIC,
         dry_run=True,
-    )
-    engine = make_engine(config.database_url)
-    upgrade(engine)
-    policy = load_policy()
-    client = CalendarClient(ClientConfig(endpoint=server.url, auth=GoogleAuth.NONE))
-    return Services(
-        config, engine, policy, booking_reader(policy, config), GoogleCalendarSource(client)
     )
 
 
@@ -235,29 +230,13 @@ def _spawn(kind: str, db: Path, endpoint: str) -> dict[str, Any]:
 
 def _child(kind: str, db: str, endpoint: str) -> None:
     """A new process: re-assess the clinic (``worker``) or hold its rows (``tuples``)."""
-    from sync.bootstrap import Services, booking_reader  # the same code as a worker imports
-    from sync.config import Settings
-    from sync.policy_file import load_policy
-    from sync.sources.google import CalendarClient, ClientConfig, GoogleAuth
-    from sync.sources.google import GoogleCalendarSource as Google
-    from sync.store.database import make_engine
+    from sync.bootstrap import open_services  # the same code as a worker imports
     from sync.usecases.cycle import run_clinic_pass
 
     started = time.process_time()
     assessed = 0
     if kind == "worker":
-        config = Settings(
-            database_url=f"sqlite:///{db}",
-            google_api_endpoint=endpoint,
-            google_auth="none",
-            clinic=CLINIC,
-            dry_run=True,
-        )
-        client = CalendarClient(ClientConfig(endpoint=endpoint, auth=GoogleAuth.NONE))
-        policy = load_policy()
-        engine = make_engine(config.database_url)
-        reader = booking_reader(policy, config)
-        with Services(config, engine, policy, reader, Google(client)) as services:
+        with open_services(_settings(db, endpoint)) as services:
             report = run_clinic_pass(services, now=datetime.now(UTC))
         assessed = sum(cycle.assessed for cycle in report.cycles)
     else:
@@ -324,6 +303,35 @@ def _cpu(work: Any) -> float:
     started = time.thread_time()
     work()
     return round(time.thread_time() - started, 4)
+
+
+def _figures(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """The headline figures of one run, as :mod:`bench.run` reads them (targets: issue 17)."""
+    size = f"{run['bookings']:,} bookings"
+    change, floor = run["one_change_cpu_ms"], run["one_change_floor_ms"]
+    rss, tuples = run["worker_peak_rss_mb"], run["tuples_peak_rss_mb"]
+    full = run["full_reassessment_cpu_s"]
+    return [
+        _figure(f"one change, then a cycle, CPU, {size}", change, "ms", target=ONE_CHANGE_MS),
+        _figure(f"one change vs the bare incremental list, {size}", change, "ms", floor=floor),
+        _figure(f"full re-assessment, new process, CPU, {size}", full, "s", target=FULL_PASS_S),
+        _figure(f"full re-assessment, peak RSS, {size}", rss, "MB", floor=tuples, target=1.5),
+        _figure(f"first sync, client CPU, {size}", run["first_sync_cpu_s"], "s"),
+    ]
+
+
+def _figure(
+    name: str, value: float, unit: str, *, floor: float | None = None, target: float | None = None
+) -> dict[str, Any]:
+    ratio = value / floor if floor else None
+    return {
+        "name": name,
+        "value": value,
+        "unit": unit,
+        "floor": floor,
+        "ratio": ratio,
+        "target": target,
+    }
 
 
 def _growth(runs: list[dict[str, Any]]) -> dict[str, Any]:

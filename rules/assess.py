@@ -24,7 +24,7 @@ from rules.patients import (
     link,
     patients_declined,
 )
-from rules.vocabulary import Matcher, service_lines
+from rules.vocabulary import Matcher
 
 __all__ = ["Assessment", "Scope", "assess", "read_bookings"]
 
@@ -76,7 +76,7 @@ def read_bookings(
         read = ReadBooking(
             booking=booking,
             identity=identify(booking, titles, options),
-            categories=_categories(booking, titles, matcher),
+            categories=titles.categories(booking),
         )
         reason = _reason_to_leave_out(read)
         if reason is None:
@@ -84,13 +84,6 @@ def read_bookings(
         elif read.categories:
             skipped.append(Skip(uid=booking.uid, reason=reason, calendar=booking.calendar))
     return kept, skipped
-
-
-def _categories(booking: Booking, titles: TitleNames, matcher: Matcher) -> frozenset[str]:
-    """A booking's categories; the title's own reading serves unless the description adds."""
-    if booking.description and service_lines(booking.description):
-        return matcher.categories(booking.summary, booking.description)
-    return titles.reading(booking.summary).categories
 
 
 def _reason_to_leave_out(read: ReadBooking) -> str | None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from rules.flag import strip_flag
 from rules.model import AmbiguousName, Booking, MatchKind, Patient, PatientKey
 from rules.titles import TitleReader, TitleReading, name_key
-from rules.vocabulary import Matcher, normalize
+from rules.vocabulary import Matcher, normalize, service_lines
 
 __all__ = [
     "Identity",
@@ -117,6 +117,7 @@ class TitleNames:
     """
 
     def __init__(self, matcher: Matcher) -> None:
+        self._matcher = matcher
         self._reader = TitleReader(matcher)
         self._seen: dict[str, TitleReading] = {}
 
@@ -132,6 +133,17 @@ class TitleNames:
         except KeyError:
             reading = self._seen[summary] = self._reader.read(summary)
             return reading
+
+    def categories(self, booking: Booking) -> frozenset[str]:
+        """A booking's categories (:meth:`Matcher.categories`), its title read only once.
+
+        The title's own reading serves unless the description adds ``Service:`` lines: an
+        exclusion word in any part rules out the categories of every part, so those are
+        matched together.
+        """
+        if booking.description and service_lines(booking.description):
+            return self._matcher.categories(booking.summary, booking.description)
+        return self.reading(booking.summary).categories
 
 
 def patients_declined(booking: Booking, identity: Identity) -> bool:

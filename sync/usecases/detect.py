@@ -335,8 +335,9 @@ def _now_reads(detection: Detection, row_id: int, reader: BookingReader) -> Read
 
 
 def _read(booking: Booking, reader: BookingReader) -> ReadBooking:
-    identity = identify(booking, TitleNames(reader.matcher), reader.options)
-    categories = reader.matcher.categories(booking.summary, booking.description)
+    titles = TitleNames(reader.matcher)
+    identity = identify(booking, titles, reader.options)
+    categories = titles.categories(booking)
     return ReadBooking(booking=booking, identity=identity, categories=categories)
 
 

@@ -86,13 +86,33 @@ def partition_clinic(
     return Partition(facts.batches(batch_rows), frozenset(ambiguous), titles, facts.refreshed)
 
 
+_READ_COLUMNS = (
+    "id",
+    "source_id",
+    "provider_event_id",
+    "ical_uid",
+    "calendar",
+    "day",
+    "summary",
+    "description",
+    "status",
+    "attendees",
+    "calendar_email",
+    "organizer_email",
+    "explicit_patient_id",
+)
+"""What the stream reads of a row: the columns :func:`booking_from_row` and the facts need,
+not the provider extras and instants, which it would decode for nothing."""
+
+
 def _pages(session: Session, clinic_id: int) -> Iterator[list[Row[tuple[object, ...]]]]:
     """The clinic's live booking rows, a page at a time, by row id (its primary key)."""
     table = BookingRow.__table__  # type: ignore[attr-defined]
+    columns = [table.c[name] for name in _READ_COLUMNS]
     after = 0
     while True:
         query = (
-            sql_select(table)
+            sql_select(*columns)
             .where(table.c.clinic_id == clinic_id, table.c.id > after)
             .where(col(BookingRow.deleted_at).is_(None))
             .order_by(table.c.id)

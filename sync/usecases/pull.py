@@ -87,7 +87,7 @@ class BookingReader:
     def _read(self, event: StoredEvent, titles: TitleNames) -> StoredEvent:
         booking = event.booking
         identity = identify(booking, titles, self.options)
-        categories = self.matcher.categories(booking.summary, booking.description)
+        categories = titles.categories(booking)
         return replace(
             event,
             categories=tuple(sorted(categories)),
@@ -164,8 +164,9 @@ class CalendarPull:
     left, whose other bookings may no longer be linked without them."""
     quarantined: int = 0
     """Events newly put in quarantine by this poll."""
-    in_quarantine: int = 0
-    """Events of the calendar in quarantine after this poll."""
+    in_quarantine: int | None = 0
+    """Events of the calendar in quarantine after this poll; ``None`` when the poll brought
+    nothing, so the quarantine was left as it was and not counted."""
     cut: int = 0
     """Bookings stored with a field cut to fit the store."""
     reconciled: bool = False
@@ -202,25 +203,35 @@ def pull_clinic(
     reconcile_every: timedelta | None = RECONCILE_EVERY,
     now: datetime | None = None,
 ) -> PullReport:
-    """Pull every enabled calendar of ``clinic`` once, one after the other, on any provider."""
+    """Pull every enabled calendar of ``clinic`` once, one after the other, on any provider.
+
+    A calendar that brought changes is stored in its own unit of work, as
+    :func:`pull_calendar` does; the calendars that brought none (an idle poll) only move
+    their cursors, all in one unit of work at the end of the pass.
+    """
     with session_scope(engine) as session:
         clinic_id = get_clinic(session, clinic).id
         sources = list_sources(session, clinic_id, enabled_only=True)
     live = LiveBookings()
-    pulls = tuple(
-        pull_calendar(
+    pulls: dict[int, CalendarPull] = {}
+    quiet: list[_Fetched] = []
+    for source in sources:
+        fetched = _fetch(
             engine,
             remote,
-            reader,
             source,
+            now=now,
             poll_interval=poll_interval,
             reconcile_every=reconcile_every,
-            now=now,
-            live=live,
         )
-        for source in sources
-    )
-    return PullReport(clinic, pulls)
+        if isinstance(fetched, CalendarPull):
+            pulls[source.id] = fetched
+        elif fetched.quiet:
+            quiet.append(fetched)
+        else:
+            pulls[source.id] = _store(engine, reader, fetched, live)
+    pulls.update(_store_quiet(engine, quiet))
+    return PullReport(clinic, tuple(pulls[source.id] for source in sources))
 
 
 def pull_calendar(
@@ -240,6 +251,60 @@ def pull_calendar(
     incrementally, and what that corrected is counted. ``live`` shares one read of the
     clinic's stored bookings between the calendars of a pass.
     """
+    fetched = _fetch(
+        engine,
+        remote,
+        source,
+        now=now,
+        poll_interval=poll_interval,
+        reconcile_every=reconcile_every,
+    )
+    if isinstance(fetched, CalendarPull):
+        return fetched
+    if fetched.quiet:
+        return _store_quiet(engine, [fetched])[source.id]
+    return _store(engine, reader, fetched, live or LiveBookings())
+
+
+@dataclass(frozen=True, slots=True)
+class _Fetched:
+    """What a calendar's provider answered, waiting to be stored."""
+
+    source: ConnectedCalendar
+    changes: ChangeSet
+    at: datetime
+    reconciling: bool
+    poll_interval: timedelta
+
+    @property
+    def quiet(self) -> bool:
+        """Nothing to store but the cursor: no event, removal or skip, not a full listing
+        (so nothing to quarantine, release or mark deleted)."""
+        changes = self.changes
+        return not (changes.full or changes.events or changes.removed or changes.skipped)
+
+    def record_success(self, session: Session) -> None:
+        at = self.at
+        record_poll_success(
+            session,
+            self.source.id,
+            now=at,
+            next_poll_at=at + self.poll_interval,
+            sync_token=self.changes.cursor,
+            full=self.changes.full,
+        )
+
+
+def _fetch(
+    engine: Engine,
+    remote: CalendarSource,
+    source: ConnectedCalendar,
+    *,
+    now: datetime | None,
+    poll_interval: timedelta,
+    reconcile_every: timedelta | None,
+) -> _Fetched | CalendarPull:
+    """Ask the provider what changed; a failure is recorded and returned as the pull."""
     at = now or datetime.now(UTC)
     reconciling = _reconcile_due(source, at, reconcile_every)
     try:
@@ -250,24 +315,59 @@ def pull_calendar(
         _log.exception("%s: pull failed unexpectedly", source.external_id)
         failure = ProviderError(f"unexpected error reading the calendar: {type(err).__name__}")
         return _record_failure(engine, source, failure, at, poll_interval)
+    return _Fetched(source, changes, at, reconciling, poll_interval)
+
+
+def _store(
+    engine: Engine, reader: BookingReader, fetched: _Fetched, live: LiveBookings
+) -> CalendarPull:
+    """Store one calendar's changes and its new cursor in one unit of work."""
+    source, changes, at = fetched.source, fetched.changes, fetched.at
     try:
         with session_scope(engine) as session:
             check_lease(session, "committing a pull")
-            pull = _apply(session, source, changes, reader, at=at, live=live or LiveBookings())
-            if reconciling:
+            pull = _apply(session, source, changes, reader, at=at, live=live)
+            if fetched.reconciling:
                 pull = _reconciled(session, source, pull, at)
-            record_poll_success(
-                session,
-                source.id,
-                now=at,
-                next_poll_at=at + poll_interval,
-                sync_token=changes.cursor,
-                full=changes.full,
-            )
+            fetched.record_success(session)
     except StoreError as err:
-        return _record_failure(engine, source, err, at, poll_interval)
+        return _record_failure(engine, source, err, at, fetched.poll_interval)
     _log_skips(source, pull)
     return pull
+
+
+def _store_quiet(engine: Engine, quiet: list[_Fetched]) -> dict[int, CalendarPull]:
+    """Move the cursors of calendars that brought nothing, in one unit of work.
+
+    Their quarantine is left as it was, so it is not counted (``in_quarantine`` is ``None``).
+    """
+    if not quiet:
+        return {}
+    try:
+        with session_scope(engine) as session:
+            check_lease(session, "committing a pull")
+            for fetched in quiet:
+                fetched.record_success(session)
+    except StoreError as err:
+        return {
+            fetched.source.id: _record_failure(
+                engine, fetched.source, err, fetched.at, fetched.poll_interval
+            )
+            for fetched in quiet
+        }
+    return {fetched.source.id: _quiet_pull(fetched) for fetched in quiet}
+
+
+def _quiet_pull(fetched: _Fetched) -> CalendarPull:
+    source, changes = fetched.source, fetched.changes
+    return CalendarPull(
+        source_id=source.id,
+        calendar_id=source.external_id,
+        name=source.display_name,
+        requests=changes.requests,
+        ignored=changes.ignored,
+        in_quarantine=None,
+    )
 
 
 def _reconcile_due(source: ConnectedCalendar, at: datetime, every: timedelta | None) -> bool:

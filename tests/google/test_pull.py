@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.event import listen, remove
 
 from rules.model import MatchKind, PatientKey
 from sync.emulator import EmulatorServer
@@ -226,3 +227,32 @@ def test_one_pass_of_full_resyncs_finds_deletions_on_every_calendar(
     report = run(engine, source, reader)
     assert [(p.full, p.deleted) for p in report.calendars] == [(True, 1), (True, 1)]
     assert {summary for _, summary in stored(engine).values()} == {"Botox Jane Doe"}
+
+
+def test_calendars_that_brought_nothing_move_their_cursors_in_one_unit_of_work(
+    engine: Engine,
+    source: GoogleCalendarSource,
+    reader: BookingReader,
+    new_calendar: Callable[..., str],
+    insert: Insert,
+) -> None:
+    calendars = [connect(engine, new_calendar(f"Dr {n}")) for n in range(3)]
+    for connected in calendars:
+        insert(connected.external_id, "Botox Jane Doe", "2030-01-10T10:00:00+00:00")
+    run(engine, source, reader)
+    insert(calendars[1].external_id, "Botox Ann Lee", "2030-01-12T10:00:00+00:00")
+    commits: list[object] = []
+
+    def committed(connection: object) -> None:
+        commits.append(connection)
+
+    listen(engine, "commit", committed)
+    later = NOW + timedelta(minutes=1)
+    try:
+        report = pull_clinic(engine, source, reader, "default", now=later)
+    finally:
+        remove(engine, "commit", committed)
+    assert [pull.inserted for pull in report.calendars] == [0, 1, 0]
+    assert [pull.in_quarantine for pull in report.calendars] == [None, 0, None]
+    assert [state(engine, c).last_sync_at for c in calendars] == [later] * 3
+    assert len(commits) == 3  # reading the calendars, the one that changed, the quiet two

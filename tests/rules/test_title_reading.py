@@ -16,8 +16,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rules.model import Policy
+from rules.patients import TitleNames
 from rules.titles import TitleReader
 from rules.vocabulary import Matcher, name_words
+from tests.factories import booking
 from tests.rules.reference_reading import ReferenceReader
 from tests.rules.test_title_names import NAMED, UNNAMED
 from tests.rules.test_vocabulary import default_policy
@@ -106,3 +108,19 @@ def test_the_one_pass_reader_agrees_without_services(title: str) -> None:
 @given(st.text(max_size=40))
 def test_the_one_pass_reader_agrees_on_any_text(title: str) -> None:
     _agree(title)
+
+
+_DESCRIPTIONS = st.sampled_from(
+    ["", "Notes: bring forms", "Service: Botox", "Treatment: no filler", "service: Lip filer"]
+)
+
+
+@given(_titles(), _DESCRIPTIONS)
+def test_a_booking_read_once_has_the_categories_of_title_and_service_lines(
+    title: str, description: str
+) -> None:
+    """What ingest and assessment store is what matching the title and its lines gives."""
+    matcher = _readers(default_policy())[1]
+    titles = TitleNames(matcher)
+    read = booking("b1", "2026-01-05", title, description=description)
+    assert titles.categories(read) == matcher.categories(title, description)
