@@ -106,6 +106,7 @@ class ClinicRow(StoreModel, table=True):
     updated_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     notify_practitioners: bool = Field(default=False, sa_type=Boolean)
     notify_digest_hour: int = Field(default=8, sa_type=Integer)
+    opening_hours: str = Field(default="Mon-Sat 09:00-18:00/30", sa_type=String(100))
 
 
 class ClinicPolicyRow(StoreModel, table=True):
