@@ -1,7 +1,10 @@
 """What a notification says, read once from the audit record it tells of (SPEC §6, §7, §8).
 
 The facts are fixed when the delivery is planned and kept with it, so a retry sends the
-same text. A conflict's patient appears only as the clinic's ``feed_patient_label`` shows
+same text. A conflict's facts carry the free slots to rebook on that its flag names
+(:func:`sync.usecases.safe_date.stored_safe_date`): ``slots`` is ``None`` when the
+calendar's free/busy could not be read, and absent when the flag names none.
+A conflict's patient appears only as the clinic's ``feed_patient_label`` shows
 patients (full name, initials or an id, :mod:`sync.feeds.labels`); nothing else of the
 booking's text (its title, its description) is copied.
 
@@ -25,6 +28,7 @@ from sync.clinics.profile import ClinicProfile
 from sync.feeds.labels import PatientLabel, patient_label
 from sync.store.audit import AuditEvent
 from sync.store.tables import BookingRow, CalendarSourceRow, ConflictRow, PatientRow
+from sync.usecases.safe_date import stored_safe_date
 
 __all__ = ["CALENDAR_FAILING", "GRANT_RECONNECT", "TOLD_ACTIONS", "facts_of"]
 
@@ -102,6 +106,21 @@ def _conflict(
         "calendar": source.display_name if source else later.calendar,
         "calendar_id": source.external_id if source else later.calendar,
         "link": f"{public_url}/admin/conflicts/{row.public_id}",
+        **_safe_date(session, profile, row),
+    }
+
+
+def _safe_date(session: Session, profile: ClinicProfile, row: ConflictRow) -> Facts:
+    """The free slots to rebook on, as the booking's flag names them (SPEC §6)."""
+    safe = stored_safe_date(session, row.later_booking_id, row.public_id or "", profile.zone)
+    if safe is None:
+        return {}
+    return {
+        "slots_from": safe.first_day.isoformat(),
+        "slots_to": safe.last_day.isoformat(),
+        "slots": [slot.strftime("%a %d %b %Y, %H:%M") for slot in safe.slots]
+        if safe.known
+        else None,
     }
 
 

@@ -125,7 +125,19 @@ def _conflict_lines(item: Facts) -> list[str]:
     ]
     if item.get("earliest"):
         lines.append(f"Earliest eligible date: {item['earliest']}")
+    if "slots_from" in item:
+        lines.append(_slots_line(item))
     return lines
+
+
+def _slots_line(item: Facts) -> str:
+    slots = item.get("slots")
+    where = f"on {item['calendar']} from {item['slots_from']}"
+    if slots is None:
+        return f"Free slots {where}: not known (the calendar's free/busy could not be read)"
+    if not slots:
+        return f"Free slots {where}: none until {item['slots_to']}"
+    return f"First free slots {where}: " + "; ".join(slots)
 
 
 def _mrkdwn(text: str) -> str:

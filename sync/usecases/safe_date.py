@@ -11,8 +11,11 @@ The flag's text is compared with what the event holds to decide whether to write
 would rewrite every flag on every cycle. They are therefore read once: when a conflict's
 flag is first written, or when the days to search change (the earlier booking moved, the
 policy changed). Otherwise the line the event's flag already carries is kept as it is
-(:func:`kept_safe_dates`) — a flag written by the admin app, which asks no free/busy, keeps
-it too. A failure to read free/busy never stops a flag: its line then names only the days
+(:func:`kept_safe_dates`) — a flag written by the admin app, which asks no free/busy,
+keeps it too. The conflict page and the notification show what the flag names
+(:func:`stored_safe_date`), so all three say the same.
+
+A failure to read free/busy never stops a flag: its line then names only the days
 (``not known``), and that line is kept like any other until the days change.
 """
 
@@ -23,6 +26,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
 
 from rules.flag import conflict_id, flag_safe_lines
 from rules.model import Conflict
@@ -36,8 +41,15 @@ from rules.slots import (
 )
 from sync.errors import ClinicSyncError
 from sync.sources.port import CalendarSource
+from sync.store.tables import BookingRow
 
-__all__ = ["SLOT_COUNT", "SafeDateFinder", "conflict_days", "kept_safe_dates"]
+__all__ = [
+    "SLOT_COUNT",
+    "SafeDateFinder",
+    "conflict_days",
+    "kept_safe_dates",
+    "stored_safe_date",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -107,3 +119,13 @@ class SafeDateFinder:
 
     def _instant(self, day: date) -> datetime:
         return datetime.combine(day, time(), tzinfo=self.zone).astimezone(UTC)
+
+
+def stored_safe_date(
+    session: Session, later_row_id: int, public_id: str, zone: ZoneInfo
+) -> SafeDate | None:
+    """The safe date the flag on a conflict's later booking names, as last stored;
+    ``None`` when it carries none (not flagged, or flagged before slots were offered)."""
+    row = session.get(BookingRow, later_row_id)
+    line = flag_safe_lines(row.description).get(public_id) if row is not None else None
+    return read_safe_date(line, zone) if line is not None else None
