@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+
 import httpx
 import pytest
 from sqlalchemy import Engine
