@@ -13,7 +13,6 @@ Every form needs the session's CSRF token; every change is on the clinic's audit
 the admin's e-mail. A webhook of another clinic answers 404 like a missing one.
 """
 
-
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Response
