@@ -73,6 +73,9 @@ class OpeningHours:
     def slot(self) -> timedelta:
         return timedelta(minutes=self.slot_minutes)
 
+    def __str__(self) -> str:
+        return self.describe()
+
     def describe(self) -> str:
         """The hours as a setting spells them: ``Mon-Sat 09:00-18:00/30``."""
         days = ",".join(_WEEKDAYS[d] for d in sorted(self.days))
