@@ -39,6 +39,7 @@ from rules.flag import (
     FLAG_HASH_PROPERTY,
     EventFlagState,
     FlagPatch,
+    conflict_id,
     flag_patch,
     render_flag,
 )
@@ -66,7 +67,7 @@ from sync.usecases.flag_settlement import (
     settle_from_event,
 )
 from sync.usecases.pull import BookingReader
-from sync.usecases.safe_date import SafeDateFinder, kept_safe_dates
+from sync.usecases.safe_date import SafeDateFinder, conflict_days, kept_safe_dates
 from sync.worker.leases import WRITE_STAGE, LeaseLost, check_lease
 
 __all__ = [
@@ -187,7 +188,22 @@ def plan_flags(
         target = FlagTarget(copy, pairs, block, policy)
         if _needs_write(target, options):
             targets.append(target)
+    _announce(targets, options)
     return targets
+
+
+def _announce(targets: Sequence[FlagTarget], options: FlagOptions) -> None:
+    """Tell the finder which days the flags to write will search, so each calendar's
+    free/busy is read once for all of them."""
+    finder = options.safe_dates
+    if finder is None:
+        return
+    for target in targets:
+        conflicts = [c for _, c in target.conflicts]
+        kept = _kept(target.copy, target.conflicts, options)
+        for conflict in conflicts:
+            if conflict_id(conflict) not in kept:
+                finder.expect(target.calendar_id, conflict_days(conflict))
 
 
 def _block(

@@ -33,6 +33,7 @@ from rules.flag import conflict_id, flag_safe_lines
 from rules.model import Conflict
 from rules.slots import (
     DEFAULT_HOURS,
+    BusyPeriod,
     OpeningHours,
     SafeDate,
     free_slots,
@@ -79,22 +80,35 @@ def kept_safe_dates(
 
 @dataclass
 class SafeDateFinder:
-    """Reads the calendars' busy time and finds the first free slots, once per calendar
-    and days in a cycle (several conflicts on one booking share a query)."""
+    """Reads the calendars' busy time and finds the first free slots.
+
+    One free/busy query per calendar in a cycle: the days every flag about to be written
+    will search are announced first (:meth:`expect`), and the first search on a calendar
+    reads them all at once; a failed read is not repeated in the cycle.
+    """
 
     source: CalendarSource
     zone: ZoneInfo
     now: datetime
     hours: OpeningHours = DEFAULT_HOURS
     count: int = SLOT_COUNT
-    _found: dict[tuple[str, date, date], SafeDate] = field(default_factory=dict, repr=False)
+    _wanted: dict[str, tuple[date, date]] = field(default_factory=dict, repr=False)
+    _busy: dict[str, tuple[tuple[date, date], list[BusyPeriod] | None]] = field(
+        default_factory=dict, repr=False
+    )
+
+    def expect(self, calendar_id: str, days: tuple[date, date]) -> None:
+        """Announce that ``days`` of ``calendar_id`` will be searched in this cycle."""
+        held = self._wanted.get(calendar_id, days)
+        self._wanted[calendar_id] = (min(held[0], days[0]), max(held[1], days[1]))
 
     def find(self, calendar_id: str, days: tuple[date, date]) -> SafeDate:
         """The first free slots on ``calendar_id`` in ``days``; ``known`` false on failure."""
-        key = (calendar_id, *days)
-        if key not in self._found:
-            self._found[key] = self._read(calendar_id, days)
-        return self._found[key]
+        busy = self._busy_over(calendar_id, days)
+        if busy is None:
+            return SafeDate(days[0], days[1], known=False)
+        slots = free_slots(days, busy, self.hours, self.zone, not_before=self.now, count=self.count)
+        return SafeDate(days[0], days[1], slots)
 
     def for_conflicts(
         self, calendar_id: str, conflicts: Sequence[Conflict], kept: Mapping[str, SafeDate]
@@ -105,17 +119,22 @@ class SafeDateFinder:
             for c in conflicts
         }
 
-    def _read(self, calendar_id: str, days: tuple[date, date]) -> SafeDate:
+    def _busy_over(self, calendar_id: str, days: tuple[date, date]) -> list[BusyPeriod] | None:
+        held = self._busy.get(calendar_id)
+        if held is not None and (held[1] is None or held[0][0] <= days[0] <= days[1] <= held[0][1]):
+            return held[1]
+        self.expect(calendar_id, days)
+        span = self._wanted[calendar_id]
+        self._busy[calendar_id] = (span, self._read(calendar_id, span))
+        return self._busy[calendar_id][1]
+
+    def _read(self, calendar_id: str, days: tuple[date, date]) -> list[BusyPeriod] | None:
         start, end = self._instant(days[0]), self._instant(days[1] + timedelta(days=1))
         try:
-            busy = self.source.free_busy(calendar_id, start, end)
+            return self.source.free_busy(calendar_id, start, end)
         except ClinicSyncError as err:
-            _log.warning(
-                "free/busy of %s not read; the flag names the day only: %s", calendar_id, err
-            )
-            return SafeDate(days[0], days[1], known=False)
-        slots = free_slots(days, busy, self.hours, self.zone, not_before=self.now, count=self.count)
-        return SafeDate(days[0], days[1], slots)
+            _log.warning("free/busy of %s not read, the flag names days only: %s", calendar_id, err)
+            return None
 
     def _instant(self, day: date) -> datetime:
         return datetime.combine(day, time(), tzinfo=self.zone).astimezone(UTC)
