@@ -134,3 +134,21 @@ def test_several_conflicts_on_one_booking_share_one_free_busy_query(
     emulator.reset_stats()
     run_clinic_pass(services, now=NOW)
     assert emulator.stats().get("freebusy.query") == 1
+
+
+def test_flags_on_one_calendar_in_one_pass_share_one_free_busy_query(
+    services: Services,
+    calendars: tuple[str, str],
+    insert: Callable[..., Json],
+    emulator: EmulatorServer,
+) -> None:
+    smith, room = calendars
+    kim = [{"email": "kim.lee@example.com"}]
+    insert(smith, "Microneedling Jane Doe", "2030-01-10T10:00:00+00:00", attendees=PATIENT)
+    insert(room, "Botox Jane Doe", "2030-01-17T10:00:00+00:00", attendees=PATIENT)
+    insert(smith, "Microneedling Kim Lee", "2030-01-20T10:00:00+00:00", attendees=kim)
+    insert(room, "Botox Kim Lee", "2030-01-25T10:00:00+00:00", attendees=kim)
+    emulator.reset_stats()
+    report = run_clinic_pass(services, now=NOW)
+    assert sum(c.flagged for c in report.cycles) == 2
+    assert emulator.stats().get("freebusy.query") == 1
