@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from rules.model import Conflict, Policy
+from rules.slots import SAFE_DATE_LINE, SafeDate, render_safe_date
 
 __all__ = [
     "CONFLICT_PROPERTY",
@@ -34,6 +35,7 @@ __all__ = [
     "FlagPatch",
     "conflict_id",
     "flag_patch",
+    "flag_safe_lines",
     "render_flag",
     "split_flag",
     "strip_flag",
@@ -54,17 +56,21 @@ _OUR_PROPERTIES = (CONFLICT_PROPERTY, FLAG_HASH_PROPERTY, PREVIOUS_COLOR_PROPERT
 # A start marker whose end marker staff deleted is read conservatively: only whole
 # conflict entries in the exact form :func:`_describe` writes are taken for ours, and the
 # first line that is not part of one ends the block — what follows is staff text, kept.
-_ENTRY = tuple(
+_ENTRY: tuple[re.Pattern[str], ...] = tuple(
     re.compile(pattern)
     for pattern in (
         r".+ booked \d+ days after .+; the rule '.+' asks for at least \d+\.",
         r".+: \d{4}-\d{2}-\d{2} \(.*\)",
         r"Earliest eligible date: \d{4}-\d{2}-\d{2}",
         r"Ideal window: \d{4}-\d{2}-\d{2} to \d{4}-\d{2}-\d{2}",
+        SAFE_DATE_LINE.pattern,
         r"Patient matched by [^:\n]+: .*",
         r"Review: \S*/conflicts/c[0-9a-f]{20}",
     )
 )
+_OPTIONAL = frozenset({SAFE_DATE_LINE.pattern})
+"""Entry lines a flag written before they existed lacks (the safe date's)."""
+_REVIEW = re.compile(r"Review: \S*/conflicts/(c[0-9a-f]{20})")
 LONE_MARKER_WARNING = (
     "the flag's end marker was deleted: text below the flag was kept as staff text"
 )
@@ -102,14 +108,23 @@ def _entries_end(text: str, start: int, limit: int) -> int:
     if lines and lines[0] == "":  # the newline right after the marker
         at += 1
         position = 1
-    while position + len(_ENTRY) <= len(lines):
-        group = lines[position : position + len(_ENTRY)]
-        if not all(p.fullmatch(line) for p, line in zip(_ENTRY, group, strict=True)):
-            break
-        at += sum(len(line) + 1 for line in group)
-        position += len(_ENTRY)
+    while (used := _entry_at(lines, position)) > 0:
+        at += sum(len(line) + 1 for line in lines[position : position + used])
+        position += used
         taken = min(at, limit)
     return taken
+
+
+def _entry_at(lines: Sequence[str], position: int) -> int:
+    """How many lines from ``position`` make one whole entry; 0 when they do not."""
+    used = 0
+    for pattern in _ENTRY:
+        line = lines[position + used] if position + used < len(lines) else None
+        if line is not None and pattern.fullmatch(line):
+            used += 1
+        elif pattern.pattern not in _OPTIONAL:
+            return 0
+    return used
 
 
 def _join(head: str, tail: str, *, below: bool = False) -> str:
@@ -138,16 +153,28 @@ def conflict_id(conflict: Conflict) -> str:
     return f"c{digest[:20]}"
 
 
-def render_flag(conflicts: Sequence[Conflict], policy: Policy, link_base: str) -> str:
-    """The block for one booking that is the later side of ``conflicts`` (SPEC §6)."""
+def render_flag(
+    conflicts: Sequence[Conflict],
+    policy: Policy,
+    link_base: str,
+    safe_dates: Mapping[str, SafeDate] | None = None,
+) -> str:
+    """The block for one booking that is the later side of ``conflicts`` (SPEC §6).
+
+    ``safe_dates`` maps conflict ids to the first free slots to rebook on; a conflict
+    without one gets no such line.
+    """
     lines = [FLAG_BEGIN]
     for conflict in sorted(conflicts, key=lambda c: (c.earlier.day, c.key)):
-        lines += _describe(conflict, policy, link_base.rstrip("/"))
+        safe = (safe_dates or {}).get(conflict_id(conflict))
+        lines += _describe(conflict, policy, link_base.rstrip("/"), safe)
     lines.append(FLAG_END)
     return "\n".join(lines)
 
 
-def _describe(conflict: Conflict, policy: Policy, link_base: str) -> list[str]:
+def _describe(
+    conflict: Conflict, policy: Policy, link_base: str, safe: SafeDate | None
+) -> list[str]:
     rule = conflict.rule
     later, earlier = _label(policy, rule.later), _label(policy, rule.earlier)
     low, high = conflict.ideal_window
@@ -157,9 +184,31 @@ def _describe(conflict: Conflict, policy: Policy, link_base: str) -> list[str]:
         f"{earlier}: {conflict.earlier.day.isoformat()} ({conflict.earlier.calendar})",
         f"Earliest eligible date: {conflict.earliest_eligible.isoformat()}",
         f"Ideal window: {low.isoformat()} to {high.isoformat()}",
+        *([render_safe_date(safe)] if safe is not None else []),
         f"Patient matched by {conflict.match.value}: {conflict.patient.label}",
         f"Review: {link_base}/conflicts/{conflict_id(conflict)}",
     ]
+
+
+def flag_safe_lines(description: str) -> dict[str, str]:
+    """The safe-date line a flag in ``description`` carries for each conflict id it names.
+
+    Read so a flag's slots, once written, can be written again unchanged (SPEC §6).
+    """
+    found: dict[str, str] = {}
+    start = description.find(FLAG_BEGIN)
+    end = description.find(FLAG_END, start) if start >= 0 else -1
+    if end < 0:
+        return found
+    line: str | None = None
+    for text in description[start:end].split("\n"):
+        if SAFE_DATE_LINE.fullmatch(text):
+            line = text
+        elif (review := _REVIEW.fullmatch(text)) is not None:
+            if line is not None:
+                found[review[1]] = line
+            line = None
+    return found
 
 
 def _label(policy: Policy, category: str) -> str:

@@ -16,10 +16,10 @@ too, so a one-clinic install configures its clinic with no ``add`` first.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -239,9 +239,14 @@ def _names() -> str:
 
 
 def _with(settings: ClinicSettings, changes: Mapping[str, object]) -> ClinicSettings:
-    values = asdict(settings)
+    values = _values(settings)
     values.update(changes)
     return ClinicSettings(**values)
+
+
+def _values(settings: ClinicSettings) -> dict[str, Any]:
+    """Each setting's value as it is (``asdict`` would take the opening hours apart)."""
+    return {field.name: getattr(settings, field.name) for field in fields(settings)}
 
 
 def _shown(changes: Mapping[str, object]) -> dict[str, object]:
@@ -279,7 +284,7 @@ def _settings_table(clinic: Clinic, policy: str) -> Table:
     table.add_column("setting")
     table.add_column("value", overflow="fold")
     table.add_row("name", safe_text(clinic.name))
-    for setting, value in asdict(clinic.settings).items():
+    for setting, value in _values(clinic.settings).items():
         table.add_row(setting, safe_text(_text(value) or "—"))
     table.add_row("policy", policy)
     return table

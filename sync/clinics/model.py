@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from rules.slots import DEFAULT_HOURS, OpeningHours
+
 __all__ = ["SETTING_NAMES", "ClinicSettings"]
 
 
@@ -26,6 +28,8 @@ class ClinicSettings:
     dry_run: bool = False
     notify_practitioners: bool = False
     notify_digest_hour: int = 8
+    opening_hours: OpeningHours = DEFAULT_HOURS
+    """When slots can be offered to rebook a flagged booking (``Mon-Sat 09:00-18:00/30``)."""
 
 
 SETTING_NAMES = tuple(f.name for f in fields(ClinicSettings))

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from rules.slots import read_opening_hours
 from sync.clinics.model import SETTING_NAMES
 from sync.errors import InputError
 
@@ -200,4 +201,5 @@ _READERS: dict[str, Callable[[str], object]] = {
     "dry_run": _flag,
     "notify_practitioners": _flag,
     "notify_digest_hour": _hour,
+    "opening_hours": read_opening_hours,
 }

@@ -41,14 +41,20 @@ def send_test(
     *,
     public_url: str,
     now: datetime,
+    only: str | None = None,
 ) -> list[TestOutcome]:
-    """Send the test message to each of the clinic's recipients; the outcomes."""
+    """Send the test message to each of the clinic's recipients (or ``only`` that one,
+    ``webhook:ID`` or an admin's address); the outcomes."""
     with session_scope(engine) as session:
         members = [m for m in clinic_admins(session, profile.id) if m.mode is not NotifyMode.OFF]
         hooks = [hook for hook in list_webhooks(session, profile.id) if hook.enabled]
     targets = [("email", member.email) for member in members]
     targets += [("webhook", f"webhook:{hook.id}") for hook in hooks]
-    targets = [(channel, recipient) for channel, recipient in targets if channel in channels]
+    targets = [
+        (channel, recipient)
+        for channel, recipient in targets
+        if channel in channels and only in (None, recipient)
+    ]
     facts = {"kind": "test", "clinic": profile.name, "link": f"{public_url}/admin/"}
     outcomes = []
     for channel, recipient in targets:

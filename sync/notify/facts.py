@@ -1,13 +1,18 @@
 """What a notification says, read once from the audit record it tells of (SPEC §6, §7, §8).
 
 The facts are fixed when the delivery is planned and kept with it, so a retry sends the
-same text. A conflict's patient appears only as the clinic's ``feed_patient_label`` shows
+same text. A conflict's facts carry the free slots to rebook on that its flag names
+(:func:`sync.usecases.safe_date.stored_safe_date`): ``slots`` is ``None`` when the
+calendar's free/busy could not be read, and absent when the flag names none.
+A conflict's patient appears only as the clinic's ``feed_patient_label`` shows
 patients (full name, initials or an id, :mod:`sync.feeds.labels`); nothing else of the
 booking's text (its title, its description) is copied.
 
 Told of (the ``kind`` of the facts):
 
 - ``conflict``: ``flag.written`` for a booking that has not started yet;
+- ``conflict_resolved``: ``conflict.resolved`` of a conflict that was flagged — told only in
+  the daily digest, so a digest lists what was resolved since the last one;
 - ``calendar_failing``: ``calendar.sync_failing`` (:mod:`sync.notify.episodes`);
 - ``grant_reconnect``: ``grant.reconnect_required`` (:mod:`sync.notify.episodes`).
 """
@@ -25,8 +30,9 @@ from sync.clinics.profile import ClinicProfile
 from sync.feeds.labels import PatientLabel, patient_label
 from sync.store.audit import AuditEvent
 from sync.store.tables import BookingRow, CalendarSourceRow, ConflictRow, PatientRow
+from sync.usecases.safe_date import stored_safe_date
 
-__all__ = ["CALENDAR_FAILING", "GRANT_RECONNECT", "TOLD_ACTIONS", "facts_of"]
+__all__ = ["CALENDAR_FAILING", "DIGEST_ONLY", "GRANT_RECONNECT", "TOLD_ACTIONS", "facts_of"]
 
 Facts = dict[str, Any]
 Titles = Callable[[str], tuple[str | None, str | None]]
@@ -34,8 +40,11 @@ Titles = Callable[[str], tuple[str | None, str | None]]
 
 CALENDAR_FAILING = "calendar.sync_failing"
 GRANT_RECONNECT = "grant.reconnect_required"
-TOLD_ACTIONS = frozenset({"flag.written", CALENDAR_FAILING, GRANT_RECONNECT})
+RESOLVED = "conflict.resolved"
+TOLD_ACTIONS = frozenset({"flag.written", RESOLVED, CALENDAR_FAILING, GRANT_RECONNECT})
 """The audit actions that may become notifications; every other record is passed over."""
+DIGEST_ONLY = frozenset({"conflict_resolved"})
+"""Kinds told in a daily digest only: news for the day's summary, not for an alert."""
 
 
 def facts_of(
@@ -54,6 +63,8 @@ def facts_of(
     """
     if event.action == "flag.written":
         return _conflict(session, profile, event, (titles, public_url), now)
+    if event.action == RESOLVED:
+        return _resolved(session, profile, event, public_url)
     if event.action == CALENDAR_FAILING:
         return {"kind": "calendar_failing", **_clinic(profile, public_url), **event.detail}
     if event.action == GRANT_RECONNECT:
@@ -101,6 +112,43 @@ def _conflict(
         "date": start.strftime("%a %d %b %Y, %H:%M"),
         "calendar": source.display_name if source else later.calendar,
         "calendar_id": source.external_id if source else later.calendar,
+        "link": f"{public_url}/admin/conflicts/{row.public_id}",
+        **_safe_date(session, profile, row),
+    }
+
+
+def _safe_date(session: Session, profile: ClinicProfile, row: ConflictRow) -> Facts:
+    """The free slots to rebook on, as the booking's flag names them (SPEC §6)."""
+    safe = stored_safe_date(session, row.later_booking_id, row.public_id or "", profile.zone)
+    if safe is None:
+        return {}
+    return {
+        "slots_from": safe.first_day.isoformat(),
+        "slots_to": safe.last_day.isoformat(),
+        "slots": [slot.strftime("%a %d %b %Y, %H:%M") for slot in safe.slots]
+        if safe.known
+        else None,
+    }
+
+
+def _resolved(
+    session: Session, profile: ClinicProfile, event: AuditEvent, public_url: str
+) -> Facts | None:
+    row = session.get(ConflictRow, event.conflict_id) if event.conflict_id else None
+    if row is None or row.public_id is None or row.flagged_at is None:
+        return None  # never flagged: nobody was told of it, so nobody is told it is over
+    later = session.get(BookingRow, row.later_booking_id)
+    rule = _rule(profile, row.rule_name)
+    source = session.get(CalendarSourceRow, later.source_id) if later else None
+    start = later.start_at.astimezone(profile.zone) if later else None
+    return {
+        "kind": "conflict_resolved",
+        "clinic": profile.name,
+        "conflict": row.public_id,
+        "treatment": _treatment(profile, rule.later if rule else ""),
+        "date": start.strftime("%a %d %b %Y, %H:%M") if start else "",
+        "calendar": source.display_name if source else (later.calendar if later else ""),
+        "reason": str(event.detail.get("reason", "")),
         "link": f"{public_url}/admin/conflicts/{row.public_id}",
     }
 

@@ -76,6 +76,7 @@ __all__ += ["encoded"]
 
 _TYPES = {
     "conflict": "conflict.flagged",
+    "conflict_resolved": "conflict.resolved",
     "calendar_failing": "calendar.sync_failing",
     "grant_reconnect": "grant.reconnect_required",
     "test": "test",
@@ -86,6 +87,8 @@ def _headline(item: Facts) -> str:
     kind = item["kind"]
     if kind == "conflict":
         return f"Conflict flagged: {item['treatment']} on {item['date']} ({item['calendar']})"
+    if kind == "conflict_resolved":
+        return f"Conflict resolved: {item['treatment']} on {item['date']} ({item['calendar']})"
     if kind == "calendar_failing":
         return f"Calendar not syncing: {item['calendar']}"
     if kind == "grant_reconnect":
@@ -97,6 +100,8 @@ def _lines(item: Facts) -> list[str]:
     kind = item["kind"]
     if kind == "conflict":
         body = _conflict_lines(item)
+    elif kind == "conflict_resolved":
+        body = [f"Resolved: {item['reason']}" if item.get("reason") else "Resolved."]
     elif kind == "calendar_failing":
         body = [
             f"The calendar {item['calendar']} has not synced since {item['since']} "
@@ -125,7 +130,19 @@ def _conflict_lines(item: Facts) -> list[str]:
     ]
     if item.get("earliest"):
         lines.append(f"Earliest eligible date: {item['earliest']}")
+    if "slots_from" in item:
+        lines.append(_slots_line(item))
     return lines
+
+
+def _slots_line(item: Facts) -> str:
+    slots = item.get("slots")
+    where = f"on {item['calendar']} from {item['slots_from']}"
+    if slots is None:
+        return f"Free slots {where}: not known (the calendar's free/busy could not be read)"
+    if not slots:
+        return f"Free slots {where}: none until {item['slots_to']}"
+    return f"First free slots {where}: " + "; ".join(slots)
 
 
 def _mrkdwn(text: str) -> str:

@@ -14,14 +14,16 @@ Recipients of a record:
 - for a conflict, when the clinic's ``notify_practitioners`` is on, the practitioner whose
   calendar holds the booking: the calendar id when it is a person's address (not a
   Google group, resource or import calendar), unless that person is an admin already;
-- each of the clinic's enabled webhooks.
+- each of the clinic's enabled webhooks;
+- a conflict resolved after it was flagged goes only into the daily digests
+  (:data:`~sync.notify.facts.DIGEST_ONLY`): the digest lists what was resolved since the last.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -31,7 +33,7 @@ from sqlmodel import Session
 from rules.patients import TitleNames
 from rules.vocabulary import Matcher
 from sync.clinics.profile import ClinicProfile
-from sync.notify.facts import TOLD_ACTIONS, facts_of
+from sync.notify.facts import DIGEST_ONLY, TOLD_ACTIONS, facts_of
 from sync.store.audit import AuditEvent
 from sync.store.notifications import (
     DeliveryPlan,
@@ -123,6 +125,8 @@ def _plans(
     def plan(channel: str, recipient: str, due: datetime, batch: str | None = None) -> DeliveryPlan:
         return DeliveryPlan(profile.id, event.id, channel, recipient, due, facts, batch)
 
+    if facts["kind"] in DIGEST_ONLY:
+        return _digest_plans(profile, audience, now, plan) if audience.email else []
     plans = [plan("webhook", f"webhook:{hook.id}", now) for hook in audience.webhooks]
     if not audience.email:
         return plans
@@ -142,6 +146,21 @@ def _plans(
     ):
         plans.append(plan("email", practitioner, now))
     return plans
+
+
+def _digest_plans(
+    profile: ClinicProfile,
+    audience: _Audience,
+    now: datetime,
+    plan: Callable[[str, str, datetime, str | None], DeliveryPlan],
+) -> list[DeliveryPlan]:
+    """Plans in the next digest of each admin who chose one: what is news for the day."""
+    due = digest_due(profile, now)
+    return [
+        plan("email", member.email, due, _digest_key(profile, member, due))
+        for member in audience.members
+        if member.mode is NotifyMode.DAILY
+    ]
 
 
 def practitioner_address(calendar_id: str) -> str | None:

@@ -15,17 +15,25 @@ an event holds now (description, colour, private properties, ETag) and
 flag on or taking it off — only if the event still has the ETag it was read with
 (If-Match). A staff edit made in between makes it raise :class:`EventChanged`; the caller
 re-reads and decides again, so a staff edit is never overwritten.
+
+:meth:`CalendarSource.free_busy` says when a calendar is busy, for the free slots a flag
+offers to rebook on (SPEC §6, §7): Google answers it with freebusy.query
+(https://developers.google.com/calendar/api/v3/reference/freebusy/query); other providers
+from the calendar's own events. A failure raises a :class:`~sync.errors.ClinicSyncError`,
+which the caller turns into a flag that names only the earliest eligible day.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 
 from rules.flag import EventFlagState, FlagPatch
+from rules.slots import BusyPeriod
 from sync.errors import ProviderError, SetupError
-from sync.store.events import StoredEvent
+from sync.store.events import EventStatus, StoredEvent
 
 __all__ = [
     "CalendarReadOnly",
@@ -35,6 +43,7 @@ __all__ = [
     "RemoteCalendar",
     "RemoteEvent",
     "SkippedEvent",
+    "busy_of_events",
 ]
 
 
@@ -132,3 +141,32 @@ class CalendarSource(Protocol):
         :class:`CalendarReadOnly` when the account may not write to the calendar.
         """
         ...
+
+    def free_busy(self, calendar_id: str, start: datetime, end: datetime) -> list[BusyPeriod]:
+        """When ``calendar_id`` is busy between ``start`` and ``end``: merged, sorted periods."""
+        ...
+
+
+def busy_of_events(
+    events: Sequence[StoredEvent], start: datetime, end: datetime
+) -> list[BusyPeriod]:
+    """The busy periods ``events`` make between ``start`` and ``end``, cut to them and merged.
+
+    For the providers without a free/busy query: a cancelled event leaves its time free,
+    as Google's freebusy.query does.
+    """
+    spans = sorted(
+        (max(event.start, start), min(event.end, end))
+        for event in events
+        if event.status is not EventStatus.CANCELLED
+        and not event.booking.cancelled
+        and event.start < end
+        and event.end > start
+    )
+    merged: list[BusyPeriod] = []
+    for begin, finish in spans:
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], finish))
+        else:
+            merged.append((begin, finish))
+    return merged

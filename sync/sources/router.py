@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from datetime import datetime
 
 from sqlalchemy import Engine
 
 from rules.flag import FlagPatch
+from rules.slots import BusyPeriod
 from sync.errors import SetupError
 from sync.sources.port import CalendarSource, ChangeSet, RemoteCalendar, RemoteEvent
 from sync.store.database import session_scope
@@ -66,6 +68,9 @@ class CalendarRouter:
         self, calendar_id: str, event_id: str, patch: FlagPatch, *, etag: str
     ) -> RemoteEvent:
         return self._route(calendar_id).write_flag(calendar_id, event_id, patch, etag=etag)
+
+    def free_busy(self, calendar_id: str, start: datetime, end: datetime) -> list[BusyPeriod]:
+        return self._route(calendar_id).free_busy(calendar_id, start, end)
 
     def close(self) -> None:
         """Close every provider source that was opened."""

@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, update
 from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
+from rules.slots import read_opening_hours
 from sync.clinics.model import SETTING_NAMES, ClinicSettings
 from sync.store.errors import RecordNotFound
 from sync.store.tables import (
@@ -281,6 +282,7 @@ def _write_settings(row: ClinicRow, settings: ClinicSettings) -> None:
     row.dry_run = settings.dry_run
     row.notify_practitioners = settings.notify_practitioners
     row.notify_digest_hour = settings.notify_digest_hour
+    row.opening_hours = settings.opening_hours.describe()
 
 
 def _settings(row: ClinicRow) -> ClinicSettings:
@@ -296,6 +298,7 @@ def _settings(row: ClinicRow) -> ClinicSettings:
         dry_run=row.dry_run,
         notify_practitioners=row.notify_practitioners,
         notify_digest_hour=row.notify_digest_hour,
+        opening_hours=read_opening_hours(row.opening_hours),
     )
 
 

@@ -108,6 +108,7 @@ class ClinicRow(StoreModel, table=True):
     notify_digest_hour: int = Field(default=8, sa_type=Integer)
     feed_label_key: str | None = Field(default=None, sa_type=String(64))
     """The secret of the ``initials-tag`` feed label's keyed hash, made on first use."""
+    opening_hours: str = Field(default="Mon-Sat 09:00-18:00/30", sa_type=String(100))
 
 
 class ClinicPolicyRow(StoreModel, table=True):

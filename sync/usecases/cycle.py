@@ -51,6 +51,7 @@ from sync.usecases.flagging import (
 )
 from sync.usecases.partition import partition_clinic
 from sync.usecases.pull import CalendarPull, LiveBookings, pull_calendar
+from sync.usecases.safe_date import SafeDateFinder
 from sync.worker.leases import check_lease
 
 __all__ = [
@@ -269,6 +270,12 @@ def _reconcile_clinic(
         now=now,
         dry_run=dry_run,
         clock=lambda: stamps.next(now + timedelta(seconds=time.perf_counter() - started)),
+        safe_dates=SafeDateFinder(
+            services.calendars,
+            services.clinic.zone,
+            now,
+            hours=services.clinic.settings.opening_hours,
+        ),
     )
     cycle = CalendarCycle(pull=pull)
     for load in _parts(services, clinic_id, _scope(services, now), changes):

@@ -12,6 +12,12 @@ lands in between (:class:`~sync.sources.port.EventChanged`) read again and decid
 again, a bounded number of times. The event as written is stored so its echo is
 recognised. Nothing is written to a booking that has started, in dry-run mode, or to a
 read-only calendar: those are recorded in the audit trail instead (SPEC §5, §8), once.
+
+The safe date each conflict's entry names (the first free slots to rebook on,
+:mod:`sync.usecases.safe_date`) is planned from the line the stored flag already carries;
+free/busy is read only when a write is about to be sent anyway — a new flag, or a real
+change to one — and only for the conflicts whose line is missing or no longer holds. So
+slots that change on the calendar never rewrite a flag, and a skipped write asks nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -32,10 +39,12 @@ from rules.flag import (
     FLAG_HASH_PROPERTY,
     EventFlagState,
     FlagPatch,
+    conflict_id,
     flag_patch,
     render_flag,
 )
 from rules.model import Conflict, Policy
+from rules.slots import SafeDate
 from sync.errors import ClinicSyncError
 from sync.ingest.admission import admit_events, store_events
 from sync.sources.port import CalendarReadOnly, CalendarSource, EventChanged, RemoteEvent
@@ -58,6 +67,7 @@ from sync.usecases.flag_settlement import (
     settle_from_event,
 )
 from sync.usecases.pull import BookingReader
+from sync.usecases.safe_date import SafeDateFinder, conflict_days, kept_safe_dates
 from sync.worker.leases import WRITE_STAGE, LeaseLost, check_lease
 
 __all__ = [
@@ -71,6 +81,7 @@ __all__ = [
     "settle_states",
 ]
 
+_UTC = ZoneInfo("UTC")
 MAX_ATTEMPTS = 3
 """Reads and writes of one event before giving up on a calendar that keeps changing."""
 
@@ -87,6 +98,9 @@ class FlagOptions:
     clock: Callable[[], datetime] | None = field(default=None, compare=False)
     """The instant as the cycle goes on (``now`` plus the time elapsed), for audit stamps:
     records carry the moment they happened, not the cycle's start."""
+    safe_dates: SafeDateFinder | None = field(default=None, compare=False)
+    """Reads free/busy for the safe date of a flag about to be written; ``None``: the
+    flags keep the safe dates they carry and new ones name none."""
 
     def stamp(self) -> datetime:
         """The moment to record something at: now, as the cycle runs."""
@@ -100,6 +114,8 @@ class FlagTarget:
     copy: BookingCopy
     conflicts: tuple[tuple[StoredConflict, Conflict], ...]
     block: str | None
+    policy: Policy | None = field(default=None, compare=False)
+    """The policy the block was rendered with, to render it again with new safe dates."""
 
     @property
     def calendar_id(self) -> str:
@@ -167,17 +183,60 @@ def plan_flags(
     targets = []
     for booking_id in sorted(wanted.keys() | flagged):
         pairs = tuple(wanted.get(booking_id, ()))
-        block = _block(pairs, policy, options)
-        target = FlagTarget(detection.chosen[booking_id], pairs, block)
+        copy = detection.chosen[booking_id]
+        block = _block(pairs, policy, options, _kept(copy, pairs, options))
+        target = FlagTarget(copy, pairs, block, policy)
         if _needs_write(target, options):
             targets.append(target)
+    _announce(targets, options)
     return targets
 
 
+def _announce(targets: Sequence[FlagTarget], options: FlagOptions) -> None:
+    """Tell the finder which days the flags to write will search, so each calendar's
+    free/busy is read once for all of them."""
+    finder = options.safe_dates
+    if finder is None:
+        return
+    for target in targets:
+        conflicts = [c for _, c in target.conflicts]
+        kept = _kept(target.copy, target.conflicts, options)
+        for conflict in conflicts:
+            if conflict_id(conflict) not in kept:
+                finder.expect(target.calendar_id, conflict_days(conflict))
+
+
 def _block(
-    pairs: Sequence[tuple[StoredConflict, Conflict]], policy: Policy, options: FlagOptions
+    pairs: Sequence[tuple[StoredConflict, Conflict]],
+    policy: Policy,
+    options: FlagOptions,
+    safe: Mapping[str, SafeDate],
 ) -> str | None:
-    return render_flag([c for _, c in pairs], policy, options.link_base) if pairs else None
+    if not pairs:
+        return None
+    return render_flag([c for _, c in pairs], policy, options.link_base, safe)
+
+
+def _kept(
+    copy: BookingCopy, pairs: Sequence[tuple[StoredConflict, Conflict]], options: FlagOptions
+) -> dict[str, SafeDate]:
+    """The safe dates the booking's stored flag names that still hold."""
+    zone = options.safe_dates.zone if options.safe_dates is not None else _UTC
+    return kept_safe_dates(copy.event.booking.description, [c for _, c in pairs], zone)
+
+
+def _with_safe_dates(target: FlagTarget, options: FlagOptions) -> FlagTarget:
+    """``target`` with a free/busy read for each conflict whose safe date is not kept."""
+    finder = options.safe_dates
+    if finder is None or target.block is None or target.policy is None:
+        return target
+    conflicts = [c for _, c in target.conflicts]
+    kept = _kept(target.copy, target.conflicts, options)
+    if len(kept) == len(conflicts):
+        return target
+    safe = finder.for_conflicts(target.calendar_id, conflicts, kept)
+    block = _block(target.conflicts, target.policy, options, safe)
+    return replace(target, block=block)
 
 
 def _stored_state(copy: BookingCopy, options: FlagOptions) -> EventFlagState:
@@ -256,7 +315,7 @@ class _Writer:
             self._record_skip(target, skip)
             return Outcome.SKIPPED
         try:
-            return self._write(target)
+            return self._write(_with_safe_dates(target, self.options))
         except LeaseLost:
             raise  # not a failure of the write: this worker must stop
         except CalendarReadOnly as err:

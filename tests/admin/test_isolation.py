@@ -545,6 +545,71 @@ def _ui_policy_change(path: str) -> Case:
     return case
 
 
+def _beta_webhook(w: World) -> int:
+    """A webhook of Beta's, whose URL must never reach Alpha's pages (an id no page holds)."""
+    from sync.store.tables import NotificationWebhookRow
+
+    with session_scope(w.engine) as session:
+        url = "https://hooks.example/beta-secret-path"
+        row = NotificationWebhookRow(
+            id=4242, clinic_id=w.beta.clinic.id, url=url, secret="sealed", format="json",
+            enabled=True, created_at=NOW,
+        )  # fmt: skip
+        session.add(row)
+    return 4242
+
+
+def _ui_notifications(w: World) -> None:
+    _beta_webhook(w)
+    with w.web(ALPHA_ADMIN) as web:
+        answer = web.get("/admin/notifications")
+        assert answer.status_code == 200
+        assert "Alpha Clinic" in answer.text
+        assert "beta-secret-path" not in answer.text
+        _no_beta(answer)
+        _no_beta(web.get("/admin/notifications?clinic=beta"))
+
+
+def _ui_notify_preference(w: World) -> None:
+    from sync.store.tables import NotificationPreferenceRow
+
+    with w.web(BOTH) as web:  # admin of Alpha, auditor of Beta: only Alpha's choice is set
+        data = {"csrf_token": csrf_of(web.get("/admin/notifications").text), "mode": "off"}
+        assert web.post("/admin/notifications/preference", data=data).status_code == 200
+    with session_scope(w.engine) as session:
+        rows = session.exec(select(NotificationPreferenceRow)).all()
+    assert [(row.clinic_id, row.mode) for row in rows] == [(w.alpha.clinic.id, "off")]
+
+
+def _ui_add_webhook(w: World) -> None:
+    from sync.store.notifications import list_webhooks
+
+    with w.web(ALPHA_ADMIN) as web:
+        data = {
+            "csrf_token": csrf_of(web.get("/admin/notifications").text),
+            "url": "https://hooks.example/alpha",
+            "format": "json",
+        }
+        web.post("/admin/notifications/webhooks", data=data)
+    with session_scope(w.engine) as session:
+        assert list_webhooks(session, w.beta.clinic.id) == []
+
+
+def _ui_webhook_action(action: str) -> Case:
+    def case(w: World) -> None:
+        hook = _beta_webhook(w)
+        with w.web(BOTH) as web:
+            data = {"csrf_token": csrf_of(web.get("/admin/notifications").text)}
+            path = f"/admin/notifications/webhooks/{{}}/{action}"
+            _like_missing(web.post, path, str(hook), "999999", data=data)
+        from sync.store.notifications import list_webhooks
+
+        with session_scope(w.engine) as session:
+            assert [h.id for h in list_webhooks(session, w.beta.clinic.id)] == [hook]
+
+    return case
+
+
 def _next_poll(w: World, source_id: int) -> Any:
     with session_scope(w.engine) as session:
         return get_source(session, source_id).next_poll_at
@@ -735,6 +800,11 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/admin/forgot"): _forgot,
     ("GET", "/admin/reset/{token}"): _reset_link("GET"),
     ("POST", "/admin/reset/{token}"): _reset_link("POST"),
+    ("GET", "/admin/notifications"): _ui_notifications,
+    ("POST", "/admin/notifications/preference"): _ui_notify_preference,
+    ("POST", "/admin/notifications/webhooks"): _ui_add_webhook,
+    ("POST", "/admin/notifications/webhooks/{webhook_id}/test"): _ui_webhook_action("test"),
+    ("POST", "/admin/notifications/webhooks/{webhook_id}/delete"): _ui_webhook_action("delete"),
     ("GET", "/api/v1/me"): _api_me,
     ("GET", "/api/v1/conflicts"): _api_list("/api/v1/conflicts"),
     ("GET", "/api/v1/conflicts/{conflict_id}"): _api_conflict,

@@ -187,3 +187,12 @@ def test_the_help_lists_every_setting(cli: Run) -> None:
     shown = ok(cli("clinics", "set", "--help"))
     for setting in ("time_zone", "staff_domains", "flag_color", "feed_horizon_days", "dry_run"):
         assert setting in shown
+
+
+def test_opening_hours_are_set_as_typed_and_shown_the_same_way(cli: Run) -> None:
+    ok(cli("clinics", "add", "alpha", "--name", "Alpha"))
+    assert "Mon-Sat 09:00-18:00/30" in ok(cli("clinics", "show", "alpha"))
+    ok(cli("clinics", "set", "alpha", "opening_hours=Mon,Wed,Fri 08:30-17:00/20"))
+    assert "Mon,Wed,Fri 08:30-17:00/20" in ok(cli("clinics", "show", "alpha"))
+    line = refused(cli("clinics", "set", "alpha", "opening_hours=Mon 18:00-09:00"))
+    assert "opening_hours: a clinic closes after it opens" in line

@@ -40,7 +40,15 @@ __all__ = ["cli"]
 
 SHARED = "dr-jones@partner-clinic.example"
 PATIENT = [{"email": "jane.doe@example.com"}]
-READ_METHODS = {"calendarList.list", "calendarList.get", "events.list", "events.get"}
+# freebusy.query is a read too: the safe date a flag would name is read before the write
+# is refused (sync.usecases.flagging).
+READ_METHODS = {
+    "calendarList.list",
+    "calendarList.get",
+    "events.list",
+    "events.get",
+    "freebusy.query",
+}
 
 
 def _booking(event_id: str, summary: str, days: int) -> dict[str, Any]:

@@ -16,6 +16,7 @@ def test_only_least_privilege_scopes_are_asked_for() -> None:
     assert SCOPES == (
         "https://www.googleapis.com/auth/calendar.events",
         "https://www.googleapis.com/auth/calendar.calendarlist.readonly",
+        "https://www.googleapis.com/auth/calendar.events.freebusy",
     )
 
 

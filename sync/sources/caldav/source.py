@@ -37,6 +37,7 @@ from caldav.lib import error as dav_error
 from caldav.lib.url import URL
 
 from rules.flag import FlagPatch
+from rules.slots import BusyPeriod
 from sync.ical.mapping import (
     CalendarView,
     MalformedCalendar,
@@ -56,6 +57,7 @@ from sync.sources.port import (
     RemoteCalendar,
     RemoteEvent,
     SkippedEvent,
+    busy_of_events,
 )
 from sync.store.events import StoredEvent
 
@@ -151,6 +153,10 @@ class CalDavSource:
         if component is None:
             return None
         return RemoteEvent(event_id=event_id, etag=etag, flag_state=flag_state(component))
+
+    def free_busy(self, calendar_id: str, start: datetime, end: datetime) -> list[BusyPeriod]:
+        """When the calendar is busy, from its own events: a full listing of it, read now."""
+        return busy_of_events(self.pull(calendar_id, None).events, start, end)
 
     def write_flag(
         self, calendar_id: str, event_id: str, patch: FlagPatch, *, etag: str

@@ -5,7 +5,8 @@
   talks to Google or to the emulator (:mod:`sync.emulator`) over loopback.
 - Credentials (https://developers.google.com/calendar/api/auth, least privilege):
   ``calendar.events`` to read events and, later, write flags, and
-  ``calendar.calendarlist.readonly`` to discover calendars. ``oauth`` reads an
+  ``calendar.calendarlist.readonly`` to discover calendars, ``calendar.events.freebusy`` to
+  ask freebusy.query when a calendar is busy (for the free slots a flag offers). ``oauth`` reads an
   authorized-user JSON file (a clinic's own account); ``service_account`` a key file, with
   ``subject`` for domain-wide delegation; ``none`` sends no credentials (the emulator).
 - httplib2 is not thread-safe
@@ -62,6 +63,7 @@ DEFAULT_ENDPOINT = "https://www.googleapis.com/calendar/v3/"
 SCOPES = (
     "https://www.googleapis.com/auth/calendar.events",
     "https://www.googleapis.com/auth/calendar.calendarlist.readonly",
+    "https://www.googleapis.com/auth/calendar.events.freebusy",
 )
 
 

@@ -21,6 +21,11 @@ states: https://developers.google.com/calendar/api/v3/reference/events/list) is 
 before any write is sent. In a patch ``null`` removes a field or a
 private property, which is how a flag comes off.
 
+When a calendar is busy (for the free slots a flag offers, SPEC §6) comes from
+freebusy.query (https://developers.google.com/calendar/api/v3/reference/freebusy/query),
+which needs one of its own scopes (``calendar.events.freebusy`` is the narrowest); a
+calendar the answer lists with ``errors`` is a :class:`GoogleProviderError`.
+
 Every request goes through :func:`sync.sources.google.retry.call_with_retry` and is counted.
 """
 
@@ -34,6 +39,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rules.flag import EventFlagState, FlagPatch
+from rules.slots import BusyPeriod
 from sync.errors import ClinicSyncError
 from sync.sources.google.client import CalendarClient
 from sync.sources.google.errors import GoogleProviderError, GoogleSetupError, SyncTokenExpired
@@ -180,6 +186,17 @@ class GoogleCalendarSource:
         except ClinicSyncError as err:
             raise _write_error(err) from err
 
+    def free_busy(self, calendar_id: str, start: datetime, end: datetime) -> list[BusyPeriod]:
+        """freebusy.query for ``calendar_id`` between ``start`` and ``end``."""
+        body = {
+            "timeMin": _rfc3339(start),
+            "timeMax": _rfc3339(end),
+            "items": [{"id": calendar_id}],
+        }
+        request = self.client.resource("freebusy").query(body=body)
+        answer = self._execute(request, f"reading when {calendar_id} is busy", _Tally())
+        return _busy_periods(answer, calendar_id)
+
     def _refuse_read_only(self, calendar_id: str) -> None:
         calendar = self._seen.get(calendar_id) or self.get_calendar(calendar_id)
         if not calendar.writable:
@@ -289,6 +306,25 @@ def _remote_calendar(item: Json) -> RemoteCalendar:
         access_role=str(item.get("accessRole") or "reader"),
         primary=item.get("primary") is True,
     )
+
+
+def _busy_periods(answer: Json, calendar_id: str) -> list[BusyPeriod]:
+    calendar = answer.get("calendars", {}).get(calendar_id)
+    if not isinstance(calendar, dict) or calendar.get("errors"):
+        reasons = ", ".join(
+            str(e.get("reason")) for e in (calendar or {}).get("errors", []) if isinstance(e, dict)
+        )
+        raise GoogleProviderError(
+            f"Google gave no free/busy for {calendar_id}: {reasons or 'calendar missing'}"
+        )
+    return [
+        (_instant(period["start"]), _instant(period["end"])) for period in calendar.get("busy", [])
+    ]
+
+
+def _instant(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.utcoffset() is not None else moment.replace(tzinfo=UTC)
 
 
 def _rfc3339(moment: datetime) -> str:

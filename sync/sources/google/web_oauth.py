@@ -70,6 +70,7 @@ __all__ = [
 _PURPOSES = {
     SCOPES[0]: "view and edit events (to read bookings and write flags)",
     SCOPES[1]: "see the list of calendars (to choose which to watch)",
+    SCOPES[2]: "see when calendars are busy (to offer free slots to rebook on)",
 }
 CALLBACK_PATH = "/oauth/google/callback"  # where the web app receives Google's answer
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}

@@ -25,11 +25,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 
 from rules.flag import FlagPatch
+from rules.slots import BusyPeriod
 from sync.ical.document import CalendarDocument, MalformedCalendar, read_document
 from sync.ical.mapping import CalendarView, read_events, scan_window
 from sync.ical.snapshot import decode_cursor, diff_events, encode_cursor
 from sync.sources.icsurl.errors import FeedRejected, FeedUnavailable, ReadOnlySource
-from sync.sources.port import ChangeSet, RemoteCalendar, RemoteEvent
+from sync.sources.port import ChangeSet, RemoteCalendar, RemoteEvent, busy_of_events
 
 __all__ = ["CURSOR_KIND", "IcsUrlSource"]
 
@@ -126,6 +127,10 @@ class IcsUrlSource:
     def get_event(self, calendar_id: str, event_id: str) -> RemoteEvent | None:
         """Never: flags are not read or written on a subscription (:class:`ReadOnlySource`)."""
         raise ReadOnlySource(f"{calendar_id} is a read-only subscription; no flag is written")
+
+    def free_busy(self, calendar_id: str, start: datetime, end: datetime) -> list[BusyPeriod]:
+        """When the calendar is busy, from its own events: a full listing of it, read now."""
+        return busy_of_events(self.pull(calendar_id, None).events, start, end)
 
     def write_flag(
         self, calendar_id: str, event_id: str, patch: FlagPatch, *, etag: str

@@ -23,6 +23,7 @@ from sync.web.admin.auth import LoginRequired, PageError
 from sync.web.admin.connect_pages import connect_pages
 from sync.web.admin.context import AdminContext
 from sync.web.admin.input_guard import RefuseControlCharacters
+from sync.web.admin.notify_pages import notification_pages
 from sync.web.admin.operator import operator_pages
 from sync.web.admin.other_pages import other_pages
 from sync.web.admin.pages import conflict_pages
@@ -44,6 +45,7 @@ def install_admin(app: FastAPI, context: AdminContext) -> None:
     app.include_router(connect_pages(context))
     app.include_router(people_pages(context))
     app.include_router(account_pages(context))
+    app.include_router(notification_pages(context))
     app.include_router(api_router(context))
     app.add_middleware(RefuseControlCharacters, prefixes=("/admin", "/api/"))
     app.add_exception_handler(LoginRequired, _to_login)  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from sqlmodel import Session
 
 from rules.model import Rule
+from rules.slots import SafeDate
 from sync.errors import InputError
 from sync.feeds.scope import FeedScope, ScopeKind
 from sync.feeds.tokens import IssuedToken, issue_token, revoke_token
@@ -40,6 +41,7 @@ from sync.store.review import (
     reopen,
 )
 from sync.store.sources import CalendarSource, list_sources
+from sync.usecases.safe_date import stored_safe_date
 from sync.web.admin.access import Caller
 from sync.web.admin.calendar_writes import bring_flag_in_line
 from sync.web.admin.context import AdminContext
@@ -84,6 +86,8 @@ class ConflictDetail:
     view: ConflictView
     rule: Rule | None
     history: list[AuditEvent]
+    safe_date: SafeDate | None = None
+    """The first free slots to rebook on, as the booking's flag names them."""
 
 
 def conflict_page(context: AdminContext, caller: Caller, wanted: ConflictFilter) -> ConflictPage:
@@ -222,7 +226,9 @@ def _token_clinic(session: Session, caller: Caller, token_id: int) -> int:
 
 def _detail(context: AdminContext, session: Session, view: ConflictView) -> ConflictDetail:
     history = list_audit_events(session, view.clinic_id, conflict_id=view.id)
-    return ConflictDetail(view, context.rule(view.clinic_id, view.rule_name), history)
+    zone = context.clinic(view.clinic_id).zone
+    safe = stored_safe_date(session, view.later_row_id, view.public_id, zone)
+    return ConflictDetail(view, context.rule(view.clinic_id, view.rule_name), history, safe)
 
 
 def _token_detail(token: FeedToken) -> dict[str, object]:
