@@ -29,6 +29,7 @@ from rules.model import MatchKind, Patient, PatientKey, Rule
 from sync.clinics.profile import ClinicProfile
 from sync.feeds.labels import PatientLabel, patient_label
 from sync.store.audit import AuditEvent
+from sync.store.feeds import feed_label_key
 from sync.store.tables import BookingRow, CalendarSourceRow, ConflictRow, PatientRow
 from sync.usecases.safe_date import stored_safe_date
 
@@ -172,4 +173,6 @@ def _patient(
     )
     name = session.exec(query).first() or written
     patient = Patient(PatientKey(MatchKind(row.patient_kind), row.patient_value), name)
-    return patient_label(patient, PatientLabel(profile.settings.feed_patient_label))
+    mode = PatientLabel(profile.settings.feed_patient_label)
+    key = feed_label_key(session, row.clinic_id) if mode is PatientLabel.INITIALS_TAG else None
+    return patient_label(patient, mode, key=key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -304,3 +305,21 @@ def test_messages_left_when_half_the_lease_is_spent_are_handed_back_not_sent_lat
     )
     assert again.sent == 1  # taken at once by another notifier: not leased any more
     assert len(smtp[0].messages) == 2
+
+
+def test_the_initials_tag_label_names_the_patient_as_the_clinics_feeds_do(
+    services: Services,
+    calendars: tuple[str, str],
+    insert: Callable[..., Json],
+    smtp: tuple[Inbox, int],
+    notify: Notify,
+) -> None:
+    """Initials and the clinic's keyed tag, not the bare id shown when there is no key."""
+    clinic_profile(services.engine, feed_patient_label="initials-tag")
+    add_admin(services.engine, "ann@clinic.example")
+    book_conflict(insert, calendars)
+    run_clinic_pass(services, now=NOW)
+    notify()
+    body = smtp[0].messages[0].get_content()
+    assert re.search(r"Patient: J\. D\. ·[0-9A-Za-z]{4}\b", body), body
+    assert "Jane" not in body
