@@ -110,7 +110,7 @@ def _hashed_before_links(row: Any) -> str:
 def _links(engine: Engine) -> dict[str, str | None]:
     with session_scope(engine) as session:
         rows = session.execute(select(BookingRow.provider_event_id, BookingRow.html_link))
-        return dict(rows.tuples().all())
+        return dict(rows.all())
 
 
 def test_an_upgrade_to_stored_links_corrects_nothing_yet_fills_every_link(
