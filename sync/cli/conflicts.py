@@ -103,7 +103,7 @@ def _rows(
             "gap_days": c.facts.gap_days,
             "detected_at": when(c.detected_at),
             "resolved_at": when(c.resolved_at) if c.resolved_at else "",
-            "reason": c.resolution_reason or "",
+            "reason": c.reason or "",
         }
         for c in conflicts
     ]

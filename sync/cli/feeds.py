@@ -1,7 +1,8 @@
 """``clinic-sync feeds``: issue, list, revoke and rotate feed URLs (SPEC §7).
 
 A feed's URL is printed once, when it is issued or rotated: only a hash of its token is
-stored, so it cannot be shown again. The clinic is ``--clinic`` (default
+stored, so it cannot be shown again. A rotation is recorded in the audit trail with the
+actor ``cli``, as the admin pages record theirs. The clinic is ``--clinic`` (default
 ``CLINIC_SYNC_CLINIC``); a feed id or calendar id of another clinic answers exactly like
 one that does not exist. URLs start with ``CLINIC_SYNC_PUBLIC_URL``.
 """
@@ -21,6 +22,7 @@ from sqlmodel import Session
 
 from sync.cli.common import ClinicOption, chosen_clinic, fail, settings_or_exit
 from sync.cli.services import clean_errors, store
+from sync.cli.users import CLI_ACTOR
 from sync.config import Settings
 from sync.errors import InputError
 from sync.feeds.scope import FeedScope, ScopeKind
@@ -88,7 +90,7 @@ def rotate(
     """Replace a feed's URL with a new one; the old URL stops working at once."""
     settings = settings_or_exit()
     with _clinic_session(settings, clinic) as (session, clinic_id):
-        issued = rotate_token(session, clinic_id, token_id, now=_now())
+        issued = rotate_token(session, clinic_id, token_id, actor=CLI_ACTOR, now=_now())
     _print_issued(settings, issued)
 
 

@@ -4,6 +4,8 @@ A token is ``secrets.token_urlsafe(32)`` (256 bits, more than the ≥128 the SPE
 Only its SHA-256 hash is stored: a copy of the database does not open any feed. A
 presented token is hashed, looked up by hash, and the stored hash compared with
 :func:`hmac.compare_digest`. Revoked and unknown tokens look the same from outside.
+A rotation, from the admin pages or the command line, is recorded in the clinic's audit
+trail as ``feed_token.rotated`` with both token ids, in the same unit of work.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlmodel import Session
 
 from sync.errors import InputError
 from sync.feeds.scope import FeedScope, ScopeKind, parse_patient_key
+from sync.store.audit import record_audit_event
 from sync.store.errors import RecordNotFound
 from sync.store.feeds import (
     FeedToken,
@@ -125,14 +128,29 @@ def revoke_token(session: Session, clinic_id: int, token_id: int, *, now: dateti
     return revoke_feed_token(session, token_id, now=now)
 
 
-def rotate_token(session: Session, clinic_id: int, token_id: int, *, now: datetime) -> IssuedToken:
-    """A new secret for the same scope and label; the old one is revoked at once."""
+def rotate_token(
+    session: Session, clinic_id: int, token_id: int, *, actor: str, now: datetime
+) -> IssuedToken:
+    """A new secret for the same scope and label; the old one is revoked at once, and
+    ``actor``'s rotation is recorded in the audit trail."""
     old = _own_token(session, clinic_id, token_id)
     if old.revoked:
         raise InputError(f"feed token {token_id} is revoked; issue a new one instead")
     revoke_feed_token(session, token_id, now=now)
     scope = FeedScope(ScopeKind(old.scope_kind), old.scope_value)
-    return issue_token(session, clinic_id, scope, now=now, label=old.label, rotated_from_id=old.id)
+    issued = issue_token(
+        session, clinic_id, scope, now=now, label=old.label, rotated_from_id=old.id
+    )
+    new = issued.token
+    detail = {
+        "token_id": new.id,
+        "rotated_from_id": token_id,
+        "scope": new.scope_kind,
+        "value": new.scope_value,
+        "label": new.label or "",
+    }
+    record_audit_event(session, clinic_id, actor, "feed_token.rotated", detail=detail, at=now)
+    return issued
 
 
 def _own_token(session: Session, clinic_id: int, token_id: int) -> FeedToken:

@@ -196,7 +196,7 @@ def _insert(session: Session) -> Any:
 
 
 def _touch_rows(session: Session, rows: Sequence[tuple[int, StoredEvent]], now: datetime) -> None:
-    """Record that unchanged events were seen again: their ETag and ``updated`` stamp."""
+    """Record that unchanged events were seen again: their ETag, ``updated`` stamp and link."""
     if not rows:
         return
     table = BookingRow.__table__  # type: ignore[attr-defined]
@@ -206,11 +206,18 @@ def _touch_rows(session: Session, rows: Sequence[tuple[int, StoredEvent]], now: 
         .values(
             etag=bindparam("etag"),
             provider_updated_at=bindparam("updated"),
+            html_link=bindparam("link"),
             last_seen_at=bindparam("seen"),
         )
     )
     params = [
-        {"row_id": row_id, "etag": event.etag, "updated": event.updated, "seen": now}
+        {
+            "row_id": row_id,
+            "etag": event.etag,
+            "updated": event.updated,
+            "link": event.html_link,
+            "seen": now,
+        }
         for row_id, event in rows
     ]
     session.execute(statement, params)

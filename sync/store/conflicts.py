@@ -66,6 +66,14 @@ class ConflictState(enum.StrEnum):
         """Whether the later booking should carry this conflict's flag."""
         return self in (ConflictState.OPEN, ConflictState.FLAGGED, ConflictState.ACKNOWLEDGED)
 
+    def reason(self, *, review: str | None, resolution: str | None) -> str | None:
+        """Why a conflict in this state stands where it does (SPEC §8): the review's reason
+        while acknowledged or overridden, detection's once resolved, none while it waits
+        for a review. Every list of conflicts (page, CSV, API, CLI) says this one."""
+        if self in (ConflictState.ACKNOWLEDGED, ConflictState.OVERRIDDEN):
+            return review
+        return resolution if self is ConflictState.RESOLVED else None
+
 
 @dataclass(frozen=True, slots=True)
 class BookingCopy:
@@ -102,6 +110,13 @@ class StoredConflict:
     resolved_at: datetime | None = None
     resolution_reason: str | None = None
     flagged_at: datetime | None = None
+    review_reason: str | None = None
+    """Why an admin last acknowledged, overrode or re-opened it."""
+
+    @property
+    def reason(self) -> str | None:
+        """Why it stands where it does (:meth:`ConflictState.reason`)."""
+        return self.state.reason(review=self.review_reason, resolution=self.resolution_reason)
 
 
 def load_copies(
@@ -383,4 +398,5 @@ def _conflict(row: ConflictRow) -> StoredConflict:
         resolved_at=row.resolved_at,
         resolution_reason=row.resolution_reason,
         flagged_at=row.flagged_at,
+        review_reason=row.review_reason,
     )

@@ -3,8 +3,10 @@
 Sync adapters hand the store :class:`StoredEvent` records; the store maps them to
 ``bookings`` rows and back, so table classes never leave ``sync.store``. The content
 hash covers everything the rules engine or a flag depends on, and leaves out what
-changes without the booking changing (ETag, the provider's ``updated`` stamp), so a
-re-read of an unchanged event is recognised as such.
+changes without the booking changing (ETag, the provider's ``updated`` stamp, its web
+link), so a re-read of an unchanged event is recognised as such. The web link is a
+column all the same: an upsert refreshes it on an unchanged row as it does the ETag, so
+rows stored before it was kept get it without counting as changed.
 """
 
 from __future__ import annotations
@@ -120,8 +122,12 @@ def content_columns(event: StoredEvent) -> dict[str, Any]:
         "cut_fields": sorted(set(event.cut)),
         "html_link": event.html_link,
     }
-    columns["content_hash"] = _hash(columns)
+    columns["content_hash"] = _hash({k: v for k, v in columns.items() if k not in _UNHASHED})
     return columns
+
+
+_UNHASHED = frozenset({"html_link"})
+"""Content columns left out of the hash: where the event opens is not what it says."""
 
 
 def _hash(columns: Mapping[str, Any]) -> str:

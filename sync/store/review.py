@@ -152,11 +152,8 @@ class ConflictView:
 
     @property
     def reason(self) -> str | None:
-        """Why it stands where it does: the review's reason while acknowledged or
-        overridden, detection's once resolved, none while it waits for a review."""
-        if self.state in (ConflictState.ACKNOWLEDGED, ConflictState.OVERRIDDEN):
-            return self.review_reason
-        return self.resolution_reason if self.state is ConflictState.RESOLVED else None
+        """Why it stands where it does (:meth:`ConflictState.reason`)."""
+        return self.state.reason(review=self.review_reason, resolution=self.resolution_reason)
 
 
 @dataclass(frozen=True, slots=True)

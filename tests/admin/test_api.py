@@ -42,6 +42,18 @@ def test_list_filters_and_get_show_the_conflict_with_its_history(
     assert [e["action"] for e in detail["history"]] == ["conflict.detected", "flag.written"]
 
 
+def test_conflicts_give_the_patient_s_name_as_the_booking_writes_it_beside_the_key(
+    server: WebServer, accounts: Accounts, seeded: Seeded
+) -> None:
+    with api(server, accounts.auditor_token) as http:
+        [item] = http.get("/api/v1/conflicts").json()["items"]
+        detail = http.get(f"/api/v1/conflicts/{seeded.public_id}").json()
+    for conflict in (item, detail):
+        assert conflict["patient_name"] == "Jane Doe"
+        assert (conflict["patient_kind"], conflict["matched_by"]) == ("email", "email")
+        assert conflict["patient"] != "Jane Doe"
+
+
 def test_an_auditor_cannot_act(server: WebServer, accounts: Accounts, seeded: Seeded) -> None:
     with api(server, accounts.auditor_token) as http:
         answer = http.post(f"/api/v1/conflicts/{seeded.public_id}/override", json={"reason": "x"})

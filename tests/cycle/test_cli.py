@@ -19,6 +19,8 @@ from typer.testing import CliRunner
 from rules.flag import FLAG_BEGIN
 from sync.cli import app
 from sync.emulator import EmulatorServer
+from sync.store.database import make_engine, session_scope
+from sync.store.review import find_conflict, override
 from tests.cycle.conftest import PATIENT
 
 Json = dict[str, Any]
@@ -112,7 +114,29 @@ def test_audit_log_shows_a_conflicts_history(
     rows = list(
         csv.DictReader(io.StringIO(cli.invoke(app, ["audit-log", "--format", "csv"]).output))
     )
-    assert [r["action"] for r in rows] == ["conflict.detected", "flag.written"]
+    # Discovery added both calendars, which the clinic's trail records before the conflict.
+    assert [r["action"] for r in rows] == [
+        "calendar.added", "calendar.added", "conflict.detected", "flag.written",
+    ]  # fmt: skip
     assert "flag.written" in cli.invoke(app, ["audit-log"]).output
     unknown = cli.invoke(app, ["audit-log", "--conflict", "nope"])
     assert unknown.exit_code == 2
+
+
+def test_conflicts_list_gives_an_overridden_conflicts_review_reason(
+    cli: CliRunner, new_calendar: Callable[..., str], insert: Callable[..., Json], tmp_path: Path
+) -> None:
+    _setup(cli, new_calendar, insert)
+    cli.invoke(app, ["sync", "--once"])
+    [item] = json.loads(cli.invoke(app, ["conflicts", "list", "--format", "json"]).output)
+    engine = make_engine(f"sqlite:///{tmp_path}/clinic.db")
+    with session_scope(engine) as session:
+        found = find_conflict(session, item["id"])
+        override(session, found, "admin@clinic.example", "Doctor approved", now=datetime.now(UTC))
+    engine.dispose()
+    [item] = json.loads(cli.invoke(app, ["conflicts", "list", "--format", "json"]).output)
+    assert (item["state"], item["reason"]) == ("overridden", "Doctor approved")
+    [row] = csv.DictReader(
+        io.StringIO(cli.invoke(app, ["conflicts", "list", "--format", "csv"]).output)
+    )
+    assert row["reason"] == "Doctor approved"

@@ -9,6 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from sync.cli import app
+from sync.store.audit import list_audit_events
+from sync.store.database import make_engine, session_scope
 
 
 @pytest.fixture
@@ -48,6 +50,21 @@ def test_rotate_prints_a_new_url_and_revoke_marks_it(env: dict[str, str]) -> Non
     rows = [line for line in listing.splitlines() if line.startswith(("│ 1", "│ 2"))]
     assert len(rows) == 2
     assert all("UTC" in row.split("│")[-2] for row in rows)
+
+
+def test_rotate_is_recorded_in_the_audit_trail_as_the_pages_record_it(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    feeds(env, "issue", "clinic", "--label", "desk")
+    assert feeds(env, "rotate", "1")[0] == 0
+    engine = make_engine(env["CLINIC_SYNC_DATABASE_URL"])
+    with session_scope(engine) as session:
+        [event] = [e for e in list_audit_events(session, 1) if e.action.startswith("feed_token.")]
+    engine.dispose()
+    assert (event.action, event.actor) == ("feed_token.rotated", "cli")
+    assert event.detail == {
+        "token_id": 2, "rotated_from_id": 1, "scope": "clinic", "value": "", "label": "desk",
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -62,7 +62,7 @@ def test_issue_revoke_and_rotate(data: ClinicData) -> None:
         assert live
         assert token is not None
         assert token.scope_value == "email:jane@example.com"
-        rotated = rotate_token(session, data.clinic_id, token_id, now=NOW)
+        rotated = rotate_token(session, data.clinic_id, token_id, actor="cli", now=NOW)
         assert live_token(session, secret)[1] is False, "the old URL dies at once"
         assert live_token(session, rotated.secret)[1] is True
         assert rotated.token.rotated_from_id == token_id
@@ -78,7 +78,7 @@ def test_a_revoked_token_cannot_be_rotated(data: ClinicData) -> None:
     with session_scope(data.engine) as session:
         revoke_token(session, data.clinic_id, token_id, now=NOW)
         with pytest.raises(InputError, match="revoked"):
-            rotate_token(session, data.clinic_id, token_id, now=NOW)
+            rotate_token(session, data.clinic_id, token_id, actor="cli", now=NOW)
 
 
 @pytest.mark.parametrize(

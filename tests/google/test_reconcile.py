@@ -7,16 +7,20 @@ on without them being applied. Emulator, real client, SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, update
 
 from sync.sources.google import GoogleCalendarSource
 from sync.store.audit import list_audit_events
 from sync.store.database import session_scope
+from sync.store.events import content_columns, event_from_row
 from sync.store.sources import save_sync_token
+from sync.store.tables import BookingRow
 from sync.usecases.pull import BookingReader, CalendarPull, pull_clinic
 from tests.google.conftest import NOW, connect, live_summaries, source_state
 
@@ -89,3 +93,41 @@ def test_reconciliation_can_be_turned_off(
     connect(engine, london)
     _pull(engine, source, reader, timedelta(0))
     assert not _pull(engine, source, reader, 30 * DAY, reconcile_every=None).full
+
+
+def _hashed_before_links(row: Any) -> str:
+    """The content hash a booking was stored with before bookings kept Google's htmlLink."""
+    columns = content_columns(event_from_row(row))
+    del columns["html_link"], columns["content_hash"]
+
+    def plain(value: Any) -> str:
+        return value.timestamp().hex() if isinstance(value, datetime) else str(value)
+
+    text = json.dumps(columns, sort_keys=True, separators=(",", ":"), default=plain)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _links(engine: Engine) -> dict[str, str | None]:
+    with session_scope(engine) as session:
+        rows = session.execute(select(BookingRow.provider_event_id, BookingRow.html_link))
+        return dict(rows.all())
+
+
+def test_an_upgrade_to_stored_links_corrects_nothing_yet_fills_every_link(
+    engine: Engine, source: GoogleCalendarSource, reader: BookingReader, london: str, insert: Insert
+) -> None:
+    connected = connect(engine, london)
+    first = insert(london, "Botox Jane Doe", "2030-01-10T10:00:00+00:00")
+    second = insert(london, "Microneedling Ann Lee", "2030-01-12T10:00:00+00:00")
+    _pull(engine, source, reader, timedelta(0))
+    with session_scope(engine) as session:  # the rows as the release before links left them
+        for row in session.execute(select(BookingRow.__table__)).all():
+            old = {"html_link": None, "content_hash": _hashed_before_links(row)}
+            session.execute(update(BookingRow).where(BookingRow.id == row.id).values(**old))
+
+    pull = _pull(engine, source, reader, DAY)
+    assert (pull.reconciled, pull.updated, pull.corrections) == (True, 0, 0)
+    assert source_state(engine, connected).reconcile_corrections == 0
+    assert _links(engine) == {first["id"]: first["htmlLink"], second["id"]: second["htmlLink"]}
+    with session_scope(engine) as session:
+        assert list_audit_events(session, connected.clinic_id) == []

@@ -18,11 +18,18 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Sec
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from rules.titles import TitleReader
 from sync.errors import InputError
 from sync.store.audit_queries import AuditFilter
 from sync.store.conflicts import ConflictState
 from sync.store.quarantine import QuarantinedEvent
-from sync.store.review import ConflictFilter, ConflictSort, ReviewConflict, UnknownConflict
+from sync.store.review import (
+    ConflictFilter,
+    ConflictSort,
+    ConflictView,
+    ReviewConflict,
+    UnknownConflict,
+)
 from sync.web.admin import actions
 from sync.web.admin.access import Caller, NoSuchClinic, NotAllowed, api_caller
 from sync.web.admin.actions import Review
@@ -52,6 +59,7 @@ from sync.web.admin.schemas import (
     me_out,
     overview_out,
 )
+from sync.web.admin.wording import patient_name
 
 __all__ = ["api_router"]
 
@@ -141,7 +149,7 @@ def _reads(router: APIRouter, context: AdminContext, caller: Any) -> None:
             sort, descending, page, per_page,
         )  # fmt: skip
         found = _found(lambda: actions.conflict_page(context, who, wanted))
-        items = [conflict_out(view) for view in found.items]
+        items = [conflict_out(view, _patient(context, view)) for view in found.items]
         return ConflictPageOut(
             items=items, total=found.total, page=found.page, per_page=found.per_page,
             pages=found.pages,
@@ -151,7 +159,8 @@ def _reads(router: APIRouter, context: AdminContext, caller: Any) -> None:
     def get_conflict(who: reader, conflict_id: str) -> ConflictDetailOut:
         """One conflict with its rule, eligible dates and full history."""
         detail = _found(lambda: actions.conflict_detail(context, who, conflict_id))
-        return conflict_detail_out(detail.view, detail.rule, detail.history)
+        named = _patient(context, detail.view)
+        return conflict_detail_out(detail.view, detail.rule, detail.history, named)
 
     @router.get("/audit", responses=_AUDIT)
     def audit(
@@ -202,6 +211,11 @@ def _reads(router: APIRouter, context: AdminContext, caller: Any) -> None:
         return [overview_out(row) for row in clinic_overview(context)]
 
 
+def _patient(context: AdminContext, view: ConflictView) -> str:
+    """The patient's name as the conflict's bookings write it, read as the pages read it."""
+    return patient_name(view, TitleReader(context.clinics.matcher(view.clinic_id)))
+
+
 def _acts(router: APIRouter, context: AdminContext, caller: Any) -> None:
     acting = Annotated[Caller, Depends(caller)]
 
@@ -209,7 +223,8 @@ def _acts(router: APIRouter, context: AdminContext, caller: Any) -> None:
         detail, outcome = _found(
             lambda: actions.review(context, who, conflict_id, action, body.reason)
         )
-        out = conflict_detail_out(detail.view, detail.rule, detail.history)
+        named = _patient(context, detail.view)
+        out = conflict_detail_out(detail.view, detail.rule, detail.history, named)
         return ReviewOut(conflict=out, calendar=outcome)
 
     @router.post("/conflicts/{conflict_id}/acknowledge", responses=_ACT)

@@ -4,7 +4,8 @@ A feed is shown by what it is of — a patient's key, a calendar by its name, th
 clinic — never by an internal number alone; a calendar feed is issued by choosing the
 calendar from the clinic's own list. Rotating gives a new secret for the same scope
 and label and revokes the old one in the same transaction, recorded in the audit trail
-as ``feed_token.rotated`` with both token ids. A token of a clinic the caller may not
+as ``feed_token.rotated`` with both token ids (:func:`sync.feeds.tokens.rotate_token`,
+which the command line's rotate goes through too). A token of a clinic the caller may not
 see answers like a missing one (:func:`own_token`).
 """
 
@@ -16,7 +17,6 @@ from sqlmodel import Session
 
 from sync.errors import InputError
 from sync.feeds.tokens import IssuedToken, rotate_token
-from sync.store.audit import record_audit_event
 from sync.store.database import session_scope
 from sync.store.errors import RecordNotFound
 from sync.store.feeds import FeedToken, get_feed_token, list_feed_tokens
@@ -66,17 +66,7 @@ def rotate_feed(context: AdminContext, caller: Caller, token_id: int) -> IssuedT
     with session_scope(context.engine) as session:
         clinic_id = _visible(session, caller, token_id).clinic_id
         caller.require_admin(clinic_id)
-        issued = rotate_token(session, clinic_id, token_id, now=now)
-        detail = {
-            "token_id": issued.token.id,
-            "rotated_from_id": token_id,
-            "scope": issued.token.scope_kind,
-            "value": issued.token.scope_value,
-            "label": issued.token.label or "",
-        }
-        actor = caller.user.email
-        record_audit_event(session, clinic_id, actor, "feed_token.rotated", detail=detail, at=now)
-    return issued
+        return rotate_token(session, clinic_id, token_id, actor=caller.user.email, now=now)
 
 
 def _visible(session: Session, caller: Caller, token_id: int) -> FeedToken:

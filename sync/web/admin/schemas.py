@@ -114,7 +114,11 @@ class ConflictOut(BaseModel):
     state: ConflictState
     rule: str
     patient_kind: str
-    patient: str
+    patient: str = Field(description="The patient's key: what the bookings were linked by.")
+    patient_name: str = Field(
+        description="The patient's name as the bookings' titles write it (the later one's, "
+        "else the earlier one's); the key when neither title names them."
+    )
     matched_by: str = Field(description="How the two bookings were linked: id, email or name.")
     gap_days: int
     detected_at: datetime
@@ -276,12 +280,13 @@ def booking_out(side: BookingSide) -> BookingOut:
     )
 
 
-def conflict_out(view: ConflictView) -> ConflictOut:
-    return ConflictOut(**_conflict_fields(view))
+def conflict_out(view: ConflictView, patient_name: str) -> ConflictOut:
+    """``view`` in a list; its patient as :func:`sync.web.admin.wording.patient_name` reads."""
+    return ConflictOut(**_conflict_fields(view), patient_name=patient_name)
 
 
 def conflict_detail_out(
-    view: ConflictView, rule: Rule | None, history: list[AuditEvent]
+    view: ConflictView, rule: Rule | None, history: list[AuditEvent], patient_name: str
 ) -> ConflictDetailOut:
     names = {view.clinic_id: (view.clinic, view.clinic_name)}
     eligible = window = None
@@ -291,6 +296,7 @@ def conflict_detail_out(
         window = (view.earlier.day + timedelta(days=low), view.earlier.day + timedelta(days=high))
     return ConflictDetailOut(
         **_conflict_fields(view),
+        patient_name=patient_name,
         rule_detail=_rule_out(rule),
         earliest_eligible=eligible,
         ideal_window=window,
