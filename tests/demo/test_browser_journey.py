@@ -100,6 +100,7 @@ def test_a_person_connects_google_sets_the_policy_invites_a_colleague_and_sees_f
     admin.get_by_role("button", name="Sign in").click()
     admin.wait_for_url(f"{web}/admin/")
     _accessible(admin)
+    _menu_fits_a_phone(admin)
 
     _menu(admin, "Connections")
     admin.get_by_role("button", name="Connect Google").click()
@@ -108,12 +109,12 @@ def test_a_person_connects_google_sets_the_policy_invites_a_colleague_and_sees_f
     assert "The Google account is connected" in admin.get_by_role("status").inner_text()
     _accessible(admin)
     # Every demo calendar is watched from the start: take one away, then pick it again.
-    admin.get_by_role("button", name="Remove Treatment Room 2").click()
-    assert "Treatment Room 2 is removed." in admin.get_by_role("status").inner_text()
-    assert admin.get_by_label("Treatment Room 2").is_checked()
+    admin.get_by_role("button", name="Remove Nurse Kim").click()
+    assert "Nurse Kim is removed." in admin.get_by_role("status").inner_text()
+    assert admin.get_by_label("Nurse Kim").is_checked()
     admin.get_by_role("button", name="Watch the ticked calendars").click()
     assert "1 calendar(s) added" in admin.get_by_role("status").inner_text()
-    _polled(admin, "Treatment Room 2")
+    _polled(admin, "Nurse Kim")
 
     _menu(admin, "Policy")
     admin.locator("#rule-0-min_days").fill("5")
@@ -142,14 +143,26 @@ def test_a_person_connects_google_sets_the_policy_invites_a_colleague_and_sees_f
     colleague.wait_for_url(f"{web}/admin/**")
     assert COLLEAGUE in colleague.locator("header").inner_text()
     _menu(colleague, "Needs attention")
-    triage = colleague.get_by_role("table").filter(has_text="flagged")
-    assert triage.locator("tbody tr").count() > 0
-    assert "flagged" in triage.inner_text()
+    flagged = colleague.locator("table.triage tbody tr").filter(has_text="flagged")
+    assert flagged.count() > 0
+    # The calendar picked again is read and flagged like the others.
+    assert flagged.filter(has_text="Nurse Kim").count() > 0, flagged.all_inner_texts()
     _accessible(colleague)
 
     process.terminate()
     lines.rest()
     assert process.wait(timeout=30) == 0
+
+
+def _menu_fits_a_phone(page: Any) -> None:
+    """Every main-menu link is on screen and at least 24 × 24 px to tap (WCAG 2.5.8)."""
+    links = page.get_by_role("navigation", name="Main").get_by_role("link")
+    assert links.count() >= 9
+    for box in (links.nth(i).bounding_box() for i in range(links.count())):
+        assert box["x"] >= 0, box
+        assert box["x"] + box["width"] <= PHONE["width"], box
+        assert box["height"] >= 24, box
+        assert box["width"] >= 24, box
 
 
 def _polled(page: Any, calendar: str) -> None:
