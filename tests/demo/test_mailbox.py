@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import create_engine
 
 from sync.accounts.mail import AccountMail, Letter, invite_letter
 from sync.config import Settings
 from sync.demo.mailbox import MAILBOX_PATH, mailbox_router
 from sync.demo.run import DemoOptions, demo_settings
+from sync.notify.job import open_channels
 from sync.notify.outbox import Outbox
 
 _NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
@@ -73,3 +76,14 @@ def test_mail_text_is_shown_inert_and_links_elsewhere_are_not_made_clickable(
 
 def test_an_empty_mailbox_says_where_invitations_will_arrive(tmp_path: Path) -> None:
     assert "No e-mail yet" in _page(tmp_path / "none")
+
+
+def test_without_smtp_notifications_go_to_the_outbox_folder_too(tmp_path: Path) -> None:
+    settings = Settings(mail_outbox=tmp_path / "mail", secret_key=None)
+    with open_channels(create_engine("sqlite://"), settings) as channels:
+        mail = EmailMessage()
+        mail["To"], mail["Subject"] = "owner@example.org", "A conflict was flagged"
+        mail.set_content("see the triage home")
+        channels["email"].deliver(mail)  # type: ignore[attr-defined]
+    [written] = Outbox(tmp_path / "mail").messages()
+    assert written["Subject"] == "A conflict was flagged"
