@@ -297,6 +297,11 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(
         30.0, gt=0, description="Timeout of one SMTP conversation, in seconds."
     )
+    mail_outbox: Path | None = Field(
+        None,
+        description="Folder e-mails are written to, one .eml file each, when no SMTP server "
+        "is set (clinic-sync demo's mailbox); unset: without SMTP no e-mail is sent.",
+    )
     notify_every_seconds: float = Field(
         30.0,
         gt=0,

@@ -2,7 +2,8 @@
 
 Sent through the SMTP settings and connection of :class:`sync.notify.mail.EmailChannel`
 (STARTTLS/TLS, AUTH), one client for every e-mail the service sends. With no SMTP server
-configured nothing is sent and :meth:`AccountMail.send` says so: the people page then
+configured (nor a mail outbox folder, :mod:`sync.notify.outbox`) nothing is sent and
+:meth:`AccountMail.send` says so: the people page then
 shows the admin the invitation link to hand over.
 """
 
@@ -17,7 +18,7 @@ from email.utils import format_datetime
 from sync.accounts.secrets import new_secret
 from sync.config import Settings
 from sync.notify.channel import DeliveryFailed
-from sync.notify.mail import EmailChannel, message_id
+from sync.notify.mail import EmailChannel, can_send_mail, message_id
 
 __all__ = ["AccountMail", "Letter", "invite_letter", "link_url", "reset_letter"]
 
@@ -66,8 +67,8 @@ class AccountMail:
 
     @property
     def configured(self) -> bool:
-        """Whether an SMTP server is set."""
-        return bool(self._settings.smtp_host)
+        """Whether an SMTP server (or a mail outbox folder) is set."""
+        return can_send_mail(self._settings)
 
     def send(self, letter: Letter, *, now: datetime) -> str | None:
         """Send ``letter``; ``None`` when it was handed over, else why it was not."""

@@ -14,6 +14,7 @@ stop, the process exits 0 (SPEC §9).
 from __future__ import annotations
 
 import secrets
+import shutil
 import signal
 import threading
 import time
@@ -45,11 +46,13 @@ from sync.demo.first_sync import (
     patient_feed,
 )
 from sync.demo.live import insert_booking, new_bookings
+from sync.demo.mailbox import MAILBOX_PATH, mailbox_router
 from sync.demo.oauth_client import free_port, seed_oauth_client
 from sync.demo.report import conflict_rows, flag_line, patient_names
 from sync.demo.screen import DemoLogin, Screen
 from sync.emulator import EmulatorServer
 from sync.errors import InputError
+from sync.notify.outbox import Outbox
 from sync.secrets import new_key
 from sync.store.database import session_scope
 from sync.store.users import Role
@@ -76,8 +79,12 @@ class DemoOptions:
 
 
 def demo_settings(options: DemoOptions, emulator_url: str, public_url: str) -> Settings:
-    """Settings for the demo: its own database and emulator, short polls, its clinic."""
-    return Settings(
+    """Settings for the demo: its own database and emulator, short polls, its clinic.
+
+    Without SMTP settings its e-mail goes to a mailbox folder next to the database,
+    shown at ``/demo/mail`` (:mod:`sync.demo.mailbox`).
+    """
+    settings = Settings(
         database_url=f"sqlite:///{options.database.resolve()}",
         google_api_endpoint=emulator_url,
         google_auth="none",
@@ -88,6 +95,13 @@ def demo_settings(options: DemoOptions, emulator_url: str, public_url: str) -> S
         google_retry_attempts=3,
         api_docs=True,  # on loopback, for the admin the demo signs in
     )
+    if settings.smtp_host:
+        return settings
+    return settings.model_copy(update={"mail_outbox": _mailbox_folder(options.database)})
+
+
+def _mailbox_folder(database: Path) -> Path:
+    return database.resolve().with_name(database.name + "-mail")
 
 
 def open_demo_services(settings: Settings) -> Services:
@@ -111,6 +125,7 @@ def run_demo(options: DemoOptions, console: Console) -> None:
         settings = demo_settings(options, emulator.url, "http://127.0.0.1")
         with single_worker_lock(settings.database_url):
             _remove_database(options.database)
+            shutil.rmtree(_mailbox_folder(options.database), ignore_errors=True)
             with open_demo_services(settings) as services:
                 _serve(services, clinic, options, screen, stop, emulator=emulator)
 
@@ -129,6 +144,7 @@ def _serve(
     services = replace(services, settings=settings)
     emulator_url = emulator.url
     app = create_app(settings, services.engine)
+    mailbox = _mount_mailbox(app, settings)
     with _web_server(app, port) as web:
         sources = connect_calendars(services, clinic)
         first_sync(services, sources, screen, stop)
@@ -136,7 +152,13 @@ def _serve(
         feed = patient_feed(services, rows)
         login = _demo_login(services, web.url)
         screen.ready(
-            web.url, feed, login, settings.database_url, emulator_url, slug=services.clinic.slug
+            web.url,
+            feed,
+            login,
+            settings.database_url,
+            emulator_url,
+            slug=services.clinic.slug,
+            mailbox=None if mailbox is None else web.url + mailbox,
         )
         screen.conflicts(rows, clinic.today)
         flagged = {row.public_id for row in rows if row.state == "flagged"}
@@ -194,6 +216,14 @@ class _Live:
             if row.state == "flagged" and row.public_id not in self.flagged:
                 self.flagged.add(row.public_id)
                 self.screen.line(flag_line(row))
+
+
+def _mount_mailbox(app: FastAPI, settings: Settings) -> str | None:
+    """The mailbox page on the demo's app when its e-mail goes to a folder; its path."""
+    if settings.mail_outbox is None or settings.smtp_host:
+        return None
+    app.include_router(mailbox_router(Outbox(settings.mail_outbox), settings.public_url))
+    return MAILBOX_PATH
 
 
 def _demo_login(services: Services, web_url: str) -> DemoLogin:

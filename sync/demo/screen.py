@@ -103,6 +103,7 @@ class Screen:
         emulator: str,
         *,
         slug: str,
+        mailbox: str | None = None,
     ) -> None:
         """The links: web app, admin (or the conflicts command), emulator, a patient's feed."""
         self.console.print()
@@ -111,6 +112,9 @@ class Screen:
         if login is not None:
             self._link("Admin", f"{login.url}  (user {login.user}, password {login.password})")
             self._link("", "Connect Google at /admin/connect (emulated consent)", text=True)
+        if mailbox is not None:
+            self._link("Mailbox", mailbox)
+            self._link("", "the e-mails the demo sends (invitations, resets)", text=True)
         else:
             self._link("Conflicts", f"clinic-sync conflicts list --clinic {slug}, with")
             self._link("", f"CLINIC_SYNC_DATABASE_URL={database_url}")

@@ -24,7 +24,7 @@ from sync.errors import ClinicSyncError
 from sync.notify.channel import Channel
 from sync.notify.delivery import Backoff, Delivered, deliver_due
 from sync.notify.episodes import record_episodes
-from sync.notify.mail import EmailChannel
+from sync.notify.mail import EmailChannel, can_send_mail
 from sync.notify.metrics import NotificationMetrics
 from sync.notify.planning import plan_clinic
 from sync.notify.webhooks import WebhookChannel
@@ -108,9 +108,9 @@ def run_notifications(
 
 @contextmanager
 def open_channels(engine: Engine, settings: Settings) -> Iterator[dict[str, Channel]]:
-    """The channels the settings allow: e-mail when SMTP is set, webhooks when a key is."""
+    """The channels the settings allow: e-mail when SMTP or an outbox is, webhooks when a key is."""
     channels: dict[str, Channel] = {}
-    if settings.smtp_host:
+    if can_send_mail(settings):
         channels["email"] = EmailChannel(settings)
     webhooks = None
     if settings.secret_key is not None:

@@ -5,6 +5,9 @@ STARTTLS, SSL or a plain connection, with AUTH when a user name is set
 same on every attempt: SMTP cannot confirm that a message which was handed over before a
 crash was delivered, so a retry may deliver it again, and the repeated Message-ID lets a
 mail system or a reader see it is the same message.
+
+With no SMTP server but a mail outbox folder (``CLINIC_SYNC_MAIL_OUTBOX``), the same
+composed e-mail is written to that folder instead (:class:`sync.notify.outbox.Outbox`).
 """
 
 from __future__ import annotations
@@ -18,8 +21,14 @@ from email.utils import format_datetime
 from sync.config import Settings
 from sync.notify.channel import DeliveryFailed
 from sync.notify.messages import Outgoing, email_body, email_subject
+from sync.notify.outbox import Outbox
 
-__all__ = ["EmailChannel", "message_id"]
+__all__ = ["EmailChannel", "can_send_mail", "message_id"]
+
+
+def can_send_mail(settings: Settings) -> bool:
+    """Whether e-mail goes anywhere: to an SMTP server, or to the mail outbox folder."""
+    return bool(settings.smtp_host) or settings.mail_outbox is not None
 
 
 def message_id(identity: str, sender: str) -> str:
@@ -29,13 +38,15 @@ def message_id(identity: str, sender: str) -> str:
 
 
 class EmailChannel:
-    """Sends notifications through the configured SMTP server."""
+    """Sends notifications through the configured SMTP server, or into the mail outbox."""
 
     def __init__(self, settings: Settings) -> None:
-        if not settings.smtp_host:
+        if not can_send_mail(settings):
             raise ValueError("no SMTP server is configured (CLINIC_SYNC_SMTP_HOST)")
         self._settings = settings
-        self._host = settings.smtp_host
+        self._host = settings.smtp_host or ""
+        folder = None if settings.smtp_host else settings.mail_outbox
+        self._outbox = None if folder is None else Outbox(folder)
 
     def send(self, message: Outgoing, *, now: datetime) -> None:
         """Hand ``message`` to the SMTP server; :class:`DeliveryFailed` if it is refused."""
@@ -43,6 +54,9 @@ class EmailChannel:
 
     def deliver(self, mail: EmailMessage) -> None:
         """Hand a composed e-mail to the SMTP server; :class:`DeliveryFailed` if it is refused."""
+        if self._outbox is not None:
+            self._outbox.deliver(mail)
+            return
         try:
             with self._connect() as smtp:
                 smtp.send_message(mail)

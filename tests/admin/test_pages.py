@@ -52,7 +52,16 @@ def test_an_open_redirect_after_sign_in_goes_home_instead(
     form = web.get("/admin/login")
     data = {"email": ADMIN, "password": "a long enough password", "csrf_token": csrf_of(form.text)}
     answer = web.post("/admin/login", data={**data, "next": "//evil.example/admin/"})
-    assert answer.headers["location"] == "/admin/conflicts"
+    assert answer.headers["location"] == "/admin/"
+
+
+def test_signing_in_without_a_next_page_lands_on_the_triage_home(
+    web: httpx.Client, accounts: Accounts
+) -> None:
+    form = web.get("/admin/login")
+    data = {"email": ADMIN, "password": "a long enough password", "csrf_token": csrf_of(form.text)}
+    answer = web.post("/admin/login", data=data)
+    assert answer.headers["location"] == "/admin/"
 
 
 def test_a_form_post_without_its_csrf_token_is_refused(

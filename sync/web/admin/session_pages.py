@@ -31,7 +31,7 @@ from sync.web.admin.views import render, stylesheet
 __all__ = ["session_pages"]
 
 _LOGIN_FORM_SECONDS = 3600
-_HOME = "/admin/conflicts"
+_HOME = "/admin/"
 _JOINED = "You joined the clinic: sign in with your password to see it."
 _RESET = "Your password is changed: sign in with it."
 
