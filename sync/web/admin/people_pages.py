@@ -175,7 +175,7 @@ def _invitation_routes(router: APIRouter, context: AdminContext) -> None:
             return _invite_page(context, token, error=str(err), name=name, status=422)
         if opened is None:
             return RedirectResponse("/admin/login?joined=1", status_code=303)
-        response = RedirectResponse("/admin/conflicts", status_code=303)
+        response = RedirectResponse("/admin/", status_code=303)
         lifetime_s = int(context.limits.session_lifetime.total_seconds())
         set_cookie(response, context, SESSION_COOKIE, opened.cookie, lifetime_s)
         return response
