@@ -70,7 +70,9 @@ def measure(database: Path, seed: int) -> dict[str, dict[str, Any]]:
             engine, clinic_id = services.engine, services.clinic.id
             with session_scope(engine) as session:
                 now = datetime.now(UTC)
-                issued = issue_token(session, clinic_id, FeedScope(ScopeKind.CLINIC), now=now)
+                issued = issue_token(
+                    session, clinic_id, FeedScope(ScopeKind.CLINIC), actor="bench", now=now
+                )
                 key = feed_label_key(session, clinic_id)
             for mode in MODES:
                 with session_scope(engine) as session:

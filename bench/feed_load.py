@@ -123,11 +123,14 @@ def build_clinic(url: str, patients: int) -> tuple[str, str, int]:
         for start in range(0, len(events), 1000):
             batch = READER.read(events[start : start + 1000])  # as a pull reads them
             upsert_bookings(session, source.id, batch)
-        whole = issue_token(session, clinic.id, FeedScope(ScopeKind.CLINIC), now=datetime.now(UTC))
+        whole = issue_token(
+            session, clinic.id, FeedScope(ScopeKind.CLINIC), actor="bench", now=datetime.now(UTC)
+        )
         one = issue_token(
             session,
             clinic.id,
             FeedScope(ScopeKind.PATIENT, "email:p0@patients.example"),
+            actor="bench",
             now=datetime.now(UTC),
         )
     engine.dispose()

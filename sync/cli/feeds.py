@@ -53,7 +53,12 @@ def issue(
     settings = settings_or_exit()
     with _clinic_session(settings, clinic) as (session, clinic_id):
         issued = issue_token(
-            session, clinic_id, FeedScope(scope, target or ""), now=_now(), label=label
+            session,
+            clinic_id,
+            FeedScope(scope, target or ""),
+            actor=CLI_ACTOR,
+            now=_now(),
+            label=label,
         )
     _print_issued(settings, issued)
 
@@ -78,7 +83,7 @@ def revoke(
     """Revoke a feed: its URL answers 404 from now on."""
     settings = settings_or_exit()
     with _clinic_session(settings, clinic) as (session, clinic_id):
-        revoke_token(session, clinic_id, token_id, now=_now())
+        revoke_token(session, clinic_id, token_id, actor=CLI_ACTOR, now=_now())
     Console().print(f"feed {token_id} revoked")
 
 

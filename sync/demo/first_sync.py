@@ -94,5 +94,7 @@ def patient_feed(services: Services, rows: list[ConflictRow]) -> FeedLink | None
     with session_scope(services.engine) as session:
         scope = FeedScope(ScopeKind.PATIENT, chosen.patient_key)
         now = datetime.now(UTC)
-        issued = issue_token(session, services.clinic.id, scope, now=now, label="demo")
+        issued = issue_token(
+            session, services.clinic.id, scope, actor="demo", now=now, label="demo"
+        )
     return FeedLink(chosen.patient, feed_url(services.settings.public_url, issued.secret))

@@ -102,11 +102,27 @@ def issue_token(
     clinic_id: int,
     scope: FeedScope,
     *,
+    actor: str,
     now: datetime,
     label: str | None = None,
+) -> IssuedToken:
+    """Issue a token for ``scope`` (checked first); its secret is returned once, and
+    ``actor``'s issue is recorded in the audit trail."""
+    issued = _issue(session, clinic_id, scope, now=now, label=label)
+    detail = _token_detail(issued.token)
+    record_audit_event(session, clinic_id, actor, "feed_token.issued", detail=detail, at=now)
+    return issued
+
+
+def _issue(
+    session: Session,
+    clinic_id: int,
+    scope: FeedScope,
+    *,
+    now: datetime,
+    label: str | None,
     rotated_from_id: int | None = None,
 ) -> IssuedToken:
-    """Issue a token for ``scope`` (checked first); its secret is returned once."""
     checked = check_scope(session, clinic_id, scope)
     secret = new_token()
     token = add_feed_token(
@@ -122,10 +138,16 @@ def issue_token(
     return IssuedToken(token, secret)
 
 
-def revoke_token(session: Session, clinic_id: int, token_id: int, *, now: datetime) -> FeedToken:
-    """Revoke one of the clinic's tokens; its URL answers 404 from now on."""
+def revoke_token(
+    session: Session, clinic_id: int, token_id: int, *, actor: str, now: datetime
+) -> FeedToken:
+    """Revoke one of the clinic's tokens; its URL answers 404 from now on, and ``actor``'s
+    revocation is recorded in the audit trail."""
     _own_token(session, clinic_id, token_id)
-    return revoke_feed_token(session, token_id, now=now)
+    token = revoke_feed_token(session, token_id, now=now)
+    detail = _token_detail(token)
+    record_audit_event(session, clinic_id, actor, "feed_token.revoked", detail=detail, at=now)
+    return token
 
 
 def rotate_token(
@@ -138,19 +160,19 @@ def rotate_token(
         raise InputError(f"feed token {token_id} is revoked; issue a new one instead")
     revoke_feed_token(session, token_id, now=now)
     scope = FeedScope(ScopeKind(old.scope_kind), old.scope_value)
-    issued = issue_token(
-        session, clinic_id, scope, now=now, label=old.label, rotated_from_id=old.id
-    )
-    new = issued.token
-    detail = {
-        "token_id": new.id,
-        "rotated_from_id": token_id,
-        "scope": new.scope_kind,
-        "value": new.scope_value,
-        "label": new.label or "",
-    }
+    issued = _issue(session, clinic_id, scope, now=now, label=old.label, rotated_from_id=old.id)
+    detail = {**_token_detail(issued.token), "rotated_from_id": token_id}
     record_audit_event(session, clinic_id, actor, "feed_token.rotated", detail=detail, at=now)
     return issued
+
+
+def _token_detail(token: FeedToken) -> dict[str, object]:
+    return {
+        "token_id": token.id,
+        "scope": token.scope_kind,
+        "value": token.scope_value,
+        "label": token.label or "",
+    }
 
 
 def _own_token(session: Session, clinic_id: int, token_id: int) -> FeedToken:

@@ -120,7 +120,9 @@ def _side(
     with session_scope(engine) as session:
         [conflict] = find_conflicts(session, ConflictFilter(clinic_ids=(profile.id,))).items
         scope = FeedScope(ScopeKind.CLINIC)
-        issued = issue_token(session, profile.id, scope, now=NOW, label=f"{short} feed")
+        issued = issue_token(
+            session, profile.id, scope, actor="test", now=NOW, label=f"{short} feed"
+        )
         channel = PushChannel(
             f"chan-{slug}", f"res-{slug}", profile.id, sources[1], NOW, NOW + timedelta(days=7), 0
         )

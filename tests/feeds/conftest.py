@@ -120,7 +120,9 @@ class ClinicData:
         """A token for a scope: its id and its secret."""
         with session_scope(self.engine) as session:
             scope = FeedScope(ScopeKind(kind), value)
-            issued = issue_token(session, self.clinic_id, scope, now=self.clock(), label=label)
+            issued = issue_token(
+                session, self.clinic_id, scope, actor="test", now=self.clock(), label=label
+            )
         return issued.token.id, issued.secret
 
 

@@ -52,17 +52,24 @@ def test_rotate_prints_a_new_url_and_revoke_marks_it(env: dict[str, str]) -> Non
     assert all("UTC" in row.split("│")[-2] for row in rows)
 
 
-def test_rotate_is_recorded_in_the_audit_trail_as_the_pages_record_it(
+def test_issue_rotate_and_revoke_are_recorded_in_the_audit_trail_as_the_pages_record_them(
     env: dict[str, str], tmp_path: Path
 ) -> None:
     feeds(env, "issue", "clinic", "--label", "desk")
     assert feeds(env, "rotate", "1")[0] == 0
+    assert feeds(env, "revoke", "2")[0] == 0
     engine = make_engine(env["CLINIC_SYNC_DATABASE_URL"])
     with session_scope(engine) as session:
-        [event] = [e for e in list_audit_events(session, 1) if e.action.startswith("feed_token.")]
+        events = [e for e in list_audit_events(session, 1) if e.action.startswith("feed_token.")]
     engine.dispose()
-    assert (event.action, event.actor) == ("feed_token.rotated", "cli")
-    assert event.detail == {
+    told = sorted((e.id, e.action, e.actor, e.detail["token_id"]) for e in events)
+    assert [row[1:] for row in told] == [
+        ("feed_token.issued", "cli", 1),
+        ("feed_token.rotated", "cli", 2),
+        ("feed_token.revoked", "cli", 2),
+    ]
+    [rotated] = [e for e in events if e.action == "feed_token.rotated"]
+    assert rotated.detail == {
         "token_id": 2, "rotated_from_id": 1, "scope": "clinic", "value": "", "label": "desk",
     }  # fmt: skip
 

@@ -106,7 +106,7 @@ def test_revoked_and_unknown_tokens_get_the_same_404(
     token_id, other = clinic.issue("clinic")
     assert client.get(f"/feeds/{other}.ics").status_code == 200
     with session_scope(clinic.engine) as session:
-        revoke_token(session, clinic.clinic_id, token_id, now=clinic.clock())
+        revoke_token(session, clinic.clinic_id, token_id, actor="test", now=clinic.clock())
     revoked = client.get(f"/feeds/{other}.ics")
     unknown = client.get(f"/feeds/{other[:-2]}xx.ics")
     assert revoked.status_code == unknown.status_code == 404

@@ -94,7 +94,7 @@ def test_a_revoked_token_is_not_answered_from_memory_once_rechecked(clinic: Clin
     feeds = service(clinic, recheck=3600)
     assert feeds.answer(secret).feed is not None
     with session_scope(clinic.engine) as session:
-        revoke_token(session, clinic.clinic_id, token_id, now=clinic.clock())
+        revoke_token(session, clinic.clinic_id, token_id, actor="test", now=clinic.clock())
     feeds.options = FeedOptions(recheck_seconds=0)
     assert feeds.from_memory(secret) is None
     assert feeds.answer(secret).feed is None

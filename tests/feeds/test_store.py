@@ -67,7 +67,7 @@ def test_issue_revoke_and_rotate(data: ClinicData) -> None:
         assert live_token(session, rotated.secret)[1] is True
         assert rotated.token.rotated_from_id == token_id
         assert (rotated.token.scope_value, rotated.token.label) == (token.scope_value, "Jane")
-        revoke_token(session, data.clinic_id, rotated.token.id, now=NOW)
+        revoke_token(session, data.clinic_id, rotated.token.id, actor="test", now=NOW)
         assert live_token(session, rotated.secret) == (get_feed_token(session, 2), False)
         assert live_token(session, "never-issued") == (None, False)
         assert [t.revoked for t in list_feed_tokens(session, data.clinic_id)] == [True, True]
@@ -76,7 +76,7 @@ def test_issue_revoke_and_rotate(data: ClinicData) -> None:
 def test_a_revoked_token_cannot_be_rotated(data: ClinicData) -> None:
     token_id, _ = data.issue("clinic")
     with session_scope(data.engine) as session:
-        revoke_token(session, data.clinic_id, token_id, now=NOW)
+        revoke_token(session, data.clinic_id, token_id, actor="test", now=NOW)
         with pytest.raises(InputError, match="revoked"):
             rotate_token(session, data.clinic_id, token_id, actor="cli", now=NOW)
 
@@ -94,7 +94,7 @@ def test_a_scope_that_names_nothing_is_refused(
     data: ClinicData, scope: FeedScope, problem: str
 ) -> None:
     with session_scope(data.engine) as session, pytest.raises(InputError, match=problem):
-        issue_token(session, data.clinic_id, scope, now=NOW)
+        issue_token(session, data.clinic_id, scope, actor="test", now=NOW)
 
 
 def test_patient_keys_are_normalised_like_the_engine_compares_them() -> None:

@@ -22,7 +22,7 @@ from rules.slots import SafeDate
 from sync.errors import InputError
 from sync.feeds.scope import FeedScope, ScopeKind
 from sync.feeds.tokens import IssuedToken, issue_token, revoke_token
-from sync.store.audit import AuditEvent, list_audit_events, record_audit_event
+from sync.store.audit import AuditEvent, list_audit_events
 from sync.store.audit_queries import AuditFilter, AuditPage, find_audit_events
 from sync.store.clinics import Clinic, list_clinics
 from sync.store.database import session_scope
@@ -182,12 +182,10 @@ def issue_feed(
     now = context.now()
     with session_scope(context.engine) as session:
         feed_scope = FeedScope(ScopeKind(scope), value.strip())
-        issued = issue_token(session, clinic_id, feed_scope, now=now, label=label or None)
-        detail = _token_detail(issued.token)
-        record_audit_event(
-            session, clinic_id, caller.user.email, "feed_token.issued", detail=detail, at=now
+        actor = caller.user.email
+        return issue_token(
+            session, clinic_id, feed_scope, actor=actor, now=now, label=label or None
         )
-    return issued
 
 
 def revoke_feed(context: AdminContext, caller: Caller, token_id: int) -> FeedToken:
@@ -196,12 +194,7 @@ def revoke_feed(context: AdminContext, caller: Caller, token_id: int) -> FeedTok
     with session_scope(context.engine) as session:
         clinic_id = _token_clinic(session, caller, token_id)
         caller.require_admin(clinic_id)
-        token = revoke_token(session, clinic_id, token_id, now=now)
-        detail = _token_detail(token)
-        record_audit_event(
-            session, clinic_id, caller.user.email, "feed_token.revoked", detail=detail, at=now
-        )
-    return token
+        return revoke_token(session, clinic_id, token_id, actor=caller.user.email, now=now)
 
 
 def _conflict(session: Session, caller: Caller, public_id: str) -> ConflictView:
@@ -229,15 +222,3 @@ def _detail(context: AdminContext, session: Session, view: ConflictView) -> Conf
     zone = context.clinic(view.clinic_id).zone
     safe = stored_safe_date(session, view.later_row_id, view.public_id, zone)
     return ConflictDetail(view, context.rule(view.clinic_id, view.rule_name), history, safe)
-
-
-def _token_detail(token: FeedToken) -> dict[str, object]:
-    return {
-        "token_id": token.id,
-        "scope": token.scope_kind,
-        "value": token.scope_value,
-        "label": token.label or "",
-    }
-
-
-__all__ += ["conflict_row_id", "quarantined"]
