@@ -108,6 +108,9 @@ class ClinicRow(StoreModel, table=True):
     notify_digest_hour: int = Field(default=8, sa_type=Integer)
     feed_label_key: str | None = Field(default=None, sa_type=String(64))
     """The secret of the ``initials-tag`` feed label's keyed hash, made on first use."""
+    data_version: int = Field(default=0, sa_type=Integer)
+    """Rises with every change of the clinic's bookings (:mod:`sync.store.data_version`)."""
+    data_changed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class ClinicPolicyRow(StoreModel, table=True):
