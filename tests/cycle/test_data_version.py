@@ -11,9 +11,12 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from sync.accounts.service import Actor
 from sync.bootstrap import Services
 from sync.store.data_version import DataVersion, clinic_data_version
 from sync.store.database import session_scope
+from sync.store.sources import list_sources
+from sync.usecases.connect import remove_calendar
 from sync.usecases.cycle import run_clinic_pass
 from tests.cycle.conftest import NOW, PATIENT
 
@@ -50,3 +53,19 @@ def test_each_pull_that_changes_bookings_bumps_the_clinic_data_version_and_idle_
     service.events().delete(calendarId=smith, eventId=event["id"]).execute()
     run_clinic_pass(services, now=later + timedelta(minutes=1))
     assert _version(services).counter > changed.counter
+
+
+def test_removing_a_calendar_with_bookings_bumps_the_clinic_data_version(
+    services: Services, calendars: tuple[str, str], insert: Callable[..., Json]
+) -> None:
+    smith, _ = calendars
+    insert(smith, "Microneedling Jane Doe", "2030-01-10T10:00:00+00:00", attendees=PATIENT)
+    run_clinic_pass(services, now=NOW)
+    before = _version(services)
+    later = NOW + timedelta(hours=1)
+    with session_scope(services.engine) as session:
+        [source] = [s for s in list_sources(session, 1) if s.external_id == smith]
+        remove_calendar(session, Actor("admin", 1, later), source.id)
+    after = _version(services)
+    assert after.counter > before.counter
+    assert after.changed_at == later
