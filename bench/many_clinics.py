@@ -330,6 +330,7 @@ def _figure(
         "floor": floor,
         "ratio": ratio,
         "target": target,
+        "target_on": "value",  # every target here is on the figure itself, not its ratio
     }
 
 
