@@ -52,10 +52,11 @@ from sync.feeds.tokens import issue_token  # noqa: E402
 from sync.policy_file import load_policy  # noqa: E402
 from sync.store.bookings import upsert_bookings  # noqa: E402
 from sync.store.clinics import get_or_create_clinic  # noqa: E402
+from sync.store.data_version import bump_data_version  # noqa: E402
 from sync.store.database import make_engine, session_scope  # noqa: E402
 from sync.store.events import StoredEvent  # noqa: E402
 from sync.store.migrate import upgrade  # noqa: E402
-from sync.store.sources import Provider, add_source  # noqa: E402
+from sync.store.sources import Provider, add_source, get_source  # noqa: E402
 from sync.usecases.pull import BookingReader  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "feed_load.json"
@@ -123,6 +124,7 @@ def build_clinic(url: str, patients: int) -> tuple[str, str, int]:
         for start in range(0, len(events), 1000):
             batch = READER.read(events[start : start + 1000])  # as a pull reads them
             upsert_bookings(session, source.id, batch)
+        bump_data_version(session, clinic.id, datetime.now(UTC))  # as a pull does
         whole = issue_token(
             session, clinic.id, FeedScope(ScopeKind.CLINIC), actor="bench", now=datetime.now(UTC)
         )
@@ -144,6 +146,8 @@ def move_microneedling(url: str, source_id: int, serial: int) -> None:
     event = _event("mn0", day, f"Microneedling - {_name(0)}", "p0@patients.example")
     with session_scope(engine) as session:
         upsert_bookings(session, source_id, READER.read([event]))
+        clinic_id = get_source(session, source_id).clinic_id
+        bump_data_version(session, clinic_id, datetime.now(UTC))  # as a pull does
     engine.dispose()
 
 

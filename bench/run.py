@@ -18,9 +18,11 @@ The convention every benchmark follows
        "floor": 21.0,                        # the floor measured in the same run, or null
        "ratio": 1.96,                        # value / floor, or null without a floor
        "target": 1.3,                        # the bound, or null when there is none
-       "better": "lower"}                    # optional: "lower" (default) or "higher"
+       "better": "lower",                    # optional: "lower" (default) or "higher"
+       "target_on": "ratio"}                 # optional: what ``target`` bounds
 
-  ``target`` bounds ``ratio`` when there is a floor and ``value`` otherwise; ``better``
+  ``target`` bounds ``ratio`` when there is one and ``value`` otherwise, unless
+  ``target_on`` says (``"value"``: a floor shown beside an absolute bound); ``better``
   says on which side of it a figure is good (requests per second: ``"higher"``).
 - Floors are measured in the same run, never remembered numbers.
 
@@ -98,13 +100,14 @@ def _rows(outcome: Outcome) -> list[list[str]]:
 def _row(figure: dict[str, Any]) -> list[str]:
     value, floor, ratio = figure.get("value"), figure.get("floor"), figure.get("ratio")
     target, unit = figure.get("target"), figure.get("unit", "")
-    bounded = ratio if floor is not None else value
+    on_ratio = figure.get("target_on", "ratio" if ratio is not None else "value") == "ratio"
+    bounded = ratio if on_ratio else value
     return [
         str(figure.get("name", "?")),
         f"{_number(value)} {unit}".strip(),
         f"{_number(floor)} {unit}".strip() if floor is not None else "—",
         f"{ratio:.2f}×" if ratio is not None else "—",
-        _target(figure, target, floor is not None),
+        _target(figure, target, on_ratio),
         _verdict(bounded, target, figure.get("better", "lower")),
     ]
 

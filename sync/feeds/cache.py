@@ -2,9 +2,9 @@
 
 Computing eligibility over a clinic reads every booking's title, so a rendered feed is
 kept per scope together with the key it was made for: the clinic's data version (a
-fingerprint of its bookings) and "today". A request whose key matches is served from
-memory, bytes, gzip and ETag included; a changed key renders again. One entry per
-scope, least recently used dropped first.
+counter bumped with every change of its bookings) and "today". A request whose key
+matches is served from memory, bytes, gzip and ETag included; a changed key renders
+again. One entry per scope, least recently used dropped first.
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ served to it last, while the checks behind it are younger than
 ``CLINIC_SYNC_FEED_RECHECK_SECONDS`` — so a 304 or a repeated 200 reads no database
 and renders nothing; a revocation or a change of data reaches it within that time.
 
-:meth:`FeedService.answer` checks the token, reads the clinic's data version (one
-aggregate query, then trusted for ``CLINIC_SYNC_FEED_RECHECK_SECONDS``), the clinic's
+:meth:`FeedService.answer` checks the token, reads the clinic's data version (a counter
+the sync side bumps with every booking change, :mod:`sync.store.data_version`: one row
+read by primary key, then trusted for ``CLINIC_SYNC_FEED_RECHECK_SECONDS``), the clinic's
 date ("today" in the clinic's time zone, from an injected clock) and its settings
 version, and serves the rendered feed kept for those. Each clinic's time zone, label
 mode, horizon and policy come from its profile
@@ -45,13 +46,12 @@ from sync.feeds.scope import FeedScope, ScopeKind, parse_patient_key
 from sync.feeds.sequences import publish_sequences
 from sync.feeds.tokens import hash_token, live_token
 from sync.store.bookings import list_bookings
+from sync.store.data_version import DataVersion, clinic_data_version
 from sync.store.database import session_scope
 from sync.store.errors import ConstraintViolation, RecordNotFound
 from sync.store.feeds import (
-    DataVersion,
     FeedToken,
     booking_change_times,
-    booking_data_version,
     feed_label_key,
     source_booking_ids,
 )
@@ -242,7 +242,7 @@ class FeedService:
         if known is not None and now - known[0] < self.options.recheck_seconds:
             return known[1]
         with session_scope(self.engine) as session:
-            version = booking_data_version(session, clinic_id)
+            version = clinic_data_version(session, clinic_id)
         self._versions[clinic_id] = (now, version)
         return version
 

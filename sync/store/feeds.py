@@ -1,6 +1,7 @@
-"""Feeds in the store: token hashes, the fetch log, event sequences, the data version (SPEC §7).
+"""Feeds in the store: token hashes, the fetch log, event sequences, change times (SPEC §7).
 
-Three small repositories and one query, all serving :mod:`sync.feeds`:
+Small repositories and queries, all serving :mod:`sync.feeds` (the clinic's data version
+it caches on is :mod:`sync.store.data_version`):
 
 - **tokens**: a feed URL's secret is never stored, only its SHA-256 hash; a token is
   found by that hash, revoked by id, and a rotation links the new row to the old one;
@@ -10,8 +11,7 @@ Three small repositories and one query, all serving :mod:`sync.feeds`:
   UID, so a changed event gets a higher ``SEQUENCE`` (RFC 5545 §3.8.7.4);
 - **label key**: each clinic's secret for the ``initials-tag`` label's keyed hash, made
   on first use;
-- **data version**: a cheap fingerprint of a clinic's bookings that changes whenever any
-  booking is added, changed or deleted, so rendered feeds can be cached on it.
+- **change times**: when each booking last changed, the stamps of the feed's events.
 """
 
 from __future__ import annotations
@@ -21,20 +21,18 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, col, select
 
 from sync.store.errors import RecordNotFound
 from sync.store.tables import BookingRow, ClinicRow, FeedEventRow, FeedFetchRow, FeedTokenRow
 
 __all__ = [
-    "DataVersion",
     "EventSequence",
     "FeedFetch",
     "FeedToken",
     "add_feed_token",
     "booking_change_times",
-    "booking_data_version",
     "feed_label_key",
     "find_feed_token",
     "get_feed_token",
@@ -86,15 +84,6 @@ class EventSequence:
     uid: str
     content_hash: str
     sequence: int
-
-
-@dataclass(frozen=True, slots=True)
-class DataVersion:
-    """A fingerprint of a clinic's bookings: any insert, change or deletion moves it."""
-
-    count: int
-    revisions: int
-    changed_at: datetime | None
 
 
 def add_feed_token(
@@ -262,17 +251,6 @@ def feed_label_key(session: Session, clinic_id: int) -> bytes:
         if stored is None:
             raise RecordNotFound(f"no clinic with id {clinic_id}")
     return bytes.fromhex(stored)
-
-
-def booking_data_version(session: Session, clinic_id: int) -> DataVersion:
-    """The fingerprint of a clinic's bookings, deleted ones included (one aggregate query)."""
-    query = select(
-        func.count(col(BookingRow.id)),
-        func.coalesce(func.sum(col(BookingRow.revision)), 0),
-        func.max(col(BookingRow.changed_at)),
-    ).where(col(BookingRow.clinic_id) == clinic_id)
-    count, revisions, changed_at = session.exec(query).one()
-    return DataVersion(int(count), int(revisions), changed_at)
 
 
 def booking_change_times(

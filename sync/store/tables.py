@@ -109,6 +109,9 @@ class ClinicRow(StoreModel, table=True):
     feed_label_key: str | None = Field(default=None, sa_type=String(64))
     """The secret of the ``initials-tag`` feed label's keyed hash, made on first use."""
     opening_hours: str = Field(default="Mon-Sat 09:00-18:00/30", sa_type=String(100))
+    data_version: int = Field(default=0, sa_type=Integer)
+    """Rises with every change of the clinic's bookings (:mod:`sync.store.data_version`)."""
+    data_changed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class ClinicPolicyRow(StoreModel, table=True):

@@ -37,6 +37,7 @@ from sync.store.credentials import (
     delete_credential,
     save_credential,
 )
+from sync.store.data_version import bump_data_version
 from sync.store.sources import (
     CalendarSource,
     Provider,
@@ -168,6 +169,7 @@ def remove_calendar(session: Session, actor: Actor, source_id: int) -> CalendarS
     """Stop watching one of the clinic's calendars; its stored bookings go, its history stays."""
     source = _own(session, actor, source_id)
     remove_source(session, source_id)
+    bump_data_version(session, source.clinic_id, actor.now)
     _audit(session, actor, "calendar.removed", _named(source), source_id)
     return source
 

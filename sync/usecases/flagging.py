@@ -56,6 +56,7 @@ from sync.store.conflicts import (
     lock_conflict,
     update_conflict_if,
 )
+from sync.store.data_version import bump_source_clinic
 from sync.store.database import session_scope
 from sync.store.flag_writes import FlagWrite, WriteOutcome, record_write
 from sync.usecases.detect import ACTOR, Detection
@@ -475,7 +476,9 @@ def _store_event(
     private = dict(remote.flag_state.private)
     refreshed = replace(event, booking=booking, etag=remote.etag, private_properties=private)
     admission = admit_events([refreshed], reader.read)
-    store_events(session, copy.source_id, admission.events, now=now)
+    stored = store_events(session, copy.source_id, admission.events, now=now)
+    if stored.inserted or stored.updated:
+        bump_source_clinic(session, copy.source_id, now)
 
 
 def settle_states(

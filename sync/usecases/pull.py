@@ -38,6 +38,7 @@ from sync.sources.port import CalendarSource, ChangeSet, SkippedEvent
 from sync.store.audit import record_audit_event
 from sync.store.bookings import LiveBooking, live_of_source, mark_bookings_deleted
 from sync.store.clinics import get_clinic
+from sync.store.data_version import bump_data_version
 from sync.store.database import session_scope
 from sync.store.errors import StoreError
 from sync.store.events import StoredEvent
@@ -447,6 +448,8 @@ def _apply(
     gone = _gone(session, source, changes, live)
     if gone:
         mark_bookings_deleted(session, source.id, gone, now=at)
+    if stored.inserted or stored.updated or gone:
+        bump_data_version(session, source.clinic_id, at)
     skipped = (*changes.skipped, *admission.refused, *stored.failed)
     counts = settle_quarantine(session, source.id, changes, skipped, stored.ids, now=at)
     return CalendarPull(

@@ -1,7 +1,8 @@
 """Fixtures for feeds: a clinic in a real store, a settable clock, the app and its client.
 
 Bookings go in through the store's own repository (``upsert_bookings``), read first as
-the sync reads them (categories, patient, identity keys). ``engine`` (SQLite and
+the sync reads them (categories, patient, identity keys), and bump the clinic's data
+version as the pull use case does. ``engine`` (SQLite and
 PostgreSQL) comes from tests/store/conftest.py; ``sqlite_engine`` is a migrated SQLite
 file for the HTTP tests, which talk to a real uvicorn server on loopback.
 """
@@ -28,6 +29,7 @@ from sync.feeds.tokens import issue_token
 from sync.policy_file import load_policy
 from sync.store.bookings import mark_bookings_deleted, upsert_bookings
 from sync.store.clinics import get_or_create_clinic
+from sync.store.data_version import bump_data_version
 from sync.store.database import make_engine, session_scope
 from sync.store.events import StoredEvent
 from sync.store.migrate import upgrade
@@ -110,11 +112,14 @@ class ClinicData:
         event = StoredEvent(booking=booking, start=start, end=start + timedelta(hours=1))
         [event] = _READER.read([event])  # read as a pull reads it: categories, identity keys
         with session_scope(self.engine) as session:
-            upsert_bookings(session, self.sources[calendar], [event], now=self.clock())
+            result = upsert_bookings(session, self.sources[calendar], [event], now=self.clock())
+            if result.inserted or result.updated:  # as a pull does (sync.usecases.pull)
+                bump_data_version(session, self.clinic_id, self.clock())
 
     def delete(self, event_id: str, calendar: str = "Dr Smith") -> None:
         with session_scope(self.engine) as session:
             mark_bookings_deleted(session, self.sources[calendar], [event_id], now=self.clock())
+            bump_data_version(session, self.clinic_id, self.clock())
 
     def issue(self, kind: str, value: str = "", label: str | None = None) -> tuple[int, str]:
         """A token for a scope: its id and its secret."""

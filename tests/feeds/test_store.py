@@ -23,7 +23,6 @@ from sync.store.database import session_scope
 from sync.store.feeds import (
     EventSequence,
     FeedFetch,
-    booking_data_version,
     get_feed_token,
     list_feed_tokens,
     load_event_sequences,
@@ -129,20 +128,3 @@ def test_sequences_insert_then_update_in_bulk(data: ClinicData) -> None:
     assert len(stored) == 1200
     assert stored[uids[7]] == EventSequence(uids[7], "b", 1)
     assert stored[uids[8]] == EventSequence(uids[8], "a", 0)
-
-
-def test_the_data_version_moves_with_every_booking_change(data: ClinicData) -> None:
-    def version() -> object:
-        with session_scope(data.engine) as session:
-            return booking_data_version(session, data.clinic_id)
-
-    seen = [version()]
-    data.book("mn1", "2026-11-20", "Microneedling - Jane Doe")
-    seen.append(version())
-    data.book("mn1", "2026-11-20", "Microneedling - Jane Doe")  # the same: no move
-    assert version() == seen[-1]
-    data.book("mn1", "2026-11-21", "Microneedling - Jane Doe")
-    seen.append(version())
-    data.delete("mn1")
-    seen.append(version())
-    assert len(set(map(repr, seen))) == 4
