@@ -1,15 +1,17 @@
 """One step of a change's reach in one statement: what rows lead to (SPEC §4, §5).
 
 :mod:`sync.usecases.affected` grows the set of bookings a change can reach to a fixpoint;
-each step asks, of the rows it just added, their identity keys, the live rows sharing an
-id or an e-mail with them, the live copies of their events on the clinic's calendars, and
-both bookings of the unresolved conflicts they are in. :func:`neighbours` answers all four
-with one ``UNION ALL`` statement built once (its row list an expanding bind parameter), so
-a step costs one round trip and no statement building, however many rows it starts from.
-Each branch goes through an index of its own: keys by ``(booking_id, kind, value)`` and
-``(clinic_id, kind, value)``, copies by ``(source_id, provider_event_id)``, conflicts by
-each side's booking index (the clinic is checked on the result, as
-:func:`sync.store.conflicts.conflicts_touching` does).
+each step asks, of the rows it just added, their identity keys, the live copies of their
+events on the clinic's calendars, and both bookings of the unresolved conflicts they are
+in. :func:`neighbours` answers all three with one ``UNION ALL`` statement built once (its
+row list an expanding bind parameter), so they cost one round trip and no statement
+building, however many rows a step starts from.
+Each branch goes through an index of its own: keys by ``(booking_id, kind, value)``,
+copies by ``(source_id, provider_event_id)``, conflicts by each side's booking index (the
+clinic is checked on the result, as :func:`sync.store.conflicts.conflicts_touching`
+does). The rows sharing an id or an e-mail are left to
+:func:`sync.store.identity_keys.rows_with_keys`, once the keys are known: joined into this
+statement, SQLite's planner walks every strong key of the clinic instead.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ __all__ = ["Neighbours", "neighbours"]
 
 _KINDS = {kind.value: kind for kind in MatchKind}
 _UNRESOLVED = frozenset(s.value for s in ConflictState if s is not ConflictState.RESOLVED)
-_KEY, _SHARED, _COPY, _CONFLICT = 0, 1, 2, 3
+_KEY, _COPY, _CONFLICT = 0, 1, 2
 
 
 @dataclass(slots=True)
@@ -42,8 +44,8 @@ class Neighbours:
     keys: dict[int, set[PatientKey]] = field(default_factory=dict)
     """The stored identity keys of each row asked about (rows without keys left out)."""
     rows: set[int] = field(default_factory=set)
-    """Live rows sharing an id or e-mail, live copies of the same events, and both rows of
-    every unresolved conflict of the clinic one of the rows is in."""
+    """Live copies of the same events, and both rows of every unresolved conflict of the
+    clinic one of the rows is in."""
 
 
 def neighbours(session: Session, clinic_id: int, row_ids: Collection[int]) -> Neighbours:
@@ -64,26 +66,12 @@ def neighbours(session: Session, clinic_id: int, row_ids: Collection[int]) -> Ne
 def _statement() -> Any:
     rows: BindParameter[Any] = bindparam("rows", expanding=True)
     clinic: BindParameter[int] = bindparam("clinic")
-    keys, other = aliased(BookingIdentityKeyRow), aliased(BookingIdentityKeyRow)
+    keys = aliased(BookingIdentityKeyRow)
     booking, copy = aliased(BookingRow), aliased(BookingRow)
     no_int, no_text = cast(null(), Integer), cast(null(), String)
     own_keys = select(
         literal(_KEY), col(keys.booking_id), no_int, col(keys.kind), col(keys.value)
     ).where(col(keys.booking_id).in_(rows))
-    strong = [MatchKind.ID.value, MatchKind.EMAIL.value]
-    shared = (
-        select(literal(_SHARED), col(other.booking_id), no_int, no_text, no_text)
-        .select_from(keys)
-        .join(
-            other,
-            (col(other.clinic_id) == clinic)
-            & (col(other.kind) == col(keys.kind))
-            & (col(other.value) == col(keys.value)),
-        )
-        .join(booking, col(booking.id) == col(other.booking_id))
-        .where(col(keys.booking_id).in_(rows), col(keys.kind).in_(strong))
-        .where(col(booking.deleted_at).is_(None))
-    )
     sources = select(col(CalendarSourceRow.id)).where(col(CalendarSourceRow.clinic_id) == clinic)
     copies = (
         select(literal(_COPY), col(copy.id), no_int, no_text, no_text)
@@ -102,7 +90,7 @@ def _statement() -> Any:
         ).where(col(side).in_(rows))
         for side in (ConflictRow.earlier_booking_id, ConflictRow.later_booking_id)
     ]
-    return union_all(own_keys, shared, copies, *sides)
+    return union_all(own_keys, copies, *sides)
 
 
 _STATEMENT = _statement()

@@ -128,8 +128,9 @@ class _Walk:
     """Compared names (as stored) of the rows, and given up."""
 
     def grow(self, rows: Collection[int], keys: Iterable[PatientKey]) -> None:
-        """Add ``rows`` and the rows carrying ``keys``, then close the set (one statement a
-        step: :func:`sync.store.reach.neighbours`)."""
+        """Add ``rows`` and the rows carrying ``keys``, then close the set (two statements a
+        step: :func:`sync.store.reach.neighbours`, then the rows sharing its new ids and
+        e-mails)."""
         new_keys = set(keys) - self.keys
         self._add_keys(new_keys)
         strong = {key for key in new_keys if key.kind is not MatchKind.NAME}
@@ -137,9 +138,11 @@ class _Walk:
         while new_rows:
             self.rows |= new_rows
             step = neighbours(self.session, self.clinic_id, new_rows)
-            for row_keys in step.keys.values():
-                self._add_keys(row_keys)
-            new_rows = step.rows - self.rows
+            found = set().union(*step.keys.values()) - self.keys
+            self._add_keys(found)
+            strong = {key for key in found if key.kind is not MatchKind.NAME}
+            reached = step.rows | rows_with_keys(self.session, self.clinic_id, strong)
+            new_rows = reached - self.rows
 
     def _add_keys(self, keys: Iterable[PatientKey]) -> None:
         for key in keys:

@@ -1,4 +1,4 @@
-"""One step of a change's reach, in one statement, on SQLite and PostgreSQL (sync.store.reach)."""
+"""One step of a change's reach in one statement, on SQLite and PostgreSQL (sync.store.reach)."""
 
 from __future__ import annotations
 
@@ -46,22 +46,22 @@ def _rows(engine: Engine) -> dict[str, int]:
         }
 
 
-def test_a_step_gives_the_rows_keys_shared_ids_and_emails_and_live_copies(engine: Engine) -> None:
+def test_a_step_gives_the_rows_keys_and_the_live_copies_of_their_events(engine: Engine) -> None:
     room, hall = _source(engine, "c", "https://x.example/a"), _source(engine, "c", "https://x/b")
     other = _source(engine, "elsewhere", "https://y.example/a")
     _store(engine, room, "b1", ANNA, NAME)
-    _store(engine, room, "b2", ANNA)  # the same e-mail
-    _store(engine, room, "b3", NAME)  # the same name only: not followed here
+    _store(engine, room, "b2", ANNA)  # the same e-mail: followed by its key, not here
+    _store(engine, room, "b3", NAME)  # the same name
     _store(engine, hall, "b1", ANNA_ID)  # a copy of b1 on another calendar
     _store(engine, room, "gone", ANNA)
-    _store(engine, other, "b9", ANNA)  # another clinic's patient with the same e-mail
+    _store(engine, other, "b1", ANNA)  # another clinic's event of the same id
     with session_scope(engine) as session:
         mark_bookings_deleted(session, room.id, ["gone"], now=NOW)
     rows = _rows(engine)
     with session_scope(engine) as session:
         step = neighbours(session, room.clinic_id, [rows[f"{room.id}/b1"]])
     assert step.keys == {rows[f"{room.id}/b1"]: {ANNA, NAME}}
-    assert step.rows == {rows[f"{room.id}/b1"], rows[f"{room.id}/b2"], rows[f"{hall.id}/b1"]}
+    assert step.rows == {rows[f"{room.id}/b1"], rows[f"{hall.id}/b1"]}
 
 
 def test_a_step_gives_both_rows_of_unresolved_conflicts_only(engine: Engine) -> None:
