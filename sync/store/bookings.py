@@ -1,9 +1,10 @@
 """Bookings: the store's mirror of every calendar event of a clinic (SPEC §5, §9).
 
 Sync writes a page of events at a time with :func:`upsert_bookings`, set-based: it reads
-the id and content hash of the page's stored rows in one query, writes what is new or
-changed with one ``INSERT … ON CONFLICT DO UPDATE`` (bumping ``revision`` only when the
-content hash changed) and what was only seen again with one executemany ``UPDATE``.
+the id, content hash and identity keys of the page's stored rows in one query, writes
+what is new or changed with one ``INSERT … ON CONFLICT DO UPDATE`` (bumping ``revision``
+only when the content hash changed) and what was only seen again with one executemany
+``UPDATE``.
 The rules engine reads :class:`rules.model.Booking` records back with
 :func:`list_bookings` or :func:`list_patient_bookings`. Deleted events are kept
 (``deleted_at``) so conflicts and the audit trail can still name them.
@@ -24,11 +25,11 @@ from typing import Any
 from sqlalchemy import and_, bindparam, or_, update
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from rules.model import Booking, PatientKey
+from rules.model import Booking, MatchKind, PatientKey
 from sync.store.errors import RecordNotFound
 from sync.store.events import (
     EventStatus,
@@ -37,8 +38,8 @@ from sync.store.events import (
     content_columns,
     event_from_row,
 )
-from sync.store.identity_keys import chunked, keys_by_row, replace_keys, stored_keys
-from sync.store.tables import BookingRow, CalendarSourceRow
+from sync.store.identity_keys import chunked, replace_keys, stored_keys
+from sync.store.tables import BookingIdentityKeyRow, BookingRow, CalendarSourceRow
 
 __all__ = [
     "LiveBooking",
@@ -81,7 +82,7 @@ def upsert_bookings(
     clinic_id = _clinic_of(session, source_id)
     batch = {event.booking.id: event for event in events}
     stored = _stored_by_event_id(session, source_id, batch.keys())
-    before = keys_by_row(session, [row.id for row in stored.values()])
+    before = {row.id: row.keys for row in stored.values() if row.keys}
     columns = {event_id: content_columns(event) for event_id, event in batch.items()}
     inserted: list[str] = []
     updated: list[str] = []
@@ -112,32 +113,55 @@ def upsert_bookings(
 
 @dataclass(frozen=True, slots=True)
 class _Stored:
-    """What an upsert compares an event with: the stored row's id, hash and liveness."""
+    """What an upsert compares an event with: the stored row's id, hash, liveness and keys."""
 
     id: int
     content_hash: str
     deleted: bool
+    keys: frozenset[PatientKey] = frozenset()
 
 
 def _stored_by_event_id(
     session: Session, source_id: int, provider_event_ids: Collection[str]
 ) -> dict[str, _Stored]:
-    table = BookingRow
+    """The stored rows of the batch with their identity keys, one statement a chunk."""
     found: dict[str, _Stored] = {}
+    keys: dict[str, set[PatientKey]] = {}
     for chunk in chunked(provider_event_ids):
-        query = (
-            sql_select(
-                col(table.id),
-                col(table.provider_event_id),
-                col(table.content_hash),
-                col(table.deleted_at),
-            )
-            .where(col(table.source_id) == source_id)
-            .where(col(table.provider_event_id).in_(chunk))
-        )
-        for row_id, event_id, content_hash, deleted_at in session.execute(query):
+        params = {"source": source_id, "events": chunk}
+        for row_id, event_id, content_hash, deleted_at, kind, value in session.execute(
+            _STORED, params
+        ):
             found[event_id] = _Stored(row_id, content_hash, deleted_at is not None)
-    return found
+            if kind is not None:
+                keys.setdefault(event_id, set()).add(PatientKey(MatchKind(kind), value))
+    return {
+        event_id: replace(row, keys=frozenset(keys.get(event_id, ())))
+        for event_id, row in found.items()
+    }
+
+
+def _stored_statement() -> Any:
+    """The batch's rows and their keys, built once (the event ids an expanding parameter)."""
+    table, keys = BookingRow, BookingIdentityKeyRow
+    events: BindParameter[Any] = bindparam("events", expanding=True)
+    return (
+        sql_select(
+            col(table.id),
+            col(table.provider_event_id),
+            col(table.content_hash),
+            col(table.deleted_at),
+            col(keys.kind),
+            col(keys.value),
+        )
+        .select_from(table)
+        .outerjoin(keys, col(keys.booking_id) == col(table.id))
+        .where(col(table.source_id) == bindparam("source"))
+        .where(col(table.provider_event_id).in_(events))
+    )
+
+
+_STORED = _stored_statement()
 
 
 def _changed(row: _Stored, columns: Mapping[str, Any], *, rekeyed: bool) -> bool:

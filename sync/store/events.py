@@ -15,7 +15,7 @@ import enum
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -112,7 +112,7 @@ def content_columns(event: StoredEvent) -> dict[str, Any]:
         "status": status.value,
         "summary": booking.summary,
         "description": booking.description,
-        "attendees": [asdict(attendee) for attendee in booking.attendees],
+        "attendees": [_attendee_columns(attendee) for attendee in booking.attendees],
         "private_properties": dict(sorted(event.private_properties.items())),
         "categories": sorted(set(event.categories)),
         "explicit_patient_id": booking.patient_id,
@@ -126,13 +126,28 @@ def content_columns(event: StoredEvent) -> dict[str, Any]:
     return columns
 
 
+def _attendee_columns(attendee: Attendee) -> dict[str, Any]:
+    """``dataclasses.asdict`` of an attendee, whose fields are all plain values, without its
+    recursive deep copy."""
+    return {name: getattr(attendee, name) for name in _ATTENDEE_FIELDS}
+
+
+_ATTENDEE_FIELDS = tuple(item.name for item in fields(Attendee))
+
+
 _UNHASHED = frozenset({"html_link"})
 """Content columns left out of the hash: where the event opens is not what it says."""
 
 
 def _hash(columns: Mapping[str, Any]) -> str:
-    text = json.dumps(columns, sort_keys=True, separators=(",", ":"), default=_plain)
+    # The instants and the day are written as ``_plain`` would give them, up front: the
+    # same text, without a call back from the encoder for each of them.
+    plain = {name: _plain(columns[name]) for name in _PLAIN if columns[name] is not None}
+    text = json.dumps({**columns, **plain}, sort_keys=True, separators=(",", ":"), default=_plain)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+_PLAIN = ("start_at", "end_at", "day")
 
 
 def _plain(value: Any) -> str:

@@ -54,20 +54,13 @@ from sqlmodel import Session
 
 from rules.assess import Scope, read_bookings
 from rules.model import MatchKind, PatientKey
-from sync.store.conflicts import (
-    BookingCopy,
-    ConflictState,
-    conflicts_touching,
-    copies_by_row,
-    live_copies,
-    rows_of_events,
-)
+from sync.store.conflicts import BookingCopy, copies_by_row, live_copies, rows_of_events
 from sync.store.identity_keys import keys_by_row, name_carriers, rows_with_keys, stored_key
+from sync.store.reach import neighbours
 from sync.usecases.pull import BookingReader
 
 __all__ = ["Changes", "Reach", "choose_copies", "reach"]
 
-_UNRESOLVED = tuple(state for state in ConflictState if state is not ConflictState.RESOLVED)
 _PAGE = 16
 """Carriers of a name read at a time while looking for two identified patients."""
 
@@ -135,24 +128,27 @@ class _Walk:
     """Compared names (as stored) of the rows, and given up."""
 
     def grow(self, rows: Collection[int], keys: Iterable[PatientKey]) -> None:
-        new_rows, new_keys = set(rows) - self.rows, set(keys)
-        while new_rows or new_keys:
+        """Add ``rows`` and the rows carrying ``keys``, then close the set (two statements a
+        step: :func:`sync.store.reach.neighbours`, then the rows sharing its new ids and
+        e-mails)."""
+        new_keys = set(keys) - self.keys
+        self._add_keys(new_keys)
+        strong = {key for key in new_keys if key.kind is not MatchKind.NAME}
+        new_rows = (set(rows) | rows_with_keys(self.session, self.clinic_id, strong)) - self.rows
+        while new_rows:
             self.rows |= new_rows
-            for row_keys in keys_by_row(self.session, new_rows).values():
-                new_keys |= row_keys
-            new_keys -= self.keys
-            self.keys |= new_keys
-            self.names |= {key.value for key in new_keys if key.kind is MatchKind.NAME}
-            strong = {key for key in new_keys if key.kind is not MatchKind.NAME}
-            reached = rows_with_keys(self.session, self.clinic_id, strong)
-            reached |= live_copies(self.session, self.clinic_id, new_rows)
-            reached |= _conflict_partners(self.session, self.clinic_id, new_rows)
-            new_rows, new_keys = reached - self.rows, set()
+            step = neighbours(self.session, self.clinic_id, new_rows)
+            found = set().union(*step.keys.values()) - self.keys
+            self._add_keys(found)
+            strong = {key for key in found if key.kind is not MatchKind.NAME}
+            reached = step.rows | rows_with_keys(self.session, self.clinic_id, strong)
+            new_rows = reached - self.rows
 
-
-def _conflict_partners(session: Session, clinic_id: int, row_ids: set[int]) -> set[int]:
-    touching = conflicts_touching(session, clinic_id, row_ids, states=_UNRESOLVED)
-    return {row for c in touching for row in (c.facts.earlier_row_id, c.facts.later_row_id)}
+    def _add_keys(self, keys: Iterable[PatientKey]) -> None:
+        for key in keys:
+            self.keys.add(key)
+            if key.kind is MatchKind.NAME:
+                self.names.add(key.value)
 
 
 class _Witnesses:
