@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 from hypothesis import settings
 
@@ -23,3 +26,12 @@ def default_policy() -> Policy:
 @pytest.fixture(scope="session")
 def matcher(default_policy: Policy) -> Matcher:
     return Matcher(default_policy)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, one per test module (:mod:`tests.browser`)."""
+    from tests.browser import launched_chromium
+
+    with launched_chromium() as launched:
+        yield launched

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,36 +16,19 @@ from sync.bootstrap import Services
 from sync.usecases.flag_settlement import WRITE_PROPERTY
 from sync.web.server import WebServer
 from tests.admin.conftest import ADMIN, AUDITOR, HOSTILE, PASSWORD, Accounts, seed_conflict
+from tests.browser import needs_chromium, open_page
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SCREENSHOTS = os.environ.get("CLINIC_SYNC_SCREENSHOTS")
 """A folder to save the conflicts page at phone and laptop width into, to look at by eye."""
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"
-)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
+pytestmark = needs_chromium
 
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    opened = context.new_page()
-    dialogs: list[str] = []
-    opened.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    opened.dialogs = dialogs
+    opened = open_page(browser)
     yield opened
-    context.close()
+    opened.context.close()
 
 
 def _sign_in(page: Any, server: WebServer, email: str) -> None:

@@ -18,46 +18,20 @@ from sync.store.database import session_scope
 from sync.store.sources import list_sources
 from tests.admin.conftest import ADMIN, HOSTILE, PASSWORD, Accounts
 from tests.admin.connecting import Connecting, connecting
-from tests.admin.test_browser import ARGS, CHROMIUM
+from tests.browser import assert_accessible, needs_chromium, open_page
 
 __all__ = ["connecting"]
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"
-)
+pytestmark = needs_chromium
 WIDTHS = {"laptop": (1280, 800), "phone": (390, 844)}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(params=sorted(WIDTHS))
 def page(browser: Any, request: Any) -> Iterator[Any]:
     width, height = WIDTHS[request.param]
-    context = browser.new_context(viewport={"width": width, "height": height})
-    opened = context.new_page()
-    dialogs: list[str] = []
-    opened.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    opened.dialogs = dialogs
+    opened = open_page(browser, width, height)
     yield opened
-    context.close()
-
-
-def _accessible(page: Any) -> None:
-    """axe-core finds nothing on the page, and the page does not scroll sideways."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    assert results.violations_count == 0, results.generate_snapshot()
-    width = page.viewport_size["width"]
-    assert page.evaluate("document.documentElement.scrollWidth") <= width, page.url
+    opened.context.close()
 
 
 def _sign_in(page: Any, c: Connecting) -> None:
@@ -74,21 +48,21 @@ def test_an_admin_connects_google_picks_calendars_and_sees_them_in_health(
     room = new_calendar("Room 1")
     diary = new_calendar(HOSTILE)  # a calendar name is the account's text: shown inert
     _sign_in(page, connecting)
-    _accessible(page)
+    assert_accessible(page)
     page.get_by_role("button", name="Connect Google").click()
     page.wait_for_url(f"{connecting.emulator.auth_uri}**")
     assert "Clinic Sync wants access to your Google Account" in page.content()
     page.get_by_role("button", name="Allow").click()
     page.wait_for_url("**/admin/calendars**")
     assert "The Google account is connected" in page.get_by_role("status").inner_text()
-    _accessible(page)
+    assert_accessible(page)
     assert page.get_by_label("Room 1").is_checked()
     assert not page.get_by_label("owner@clinic.example").is_checked()
     assert page.locator("main script, main img").count() == 0
     page.get_by_label(HOSTILE).uncheck()
     page.get_by_role("button", name="Watch the ticked calendars").click()
     assert "1 calendar(s) added" in page.get_by_role("status").inner_text()
-    _accessible(page)
+    assert_accessible(page)
     with session_scope(connecting.engine) as session:
         assert [s.external_id for s in list_sources(session)] == [room]
     page.get_by_role("button", name="Pause Room 1").click()
@@ -110,7 +84,7 @@ def test_a_refused_consent_says_so_and_offers_to_connect_again(
     page.get_by_role("button", name="Deny").click()
     page.wait_for_url("**/admin/connect/google/callback**")
     assert "was not allowed, so nothing was connected" in page.get_by_role("alert").inner_text()
-    _accessible(page)
+    assert_accessible(page)
     page.get_by_role("button", name="Connect Google again").click()
     page.wait_for_url(f"{connecting.emulator.auth_uri}**")
 
@@ -127,7 +101,7 @@ def test_a_revoked_grant_offers_to_reconnect(
     assert "Needs reconnecting" in page.get_by_role("alert").inner_text()
     page.get_by_role("link", name="Go to Connections").click()
     assert "Needs reconnecting" in page.get_by_role("alert").inner_text()
-    _accessible(page)
+    assert_accessible(page)
     page.get_by_role("button", name="Reconnect Google").click()
     page.get_by_role("button", name="Allow").click()
     page.wait_for_url("**/admin/calendars**")

@@ -8,8 +8,7 @@ axe-core finds no violation on any page on the way. Skipped, with the reason, wh
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -22,13 +21,9 @@ from sync.config import Settings
 from sync.web.app import create_app
 from sync.web.server import WebServer
 from tests.admin.conftest import ADMIN, PASSWORD, Accounts, Clock, seed_conflict
+from tests.browser import assert_accessible, needs_chromium, open_page
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -38,34 +33,14 @@ def app(settings: Settings, engine: Engine) -> FastAPI:
     return create_app(fresh, engine, clock=Clock())
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
-
-
 def signed_in(browser: Any, server: WebServer, *, script: bool = True) -> Any:
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 800}, java_script_enabled=script
-    )
-    page = context.new_page()
+    page = open_page(browser, script=script)
     page.goto(f"{server.url}/admin/conflicts")
     page.get_by_label("E-mail").fill(ADMIN)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/admin/conflicts")
     return page
-
-
-def no_violations(page: Any) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    assert results.violations_count == 0, results.generate_report()
 
 
 def feed_path(page: Any) -> str:
@@ -85,10 +60,10 @@ def test_a_patients_feed_is_issued_from_the_conflict_page_in_one_click(
     seeded = seed_conflict(services, insert, calendars)
     page = signed_in(browser, server)
     page.goto(f"{server.url}/admin/conflicts/{seeded.public_id}")
-    no_violations(page)
+    assert_accessible(page)
     page.get_by_role("button", name="Issue this patient's feed").click()
     assert "shown only once" in page.get_by_role("status").first.inner_text()
-    no_violations(page)
+    assert_accessible(page)
     feed = httpx.get(server.url + feed_path(page))
     assert feed.status_code == 200
     assert "Eligible for Botox" in feed.text
@@ -110,10 +85,10 @@ def test_revoking_asks_for_confirmation_and_works_without_javascript(
     page.goto(f"{server.url}/admin/feed-tokens")
     page.get_by_role("button", name="Issue clinic feed").click()
     url = server.url + feed_path(page)
-    no_violations(page)
+    assert_accessible(page)
     page.get_by_role("link", name="Revoke feed token 1").click()
     page.wait_for_url("**/admin/feed-tokens/1/revoke")
-    no_violations(page)
+    assert_accessible(page)
     page.context.close()
     bare = signed_in(browser, server, script=False)
     bare.goto(f"{server.url}/admin/feed-tokens")

@@ -19,12 +19,10 @@ from sync.store.database import session_scope
 from sync.store.notifications import NotifyMode, clinic_admins, list_webhooks
 from sync.web.server import WebServer
 from tests.admin.conftest import ADMIN, PASSWORD, Accounts
-from tests.admin.test_browser import ARGS, CHROMIUM
+from tests.browser import assert_accessible, needs_chromium, open_page
 from tests.notify.conftest import KEY
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"
-)
+pytestmark = needs_chromium
 WIDTHS = {"laptop": (1280, 800), "phone": (390, 844)}
 
 
@@ -41,32 +39,12 @@ def settings(engine: Engine, emulator: EmulatorServer) -> Settings:
     )
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
-
-
 @pytest.fixture(params=sorted(WIDTHS))
 def page(request: Any, browser: Any) -> Iterator[Any]:
     width, height = WIDTHS[request.param]
-    context = browser.new_context(viewport={"width": width, "height": height})
-    yield context.new_page()
-    context.close()
-
-
-def _accessible(page: Any) -> None:
-    """axe-core finds nothing on the page, and the page does not scroll sideways."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    assert results.violations_count == 0, results.generate_snapshot()
-    width = page.viewport_size["width"]
-    assert page.evaluate("document.documentElement.scrollWidth") <= width, page.url
+    opened = open_page(browser, width, height)
+    yield opened
+    opened.context.close()
 
 
 def test_an_admin_chooses_a_digest_and_adds_a_webhook_on_an_accessible_page(
@@ -77,13 +55,13 @@ def test_an_admin_chooses_a_digest_and_adds_a_webhook_on_an_accessible_page(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/admin/notifications")
-    _accessible(page)
+    assert_accessible(page)
 
     page.get_by_label("One daily digest").check()
     page.get_by_role("button", name="Save").click()
     assert "Saved: one daily digest." in page.get_by_role("status").first.inner_text()
     assert page.get_by_label("One daily digest").is_checked()
-    _accessible(page)
+    assert_accessible(page)
 
     page.get_by_label("URL").fill("https://hooks.example/clinic")
     page.get_by_label("Format").select_option("slack")
@@ -91,7 +69,7 @@ def test_an_admin_chooses_a_digest_and_adds_a_webhook_on_an_accessible_page(
     secret = page.get_by_label("Signing secret").input_value()
     assert secret.startswith("whsec_")
     assert page.get_by_role("cell", name="https://hooks.example/clinic").is_visible()
-    _accessible(page)
+    assert_accessible(page)
 
     with session_scope(engine) as session:
         [member] = [m for m in clinic_admins(session, 1) if m.email == ADMIN]

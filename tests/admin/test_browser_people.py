@@ -9,15 +9,12 @@ scrolling. Skipped, with the reason, where ``/usr/bin/chromium`` is missing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from sync.web.server import WebServer
 from tests.admin.conftest import ADMIN, PASSWORD, Accounts
 from tests.admin.people_fixtures import arrived, clock, inbox, link_in, mail_app, mail_server
-from tests.admin.test_browser import ARGS, CHROMIUM
+from tests.browser import assert_accessible, needs_chromium, open_page
 from tests.notify.conftest import Inbox, smtp
 
 __all__ = ["clock", "inbox", "mail_app", "mail_server", "smtp"]
@@ -25,26 +22,7 @@ __all__ = ["clock", "inbox", "mail_app", "mail_server", "smtp"]
 COLLEAGUE = "cleo.colleague@clinic.example"
 WIDTHS = (("laptop", 1366, 768), ("phone", 390, 844))
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"
-)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
-
-
-def _page(browser: Any, width: int = 1280, height: int = 800) -> Any:
-    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
-    page.dialogs = []
-    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
-    return page
+pytestmark = needs_chromium
 
 
 def _sign_in(page: Any, server: WebServer, email: str, password: str = PASSWORD) -> None:
@@ -59,24 +37,19 @@ def _accessible_at_each_width(
     browser: Any, url: str, signed_in_as: tuple[WebServer, str, str] | None = None
 ) -> None:
     """No axe-core violation and no sideways scrolling at laptop and phone width."""
-    from axe_playwright_python.sync_playwright import Axe
-
     for name, width, height in WIDTHS:
-        page = _page(browser, width, height)
+        page = open_page(browser, width, height)
         if signed_in_as is not None:
             _sign_in(page, *signed_in_as)
         page.goto(url)
-        results = Axe().run(page)
-        assert results.violations_count == 0, f"{url} at {name}:\n{results.generate_report()}"
-        scroll_width = page.evaluate("document.documentElement.scrollWidth")
-        assert scroll_width <= width, f"{url} at {name} scrolls sideways ({scroll_width}px)"
+        assert_accessible(page, f"{url} at {name}")
         page.context.close()
 
 
 def test_an_admin_invites_a_colleague_who_sets_a_password_from_the_email_and_is_signed_in(
     browser: Any, mail_server: WebServer, inbox: Inbox, accounts: Accounts
 ) -> None:
-    admin = _page(browser)
+    admin = open_page(browser)
     _sign_in(admin, mail_server, ADMIN)
     admin.get_by_role("link", name="People").click()
     admin.get_by_label("E-mail to invite").fill(COLLEAGUE)
@@ -91,7 +64,7 @@ def test_an_admin_invites_a_colleague_who_sets_a_password_from_the_email_and_is_
     [mail] = arrived(inbox, COLLEAGUE)
     link = f"{mail_server.url}{link_in(mail)}"
     _accessible_at_each_width(browser, link)
-    colleague = _page(browser)
+    colleague = open_page(browser)
     colleague.goto(link)
     colleague.get_by_label("Your name").fill("Cleo <b>Colleague</b>")
     colleague.get_by_label("Choose a password").fill("colleague's own password")
@@ -110,7 +83,7 @@ def test_a_forgotten_password_is_reset_from_the_email_and_an_api_token_is_made(
     browser: Any, mail_server: WebServer, inbox: Inbox, accounts: Accounts
 ) -> None:
     _accessible_at_each_width(browser, f"{mail_server.url}/admin/forgot")
-    page = _page(browser)
+    page = open_page(browser)
     page.goto(f"{mail_server.url}/admin/login")
     page.get_by_role("link", name="Forgot your password?").click()
     page.get_by_label("E-mail").fill(ADMIN)

@@ -17,37 +17,17 @@ import pytest
 from sync.bootstrap import Services
 from sync.web.server import WebServer
 from tests.admin.conftest import ADMIN, PASSWORD, Accounts, seed_conflict
-from tests.admin.test_browser import ARGS, CHROMIUM, SCREENSHOTS
+from tests.admin.test_browser import SCREENSHOTS
+from tests.browser import assert_accessible, axe_violations, needs_chromium, open_page
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"
-)
+pytestmark = needs_chromium
 
 WIDTHS = (("laptop", 1366, 768), ("phone", 390, 844))
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
-
-
-def _page(browser: Any, width: int = 1280, height: int = 800) -> Any:
-    context = browser.new_context(viewport={"width": width, "height": height})
-    opened = context.new_page()
-    dialogs: list[str] = []
-    opened.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    opened.dialogs = dialogs
-    return opened
-
-
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    opened = _page(browser)
+    opened = open_page(browser)
     yield opened
     opened.context.close()
 
@@ -61,18 +41,6 @@ def _sign_in(page: Any, server: WebServer) -> None:
     page.wait_for_url("**/admin/conflicts")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Policy").click()
     page.wait_for_url("**/admin/policy")
-
-
-def _no_axe_violations(page: Any, what: str) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    assert results.violations_count == 0, f"{what}: {results.generate_report()}"
-
-
-def _no_sideways_scroll(page: Any, width: int, what: str) -> None:
-    scroll_width = page.evaluate("document.documentElement.scrollWidth")
-    assert scroll_width <= width, f"{what}: the page scrolls sideways ({scroll_width}px)"
 
 
 def _shorten_the_shipped_rule(page: Any) -> None:
@@ -117,25 +85,22 @@ def test_every_policy_page_has_no_axe_violation_at_laptop_and_phone_width(
 ) -> None:
     seed_conflict(services, insert, calendars)
     for number, (name, width, height) in enumerate(WIDTHS, start=1):
-        page = _page(browser, width, height)
+        page = open_page(browser, width, height)
         _sign_in(page, server)
-        _no_axe_violations(page, f"editor ({name})")
-        _no_sideways_scroll(page, width, f"editor ({name})")
+        assert_accessible(page, f"editor ({name})")
         page.locator("#rule-0-min_days").fill("soon")
         page.get_by_role("button", name="Preview the changes").click()
         assert "must be a whole number" in page.get_by_role("alert").inner_text()
-        _no_axe_violations(page, f"refused form ({name})")
+        assert axe_violations(page) == [], f"refused form ({name})"
         page.locator("#rule-0-min_days").fill(str(4 + number))
         page.locator("#rule-0-ideal_low").fill(str(4 + number))
         page.get_by_role("button", name="Preview the changes").click()
-        _no_axe_violations(page, f"preview ({name})")
-        _no_sideways_scroll(page, width, f"preview ({name})")
+        assert_accessible(page, f"preview ({name})")
         if SCREENSHOTS:
             page.screenshot(path=f"{SCREENSHOTS}/policy-preview-{name}.png", full_page=True)
         page.get_by_role("button", name="Save as new version").click()
         page.get_by_role("link", name=f"Version {number}", exact=True).click()
-        _no_axe_violations(page, f"version ({name})")
-        _no_sideways_scroll(page, width, f"version ({name})")
+        assert_accessible(page, f"version ({name})")
         page.context.close()
 
 

@@ -7,7 +7,7 @@ Skipped, with the reason, where ``/usr/bin/chromium`` is missing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,45 +16,24 @@ from sync.bootstrap import Services
 from sync.usecases.cycle import run_clinic_pass
 from sync.web.server import WebServer
 from tests.admin.conftest import ADMIN, AUDITOR, HOSTILE, NOW, PASSWORD, Accounts, Json
-from tests.admin.test_browser import ARGS, CHROMIUM, SCREENSHOTS
+from tests.admin.test_browser import SCREENSHOTS
+from tests.browser import axe_violations, needs_chromium, open_page
 from tests.cycle.conftest import PATIENT
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"
-)
+pytestmark = needs_chromium
 
 SIZES = (("laptop", 1280, 800), ("phone", 390, 844))
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
-
-
 def _open_home(browser: Any, server: WebServer, email: str, width: int, height: int) -> Any:
     """A fresh context at ``width``×``height``, signed in, on the home page."""
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.dialogs = []
-    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    page = open_page(browser, width, height)
     page.goto(f"{server.url}/admin/")
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{server.url}/admin/")
     return page
-
-
-def _violations(page: Any) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    found = Axe().run(page).response["violations"]
-    return [f"{v['id']}: {[n['target'] for n in v['nodes']]}" for v in found]
 
 
 def _seed(services: Services, insert: Callable[..., Json], calendars: tuple[str, str]) -> None:
@@ -106,11 +85,11 @@ def test_the_first_conflict_needing_attention_is_on_the_first_screen_and_axe_fin
     assert page.get_by_label("Calendar", exact=True).is_visible() is False  # folded away
     summary.click()
     assert page.get_by_label("Calendar", exact=True).is_visible()
-    assert _violations(page) == []
+    assert axe_violations(page) == []
     first.get_by_role("link").first.click()
     page.wait_for_url("**/admin/conflicts/*")
     assert page.locator("h1").inner_text().startswith("Tom Begum: Botox on Sat 5 Jan 2030 11:15")
-    assert _violations(page) == []
+    assert axe_violations(page) == []
     if SCREENSHOTS:
         page.screenshot(path=f"{SCREENSHOTS}/conflict-{size}.png", full_page=True)
     page.context.close()

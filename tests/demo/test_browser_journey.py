@@ -22,12 +22,10 @@ from typing import Any
 
 import pytest
 
-from tests.admin.test_browser import ARGS, CHROMIUM
+from tests.browser import assert_accessible, needs_chromium
 from tests.demo.test_command import _ADMIN, _Lines
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"
-)
+pytestmark = needs_chromium
 _WEB = re.compile(r"Web app\s+(http://127\.0\.0\.1:\d+)")
 _MAILBOX = re.compile(r"Mailbox\s+(http://127\.0\.0\.1:\d+/demo/mail)")
 COLLEAGUE = "cleo@colleague.example"
@@ -56,29 +54,10 @@ def running_demo(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], _Lines
         process.stdout.close()
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
-
-
 def _phone_page(browser: Any) -> Any:
     page = browser.new_context(viewport=PHONE).new_page()
     page.set_default_timeout(30_000)
     return page
-
-
-def _accessible(page: Any) -> None:
-    """axe-core finds nothing, and nothing scrolls sideways at phone width."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    assert results.violations_count == 0, f"{page.url}:\n{results.generate_report()}"
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], page.url
 
 
 def _menu(page: Any, name: str) -> None:
@@ -99,7 +78,7 @@ def test_a_person_connects_google_sets_the_policy_invites_a_colleague_and_sees_f
     admin.get_by_label("Password").fill(password)
     admin.get_by_role("button", name="Sign in").click()
     admin.wait_for_url(f"{web}/admin/")
-    _accessible(admin)
+    assert_accessible(admin)
     _menu_fits_a_phone(admin)
 
     _menu(admin, "Connections")
@@ -107,7 +86,7 @@ def test_a_person_connects_google_sets_the_policy_invites_a_colleague_and_sees_f
     admin.get_by_role("button", name="Allow").click()
     admin.wait_for_url("**/admin/calendars**")
     assert "The Google account is connected" in admin.get_by_role("status").inner_text()
-    _accessible(admin)
+    assert_accessible(admin)
     # Every demo calendar is watched from the start: take one away, then pick it again.
     admin.get_by_role("button", name="Remove Nurse Kim").click()
     assert "Nurse Kim is removed." in admin.get_by_role("status").inner_text()
@@ -121,7 +100,7 @@ def test_a_person_connects_google_sets_the_policy_invites_a_colleague_and_sees_f
     admin.locator("#rule-0-ideal_low").fill("5")
     admin.get_by_role("button", name="Preview the changes").click()
     assert "min_days 14 → 5" in admin.locator(".preview").inner_text()
-    _accessible(admin)
+    assert_accessible(admin)
     admin.get_by_role("button", name="Save as new version").click()
     assert admin.get_by_role("status").first.inner_text() == "Saved as version 1."
 
@@ -130,11 +109,11 @@ def test_a_person_connects_google_sets_the_policy_invites_a_colleague_and_sees_f
     admin.get_by_label("Role", exact=True).select_option("admin")
     admin.get_by_role("button", name="Invite", exact=True).click()
     assert f"Invitation sent to {COLLEAGUE}" in admin.get_by_role("status").first.inner_text()
-    _accessible(admin)
+    assert_accessible(admin)
 
     colleague = _phone_page(browser)
     colleague.goto(mailbox)
-    _accessible(colleague)
+    assert_accessible(colleague)
     letter = colleague.get_by_role("article").filter(has_text=f"To {COLLEAGUE}")
     letter.get_by_role("link").click()
     colleague.get_by_label("Your name").fill("Cleo Colleague")
@@ -147,7 +126,7 @@ def test_a_person_connects_google_sets_the_policy_invites_a_colleague_and_sees_f
     assert flagged.count() > 0
     # The calendar picked again is read and flagged like the others.
     assert flagged.filter(has_text="Nurse Kim").count() > 0, flagged.all_inner_texts()
-    _accessible(colleague)
+    assert_accessible(colleague)
 
     process.terminate()
     lines.rest()
