@@ -19,15 +19,13 @@ from sqlmodel import Session
 
 from rules.model import Rule
 from rules.slots import SafeDate
-from sync.errors import InputError
 from sync.feeds.scope import FeedScope, ScopeKind
 from sync.feeds.tokens import IssuedToken, issue_token, revoke_token
 from sync.store.audit import AuditEvent, list_audit_events
 from sync.store.audit_queries import AuditFilter, AuditPage, find_audit_events
 from sync.store.clinics import Clinic, list_clinics
 from sync.store.database import session_scope
-from sync.store.errors import RecordNotFound
-from sync.store.feeds import FeedToken, get_feed_token, list_feed_tokens
+from sync.store.feeds import FeedToken, list_feed_tokens
 from sync.store.quarantine import QuarantinedEvent, list_quarantined, quarantine_counts
 from sync.store.review import (
     ConflictFilter,
@@ -45,6 +43,7 @@ from sync.usecases.safe_date import stored_safe_date
 from sync.web.admin.access import Caller
 from sync.web.admin.calendar_writes import bring_flag_in_line
 from sync.web.admin.context import AdminContext
+from sync.web.admin.feed_actions import visible_token
 from sync.web.admin.wording import Wording
 
 __all__ = [
@@ -192,7 +191,7 @@ def revoke_feed(context: AdminContext, caller: Caller, token_id: int) -> FeedTok
     """Revoke a feed token of one of the caller's clinics, as its admin."""
     now = context.now()
     with session_scope(context.engine) as session:
-        clinic_id = _token_clinic(session, caller, token_id)
+        clinic_id = visible_token(session, caller, token_id).clinic_id
         caller.require_admin(clinic_id)
         return revoke_token(session, clinic_id, token_id, actor=caller.user.email, now=now)
 
@@ -205,16 +204,6 @@ def _conflict(session: Session, caller: Caller, public_id: str) -> ConflictView:
         except UnknownConflict:
             continue
     raise UnknownConflict(f"no conflict {public_id!r}")
-
-
-def _token_clinic(session: Session, caller: Caller, token_id: int) -> int:
-    try:
-        token = get_feed_token(session, token_id)
-    except RecordNotFound:
-        token = None
-    if token is None or token.clinic_id not in caller.visible:
-        raise InputError(f"no feed token with id {token_id}")
-    return token.clinic_id
 
 
 def _detail(context: AdminContext, session: Session, view: ConflictView) -> ConflictDetail:

@@ -24,7 +24,7 @@ from sync.store.sources import CalendarSource, list_sources
 from sync.web.admin.access import Caller
 from sync.web.admin.context import AdminContext
 
-__all__ = ["FeedRow", "feed_calendars", "feed_rows", "own_token", "rotate_feed"]
+__all__ = ["FeedRow", "feed_calendars", "feed_rows", "own_token", "rotate_feed", "visible_token"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +55,7 @@ def feed_rows(context: AdminContext, caller: Caller) -> list[FeedRow]:
 def own_token(context: AdminContext, caller: Caller, token_id: int) -> FeedRow:
     """One token of the caller's clinics; :class:`InputError` like a missing one otherwise."""
     with session_scope(context.engine) as session:
-        token = _visible(session, caller, token_id)
+        token = visible_token(session, caller, token_id)
         names = {s.id: s.display_name for s in list_sources(session, token.clinic_id)}
         return FeedRow(token, _of(token, names))
 
@@ -64,12 +64,14 @@ def rotate_feed(context: AdminContext, caller: Caller, token_id: int) -> IssuedT
     """A new URL for a feed of the caller's clinics, as its admin; the old URL stops."""
     now = context.now()
     with session_scope(context.engine) as session:
-        clinic_id = _visible(session, caller, token_id).clinic_id
+        clinic_id = visible_token(session, caller, token_id).clinic_id
         caller.require_admin(clinic_id)
         return rotate_token(session, clinic_id, token_id, actor=caller.user.email, now=now)
 
 
-def _visible(session: Session, caller: Caller, token_id: int) -> FeedToken:
+def visible_token(session: Session, caller: Caller, token_id: int) -> FeedToken:
+    """Feed token ``token_id`` of one of the caller's clinics; another clinic's answers
+    exactly like a missing one."""
     try:
         token = get_feed_token(session, token_id)
     except RecordNotFound:
