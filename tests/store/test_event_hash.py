@@ -19,7 +19,8 @@ def _as_before(columns: dict[str, Any]) -> str:
     def plain(value: Any) -> str:
         return value.timestamp().hex() if isinstance(value, datetime) else str(value)
 
-    body = {name: value for name, value in columns.items() if name != "content_hash"}
+    # The web link came later and was never hashed: where an event opens is not what it says.
+    body = {k: v for k, v in columns.items() if k not in ("content_hash", "html_link")}
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), default=plain)
     return hashlib.sha256(text.encode()).hexdigest()
 
