@@ -47,24 +47,23 @@ RETREATMENT = Rule(
     description="Botox re-treatment should wait at least 90 days after the last treatment.",
     source=_LABEL_SOURCE,
 )
-TOXIN_BEFORE_MN = Rule(
-    name="microneedling-after-neuromodulator",
-    earlier="neuromodulator",
-    later="microneedling",
-    min_days=14,
-    ideal_days=(14, 28),
-    description="Microneedling should wait at least 14 days after Botox.",
-    source=_PROTOCOL_SOURCE,
-)
-FILLER_BEFORE_MN = Rule(
-    name="microneedling-after-filler",
-    earlier="filler",
-    later="microneedling",
-    min_days=14,
-    ideal_days=(14, 28),
-    description="Microneedling should wait at least 14 days after filler.",
-    source=_PROTOCOL_SOURCE,
-)
+
+
+def _needling_after(earlier: str, label: str) -> Rule:
+    """The clinic-protocol rule: microneedling at least 14 days after ``earlier``."""
+    return Rule(
+        name=f"microneedling-after-{earlier}",
+        earlier=earlier,
+        later="microneedling",
+        min_days=14,
+        ideal_days=(14, 28),
+        description=f"Microneedling should wait at least 14 days after {label}.",
+        source=_PROTOCOL_SOURCE,
+    )
+
+
+TOXIN_BEFORE_MN = _needling_after("neuromodulator", "Botox")
+FILLER_BEFORE_MN = _needling_after("filler", "filler")
 
 OPTIONAL_RULES = (RETREATMENT, TOXIN_BEFORE_MN, FILLER_BEFORE_MN)
 """Every optional rule, in the order the shipped policy lists them."""
