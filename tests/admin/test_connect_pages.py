@@ -7,6 +7,7 @@ the store and drives the real Google client that lists the account's calendars.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from caldav.davclient import DAVClient
 
 from sync.accounts.service import Actor, create_user
 from sync.bootstrap import clinic_services, secret_box
+from sync.ingest.text import calendar_name
 from sync.store.audit import list_audit_events
 from sync.store.clinics import get_or_create_clinic
 from sync.store.credentials import CredentialState, get_credential
@@ -262,6 +264,18 @@ def test_the_picker_leaves_the_primary_calendar_unticked_and_marks_read_only_one
     assert boxes[busy] == (False, True)
     assert "the account's own primary calendar" in picker
     assert picker.count("read-only: conflicts are found, flags cannot be written") == 2
+
+
+def test_the_picker_shows_a_calendar_name_as_the_ingest_boundary_cleans_and_bounds_it(
+    connecting: Connecting, admin: httpx.Client, new_calendar: Callable[..., str]
+) -> None:
+    """The account's calendar names are the provider's text: no line breaks, and bounded."""
+    raw = "Room 1\nsecond line\x07 " + "x" * 5_000
+    new_calendar(raw)
+    picker = _connected(admin).text
+    assert html.escape(calendar_name(raw), quote=False) in picker
+    assert "x" * 1_000 not in picker
+    assert "\x07" not in picker
 
 
 def test_chosen_calendars_are_added_paused_resumed_and_removed_with_their_history(

@@ -14,12 +14,13 @@ the picker lists calendars after it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from sync.accounts.service import Actor
 from sync.bootstrap import google_source, google_web_sign_in, secret_box
 from sync.errors import ClinicSyncError, ConfigError, InputError
+from sync.ingest.text import calendar_name
 from sync.sources.google.oauth import SignInFailed
 from sync.sources.google.web_oauth import PendingSignIn, WebSignIn
 from sync.sources.port import RemoteCalendar
@@ -178,7 +179,9 @@ def _calendars_of(context: AdminContext, clinic_id: int) -> list[RemoteCalendar]
         listed = source.list_calendars()
     finally:
         source.client.close()
-    return sorted(listed, key=lambda calendar: (not calendar.primary, calendar.summary.casefold()))
+    # The names are the provider's text: shown only after the boundary that cleans and bounds it.
+    named = [replace(calendar, summary=calendar_name(calendar.summary)) for calendar in listed]
+    return sorted(named, key=lambda calendar: (not calendar.primary, calendar.summary.casefold()))
 
 
 def _name_account(context: AdminContext, clinic_id: int) -> None:
