@@ -175,6 +175,9 @@ class BookingRow(StoreModel, table=True):
         UniqueConstraint("source_id", "provider_event_id"),
         Index(None, "clinic_id", "day"),
         Index(None, "clinic_id", "patient_kind", "patient_value"),
+        # A clinic's live bookings in id order, page by page (the full re-assessment's
+        # stream), without scanning and sorting every remaining row for each page.
+        Index(None, "clinic_id", "deleted_at", "id"),
         _one_of("status", EVENT_STATUSES, "status"),
         _one_of("patient_kind", MATCH_KINDS, "patient_kind"),
         _one_of("match_kind", MATCH_KINDS, "match_kind"),
