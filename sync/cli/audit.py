@@ -13,7 +13,7 @@ from rich.console import Console
 
 from rules.assess import Scope
 from rules.patients import IdentityOptions
-from sync.cli.common import fail
+from sync.cli.failure import fail
 from sync.clinics.model import ClinicSettings
 from sync.errors import ClinicSyncError
 from sync.policy_file import load_policy

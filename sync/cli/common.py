@@ -1,7 +1,8 @@
 """What every command shares: one way to end on errors, the settings, and ``--clinic``.
 
 Bad input or set-up ends in one clear line on stderr and exit status 2 — tracebacks
-are for bugs (STYLE: one place per entry point turns errors into a message).
+are for bugs (STYLE: one place per entry point turns errors into a message); :func:`fail`
+lives in :mod:`sync.cli.failure`, for commands without a clinic, and is named here too.
 
 Every command that acts for one clinic takes the same ``--clinic SLUG``
 (:data:`ClinicOption`), defaulting to ``CLINIC_SYNC_CLINIC``. That default clinic is
@@ -12,13 +13,12 @@ whoever asks (:func:`chosen_clinic`).
 
 from __future__ import annotations
 
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from sqlmodel import Session
 
+from sync.cli.failure import fail
 from sync.config import Settings, load_settings
 from sync.errors import ClinicSyncError, InputError
 from sync.store.clinics import Clinic, get_clinic, get_or_create_clinic
@@ -43,13 +43,6 @@ ClinicOption = Annotated[
     ),
 ]
 """The ``--clinic`` option of every clinic command: ``clinic: ClinicOption = None``."""
-
-
-def fail(err: Exception) -> NoReturn:
-    """Print ``err`` as one line on stderr and exit with status 2."""
-    console = Console(stderr=True, highlight=False)
-    console.print(f"[bold red]error:[/] {escape(str(err))}", soft_wrap=True)
-    raise typer.Exit(code=2)
 
 
 def settings_or_exit() -> Settings:

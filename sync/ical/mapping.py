@@ -48,8 +48,8 @@ from sync.ical.properties import (
     recurrence_key,
     text,
 )
+from sync.sources.events import EventStatus, StoredEvent
 from sync.sources.port import SkippedEvent
-from sync.store.events import EventStatus, StoredEvent
 
 __all__ = [
     "FLAG_PREFIX",

@@ -4,7 +4,7 @@ The worker speaks to a :class:`CalendarSource`, never to Google directly (STYLE:
 a small Protocol; each provider implements it). A source lists the calendars it can reach
 and pulls what changed on one calendar since an opaque cursor — for Google, a sync token
 (https://developers.google.com/calendar/api/guides/sync). Changes come back as
-provider-neutral :class:`~sync.store.events.StoredEvent` records, ids of events that are
+provider-neutral :class:`~sync.sources.events.StoredEvent` records, ids of events that are
 gone, the next cursor, and whether this was a full listing (first sync, or after the
 provider dropped the cursor), so the caller knows that events it holds and did not see
 are gone too.
@@ -33,7 +33,7 @@ from typing import Protocol
 from rules.flag import EventFlagState, FlagPatch
 from rules.slots import BusyPeriod
 from sync.errors import ProviderError, SetupError
-from sync.store.events import EventStatus, StoredEvent
+from sync.sources.events import EventStatus, StoredEvent
 
 __all__ = [
     "CalendarReadOnly",

@@ -16,11 +16,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from sync.sources.events import NaiveDatetimeError
+
 __all__ = ["NaiveDatetimeError", "UtcDateTime", "json_document"]
-
-
-class NaiveDatetimeError(ValueError):
-    """A datetime without a time zone was given where an instant is required."""
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -1,7 +1,8 @@
 """A provider event as the store keeps it: a core :class:`~rules.model.Booking` plus extras.
 
-Sync adapters hand the store :class:`StoredEvent` records; the store maps them to
-``bookings`` rows and back, so table classes never leave ``sync.store``. The content
+Sync adapters hand the store :class:`~sync.sources.events.StoredEvent` records (defined
+beside the port, and named here too); the store maps them to ``bookings`` rows and back,
+so table classes never leave ``sync.store``. The content
 hash covers everything the rules engine or a flag depends on, and leaves out what
 changes without the booking changing (ETag, the provider's ``updated`` stamp, its web
 link), so a re-read of an unchanged event is recognised as such. The web link is a
@@ -11,18 +12,17 @@ rows stored before it was kept get it without counting as changed.
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row
 
 from rules.model import Attendee, Booking, MatchKind, PatientKey
-from sync.store.columns import NaiveDatetimeError
+from sync.sources.events import EventStatus, StoredEvent
 from sync.store.tables import BookingRow
 
 __all__ = [
@@ -47,52 +47,6 @@ def _lengths() -> dict[str, int]:
 COLUMN_LIMITS: Mapping[str, int] = _lengths()
 """The length of each bounded ``bookings`` column, in characters, read off the table itself
 so the ingest boundary (:mod:`sync.ingest.text`) and the schema cannot drift apart."""
-
-
-class EventStatus(enum.StrEnum):
-    """The provider's status of an event (Google ``status``, iCalendar ``STATUS``)."""
-
-    CONFIRMED = "confirmed"
-    TENTATIVE = "tentative"
-    CANCELLED = "cancelled"
-
-
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
-    """One booking with what the provider says about it beyond the core record.
-
-    ``start`` and ``end`` must be aware; an all-day event gives midnight in the calendar's
-    zone. ``categories``, ``patient``, ``match`` and ``identity_keys`` are what the rules
-    engine read in it. A ``cancelled`` booking is stored with status ``cancelled`` whatever
-    ``status`` says.
-    """
-
-    booking: Booking
-    start: datetime
-    end: datetime
-    all_day: bool = False
-    status: EventStatus = EventStatus.CONFIRMED
-    etag: str | None = None
-    updated: datetime | None = None
-    recurring_event_id: str | None = None
-    private_properties: Mapping[str, str] = field(default_factory=dict, hash=False)
-    categories: tuple[str, ...] = ()
-    patient: PatientKey | None = None
-    match: MatchKind | None = None
-    identity_keys: tuple[PatientKey, ...] | None = None
-    """Every key that can tie the booking to a patient (SPEC §4): its explicit id, each
-    patient e-mail, its compared name — where ``patient`` keeps only the strongest.
-    ``None`` when not read (an event read back from a row): the stored keys are kept."""
-    cut: tuple[str, ...] = ()
-    """Fields cut to fit the store at the ingest boundary (:mod:`sync.ingest.text`)."""
-    html_link: str | None = None
-    """Where the event opens in the provider's web UI (Google's ``htmlLink``), if it says."""
-
-    def __post_init__(self) -> None:
-        for name in ("start", "end", "updated"):
-            value = getattr(self, name)
-            if value is not None and value.utcoffset() is None:
-                raise NaiveDatetimeError(f"{name} of booking {self.booking.id!r} has no time zone")
 
 
 def content_columns(event: StoredEvent) -> dict[str, Any]:
