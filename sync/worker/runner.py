@@ -18,9 +18,12 @@ the worker.
 
 APScheduler 3 (https://apscheduler.readthedocs.io/en/3.x/userguide.html) is configured so:
 
-- each calendar's job has id ``calendar-<id>`` and ``max_instances=1`` ("Limiting the
-  number of concurrently executing instances of a job"), a second guard inside the process
-  beside the lease across processes;
+- each claim is its own one-off job, id ``calendar-<id>-<token>`` (the lease's fencing
+  token). A job keyed by the calendar alone, with ``max_instances=1`` ("Limiting the number
+  of concurrently executing instances of a job"), was *skipped* when the calendar was claimed
+  again while its last poll was still winding down after releasing its lease: the new lease
+  then sat unused until it expired, and a notified change waited for it. The lease is the
+  one guard against polling a calendar twice at once, inside the process as across them;
 - ``coalesce=True``: a lease-renewal run missed while the process stalled runs once, not
   once per missed interval ("Missed job executions and coalescing"); calendars coalesce by
   construction, since a calendar overdue by many intervals is simply due, once;
@@ -330,8 +333,7 @@ class Worker:
         self._scheduler.add_job(
             self._poll,
             args=[lease],
-            id=f"calendar-{lease.source_id}",
-            max_instances=1,
+            id=f"calendar-{lease.source_id}-{lease.token}",
             misfire_grace_time=None,
         )
 
@@ -348,7 +350,8 @@ class Worker:
                 self._poll_again_if_notified(lease)
         finally:
             with self._lock:
-                self._in_hand.pop(lease.source_id, None)
+                if self._in_hand.get(lease.source_id) is lease:  # not a newer claim's
+                    del self._in_hand[lease.source_id]
                 self._lock.notify_all()
 
     def _poll_again_if_notified(self, lease: Lease) -> None:

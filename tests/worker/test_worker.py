@@ -206,3 +206,52 @@ def test_a_poll_paused_past_its_lease_says_lease_lost_and_counts_it(
     with session_scope(services.engine) as session:
         (source,) = list_sources(session)
     assert source.last_sync_at is None  # the stale pull recorded nothing
+
+
+class _SlowSink(logging.Handler):
+    """A log sink that stalls on the first "polled" record: the poll has released its
+    lease by then, so the claim loop may lease the calendar again meanwhile."""
+
+    def __init__(self, stall: float) -> None:
+        super().__init__(logging.DEBUG)
+        self.stall = stall
+        self.polls: list[float] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "polled in" in record.getMessage():
+            self.polls.append(time.monotonic())
+            if len(self.polls) == 1:
+                time.sleep(self.stall)
+
+
+def test_a_calendar_claimed_again_while_its_last_poll_winds_down_is_polled(
+    sqlite_url: str, emulator: EmulatorServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Polls every second, a lease of 30 s: the second poll is claimed while the first is
+    still logging. It must run then, not wait for its lease to expire unused."""
+    settings = Settings(
+        database_url=sqlite_url,
+        google_api_endpoint=emulator.url,
+        google_auth="none",
+        poll_interval_seconds=1,
+        worker_claim_seconds=0.05,
+        worker_lease_seconds=30,
+        google_retry_attempts=1,
+    )
+    sink = _SlowSink(stall=1.5)
+    runner_log = logging.getLogger("sync.worker.runner")
+    with open_services(settings) as services:
+        google_calendars(services.engine, emulator, 1)
+        runner_log.addHandler(sink)
+        try:
+            with (
+                caplog.at_level(logging.DEBUG),
+                running(Worker(services, WorkerOptions.from_settings(settings))),
+            ):
+                deadline = time.monotonic() + 6
+                while len(sink.polls) < 2 and time.monotonic() < deadline:
+                    time.sleep(0.05)
+        finally:
+            runner_log.removeHandler(sink)
+    assert "maximum number of running instances" not in caplog.text
+    assert len(sink.polls) >= 2
