@@ -19,10 +19,7 @@ from hypothesis import strategies as st
 from sync.ical.document import _Block, _scan
 from sync.ical.lines import content_lines
 from sync.ical.parser import parse_component
-
-SAMPLE = Path(__file__).resolve().parents[2] / ".." / "shared" / "realworld-sample"
-FILES = sorted(SAMPLE.glob("*.ics")) if SAMPLE.is_dir() else []
-EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").rglob("*.ics"))
+from tests.ical.calendars import SAMPLE_FILES
 
 _NAMES = st.sampled_from(
     ["SUMMARY", "DESCRIPTION", "DTSTART", "DTEND", "RECURRENCE-ID", "EXDATE", "RDATE", "RRULE",
@@ -108,7 +105,7 @@ def _blocks(path: Path) -> list[list[str]]:
     return [block.lines for block in blocks if block.closed]
 
 
-@pytest.mark.parametrize("path", FILES + EXAMPLES, ids=lambda path: path.name)
+@pytest.mark.parametrize("path", SAMPLE_FILES, ids=lambda path: path.name)
 def test_every_component_of_real_files_reads_as_icalendar_reads_it(path: Path) -> None:
     """Every top-level component of the real-world sample and the examples, whole."""
     for lines in _blocks(path):
