@@ -15,7 +15,8 @@ the same:
   value is unescaped as icalendar does; any other line, and any line the short way
   cannot read, goes through ``Contentline.parts``, errors included;
 - parameter text (``TZID=Europe/London``, ``CN=Room 1``) repeats from event to event: its
-  parsed pairs are kept in a bounded cache and each line gets its own ``Parameters``;
+  parsed pairs are kept in a cache bounded in entries and in the length of what it keeps,
+  and each line gets its own ``Parameters``;
 - the value type of a property (by name and ``VALUE``) is looked up once, not twice a line.
 
 ``tests/ical/test_parser.py`` compares the result with ``icalendar.Component.from_ical``.
@@ -37,6 +38,8 @@ __all__ = ["parse_component"]
 
 _CACHED = 4_096
 """Distinct parameter texts and property types kept (a clinic's exports repeat a few dozen)."""
+_CACHED_LENGTH = 256
+"""Longest parameter text or property name kept: the caches stay small whatever the data."""
 
 _Pairs = tuple[tuple[str, str | tuple[str, ...]], ...]
 
@@ -76,9 +79,11 @@ class _Parser(ComponentIcalParser):
                 self.handle_property(uname, params, vals, line)
 
     def get_factory_for_property(self, name: str, params: Parameters) -> Any:
-        if self._types_factory is not icalendar.Component.types_factory:
-            return super().get_factory_for_property(name, params)
-        return _value_type(name, params.value)
+        value = params.value
+        shared = self._types_factory is icalendar.Component.types_factory
+        if not shared or len(name) + len(value or "") > _CACHED_LENGTH:
+            return self._types_factory.for_property(name, value)
+        return _value_type(name, value)
 
 
 def _parts(line: Contentline) -> tuple[str, Parameters, str]:
@@ -94,9 +99,10 @@ def _parts(line: Contentline) -> tuple[str, Parameters, str]:
             return head, Parameters(), unescape_backslash(line[colon + 1 :])
         name = head[:semicolon]
         validate_token(name)
+        text, strict = head[semicolon + 1 :], getattr(line, "strict", False)
+        read = _parameters(text, strict) if len(text) <= _CACHED_LENGTH else _read(text, strict)
         params = Parameters(
-            (key, list(value) if isinstance(value, tuple) else value)
-            for key, value in _parameters(head[semicolon + 1 :], getattr(line, "strict", False))
+            (key, list(value) if isinstance(value, tuple) else value) for key, value in read
         )
         return name, params, unescape_backslash(line[colon + 1 :])
     except ValueError:
@@ -105,6 +111,10 @@ def _parts(line: Contentline) -> tuple[str, Parameters, str]:
 
 @lru_cache(maxsize=_CACHED)
 def _parameters(text: str, strict: bool) -> _Pairs:
+    return _read(text, strict)
+
+
+def _read(text: str, strict: bool) -> _Pairs:
     """The parameters of a line's plain parameter text, as ``Contentline.raw_parts`` reads them."""
     if not text:
         raise ValueError("empty parameter section")

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from sync.ical.document import _Block, _scan
 from sync.ical.lines import content_lines
-from sync.ical.parser import parse_component
+from sync.ical.parser import _parameters, _value_type, parse_component
 from tests.ical.calendars import SAMPLE_FILES
 
 _NAMES = st.sampled_from(
@@ -111,3 +111,15 @@ def test_every_component_of_real_files_reads_as_icalendar_reads_it(path: Path) -
     for lines in _blocks(path):
         reference, ours = _both(lines)
         assert ours == reference, lines[:3]
+
+
+def test_long_parameter_texts_and_names_are_read_but_not_kept() -> None:
+    """Hostile data with ever-new long parameters cannot grow the caches past small bounds."""
+    _parameters.cache_clear()
+    _value_type.cache_clear()
+    lines = [f"X-{'N' * 300};CN={'x' * 10_000}:mailto:a@x.org", f"X-{'M' * 300};A=b;C=d:v"]
+    reference, ours = _both(["BEGIN:VEVENT", *lines, "END:VEVENT"])
+    assert ours == reference
+    after = (_parameters.cache_info().currsize, _value_type.cache_info().currsize)
+    assert after == (1, 0)  # only the short parameter text "A=b;C=d"
+    assert _parameters.cache_info().maxsize == _value_type.cache_info().maxsize == 4_096
