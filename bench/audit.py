@@ -16,8 +16,9 @@ subprocess and in the same run:
 CPU time (user + system) and peak RSS come from ``resource.getrusage(RUSAGE_CHILDREN)``
 in a small measuring process that runs just that one command, so processes the audit
 starts to parse files in parallel are counted in its CPU time; its peak RSS is that of
-its largest process (``ru_maxrss``). Wall time is given beside it. Each figure is the
-median of ``--repeat`` runs. Targets: CPU ≤ 1.3× the floor, peak RSS ≤ 2×.
+its largest process (``ru_maxrss``). Wall time is given beside it, and how many processes
+each side ran (the command's own and those it started, seen in ``/proc`` while it ran).
+Each figure is the median of ``--repeat`` runs. Targets: CPU ≤ 1.3× the floor, peak RSS ≤ 2×.
 
 Prints a table and writes ``bench/results/audit.json`` (with the ``figures`` list
 :mod:`bench.run` reads).
@@ -81,17 +82,32 @@ END:VTIMEZONE
 """
 
 # Measures one command in its own process: what RUSAGE_CHILDREN sees there is that command
-# and every process it waited for, nothing the benchmark ran before.
+# and every process it waited for, nothing the benchmark ran before. The processes it
+# started are counted from /proc while it runs (the command's own process included).
 _MEASURE = """
-import json, resource, subprocess, sys, time
+import json, resource, subprocess, sys, tempfile, time
+from pathlib import Path
+
+def children(pid):
+    try:
+        return set(Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+    except OSError:
+        return set()
+
 started = time.perf_counter()
-done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-wall = time.perf_counter() - started
-if done.returncode != 0:
-    sys.exit(done.stderr.decode(errors="replace")[-2000:])
+with tempfile.TemporaryFile() as errors:
+    done = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=errors)
+    seen = set()
+    while done.poll() is None:  # the processes it starts, looked at every 10 ms
+        seen |= children(done.pid)
+        time.sleep(0.01)
+    wall = time.perf_counter() - started
+    errors.seek(0)
+    if done.returncode != 0:
+        sys.exit(errors.read().decode(errors="replace")[-2000:])
 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"cpu_s": usage.ru_utime + usage.ru_stime, "wall_s": wall,
-                  "peak_rss_mb": usage.ru_maxrss / 1024}))
+                  "peak_rss_mb": usage.ru_maxrss / 1024, "processes": 1 + len(seen)}))
 """
 
 # The floor: icalendar parsing each file, one at a time, nothing kept between files.
@@ -110,6 +126,7 @@ class Run:
     cpu_s: float
     wall_s: float
     peak_rss_mb: float
+    processes: int
 
 
 def main() -> None:
@@ -244,6 +261,7 @@ def _measure(paths: list[Path], events: int, repeat: int) -> dict[str, Any]:
             "cpu_s": statistics.median(run.cpu_s for run in measured),
             "wall_s": statistics.median(run.wall_s for run in measured),
             "peak_rss_mb": statistics.median(run.peak_rss_mb for run in measured),
+            "processes": max(run.processes for run in measured),
         }
     row["cpu_ratio"] = row["clinic-sync"]["cpu_s"] / row["floor"]["cpu_s"]
     row["rss_ratio"] = row["clinic-sync"]["peak_rss_mb"] / row["floor"]["peak_rss_mb"]
@@ -291,14 +309,15 @@ def _figures(row: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _print(rows: list[dict[str, Any]]) -> None:
-    header = f"{'events':>10} {'side':<12} {'CPU s':>8} {'wall s':>8} {'RSS MB':>8}"
+    header = f"{'events':>10} {'side':<12} {'CPU s':>8} {'wall s':>8} {'RSS MB':>8} {'procs':>6}"
     print(header)
     for row in rows:
         for side in ("clinic-sync", "floor"):
             measured = row[side]
             print(
                 f"{row['events']:>10,} {side:<12} {measured['cpu_s']:>8.2f} "
-                f"{measured['wall_s']:>8.2f} {measured['peak_rss_mb']:>8.0f}"
+                f"{measured['wall_s']:>8.2f} {measured['peak_rss_mb']:>8.0f} "
+                f"{measured['processes']:>6}"
             )
         print(
             f"{'':>10} {'ratio':<12} {row['cpu_ratio']:>8.2f} {'':>8} {row['rss_ratio']:>8.2f}"

@@ -24,6 +24,7 @@ from typing import Any
 import icalendar
 
 from sync.ical.lines import content_lines, cut_line
+from sync.ical.parser import parse_component
 from sync.ical.properties import first_line
 from sync.sources.port import SkippedEvent
 
@@ -215,10 +216,7 @@ def _split(lines: list[str]) -> tuple[list[str], list[list[str]]]:
 
 
 def _parse(lines: list[str]) -> Any:
-    component = icalendar.Component.from_ical("\r\n".join(lines))
-    if isinstance(component, list):
-        raise ValueError("more than one component")
-    return component
+    return parse_component(lines)
 
 
 def _attach(component: Any, nested: list[list[str]]) -> Iterator[str]:

@@ -40,7 +40,16 @@ import recurring_ical_events
 from dateutil.rrule import rrulestr
 from recurring_ical_events.util import time_span_contains_event
 
-__all__ = ["MAX_OCCURRENCES", "SCAN_BUDGET", "Expansion", "expand_series", "instance_start"]
+from sync.ical.properties import plain_properties
+
+__all__ = [
+    "MAX_OCCURRENCES",
+    "SCAN_BUDGET",
+    "Expansion",
+    "expand_series",
+    "instance_start",
+    "single_occurrence",
+]
 
 MAX_OCCURRENCES = 2_000
 """Instances read of one series inside the window (a daily booking over 18 months is 546)."""
@@ -71,10 +80,9 @@ def expand_series(zones: list[Any], members: list[Any], window: tuple[date, date
     A single event's occurrence is its own component (see the module docstring); an
     expanded one is the expander's copy, its DTEND always set.
     """
-    span = _single_span(members)
-    if span is not None:
-        inside = time_span_contains_event(window[0], window[1] + timedelta(days=1), *span)
-        return Expansion(members[:1] if inside else [])
+    single = single_occurrence(members, window)
+    if single is not None:
+        return Expansion(single)
     start = datetime.combine(window[0], time())
     stop = datetime.combine(window[1] + timedelta(days=1), time())
     limits = [_limit(member, (start, stop)) for member in members]
@@ -90,18 +98,31 @@ def expand_series(zones: list[Any], members: list[Any], window: tuple[date, date
     return Expansion(query.between(start, max(cut, start)), note)
 
 
+def single_occurrence(members: list[Any], window: tuple[date, date]) -> list[Any] | None:
+    """A lone event's occurrences in the window — itself, or none; ``None`` for a series.
+
+    ``None`` also for the forms the expander must read (see the module docstring).
+    """
+    span = _single_span(members)
+    if span is None:
+        return None
+    inside = time_span_contains_event(window[0], window[1] + timedelta(days=1), *span)
+    return members[:1] if inside else []
+
+
 def _single_span(members: list[Any]) -> tuple[date, date] | None:
     """Start and end of a lone non-recurring event the expander would read as they are."""
     if len(members) != 1:
         return None
     event = members[0]
-    if any(name in event for name in _REPEATING) or not _alarms_only(event):
+    fields = plain_properties(event)
+    if any(name in fields for name in _REPEATING) or not _alarms_only(event):
         return None
-    start = event["DTSTART"].dt
-    if "DTEND" not in event:
+    start = fields["DTSTART"].dt
+    if "DTEND" not in fields:
         end = start if isinstance(start, datetime) else start + timedelta(days=1)
         return start, end
-    return _ordered(start, event["DTEND"].dt)
+    return _ordered(start, fields["DTEND"].dt)
 
 
 def _ordered(start: date, end: date) -> tuple[date, date] | None:

@@ -38,13 +38,14 @@ import icalendar
 
 from rules.model import Booking
 from sync.ical.document import CalendarDocument, MalformedCalendar, read_document
-from sync.ical.expand import expand_series, instance_start
+from sync.ical.expand import expand_series, instance_start, single_occurrence
 from sync.ical.lines import content_lines
 from sync.ical.properties import (
     PATIENT_ID_PROPERTY,
     address,
     attendees,
     first_line,
+    plain_properties,
     recurrence_key,
     text,
 )
@@ -159,6 +160,10 @@ def read_events(
     events: list[StoredEvent] = []
     for uid, members in groups.items():
         try:
+            single = single_occurrence(members, view.window)
+            if single is not None:  # ~99% of UIDs: a lone event, read straight
+                events.extend(_event(plain_properties(e), uid, None, view, etag) for e in single)
+                continue
             expansion = expand_series(document.timezones, members, view.window)
             events.extend(_series(uid, members, expansion.occurrences, view, etag))
         except Exception as err:  # one bad series must not stop the calendar
@@ -179,8 +184,9 @@ def _groups(events: list[Any]) -> tuple[dict[str, list[Any]], list[SkippedEvent]
     groups: dict[str, list[Any]] = {}
     skipped: list[SkippedEvent] = []
     for event in events:
-        uid = str(event.get("UID", "")).strip()
-        problem = _problem(event)
+        fields = plain_properties(event)
+        uid = str(fields.get("UID", "")).strip()
+        problem = _problem(fields)
         if problem:
             skipped.append(SkippedEvent(uid, problem))
         else:
@@ -188,7 +194,7 @@ def _groups(events: list[Any]) -> tuple[dict[str, list[Any]], list[SkippedEvent]
     return groups, skipped
 
 
-def _problem(event: Any) -> str | None:
+def _problem(event: dict[str, Any]) -> str | None:
     if "DTSTART" not in event:
         return "event has no DTSTART"
     for name in ("DTSTART", "RECURRENCE-ID"):

@@ -13,6 +13,14 @@ from sync.usecases.ics_export import CalendarExport, parse_export
 
 WINDOW = (date(2026, 1, 1), date(2027, 6, 30))
 
+_ROOT = Path(__file__).resolve().parents[2]
+_SAMPLE = _ROOT / ".." / "shared" / "realworld-sample"
+SAMPLE_FILES = [
+    *(sorted(_SAMPLE.glob("*.ics")) if _SAMPLE.is_dir() else []),
+    *sorted((_ROOT / "examples").rglob("*.ics")),
+]
+"""Real exports: the real-world sample beside the repository (when present), the examples."""
+
 
 def vcalendar(*blocks: str, header: str = "X-WR-CALNAME:Dr Smith") -> str:
     """A VCALENDAR with ``blocks`` (whole components, ``\\n``-separated lines) in CRLF lines."""

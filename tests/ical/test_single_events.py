@@ -1,5 +1,7 @@
 """A lone event is read without the expander, and reads exactly as the expander reads it.
 
+It takes a straight path through the mapping too, which reads it as the series path does.
+
 The reference is ``recurring-ical-events`` over the whole calendar, as
 ``test_realworld_sample`` uses it: for every form of start and end a writer may use (a
 day, a floating time, UTC, a named zone, none, a DURATION, an end before the start) and
@@ -10,16 +12,19 @@ day are the reference's.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 import icalendar
+import pytest
 import recurring_ical_events
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sync.ical import mapping
 from sync.ical.document import read_document
 from sync.ical.mapping import CalendarView, read_events
-from tests.ical.calendars import WINDOW, vcalendar, vevent
+from tests.ical.calendars import SAMPLE_FILES, WINDOW, vcalendar, vevent
 
 _EDGES = (
     datetime.combine(WINDOW[0], time()),
@@ -88,3 +93,34 @@ def test_a_lone_event_is_kept_and_timed_as_the_expander_keeps_and_times_it(data:
     except recurring_ical_events.PeriodEndBeforeStart:
         expected = []  # the reference gives up; the event is skipped with why on our side
     assert _ours(data) == expected
+
+
+def _read_both(data: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+    view = CalendarView("c", "c", None, WINDOW)
+    straight = read_events(read_document(data, "t.ics"), view, keep_cancelled=True)
+    with monkeypatch.context() as patched:
+        patched.setattr(mapping, "single_occurrence", lambda members, window: None)
+        through_series = read_events(read_document(data, "t.ics"), view, keep_cancelled=True)
+    return straight, through_series
+
+
+@settings(max_examples=200, deadline=None)
+@given(_events(), st.sampled_from(["", "STATUS:CANCELLED", "X-CLINIC-SYNC-FLAG:seen"]))
+def test_the_straight_path_reads_a_lone_event_as_the_series_path_reads_it(
+    data: str, extra: str
+) -> None:
+    """Bookings, skips and notes alike: the lone path only skips the expander's set-up."""
+    if extra:
+        data = data.replace("UID:one", f"UID:one\r\n{extra}")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        straight, through_series = _read_both(data, monkeypatch)
+    assert straight == through_series
+
+
+@pytest.mark.parametrize("path", SAMPLE_FILES, ids=lambda path: path.name)
+def test_real_files_read_the_same_with_and_without_the_straight_path(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every export of the real-world sample and the examples, events, skips and notes."""
+    straight, through_series = _read_both(path.read_text("utf-8", "replace"), monkeypatch)
+    assert straight == through_series
