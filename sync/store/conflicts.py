@@ -46,6 +46,7 @@ __all__ = [
     "live_copies",
     "load_copies",
     "lock_conflict",
+    "lock_conflicts",
     "rows_of_events",
     "update_conflict",
     "update_conflict_if",
@@ -329,6 +330,19 @@ def lock_conflict(session: Session, conflict_id: int) -> None:
         .execution_options(synchronize_session=False)
     )
     session.execute(statement)
+
+
+def lock_conflicts(session: Session, conflict_ids: Collection[int]) -> None:
+    """:func:`lock_conflict` for each of ``conflict_ids``, in id order (two workers locking
+    overlapping sets take them in one order, so neither waits on the other in a cycle)."""
+    for chunk in chunked(sorted(set(conflict_ids))):
+        statement = (
+            update(ConflictRow)
+            .where(col(ConflictRow.id).in_(chunk))
+            .values(id=ConflictRow.id)
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(statement)
 
 
 def update_conflict_if(
