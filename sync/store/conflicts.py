@@ -129,7 +129,7 @@ def load_copies(
     # Plain rows, not ORM objects: the session would otherwise hold every booking of the
     # clinic a second time in its identity map for as long as detection runs.
     query = (
-        sql_select(BookingRow.__table__)  # type: ignore[attr-defined]
+        sql_select(*_copy_columns())
         .where(col(BookingRow.clinic_id) == clinic_id)
         .where(wanted)
         .order_by(col(BookingRow.id))
@@ -141,8 +141,9 @@ def copies_by_row(session: Session, row_ids: Collection[int]) -> dict[int, Booki
     """The copies stored under ``row_ids`` (live or deleted), by row id."""
     found: dict[int, BookingCopy] = {}
     table = BookingRow.__table__  # type: ignore[attr-defined]
+    columns = _copy_columns()
     for chunk in chunked(sorted(row_ids)):
-        query = sql_select(table).where(table.c.id.in_(chunk))  # plain rows: see load_copies
+        query = sql_select(*columns).where(table.c.id.in_(chunk))  # plain rows: see load_copies
         found.update((copy.row_id, copy) for copy in map(_copy, session.execute(query)))
     return found
 
@@ -186,6 +187,18 @@ def live_copies(session: Session, clinic_id: int, row_ids: Collection[int]) -> s
 def _sources_of(clinic_id: int) -> Any:
     # Through the clinic's sources, bookings are found by the (source, event id) index.
     return select(col(CalendarSourceRow.id)).where(col(CalendarSourceRow.clinic_id) == clinic_id)
+
+
+_BOOKKEEPING = frozenset(
+    {"clinic_id", "content_hash", "revision", "first_seen_at", "last_seen_at", "changed_at"}
+)
+"""Columns of a booking row no copy holds: reading them would only convert them for nothing
+(three timestamps of each row, on a full re-check of a clinic)."""
+
+
+def _copy_columns() -> list[Any]:
+    table = BookingRow.__table__  # type: ignore[attr-defined]
+    return [column for column in table.columns if column.name not in _BOOKKEEPING]
 
 
 def _copy(row: BookingRow | Row[Any]) -> BookingCopy:
