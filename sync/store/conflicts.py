@@ -144,7 +144,8 @@ def copies_by_row(session: Session, row_ids: Collection[int]) -> dict[int, Booki
     columns = _copy_columns()
     for chunk in chunked(sorted(row_ids)):
         query = sql_select(*columns).where(table.c.id.in_(chunk))  # plain rows: see load_copies
-        found.update((copy.row_id, copy) for copy in map(_copy, session.execute(query)))
+        rows = session.execute(query).all()  # one fetch of the chunk, not a row at a time
+        found.update((copy.row_id, copy) for copy in map(_copy, rows))
     return found
 
 
