@@ -235,16 +235,16 @@ def conflicts_touching(
     found: dict[int, StoredConflict] = {}
     for side in (ConflictRow.earlier_booking_id, ConflictRow.later_booking_id):
         for chunk in chunked(sorted(row_ids)):
-            query = select(ConflictRow).where(col(side).in_(chunk))
-            for row in session.exec(query):
+            query = sql_select(_CONFLICTS).where(col(side).in_(chunk))  # plain rows
+            for row in session.execute(query).all():
                 if row.clinic_id == clinic_id and (wanted is None or row.state in wanted):
-                    found.setdefault(_conflict_id(row), _conflict(row))
+                    found.setdefault(row.id, _conflict(row))
     return sorted(found.values(), key=lambda c: (c.detected_at, c.id))
 
 
-def _conflict_id(row: ConflictRow) -> int:
-    assert row.id is not None, "a stored conflict has an id"
-    return row.id
+_CONFLICTS = ConflictRow.__table__  # type: ignore[attr-defined]
+"""Conflicts read as plain rows where many are read: no ORM object (and identity-map entry)
+is made for each, only the record the rest of the service reads."""
 
 
 def conflicts_by_public_id(
@@ -254,11 +254,11 @@ def conflicts_by_public_id(
     found: list[StoredConflict] = []
     for chunk in chunked(sorted(public_ids)):
         query = (
-            select(ConflictRow)
+            sql_select(_CONFLICTS)
             .where(col(ConflictRow.clinic_id) == clinic_id)
             .where(col(ConflictRow.public_id).in_(chunk))
         )
-        found += map(_conflict, session.exec(query))
+        found += map(_conflict, session.execute(query).all())
     return found
 
 
@@ -406,7 +406,7 @@ def _fact_columns(facts: ConflictFacts) -> dict[str, Any]:
     }
 
 
-def _conflict(row: ConflictRow) -> StoredConflict:
+def _conflict(row: ConflictRow | Row[Any]) -> StoredConflict:
     assert row.id is not None, "a stored conflict has an id"
     facts = ConflictFacts(
         public_id=row.public_id or f"row{row.id}",
