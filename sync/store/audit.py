@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
 from sync.store.identity_keys import chunked
@@ -110,16 +111,22 @@ def last_details(
     """
     found: dict[int, tuple[tuple[datetime, int], dict[str, Any]]] = {}
     table = AuditEventRow
-    columns = (col(table.conflict_id), col(table.at), col(table.id), col(table.detail))
+    columns = (
+        col(table.conflict_id),
+        col(table.at),
+        col(table.id),
+        col(table.clinic_id),
+        col(table.detail),
+    )
     for chunk in chunked(sorted(conflict_ids)):
-        query = (
-            select(*columns)
-            .where(col(table.conflict_id).in_(chunk))  # the conflict index, as below
-            .where(col(table.action) == action, col(table.clinic_id) == clinic_id)
-        )
-        for conflict_id, at, row_id, detail in session.exec(query):
+        # By the conflict index alone; the clinic is checked on the rows (see below).
+        query = sql_select(*columns).where(col(table.conflict_id).in_(chunk))
+        query = query.where(col(table.action) == action)
+        for conflict_id, at, row_id, clinic, detail in session.execute(query).all():
             assert conflict_id is not None, "selected by conflict"
             assert row_id is not None, "a stored audit event has an id"
+            if clinic != clinic_id:
+                continue
             seen = found.get(conflict_id)
             if seen is None or (at, row_id) > seen[0]:
                 found[conflict_id] = ((at, row_id), dict(detail))
