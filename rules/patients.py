@@ -148,6 +148,8 @@ class TitleNames:
 
 def patients_declined(booking: Booking, identity: Identity) -> bool:
     """True when every attendee who is the patient declined the booking (SPEC §5)."""
+    if not identity.emails:  # most bookings: no attendee is the patient
+        return False
     responses = [a.response for a in booking.attendees if a.email.casefold() in identity.emails]
     return bool(responses) and all(response == "declined" for response in responses)
 

@@ -46,6 +46,7 @@ __all__ = [
     "live_copies",
     "load_copies",
     "lock_conflict",
+    "lock_conflicts",
     "rows_of_events",
     "update_conflict",
     "update_conflict_if",
@@ -128,7 +129,7 @@ def load_copies(
     # Plain rows, not ORM objects: the session would otherwise hold every booking of the
     # clinic a second time in its identity map for as long as detection runs.
     query = (
-        sql_select(BookingRow.__table__)  # type: ignore[attr-defined]
+        sql_select(*_copy_columns())
         .where(col(BookingRow.clinic_id) == clinic_id)
         .where(wanted)
         .order_by(col(BookingRow.id))
@@ -140,9 +141,11 @@ def copies_by_row(session: Session, row_ids: Collection[int]) -> dict[int, Booki
     """The copies stored under ``row_ids`` (live or deleted), by row id."""
     found: dict[int, BookingCopy] = {}
     table = BookingRow.__table__  # type: ignore[attr-defined]
+    columns = _copy_columns()
     for chunk in chunked(sorted(row_ids)):
-        query = sql_select(table).where(table.c.id.in_(chunk))  # plain rows: see load_copies
-        found.update((copy.row_id, copy) for copy in map(_copy, session.execute(query)))
+        query = sql_select(*columns).where(table.c.id.in_(chunk))  # plain rows: see load_copies
+        rows = session.execute(query).all()  # one fetch of the chunk, not a row at a time
+        found.update((copy.row_id, copy) for copy in map(_copy, rows))
     return found
 
 
@@ -187,6 +190,18 @@ def _sources_of(clinic_id: int) -> Any:
     return select(col(CalendarSourceRow.id)).where(col(CalendarSourceRow.clinic_id) == clinic_id)
 
 
+_BOOKKEEPING = frozenset(
+    {"clinic_id", "content_hash", "revision", "first_seen_at", "last_seen_at", "changed_at"}
+)
+"""Columns of a booking row no copy holds: reading them would only convert them for nothing
+(three timestamps of each row, on a full re-check of a clinic)."""
+
+
+def _copy_columns() -> list[Any]:
+    table = BookingRow.__table__  # type: ignore[attr-defined]
+    return [column for column in table.columns if column.name not in _BOOKKEEPING]
+
+
 def _copy(row: BookingRow | Row[Any]) -> BookingCopy:
     assert row.id is not None, "a stored booking has an id"
     return BookingCopy(row.id, row.source_id, event_from_row(row), row.deleted_at is not None)
@@ -220,16 +235,16 @@ def conflicts_touching(
     found: dict[int, StoredConflict] = {}
     for side in (ConflictRow.earlier_booking_id, ConflictRow.later_booking_id):
         for chunk in chunked(sorted(row_ids)):
-            query = select(ConflictRow).where(col(side).in_(chunk))
-            for row in session.exec(query):
+            query = sql_select(_CONFLICTS).where(col(side).in_(chunk))  # plain rows
+            for row in session.execute(query).all():
                 if row.clinic_id == clinic_id and (wanted is None or row.state in wanted):
-                    found.setdefault(_conflict_id(row), _conflict(row))
+                    found.setdefault(row.id, _conflict(row))
     return sorted(found.values(), key=lambda c: (c.detected_at, c.id))
 
 
-def _conflict_id(row: ConflictRow) -> int:
-    assert row.id is not None, "a stored conflict has an id"
-    return row.id
+_CONFLICTS = ConflictRow.__table__  # type: ignore[attr-defined]
+"""Conflicts read as plain rows where many are read: no ORM object (and identity-map entry)
+is made for each, only the record the rest of the service reads."""
 
 
 def conflicts_by_public_id(
@@ -239,11 +254,11 @@ def conflicts_by_public_id(
     found: list[StoredConflict] = []
     for chunk in chunked(sorted(public_ids)):
         query = (
-            select(ConflictRow)
+            sql_select(_CONFLICTS)
             .where(col(ConflictRow.clinic_id) == clinic_id)
             .where(col(ConflictRow.public_id).in_(chunk))
         )
-        found += map(_conflict, session.exec(query))
+        found += map(_conflict, session.execute(query).all())
     return found
 
 
@@ -331,6 +346,19 @@ def lock_conflict(session: Session, conflict_id: int) -> None:
     session.execute(statement)
 
 
+def lock_conflicts(session: Session, conflict_ids: Collection[int]) -> None:
+    """:func:`lock_conflict` for each of ``conflict_ids``, in id order (two workers locking
+    overlapping sets take them in one order, so neither waits on the other in a cycle)."""
+    for chunk in chunked(sorted(set(conflict_ids))):
+        statement = (
+            update(ConflictRow)
+            .where(col(ConflictRow.id).in_(chunk))
+            .values(id=ConflictRow.id)
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(statement)
+
+
 def update_conflict_if(
     session: Session,
     conflict_id: int,
@@ -378,7 +406,7 @@ def _fact_columns(facts: ConflictFacts) -> dict[str, Any]:
     }
 
 
-def _conflict(row: ConflictRow) -> StoredConflict:
+def _conflict(row: ConflictRow | Row[Any]) -> StoredConflict:
     assert row.id is not None, "a stored conflict has an id"
     facts = ConflictFacts(
         public_id=row.public_id or f"row{row.id}",

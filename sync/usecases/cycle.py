@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -32,6 +33,7 @@ from sync.store.conflicts import StoredConflict, conflicts_by_public_id, copies_
 from sync.store.database import session_scope
 from sync.store.review import reviewed_since
 from sync.store.sources import CalendarSource, get_source, list_sources
+from sync.usecases.collector import fewer_collections
 from sync.usecases.detect import (
     Changes,
     Detection,
@@ -250,6 +252,9 @@ def _scope(services: Services, now: datetime) -> Scope:
     )
 
 
+_Load = Callable[[Session], tuple[Detection, list[StoredConflict]]]
+
+
 def _reconcile_clinic(
     services: Services,
     clinic_id: int,
@@ -278,25 +283,36 @@ def _reconcile_clinic(
         ),
     )
     cycle = CalendarCycle(pull=pull)
-    for load in _parts(services, clinic_id, _scope(services, now), changes):
-        with session_scope(services.engine) as session:
-            check_lease(session, "recording detection")
-            detection, stored = load(session)
-            done = reconcile(
-                session,
-                clinic_id,
-                detection,
-                stored,
-                policy=services.policy,
-                reader=services.reader,
-                now=now,
-            )
-        tally = _flag(services, clinic_id, detection, done, options)
-        cycle = _counted(cycle, detection, done, tally)
+    with fewer_collections() if changes is None else nullcontext():
+        for load in _parts(services, clinic_id, _scope(services, now), changes):
+            cycle = _part(services, clinic_id, load, cycle, now=now, options=options)
     return cycle
 
 
-_Load = Callable[[Session], tuple[Detection, list[StoredConflict]]]
+def _part(
+    services: Services,
+    clinic_id: int,
+    load: _Load,
+    cycle: CalendarCycle,
+    *,
+    now: datetime,
+    options: FlagOptions,
+) -> CalendarCycle:
+    """``cycle`` with one part detected, reconciled and flagged."""
+    with session_scope(services.engine) as session:
+        check_lease(session, "recording detection")
+        detection, stored = load(session)
+        done = reconcile(
+            session,
+            clinic_id,
+            detection,
+            stored,
+            policy=services.policy,
+            reader=services.reader,
+            now=now,
+        )
+    tally = _flag(services, clinic_id, detection, done, options)
+    return _counted(cycle, detection, done, tally)
 
 
 def _parts(

@@ -80,10 +80,13 @@ class Detection:
     """The copy kept for each booking id: where that booking's flag is written."""
     rows: Mapping[int, BookingCopy]
     """Every copy read, live or deleted, by row id."""
+    conflicts: Mapping[str, Conflict] = field(init=False, repr=False, compare=False)
+    """The conflicts found, by public id: hashed once here, not on every look-up (a
+    reconciliation looks each stored conflict up)."""
 
-    @property
-    def conflicts(self) -> dict[str, Conflict]:
-        return {conflict_id(c): c for c in self.assessment.conflicts}
+    def __post_init__(self) -> None:
+        found = {conflict_id(c): c for c in self.assessment.conflicts}
+        object.__setattr__(self, "conflicts", found)  # frozen: set once, at construction
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,12 +48,12 @@ from rules.slots import SafeDate
 from sync.errors import ClinicSyncError
 from sync.ingest.admission import admit_events, store_events
 from sync.sources.port import CalendarReadOnly, CalendarSource, EventChanged, RemoteEvent
-from sync.store.audit import list_audit_events, record_audit_event
+from sync.store.audit import AuditEntry, last_details, record_audit_event, record_audit_events
 from sync.store.conflicts import (
     BookingCopy,
     ConflictState,
     StoredConflict,
-    lock_conflict,
+    lock_conflicts,
     update_conflict_if,
 )
 from sync.store.data_version import bump_source_clinic
@@ -277,14 +277,97 @@ def apply_flags(
     options: FlagOptions,
     known: Mapping[str, StoredConflict],
 ) -> FlagTally:
-    """Write each target's flag (or record why not); ``known`` maps public ids to conflicts."""
+    """Write each target's flag (or record why not); ``known`` maps public ids to conflicts.
+
+    Targets skipped before any request (a dry run, a booking already started) have their
+    skips recorded together, in one transaction, before the next target is written: the
+    trail keeps the targets' order and a dry run of a clinic costs a few statements.
+    """
     tally = FlagTally()
+    skipped: list[tuple[FlagTarget, str]] = []
     for target in targets:
         writer = _Writer(engine, source, reader, clinic_id, options=options, known=known)
+        reason = writer.reason_to_skip(target)
+        if reason is not None:
+            skipped.append((target, reason))
+            tally.count(target, Outcome.SKIPPED)
+            continue
+        record_skips(engine, clinic_id, skipped, options=options, known=known)
+        skipped = []
         outcome = writer.apply(target)
         tally.count(target, outcome)
         tally.requests += writer.requests
+    record_skips(engine, clinic_id, skipped, options=options, known=known)
     return tally
+
+
+def record_skips(
+    engine: Engine,
+    clinic_id: int,
+    skipped: Sequence[tuple[FlagTarget, str]],
+    *,
+    options: FlagOptions,
+    known: Mapping[str, StoredConflict],
+) -> None:
+    """Audit why each target was not written, once: a conflict whose latest skip says the
+    same again gets no new entry. The conflicts are locked first, so racing cycles check
+    and record one after the other."""
+    entries = [
+        (target, conflict, _skip_detail(target, conflict, reason))
+        for target, reason in skipped
+        for conflict in _concerned(target, known)
+    ]
+    if not entries:
+        return
+    with session_scope(engine) as session:
+        ids = {conflict.id for _, conflict, _ in entries}
+        lock_conflicts(session, ids)
+        last = last_details(session, clinic_id, _SKIPPED, ids)
+        new = []
+        for target, conflict, detail in entries:
+            if last.get(conflict.id) == detail:
+                continue
+            last[conflict.id] = detail
+            new.append(_entry(clinic_id, target, conflict, detail, options.stamp()))
+        record_audit_events(session, new)
+
+
+_SKIPPED = "flag.skipped"
+
+
+def _skip_detail(target: FlagTarget, conflict: StoredConflict, reason: str) -> dict[str, Any]:
+    return {
+        "conflict": conflict.facts.public_id,
+        "block": _digest(target.block),
+        **_where(target),
+        "reason": reason,
+    }
+
+
+def _entry(
+    clinic_id: int,
+    target: FlagTarget,
+    conflict: StoredConflict,
+    detail: Mapping[str, Any],
+    at: datetime,
+) -> AuditEntry:
+    return AuditEntry(
+        at=at,
+        actor=ACTOR,
+        action=_SKIPPED,
+        clinic_id=clinic_id,
+        conflict_id=conflict.id,
+        calendar_source_id=target.copy.source_id,
+        detail=detail,
+    )
+
+
+def _concerned(target: FlagTarget, known: Mapping[str, StoredConflict]) -> list[StoredConflict]:
+    """The conflicts a write is about: those it adds, or those whose flag it removes."""
+    if target.conflicts:
+        return [stored for stored, _ in target.conflicts]
+    carried = target.copy.event.private_properties.get(CONFLICT_PROPERTY, "")
+    return [known[i] for i in carried.split(",") if i in known]
 
 
 class _Writer:
@@ -311,7 +394,7 @@ class _Writer:
         """Whether one of this target's writes reached the calendar."""
 
     def apply(self, target: FlagTarget) -> Outcome:
-        skip = self._reason_to_skip(target)
+        skip = self.reason_to_skip(target)
         if skip is not None:
             self._record_skip(target, skip)
             return Outcome.SKIPPED
@@ -326,7 +409,7 @@ class _Writer:
             self._record(target, "flag.failed", {"error": str(err)})
             return Outcome.FAILED
 
-    def _reason_to_skip(self, target: FlagTarget) -> str | None:
+    def reason_to_skip(self, target: FlagTarget) -> str | None:
         if target.copy.event.start <= self.options.now:
             return "booking already started: recorded for audit only"
         if self.options.dry_run:
@@ -402,20 +485,16 @@ class _Writer:
             _store_event(session, target.copy, after, self.reader, self.options.now)
 
     def _record_skip(self, target: FlagTarget, reason: str) -> None:
-        self._record(target, "flag.skipped", {"reason": reason}, once=True)
+        record_skips(
+            self.engine, self.clinic_id, [(target, reason)], options=self.options, known=self.known
+        )
 
-    def _record(
-        self, target: FlagTarget, action: str, detail: Mapping[str, Any], *, once: bool = False
-    ) -> None:
+    def _record(self, target: FlagTarget, action: str, detail: Mapping[str, Any]) -> None:
         digest = _digest(target.block)
         with session_scope(self.engine) as session:
-            for conflict in self._concerned(target):
+            for conflict in _concerned(target, self.known):
                 full = {"conflict": conflict.facts.public_id, "block": digest, **_where(target)}
                 full.update(detail)
-                if once:
-                    lock_conflict(session, conflict.id)  # racing cycles record a skip once
-                    if _repeat(session, self.clinic_id, conflict.id, action, full):
-                        continue
                 record_audit_event(
                     session,
                     self.clinic_id,
@@ -426,21 +505,6 @@ class _Writer:
                     detail=full,
                     at=self.options.stamp(),
                 )
-
-    def _concerned(self, target: FlagTarget) -> list[StoredConflict]:
-        """The conflicts a write is about: those it adds, or those whose flag it removes."""
-        if target.conflicts:
-            return [stored for stored, _ in target.conflicts]
-        carried = target.copy.event.private_properties.get(CONFLICT_PROPERTY, "")
-        return [self.known[i] for i in carried.split(",") if i in self.known]
-
-
-def _repeat(
-    session: Session, clinic_id: int, conflict_id: int, action: str, detail: Mapping[str, Any]
-) -> bool:
-    history = list_audit_events(session, clinic_id, conflict_id=conflict_id)
-    same = [event for event in history if event.action == action]
-    return bool(same) and dict(same[-1].detail) == dict(detail)
 
 
 def _where(target: FlagTarget) -> dict[str, str]:

@@ -11,7 +11,13 @@ from sqlmodel import select
 
 import sync.store.audit
 from rules.model import Booking, MatchKind, Patient, PatientKey
-from sync.store.audit import list_audit_events, record_audit_event
+from sync.store.audit import (
+    AuditEntry,
+    last_details,
+    list_audit_events,
+    record_audit_event,
+    record_audit_events,
+)
 from sync.store.bookings import upsert_bookings
 from sync.store.clinics import get_or_create_clinic
 from sync.store.database import session_scope
@@ -106,11 +112,38 @@ def test_audit_events_read_back_in_order(engine: Engine) -> None:
     assert second.at.tzinfo is UTC
 
 
+def test_many_entries_are_appended_in_their_order_and_the_latest_detail_is_read_back(
+    engine: Engine,
+) -> None:
+    source = _source(engine)
+    clinic_id = source.clinic_id
+    entries = [
+        AuditEntry(NOW, "worker", "flag.skipped", clinic_id, 7, source.id, {"reason": "a"}),
+        AuditEntry(NOW, "worker", "flag.skipped", clinic_id, 8, source.id, {"reason": "b"}),
+        AuditEntry(NOW, "worker", "flag.skipped", clinic_id, 7, source.id, {"reason": "c"}),
+        AuditEntry(NOW, "worker", "flag.failed", clinic_id, 7, source.id, {"reason": "d"}),
+    ]
+    with session_scope(engine) as session:
+        record_audit_events(session, entries)
+    with session_scope(engine) as session:
+        trail = list_audit_events(session, clinic_id)
+        assert [e.detail["reason"] for e in trail] == ["a", "b", "c", "d"]
+        assert [e.conflict_id for e in trail] == [7, 8, 7, 7]
+        assert last_details(session, clinic_id, "flag.skipped", [7, 8, 9]) == {
+            7: {"reason": "c"},
+            8: {"reason": "b"},
+        }
+        assert last_details(session, clinic_id + 1, "flag.skipped", [7]) == {}
+
+
 def test_audit_repository_offers_no_update_or_delete() -> None:
     assert set(sync.store.audit.__all__) == {
+        "AuditEntry",
         "AuditEvent",
+        "last_details",
         "list_audit_events",
         "record_audit_event",
+        "record_audit_events",
     }
 
 
