@@ -71,19 +71,24 @@ def upsert_bookings(
     events: Iterable[StoredEvent],
     *,
     now: datetime | None = None,
+    columns: Sequence[Mapping[str, Any]] | None = None,
 ) -> UpsertResult:
     """Insert or refresh a batch of one source's events (the last of a duplicated id wins).
 
     Set-based: one read of the batch's stored rows, one ``INSERT … ON CONFLICT DO UPDATE``
     for what is new or changed, one executemany ``UPDATE`` for what was only seen again,
-    and the identity keys in bulk — no ORM object per row.
+    and the identity keys in bulk — no ORM object per row. ``columns`` are the events'
+    :func:`~sync.store.events.content_columns`, in the same order, when the caller has
+    them already.
     """
     seen_at = now or datetime.now(UTC)
     clinic_id = _clinic_of(session, source_id)
-    batch = {event.booking.id: event for event in events}
+    given = list(events)
+    contents = [content_columns(event) for event in given] if columns is None else columns
+    batch = {event.booking.id: event for event in given}
+    columns_of = {event.booking.id: row for event, row in zip(given, contents, strict=True)}
     stored = _stored_by_event_id(session, source_id, batch.keys())
     before = {row.id: row.keys for row in stored.values() if row.keys}
-    columns = {event_id: content_columns(event) for event_id, event in batch.items()}
     inserted: list[str] = []
     updated: list[str] = []
     unchanged: list[str] = []
@@ -91,7 +96,7 @@ def upsert_bookings(
         row = stored.get(event_id)
         if row is None:
             inserted.append(event_id)
-        elif _changed(row, columns[event_id], rekeyed=_rekeyed(event, before.get(row.id))):
+        elif _changed(row, columns_of[event_id], rekeyed=_rekeyed(event, before.get(row.id))):
             updated.append(event_id)
         else:
             unchanged.append(event_id)
@@ -102,7 +107,7 @@ def upsert_bookings(
         clinic_id=clinic_id,
         source_id=source_id,
         batch=batch,
-        columns=columns,
+        columns=columns_of,
         event_ids=written,
         now=seen_at,
     )
