@@ -275,7 +275,7 @@ def _write_keys(
         if keys != old:
             changed[row_id] = keys
             retired |= old - keys
-    replace_keys(session, clinic_id, changed)
+    replace_keys(session, clinic_id, changed, holding=before.keys())
     return tuple(sorted(retired, key=str))
 
 

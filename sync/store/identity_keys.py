@@ -72,11 +72,20 @@ def keys_by_row(session: Session, row_ids: Collection[int]) -> dict[int, frozens
 
 
 def replace_keys(
-    session: Session, clinic_id: int, keys: Mapping[int, Iterable[PatientKey]]
+    session: Session,
+    clinic_id: int,
+    keys: Mapping[int, Iterable[PatientKey]],
+    *,
+    holding: Collection[int] | None = None,
 ) -> None:
-    """Make ``keys[row]`` the only keys of each booking row named in ``keys``."""
+    """Make ``keys[row]`` the only keys of each booking row named in ``keys``.
+
+    ``holding`` names the rows that may hold keys now (``None``: any may): the others, rows
+    just inserted, have none to delete.
+    """
     table = BookingIdentityKeyRow.__table__  # type: ignore[attr-defined]
-    for chunk in chunked(keys):
+    held = keys if holding is None else [row_id for row_id in keys if row_id in holding]
+    for chunk in chunked(held):
         session.execute(delete(table).where(table.c.booking_id.in_(chunk)))
     values = [
         {"clinic_id": clinic_id, "booking_id": row_id, "kind": key.kind.value, "value": key.value}
