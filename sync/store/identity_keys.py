@@ -23,6 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from rules.model import MatchKind, PatientKey
+from sync.store.bulk import BulkStatement
 from sync.store.events import EventStatus
 from sync.store.tables import BookingIdentityKeyRow, BookingRow
 
@@ -87,13 +88,19 @@ def replace_keys(
     held = keys if holding is None else [row_id for row_id in keys if row_id in holding]
     for chunk in chunked(held):
         session.execute(delete(table).where(table.c.booking_id.in_(chunk)))
-    values = [
-        {"clinic_id": clinic_id, "booking_id": row_id, "kind": key.kind.value, "value": key.value}
+    rows = [
+        (row_id, key.kind.value, key.value)
         for row_id, row_keys in keys.items()
         for key in sorted(stored_keys(row_keys), key=str)
     ]
-    if values:  # the table, not the class: a plain executemany, no ORM bulk insert
-        session.execute(insert(table), values)
+    _INSERT.execute(session, rows, {"clinic_id": clinic_id})
+
+
+_INSERT = BulkStatement(
+    lambda _dialect: insert(BookingIdentityKeyRow.__table__),  # type: ignore[attr-defined]
+    ("booking_id", "kind", "value"),
+    ("clinic_id",),
+)
 
 
 def rows_with_keys(session: Session, clinic_id: int, keys: Collection[PatientKey]) -> set[int]:

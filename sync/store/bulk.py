@@ -1,0 +1,133 @@
+"""Many rows through one statement: a Core statement compiled once, run by the driver's executemany.
+
+SQLAlchemy's own executemany builds a parameter dictionary for every row from the compiled
+statement and then looks up and runs each column's bind processor: for a page of bookings
+(some thirty columns) that was most of the time a first sync spent writing, far more than
+the database's own work. :class:`BulkStatement` compiles its statement once per dialect,
+resolves each parameter's processor once, and hands the driver the rows as plain tuples
+(or mappings, for drivers with named parameters) through
+:meth:`sqlalchemy.engine.Connection.exec_driver_sql`, in the session's transaction; values
+the same for every row of a call (a page's "now") are processed once per call.
+
+The statement, its rendering (``ON CONFLICT``, PostgreSQL's casts) and the processors are
+SQLAlchemy's own, so what reaches the database is what ``session.execute(statement, rows)``
+would send; errors are wrapped as SQLAlchemy wraps them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.expression import Executable
+from sqlmodel import Session
+
+__all__ = ["BulkStatement"]
+
+_Processor = Callable[[Any], Any] | None
+
+
+class BulkStatement:
+    """A statement run once per row: each row gives ``columns`` in order, ``shared`` the rest.
+
+    ``build`` makes the statement for a dialect; its parameters are named after the
+    columns (and the ``shared`` names), and any other parameter keeps the value it was
+    built with.
+    """
+
+    def __init__(
+        self,
+        build: Callable[[Dialect], Executable],
+        columns: Sequence[str],
+        shared: Sequence[str] = (),
+    ) -> None:
+        self._build = build
+        self._columns = tuple(columns)
+        self._shared = tuple(shared)
+        self._plans: dict[str, _Plan] = {}
+
+    def execute(
+        self,
+        session: Session,
+        rows: Iterable[Sequence[Any]],
+        shared: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Run the statement for each of ``rows``, with ``shared`` the same for all."""
+        connection = session.connection()
+        plan = self._plan(connection.dialect)
+        fixed = plan.shared(shared or {})
+        parameters = [plan.parameters(row, fixed) for row in rows]
+        if parameters:
+            connection.exec_driver_sql(plan.sql, parameters)
+
+    def _plan(self, dialect: Dialect) -> _Plan:
+        plan = self._plans.get(dialect.name)
+        if plan is None:
+            plan = self._plans[dialect.name] = _compile(
+                self._build(dialect), dialect, self._columns, self._shared
+            )
+        return plan
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A compiled statement: its SQL and, per driver parameter, where its value comes from."""
+
+    sql: str
+    names: tuple[str, ...]
+    """The driver's parameter names, in the statement's order."""
+    sources: tuple[int | str, ...]
+    """Per parameter: the index of its column in a row, or the name of a shared value."""
+    processors: tuple[_Processor, ...]
+    constants: Mapping[str, Any]
+    """Shared values fixed when the statement was built, already processed."""
+    positional: bool
+
+    def shared(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """The shared values of one call, each processed once."""
+        values = dict(self.constants)
+        for name, process in zip(self.names, self.processors, strict=True):
+            if name in given:
+                values[name] = process(given[name]) if process else given[name]
+        return values
+
+    def parameters(self, row: Sequence[Any], shared: Mapping[str, Any]) -> Any:
+        values = tuple(
+            shared[source]
+            if isinstance(source, str)
+            else (process(row[source]) if process else row[source])
+            for source, process in zip(self.sources, self.processors, strict=True)
+        )
+        return values if self.positional else dict(zip(self.names, values, strict=True))
+
+
+def _compile(
+    statement: Executable, dialect: Dialect, columns: Sequence[str], shared: Sequence[str]
+) -> _Plan:
+    compiled = statement.compile(dialect=dialect, column_keys=[*columns, *shared])  # type: ignore[attr-defined]
+    names = tuple(compiled.positiontup if compiled.positional else compiled.binds)
+    index = {name: number for number, name in enumerate(columns)}
+    sources: list[int | str] = []
+    processors: list[_Processor] = []
+    constants: dict[str, Any] = {}
+    for name in names:
+        bind = compiled.binds[name]
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        processors.append(process)
+        if name in index:
+            sources.append(index[name])
+            continue
+        sources.append(name)
+        if name not in shared:
+            value = bind.effective_value
+            constants[name] = process(value) if process else value
+    return _Plan(
+        sql=str(compiled),
+        names=names,
+        sources=tuple(sources),
+        processors=tuple(processors),
+        constants=constants,
+        positional=bool(compiled.positional),
+    )
