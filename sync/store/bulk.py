@@ -78,56 +78,64 @@ class _Plan:
     sql: str
     names: tuple[str, ...]
     """The driver's parameter names, in the statement's order."""
-    sources: tuple[int | str, ...]
-    """Per parameter: the index of its column in a row, or the name of a shared value."""
     processors: tuple[_Processor, ...]
     constants: Mapping[str, Any]
-    """Shared values fixed when the statement was built, already processed."""
+    """Values fixed when the statement was built, already processed."""
+    plain: tuple[tuple[int, int], ...]
+    """(parameter, column in a row) for the values the driver takes as they are."""
+    processed: tuple[tuple[int, int, Callable[[Any], Any]], ...]
+    """(parameter, column in a row, processor) for the others."""
     positional: bool
 
-    def shared(self, given: Mapping[str, Any]) -> dict[str, Any]:
-        """The shared values of one call, each processed once."""
-        values = dict(self.constants)
+    def shared(self, given: Mapping[str, Any]) -> list[Any]:
+        """Every parameter's value that is the same for all rows of one call, processed once;
+        the rows' own places are left to :meth:`parameters`."""
+        values: list[Any] = []
         for name, process in zip(self.names, self.processors, strict=True):
             if name in given:
-                values[name] = process(given[name]) if process else given[name]
+                values.append(process(given[name]) if process else given[name])
+            else:
+                values.append(self.constants.get(name))
         return values
 
-    def parameters(self, row: Sequence[Any], shared: Mapping[str, Any]) -> Any:
-        values = tuple(
-            shared[source]
-            if isinstance(source, str)
-            else (process(row[source]) if process else row[source])
-            for source, process in zip(self.sources, self.processors, strict=True)
-        )
-        return values if self.positional else dict(zip(self.names, values, strict=True))
+    def parameters(self, row: Sequence[Any], shared: list[Any]) -> Any:
+        values = shared.copy()
+        for place, column in self.plain:
+            values[place] = row[column]
+        for place, column, process in self.processed:
+            values[place] = process(row[column])
+        return tuple(values) if self.positional else dict(zip(self.names, values, strict=True))
 
 
 def _compile(
     statement: Executable, dialect: Dialect, columns: Sequence[str], shared: Sequence[str]
 ) -> _Plan:
-    compiled = statement.compile(dialect=dialect, column_keys=[*columns, *shared])  # type: ignore[attr-defined]
+    keys = [*columns, *shared]
+    compiled = statement.compile(dialect=dialect, column_keys=keys)  # type: ignore[attr-defined]
     names = tuple(compiled.positiontup if compiled.positional else compiled.binds)
     index = {name: number for number, name in enumerate(columns)}
-    sources: list[int | str] = []
     processors: list[_Processor] = []
     constants: dict[str, Any] = {}
-    for name in names:
+    plain: list[tuple[int, int]] = []
+    processed: list[tuple[int, int, Callable[[Any], Any]]] = []
+    for place, name in enumerate(names):
         bind = compiled.binds[name]
         process = bind.type.dialect_impl(dialect).bind_processor(dialect)
         processors.append(process)
         if name in index:
-            sources.append(index[name])
-            continue
-        sources.append(name)
-        if name not in shared:
+            if process is None:
+                plain.append((place, index[name]))
+            else:
+                processed.append((place, index[name], process))
+        elif name not in shared:
             value = bind.effective_value
             constants[name] = process(value) if process else value
     return _Plan(
         sql=str(compiled),
         names=names,
-        sources=tuple(sources),
         processors=tuple(processors),
         constants=constants,
+        plain=tuple(plain),
+        processed=tuple(processed),
         positional=bool(compiled.positional),
     )
