@@ -281,10 +281,14 @@ _IDS = (
 
 def _touch_rows(session: Session, rows: Sequence[tuple[int, StoredEvent]], now: datetime) -> None:
     """Record that unchanged events were seen again: their ETag, ``updated`` stamp and link."""
-    if not rows:
-        return
+    values = [(row_id, event.etag, event.updated, event.html_link) for row_id, event in rows]
+    for chunk in chunked(values):
+        _TOUCH.execute(session, chunk, {"seen": now})
+
+
+def _touch_statement(_dialect: Dialect) -> Any:
     table = BookingRow.__table__  # type: ignore[attr-defined]
-    statement = (
+    return (
         update(table)
         .where(table.c.id == bindparam("row_id"))
         .values(
@@ -294,17 +298,9 @@ def _touch_rows(session: Session, rows: Sequence[tuple[int, StoredEvent]], now: 
             last_seen_at=bindparam("seen"),
         )
     )
-    params = [
-        {
-            "row_id": row_id,
-            "etag": event.etag,
-            "updated": event.updated,
-            "link": event.html_link,
-            "seen": now,
-        }
-        for row_id, event in rows
-    ]
-    session.execute(statement, params)
+
+
+_TOUCH = BulkStatement(_touch_statement, ("row_id", "etag", "updated", "link"), ("seen",))
 
 
 def _rekeyed(event: StoredEvent, stored: frozenset[PatientKey] | None) -> bool:

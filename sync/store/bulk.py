@@ -111,8 +111,10 @@ def _compile(
     statement: Executable, dialect: Dialect, columns: Sequence[str], shared: Sequence[str]
 ) -> _Plan:
     keys = [*columns, *shared]
-    compiled = statement.compile(dialect=dialect, column_keys=keys)  # type: ignore[attr-defined]
-    names = tuple(compiled.positiontup if compiled.positional else compiled.binds)
+    compiled = statement.compile(  # type: ignore[attr-defined]
+        dialect=dialect, column_keys=keys, for_executemany=True
+    )
+    names = tuple(compiled.positiontup if compiled.positional else _rendered(compiled))
     index = {name: number for number, name in enumerate(columns)}
     processors: list[_Processor] = []
     constants: dict[str, Any] = {}
@@ -139,3 +141,10 @@ def _compile(
         processed=tuple(processed),
         positional=bool(compiled.positional),
     )
+
+
+def _rendered(compiled: Any) -> list[str]:
+    """The names of the parameters a compiled statement renders (``binds`` also holds
+    anonymous ones under their unresolved labels)."""
+    rendered = set(compiled.bind_names.values())
+    return [name for name in compiled.binds if name in rendered]
