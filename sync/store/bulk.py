@@ -11,7 +11,9 @@ the same for every row of a call (a page's "now") are processed once per call.
 
 The statement, its rendering (``ON CONFLICT``, PostgreSQL's casts) and the processors are
 SQLAlchemy's own, so what reaches the database is what ``session.execute(statement, rows)``
-would send; errors are wrapped as SQLAlchemy wraps them.
+would send; errors are wrapped as SQLAlchemy wraps them. Two things it does not do: flush
+the session first (callers read through the session before they write, which flushes) and
+apply a ``schema_translate_map`` (the store uses none).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ class BulkStatement:
         self._build = build
         self._columns = tuple(columns)
         self._shared = tuple(shared)
-        self._plans: dict[str, _Plan] = {}
+        self._plans: dict[tuple[object, ...], _Plan] = {}
 
     def execute(
         self,
@@ -63,9 +65,12 @@ class BulkStatement:
             connection.exec_driver_sql(plan.sql, parameters)
 
     def _plan(self, dialect: Dialect) -> _Plan:
-        plan = self._plans.get(dialect.name)
+        # What the compiled text depends on: the backend, its driver's parameter style and
+        # the server's version (which features a dialect renders).
+        key = (dialect.name, dialect.driver, dialect.paramstyle, dialect.server_version_info)
+        plan = self._plans.get(key)
         if plan is None:
-            plan = self._plans[dialect.name] = _compile(
+            plan = self._plans[key] = _compile(
                 self._build(dialect), dialect, self._columns, self._shared
             )
         return plan
