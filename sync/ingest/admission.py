@@ -18,11 +18,12 @@ the provider:
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session
@@ -125,7 +126,13 @@ def store_events(
 ) -> Stored:
     """Upsert ``events`` into ``source_id``; what the database refuses is left out, with why."""
     stored = Stored()
-    writable = [event for event in events if _encodable(event, stored)]
+    # Each event's columns (and content hash) are worked out once, here, for the check and
+    # the write alike.
+    writable = [
+        (event, columns)
+        for event, columns in ((event, content_columns(event)) for event in events)
+        if _encodable(event, columns, stored)
+    ]
     # pysqlite's SAVEPOINTs are unsafe without changing how every transaction begins
     # (https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#serializable-isolation-savepoints-transactional-ddl):
     # a released outermost savepoint commits. On SQLite the one refusal a cleaned event
@@ -140,41 +147,63 @@ def store_events(
             with session.begin_nested():
                 _upsert(session, source_id, chunk, now, stored)
         except _REFUSALS:
-            for event in chunk:
-                _upsert_alone(session, source_id, event, now, stored)
+            for row in chunk:
+                _upsert_alone(session, source_id, row, now, stored)
     return stored
 
 
-def _encodable(event: StoredEvent, stored: Stored) -> bool:
-    try:
-        json.dumps(content_columns(event), default=str, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""A code point UTF-8 cannot encode: in a Python string, any surrogate is unpaired."""
+
+
+def _encodable(event: StoredEvent, columns: Mapping[str, Any], stored: Stored) -> bool:
+    texts: list[str] = []
+    _gather_texts(columns.values(), texts)
+    if _SURROGATE.search("".join(texts)):
         reason = "the database refused it: text that cannot be encoded as UTF-8"
         stored.failed.append(SkippedEvent(event.booking.id, reason))
         return False
     return True
 
 
+def _gather_texts(values: Iterable[Any], texts: list[str]) -> None:
+    """Add every text among ``values`` (nested in lists and mappings, keys too) to ``texts``."""
+    for value in values:
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, Mapping):
+            _gather_texts(value.keys(), texts)
+            _gather_texts(value.values(), texts)
+        elif isinstance(value, list | tuple):
+            _gather_texts(value, texts)
+
+
+_Row = tuple[StoredEvent, Mapping[str, Any]]
+"""An event with its content columns."""
+
+
 def _upsert(
-    session: Session, source_id: int, chunk: Sequence[StoredEvent], now: datetime, stored: Stored
+    session: Session, source_id: int, chunk: Sequence[_Row], now: datetime, stored: Stored
 ) -> None:
-    result = upsert_bookings(session, source_id, chunk, now=now)
+    events = [event for event, _ in chunk]
+    columns = [columns for _, columns in chunk]
+    result = upsert_bookings(session, source_id, events, now=now, columns=columns)
     stored.inserted += result.inserted
     stored.updated += result.updated
     stored.ids += [*result.inserted, *result.updated, *result.unchanged]
     stored.retired.update(result.retired_keys)
-    stored.cut += sum(1 for event in chunk if event.cut)
+    stored.cut += sum(1 for event in events if event.cut)
 
 
 def _upsert_alone(
-    session: Session, source_id: int, event: StoredEvent, now: datetime, stored: Stored
+    session: Session, source_id: int, row: _Row, now: datetime, stored: Stored
 ) -> None:
     try:
         with session.begin_nested():
-            _upsert(session, source_id, [event], now, stored)
+            _upsert(session, source_id, [row], now, stored)
     except _REFUSALS as err:
         reason = f"the database refused it: {_first_line(err)}"
-        stored.failed.append(SkippedEvent(event.booking.id, reason))
+        stored.failed.append(SkippedEvent(row[0].booking.id, reason))
 
 
 def _first_line(err: Exception) -> str:

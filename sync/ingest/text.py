@@ -27,7 +27,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from rules.model import Attendee, PatientKey
+from rules.model import Attendee, Booking, PatientKey
 from sync.store.events import COLUMN_LIMITS, StoredEvent
 
 __all__ = [
@@ -59,6 +59,8 @@ _LINE_UNSAFE = re.compile(f"[{_CONTROLS}\t\n\r]")
 _TEXT_UNSAFE = re.compile(f"[{_CONTROLS}]")
 _ID_LIMIT = COLUMN_LIMITS["provider_event_id"]
 _CALENDAR_NAME_LIMIT = 200  # calendar_sources.display_name
+_SPACE = re.compile(r"\s")
+"""Any white space, as ``str.isspace`` tells it: one scan of a link, not a call a character."""
 
 
 class Unadmissible(ValueError):
@@ -118,33 +120,85 @@ class _Cuts:
 
 
 def admit(event: StoredEvent) -> StoredEvent:
-    """``event`` as the store can hold it; :class:`Unadmissible` when its ids do not fit."""
+    """``event`` as the store can hold it; :class:`Unadmissible` when its ids do not fit.
+
+    An event that is already clean and within bounds — nearly every one — is returned as it
+    is: nothing is copied when nothing changed.
+    """
     booking = event.booking
     _check_id("id", booking.id)
     if event.recurring_event_id is not None:
         _check_id("recurring event id", event.recurring_event_id)
     cuts = _Cuts(list(event.cut))
-    patient_id = booking.patient_id
-    admitted = replace(
+    admitted = _booking(booking, cuts)
+    etag, link = _etag(event.etag), _web_link(event.html_link)
+    properties = _properties(event.private_properties, cuts)
+    cut = tuple(cuts.names)
+    if (admitted, etag, link, properties, cut) == (
         booking,
-        uid=cuts.line("uid", booking.uid, COLUMN_LIMITS["ical_uid"]),
-        calendar=cuts.line("calendar", booking.calendar, COLUMN_LIMITS["calendar"]),
-        summary=cuts.text("summary", booking.summary, MAX_SUMMARY),
-        description=cuts.text("description", booking.description, MAX_DESCRIPTION),
-        attendees=_attendees(booking.attendees, cuts),
-        calendar_email=cuts.line("calendar_email", booking.calendar_email, _EMAIL),
-        organizer_email=cuts.line("organizer_email", booking.organizer_email, _EMAIL),
-        patient_id=None
-        if patient_id is None
-        else cuts.line("patient_id", patient_id, COLUMN_LIMITS["explicit_patient_id"]) or None,
-    )
+        event.etag,
+        event.html_link,
+        event.private_properties,
+        event.cut,
+    ):
+        return event
     return replace(
         event,
         booking=admitted,
-        etag=_etag(event.etag),
-        html_link=_web_link(event.html_link),
-        private_properties=_properties(event.private_properties, cuts),
-        cut=tuple(cuts.names),
+        etag=etag,
+        html_link=link,
+        private_properties=properties,
+        cut=cut,
+    )
+
+
+def _booking(booking: Booking, cuts: _Cuts) -> Booking:
+    """The core record with every text field cleaned and bounded (itself when none changed)."""
+    admitted = (
+        cuts.line("uid", booking.uid, COLUMN_LIMITS["ical_uid"]),
+        cuts.line("calendar", booking.calendar, COLUMN_LIMITS["calendar"]),
+        cuts.text("summary", booking.summary, MAX_SUMMARY),
+        cuts.text("description", booking.description, MAX_DESCRIPTION),
+        _attendees(booking.attendees, cuts),
+        cuts.line("calendar_email", booking.calendar_email, _EMAIL),
+        cuts.line("organizer_email", booking.organizer_email, _EMAIL),
+        _patient_id(booking.patient_id, cuts),
+    )
+    if admitted == _text_fields(booking):
+        return booking
+    uid, calendar, summary, description, attendees, calendar_email, organizer_email, patient_id = (
+        admitted
+    )
+    return replace(
+        booking,
+        uid=uid,
+        calendar=calendar,
+        summary=summary,
+        description=description,
+        attendees=attendees,
+        calendar_email=calendar_email,
+        organizer_email=organizer_email,
+        patient_id=patient_id,
+    )
+
+
+def _patient_id(patient_id: str | None, cuts: _Cuts) -> str | None:
+    if patient_id is None:
+        return None
+    return cuts.line("patient_id", patient_id, COLUMN_LIMITS["explicit_patient_id"]) or None
+
+
+def _text_fields(booking: Booking) -> tuple[object, ...]:
+    """The fields :func:`_booking` cleans, in its order."""
+    return (
+        booking.uid,
+        booking.calendar,
+        booking.summary,
+        booking.description,
+        booking.attendees,
+        booking.calendar_email,
+        booking.organizer_email,
+        booking.patient_id,
     )
 
 
@@ -181,7 +235,7 @@ def _web_link(link: str | None) -> str | None:
     # A link is shown as one to click: only an exact https URL is kept, never one cut short.
     if link is None or clean_line(link) != link or len(link) > COLUMN_LIMITS["html_link"]:
         return None
-    return link if link.startswith("https://") and not any(c.isspace() for c in link) else None
+    return link if link.startswith("https://") and not _SPACE.search(link) else None
 
 
 def _attendees(attendees: tuple[Attendee, ...], cuts: _Cuts) -> tuple[Attendee, ...]:
@@ -189,14 +243,15 @@ def _attendees(attendees: tuple[Attendee, ...], cuts: _Cuts) -> tuple[Attendee, 
     if len(kept) > MAX_ATTENDEES:
         kept = kept[:MAX_ATTENDEES]
         cuts.mark("attendees")
-    return tuple(
-        replace(
-            attendee,
-            email=cuts.line("attendees", attendee.email, _EMAIL),
-            response=cuts.line("attendees", attendee.response, _MAX_RESPONSE),
-        )
-        for attendee in kept
-    )
+    return tuple(_attendee(attendee, cuts) for attendee in kept)
+
+
+def _attendee(attendee: Attendee, cuts: _Cuts) -> Attendee:
+    email = cuts.line("attendees", attendee.email, _EMAIL)
+    response = cuts.line("attendees", attendee.response, _MAX_RESPONSE)
+    if email == attendee.email and response == attendee.response:
+        return attendee
+    return replace(attendee, email=email, response=response)
 
 
 def _properties(properties: Mapping[str, str], cuts: _Cuts) -> dict[str, str]:

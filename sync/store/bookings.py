@@ -25,11 +25,13 @@ from typing import Any
 from sqlalchemy import and_, bindparam, or_, update
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from rules.model import Booking, MatchKind, PatientKey
+from sync.store.bulk import BulkStatement
 from sync.store.errors import RecordNotFound
 from sync.store.events import (
     EventStatus,
@@ -71,19 +73,24 @@ def upsert_bookings(
     events: Iterable[StoredEvent],
     *,
     now: datetime | None = None,
+    columns: Sequence[Mapping[str, Any]] | None = None,
 ) -> UpsertResult:
     """Insert or refresh a batch of one source's events (the last of a duplicated id wins).
 
     Set-based: one read of the batch's stored rows, one ``INSERT … ON CONFLICT DO UPDATE``
     for what is new or changed, one executemany ``UPDATE`` for what was only seen again,
-    and the identity keys in bulk — no ORM object per row.
+    and the identity keys in bulk — no ORM object per row. ``columns`` are the events'
+    :func:`~sync.store.events.content_columns`, in the same order, when the caller has
+    them already.
     """
     seen_at = now or datetime.now(UTC)
     clinic_id = _clinic_of(session, source_id)
-    batch = {event.booking.id: event for event in events}
+    given = list(events)
+    contents = [content_columns(event) for event in given] if columns is None else columns
+    batch = {event.booking.id: event for event in given}
+    columns_of = {event.booking.id: row for event, row in zip(given, contents, strict=True)}
     stored = _stored_by_event_id(session, source_id, batch.keys())
     before = {row.id: row.keys for row in stored.values() if row.keys}
-    columns = {event_id: content_columns(event) for event_id, event in batch.items()}
     inserted: list[str] = []
     updated: list[str] = []
     unchanged: list[str] = []
@@ -91,7 +98,7 @@ def upsert_bookings(
         row = stored.get(event_id)
         if row is None:
             inserted.append(event_id)
-        elif _changed(row, columns[event_id], rekeyed=_rekeyed(event, before.get(row.id))):
+        elif _changed(row, columns_of[event_id], rekeyed=_rekeyed(event, before.get(row.id))):
             updated.append(event_id)
         else:
             unchanged.append(event_id)
@@ -102,7 +109,7 @@ def upsert_bookings(
         clinic_id=clinic_id,
         source_id=source_id,
         batch=batch,
-        columns=columns,
+        columns=columns_of,
         event_ids=written,
         now=seen_at,
     )
@@ -179,52 +186,109 @@ def _write_rows(
     event_ids: Sequence[str],
     now: datetime,
 ) -> dict[str, int]:
-    """Insert the new rows and rewrite the changed ones in one statement; their ids by event."""
+    """Insert the new rows and rewrite the changed ones in one statement; the new rows' ids."""
     if not event_ids:
         return {}
-    values = [
-        {
-            "clinic_id": clinic_id,
-            "source_id": source_id,
-            "provider_event_id": event_id,
-            "etag": batch[event_id].etag,
-            "provider_updated_at": batch[event_id].updated,
-            "revision": 1,
-            "first_seen_at": now,
-            "last_seen_at": now,
-            "changed_at": now,
-            "deleted_at": None,
-            **columns[event_id],
-        }
-        for event_id in event_ids
-    ]
-    statement = _insert(session)
-    kept = {"clinic_id", "source_id", "provider_event_id", "first_seen_at", "revision"}
-    refreshed = {name: statement.excluded[name] for name in values[0] if name not in kept}
-    refreshed["revision"] = BookingRow.__table__.c.revision + 1  # type: ignore[attr-defined]
-    upsert = statement.on_conflict_do_update(
+    rows = [_row(event_id, batch[event_id], columns[event_id]) for event_id in event_ids]
+    shared = {
+        "clinic_id": clinic_id,
+        "source_id": source_id,
+        "revision": 1,
+        "first_seen_at": now,
+        "last_seen_at": now,
+        "changed_at": now,
+        "deleted_at": None,
+    }
+    for chunk in chunked(rows):
+        _UPSERT.execute(session, chunk, shared)
+    return _ids_of(session, source_id, event_ids)
+
+
+_CONTENT = (
+    "ical_uid",
+    "recurring_event_id",
+    "calendar",
+    "calendar_email",
+    "organizer_email",
+    "start_at",
+    "end_at",
+    "day",
+    "all_day",
+    "status",
+    "summary",
+    "description",
+    "attendees",
+    "private_properties",
+    "categories",
+    "explicit_patient_id",
+    "patient_kind",
+    "patient_value",
+    "match_kind",
+    "cut_fields",
+    "html_link",
+    "content_hash",
+)
+"""The columns :func:`~sync.store.events.content_columns` gives, in the order a row holds them."""
+_ROW = ("provider_event_id", "etag", "provider_updated_at", *_CONTENT)
+_SHARED = (
+    "clinic_id",
+    "source_id",
+    "revision",
+    "first_seen_at",
+    "last_seen_at",
+    "changed_at",
+    "deleted_at",
+)
+_KEPT = frozenset({"clinic_id", "source_id", "provider_event_id", "first_seen_at", "revision"})
+"""What rewriting a changed row leaves as it was (``revision`` is bumped instead)."""
+
+
+def _row(event_id: str, event: StoredEvent, columns: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (event_id, event.etag, event.updated, *(columns[name] for name in _CONTENT))
+
+
+def _upsert_statement(dialect: Dialect) -> Any:
+    """``INSERT … ON CONFLICT DO UPDATE`` in ``dialect``; both know it, each in its own way."""
+    table = BookingRow.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert(table) if dialect.name == "postgresql" else sqlite.insert(table)
+    refreshed: dict[str, Any] = {
+        name: insert.excluded[name] for name in (*_ROW, *_SHARED) if name not in _KEPT
+    }
+    refreshed["revision"] = table.c.revision + 1
+    return insert.on_conflict_do_update(
         index_elements=["source_id", "provider_event_id"], set_=refreshed
-    ).returning(col(BookingRow.provider_event_id), col(BookingRow.id))
+    )
+
+
+_UPSERT = BulkStatement(_upsert_statement, _ROW, _SHARED)
+
+
+def _ids_of(session: Session, source_id: int, event_ids: Collection[str]) -> dict[str, int]:
+    """The row ids of these events of ``source_id``, by event id."""
     found: dict[str, int] = {}
-    for chunk in chunked(values):
-        found.update((event_id, row_id) for event_id, row_id in session.execute(upsert, chunk))
+    for chunk in chunked(event_ids):
+        params = {"source": source_id, "events": chunk}
+        found.update((event_id, row_id) for event_id, row_id in session.execute(_IDS, params))
     return found
 
 
-def _insert(session: Session) -> Any:
-    """``INSERT INTO bookings`` in the session's dialect, which both know ``ON CONFLICT`` in."""
-    table = BookingRow.__table__  # type: ignore[attr-defined]
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+_IDS = (
+    sql_select(col(BookingRow.provider_event_id), col(BookingRow.id))
+    .where(col(BookingRow.source_id) == bindparam("source"))
+    .where(col(BookingRow.provider_event_id).in_(bindparam("events", expanding=True)))
+)
 
 
 def _touch_rows(session: Session, rows: Sequence[tuple[int, StoredEvent]], now: datetime) -> None:
     """Record that unchanged events were seen again: their ETag, ``updated`` stamp and link."""
-    if not rows:
-        return
+    values = [(row_id, event.etag, event.updated, event.html_link) for row_id, event in rows]
+    for chunk in chunked(values):
+        _TOUCH.execute(session, chunk, {"seen": now})
+
+
+def _touch_statement(_dialect: Dialect) -> Any:
     table = BookingRow.__table__  # type: ignore[attr-defined]
-    statement = (
+    return (
         update(table)
         .where(table.c.id == bindparam("row_id"))
         .values(
@@ -234,17 +298,9 @@ def _touch_rows(session: Session, rows: Sequence[tuple[int, StoredEvent]], now: 
             last_seen_at=bindparam("seen"),
         )
     )
-    params = [
-        {
-            "row_id": row_id,
-            "etag": event.etag,
-            "updated": event.updated,
-            "link": event.html_link,
-            "seen": now,
-        }
-        for row_id, event in rows
-    ]
-    session.execute(statement, params)
+
+
+_TOUCH = BulkStatement(_touch_statement, ("row_id", "etag", "updated", "link"), ("seen",))
 
 
 def _rekeyed(event: StoredEvent, stored: frozenset[PatientKey] | None) -> bool:
@@ -270,7 +326,7 @@ def _write_keys(
         if keys != old:
             changed[row_id] = keys
             retired |= old - keys
-    replace_keys(session, clinic_id, changed)
+    replace_keys(session, clinic_id, changed, holding=before.keys())
     return tuple(sorted(retired, key=str))
 
 

@@ -97,7 +97,7 @@ def _hash(columns: Mapping[str, Any]) -> str:
     # The instants and the day are written as ``_plain`` would give them, up front: the
     # same text, without a call back from the encoder for each of them.
     plain = {name: _plain(columns[name]) for name in _PLAIN if columns[name] is not None}
-    text = json.dumps({**columns, **plain}, sort_keys=True, separators=(",", ":"), default=_plain)
+    text = _HASH_TEXT.encode({**columns, **plain})
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -109,6 +109,10 @@ def _plain(value: Any) -> str:
     if isinstance(value, datetime):
         return value.timestamp().hex()
     return str(value)
+
+
+_HASH_TEXT = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=_plain)
+"""What ``json.dumps`` with these options builds anew for every call: one, kept."""
 
 
 _STATUSES = {status.value: status for status in EventStatus}

@@ -23,6 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from rules.model import MatchKind, PatientKey
+from sync.store.bulk import BulkStatement
 from sync.store.events import EventStatus
 from sync.store.tables import BookingIdentityKeyRow, BookingRow
 
@@ -72,19 +73,34 @@ def keys_by_row(session: Session, row_ids: Collection[int]) -> dict[int, frozens
 
 
 def replace_keys(
-    session: Session, clinic_id: int, keys: Mapping[int, Iterable[PatientKey]]
+    session: Session,
+    clinic_id: int,
+    keys: Mapping[int, Iterable[PatientKey]],
+    *,
+    holding: Collection[int] | None = None,
 ) -> None:
-    """Make ``keys[row]`` the only keys of each booking row named in ``keys``."""
+    """Make ``keys[row]`` the only keys of each booking row named in ``keys``.
+
+    ``holding`` names the rows that may hold keys now (``None``: any may): the others, rows
+    just inserted, have none to delete.
+    """
     table = BookingIdentityKeyRow.__table__  # type: ignore[attr-defined]
-    for chunk in chunked(keys):
+    held = keys if holding is None else [row_id for row_id in keys if row_id in holding]
+    for chunk in chunked(held):
         session.execute(delete(table).where(table.c.booking_id.in_(chunk)))
-    values = [
-        {"clinic_id": clinic_id, "booking_id": row_id, "kind": key.kind.value, "value": key.value}
+    rows = [
+        (row_id, key.kind.value, key.value)
         for row_id, row_keys in keys.items()
         for key in sorted(stored_keys(row_keys), key=str)
     ]
-    if values:  # the table, not the class: a plain executemany, no ORM bulk insert
-        session.execute(insert(table), values)
+    _INSERT.execute(session, rows, {"clinic_id": clinic_id})
+
+
+_INSERT = BulkStatement(
+    lambda _dialect: insert(BookingIdentityKeyRow.__table__),  # type: ignore[attr-defined]
+    ("booking_id", "kind", "value"),
+    ("clinic_id",),
+)
 
 
 def rows_with_keys(session: Session, clinic_id: int, keys: Collection[PatientKey]) -> set[int]:

@@ -78,6 +78,20 @@ def test_ids_are_never_altered_an_event_whose_id_does_not_fit_is_refused(bad: st
         admit(_event(bad))
 
 
+def test_an_event_already_clean_and_within_bounds_is_admitted_as_it_is() -> None:
+    attendee = Attendee(email="jane@example.com", response="accepted")
+    event = replace(
+        _event("e1", attendees=(attendee,), patient_id="P1"),
+        etag='"1"',
+        html_link="https://calendar.google.com/event?eid=e1",
+        private_properties={"patient": "P1"},
+    )
+    assert admit(event) is event
+    cleaned = admit(replace(event, html_link="https://calendar.google.com/a b"))
+    assert cleaned.html_link is None
+    assert cleaned.booking is event.booking, "only what changed is copied"
+
+
 def test_long_patient_keys_are_cut_consistently() -> None:
     key = PatientKey(MatchKind.NAME, "jane" + "x" * 600)
     read = replace(admit(_event("e1")), patient=key, identity_keys=(key,))

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, event
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import DateTime, Engine, event
+from sqlalchemy.dialects import sqlite
 from sqlmodel import col, select
 
 from rules.model import Attendee, Booking, MatchKind, PatientKey
@@ -23,7 +26,7 @@ from sync.store.bookings import (
     upsert_bookings,
 )
 from sync.store.clinics import get_or_create_clinic
-from sync.store.columns import NaiveDatetimeError
+from sync.store.columns import NaiveDatetimeError, UtcDateTime
 from sync.store.database import session_scope
 from sync.store.errors import ConstraintViolation
 from sync.store.events import EventStatus, StoredEvent
@@ -275,3 +278,24 @@ def test_naive_datetime_never_reaches_the_database(engine: Engine) -> None:
 
     with pytest.raises(NaiveDatetimeError, match="naive"):
         touch_with_naive_time()
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1900, 1, 1),
+        max_value=datetime(2200, 1, 1),
+        timezones=st.sampled_from([UTC, PARIS, timezone(timedelta(hours=-9, minutes=-30))]),
+    )
+)
+def test_an_instant_is_written_to_sqlite_as_sqlalchemy_writes_its_utc_wall_time(
+    moment: datetime,
+) -> None:
+    """The column's one-step SQLite text is SQLAlchemy's own DATETIME text of the UTC time."""
+    dialect = sqlite.dialect()
+    ours = UtcDateTime().bind_processor(dialect)
+    theirs = DateTime(timezone=True).dialect_impl(dialect).bind_processor(dialect)
+    assert ours is not None
+    assert theirs is not None
+    assert ours(moment) == theirs(moment.astimezone(UTC).replace(tzinfo=None))
+    with pytest.raises(NaiveDatetimeError):
+        ours(moment.replace(tzinfo=None))
