@@ -64,3 +64,25 @@ def copy_migrated(template: Path, target: Path) -> str:
     """Copy the migrated ``template`` to ``target`` and return its SQLite URL."""
     shutil.copyfile(template, target)
     return f"sqlite:///{target}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes() -> Iterator[None]:
+    """argon2id at its lowest cost inside the test process.
+
+    The shipped cost (argon2-cffi's defaults: 64 MiB, three passes) is what makes a guessed
+    password expensive, and it costs a tenth of a second to a third on this machine per
+    hash or sign-in; the admin tests hash and verify many hundreds of times. The parameters
+    travel inside each hash, so a hash made here still verifies with the shipped hasher and
+    the other way round (the CLI tests' subprocesses keep the shipped cost).
+    """
+    from argon2 import PasswordHasher
+
+    from sync.accounts import passwords
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(passwords, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    passwords._dummy_hash.cache_clear()
+    yield
+    patch.undo()
+    passwords._dummy_hash.cache_clear()
