@@ -35,8 +35,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict rules sync
 
+# One test process per core (pytest-xdist); each file runs whole on one process, so a
+# module's fixtures (a browser, a served app) start once. A single file: `$(BIN)/pytest FILE`.
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 test: lint typecheck pytest
 
