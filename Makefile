@@ -36,9 +36,11 @@ typecheck: $(STAMP)
 	$(BIN)/mypy --strict rules sync
 
 # One test process per core (pytest-xdist); each file runs whole on one process, so a
-# module's fixtures (a browser, a served app) start once. A single file: `$(BIN)/pytest FILE`.
+# module's fixtures (a browser, a served app) start once. Tests marked `alone` follow on
+# their own. A single file: `$(BIN)/pytest FILE`.
 pytest: $(STAMP)
-	$(BIN)/pytest -n auto --dist loadfile
+	$(BIN)/pytest -n auto --dist loadfile -m "not alone"
+	$(BIN)/pytest -m alone
 
 test: lint typecheck pytest
 
