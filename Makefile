@@ -39,8 +39,8 @@ typecheck: $(STAMP)
 # module's fixtures (a browser, a served app) start once. Tests marked `alone` follow on
 # their own. A single file: `$(BIN)/pytest FILE`.
 pytest: $(STAMP)
-	$(BIN)/pytest -n auto --dist loadfile -m "not alone"
-	$(BIN)/pytest -m alone
+	$(BIN)/pytest -n auto --dist loadfile -m "not alone"; parallel=$$?; \
+	$(BIN)/pytest -m alone && exit $$parallel
 
 test: lint typecheck pytest
 
