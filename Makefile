@@ -35,8 +35,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict rules sync
 
+# One test process per core (pytest-xdist); each file runs whole on one process, so a
+# module's fixtures (a browser, a served app) start once. Tests marked `alone` follow on
+# their own. A single file: `$(BIN)/pytest FILE`.
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile -m "not alone"; parallel=$$?; \
+	$(BIN)/pytest -m alone && exit $$parallel
 
 test: lint typecheck pytest
 

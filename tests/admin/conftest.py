@@ -28,12 +28,12 @@ from sync.sources.google import GoogleCalendarSource
 from sync.store.clinics import get_or_create_clinic
 from sync.store.conflicts import list_conflicts
 from sync.store.database import make_engine, session_scope
-from sync.store.migrate import upgrade
 from sync.store.users import Role
 from sync.usecases.cycle import run_clinic_pass
 from sync.web.app import create_app
 from sync.web.server import WebServer
 from tests.clinics import clinic_profile
+from tests.conftest import copy_migrated
 from tests.cycle.conftest import (
     PATIENT,
     _server,
@@ -78,10 +78,9 @@ class Clock:
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
+def engine(tmp_path: Path, migrated_sqlite: Path) -> Iterator[Engine]:
     """A migrated SQLite file (the web app and the cycle share it, as in production)."""
-    database = make_engine(f"sqlite:///{tmp_path}/admin.db")
-    upgrade(database)
+    database = make_engine(copy_migrated(migrated_sqlite, tmp_path / "admin.db"))
     yield database
     database.dispose()
 

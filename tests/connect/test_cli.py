@@ -173,7 +173,7 @@ def test_doctor_sends_a_migrated_clinic_without_a_grant_to_connect_google(
     assert "connect google" in result.output
 
 
-@pytest.mark.parametrize("key", ["too-short", f"{KEY},nope"])
+@pytest.mark.parametrize("key", ["too-short", f"{KEY},nope"], ids=["too-short", "good-then-bad"])
 def test_doctor_rejects_a_secret_key_the_worker_would_reject(
     key: str, database: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -32,12 +32,12 @@ from sync.store.clinics import get_or_create_clinic
 from sync.store.data_version import bump_data_version
 from sync.store.database import make_engine, session_scope
 from sync.store.events import StoredEvent
-from sync.store.migrate import upgrade
 from sync.store.sources import Provider, add_source
 from sync.usecases.pull import BookingReader
 from sync.web.app import create_app
 from sync.web.server import WebServer
 from tests.clinics import clinic_profile
+from tests.conftest import copy_migrated
 from tests.store.conftest import blank_engine, engine, postgres_unreachable
 
 __all__ = ["blank_engine", "engine", "postgres_unreachable"]
@@ -140,10 +140,9 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+def sqlite_engine(tmp_path: Path, migrated_sqlite: Path) -> Iterator[Engine]:
     """A migrated SQLite database in a temporary file."""
-    database = make_engine(f"sqlite:///{tmp_path}/feeds.db")
-    upgrade(database)
+    database = make_engine(copy_migrated(migrated_sqlite, tmp_path / "feeds.db"))
     yield database
     database.dispose()
 

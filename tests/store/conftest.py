@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
@@ -18,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from sync.store.database import database_name, make_engine
 from sync.store.migrate import upgrade
+from tests.conftest import copy_migrated
 
 POSTGRES_URL = os.environ.get(
     "CLINIC_SYNC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -69,7 +71,14 @@ def _postgres_schema() -> Iterator[Engine]:
 
 
 @pytest.fixture
-def engine(blank_engine: Engine) -> Engine:
-    """An engine on a database of each backend, migrated to the head revision."""
-    upgrade(blank_engine)
+def engine(blank_engine: Engine, migrated_sqlite: Path) -> Engine:
+    """An engine on a database of each backend, migrated to the head revision.
+
+    On SQLite the file is a copy of one migrated once per session (nothing has connected
+    to ``blank_engine`` yet, so it opens the copy); PostgreSQL runs the migrations.
+    """
+    if blank_engine.dialect.name == "sqlite" and blank_engine.url.database:
+        copy_migrated(migrated_sqlite, Path(blank_engine.url.database))
+    else:
+        upgrade(blank_engine)
     return blank_engine

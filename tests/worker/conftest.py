@@ -18,6 +18,7 @@ from sync.store.clinics import get_or_create_clinic
 from sync.store.database import session_scope
 from sync.store.migrate import upgrade
 from sync.store.sources import Provider, add_source
+from tests.conftest import copy_migrated
 from tests.google.conftest import _server, emulator
 from tests.store.conftest import (
     POSTGRES_URL,
@@ -87,11 +88,9 @@ def workers(tmp_path: Path) -> Iterator[Workers]:
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
+def sqlite_url(tmp_path: Path, migrated_sqlite: Path) -> str:
     """A migrated SQLite database file."""
-    url = f"sqlite:///{tmp_path}/clinic.db"
-    upgrade(url)
-    return url
+    return copy_migrated(migrated_sqlite, tmp_path / "clinic.db")
 
 
 @pytest.fixture
