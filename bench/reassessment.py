@@ -270,7 +270,8 @@ def _change(services: Any, calendar_id: str, source_id: int, n: int, *, shared: 
 
 
 def _profiled(services: Any, calendar_ids: list[str], sources: list[int]) -> None:
-    """One more change, its cycle under cProfile; the top of it by cumulative time."""
+    """One more change, its cycle under cProfile, then once more with its SQL statements
+    timed and their SQLite query plans (a ``SCAN`` reads a whole table or index)."""
     from sync.usecases.cycle import run_calendar_cycle
 
     n = len(sources) // 2  # a calendar the timed changes may not have touched
@@ -281,8 +282,61 @@ def _profiled(services: Any, calendar_ids: list[str], sources: list[int]) -> Non
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("cumulative").print_stats(45)
     stats.sort_stats("tottime").print_stats(25)
+    _change(services, calendar_ids[n + 1], sources[n + 1], 80_001, shared=False)
+    with _Statements(services.engine) as statements:
+        run_calendar_cycle(services, sources[n + 1], now=datetime.now(UTC))
+    out.write(statements.report())
     PROFILE.parent.mkdir(exist_ok=True)
     PROFILE.write_text(out.getvalue(), encoding="utf-8")
+
+
+class _Statements:
+    """The SQL statements an engine runs meanwhile, each timed, with its query plan."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.seen: list[tuple[float, str, Any]] = []
+        self._started = 0.0
+
+    def __enter__(self) -> _Statements:
+        from sqlalchemy import event
+
+        event.listen(self.engine, "before_cursor_execute", self._before)
+        event.listen(self.engine, "after_cursor_execute", self._after)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self._before)
+        event.remove(self.engine, "after_cursor_execute", self._after)
+
+    def _before(self, *_: Any) -> None:
+        self._started = time.perf_counter()
+
+    def _after(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        self.seen.append((time.perf_counter() - self._started, statement, parameters))
+
+    def report(self) -> str:
+        total = sum(seconds for seconds, _, _ in self.seen)
+        lines = [f"\n{len(self.seen)} SQL statements, {total * 1000:.1f} ms wall, slowest first\n"]
+        for seconds, statement, parameters in sorted(self.seen, key=lambda s: -s[0]):
+            lines.append(f"\n-- {seconds * 1000:.2f} ms\n{' '.join(statement.split())[:600]}\n")
+            lines += [f"   plan: {step}\n" for step in self._plan(statement, parameters)]
+        return "".join(lines)
+
+    def _plan(self, statement: str, parameters: Any) -> list[str]:
+        if not statement.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE", "WITH")):
+            return []
+        with self.engine.connect() as connection:
+            cursor = connection.connection.cursor()
+            try:
+                rows = cursor.execute(f"EXPLAIN QUERY PLAN {statement}", parameters).fetchall()
+            except Exception as err:  # a statement the plan cannot be asked for
+                return [f"(no plan: {err})"]
+            finally:
+                cursor.close()
+        return [str(row[-1]) for row in rows]
 
 
 def _pick(events: Any, calendar_id: str, *, shared: bool) -> tuple[str, str]:
