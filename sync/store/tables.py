@@ -178,6 +178,8 @@ class BookingRow(StoreModel, table=True):
         # A clinic's live bookings in id order, page by page (the full re-assessment's
         # stream), without scanning and sorting every remaining row for each page.
         Index(None, "clinic_id", "deleted_at", "id"),
+        # The instances of a removed series, found without reading the calendar's bookings.
+        Index(None, "source_id", "recurring_event_id"),
         _one_of("status", EVENT_STATUSES, "status"),
         _one_of("patient_kind", MATCH_KINDS, "patient_kind"),
         _one_of("match_kind", MATCH_KINDS, "match_kind"),
