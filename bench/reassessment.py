@@ -11,6 +11,8 @@ its floor in the same run (client CPU: the thread running the cycle, not the emu
   :func:`sync.usecases.cycle.run_calendar_cycle` runs (pull, detection over what the change
   can reach, dry-run flags). Floor: the same incremental ``events.list`` through the bare
   client. Median of several changes, one of them a booking of the ambiguous name;
+- **one removal, then a cycle**: a booking is deleted and its calendar's cycle runs (the
+  pull marks it and any series instances deleted); median of a few;
 - **full re-assessment** in a new process (what a new day, a restart or a 410 costs): a
   child process runs ``sync --once`` (:func:`~sync.usecases.cycle.run_clinic_pass`, dry run) on
   the synced store; CPU and peak RSS. Floor for RSS: a child importing the same code and
@@ -57,6 +59,8 @@ PROFILE = RESULTS.with_name("reassessment-profile.txt")
 CLINIC = "bench"
 CHANGES = 7
 """Bookings changed one after the other to time a one-change cycle."""
+REMOVALS = 3
+"""Bookings then deleted one after the other, each followed by a cycle."""
 ONE_CHANGE_MS = 20.0
 """Target: a one-change cycle's CPU at 100k bookings (issue 17)."""
 FULL_PASS_S = 5.0
@@ -137,6 +141,7 @@ def _run(bookings: int, changes: int, *, profile: bool) -> dict[str, Any]:
             change = phases.run(
                 "one-change cycles", lambda: _changes(services, ids, sources, changes)
             )
+            removal = phases.run("removal cycles", lambda: _removals(services, ids, sources))
             if profile:
                 phases.run("profiled change", lambda: _profiled(services, ids, sources))
         children = {}
@@ -148,6 +153,7 @@ def _run(bookings: int, changes: int, *, profile: bool) -> dict[str, Any]:
         "first_sync_cpu_s": first,
         "first_full_pass_cpu_s": settle,
         **change,
+        **removal,
         **children,
         "phases_wall_s": phases.wall,
         "bench_peak_rss_mb": round(_peak_rss_mb(), 1),
@@ -257,6 +263,23 @@ def _changes(
         "one_change_max_assessed": max(s[2] for s in samples),
         "shared_name_change_assessed": samples[-1][2],
     }
+
+
+def _removals(services: Any, calendar_ids: list[str], sources: list[int]) -> dict[str, Any]:
+    """Delete one booking at a time, each on its own calendar, and run its cycle."""
+    from sync.usecases.cycle import run_calendar_cycle
+
+    events = services.google.client.service().events()
+    samples = []
+    for n in range(REMOVALS):
+        calendar_id, source_id = calendar_ids[-1 - n], sources[-1 - n]
+        event_id, _ = _pick(events, calendar_id, shared=False)
+        events.delete(calendarId=calendar_id, eventId=event_id).execute()
+        started = time.thread_time()
+        cycle = run_calendar_cycle(services, source_id, now=datetime.now(UTC))
+        assert cycle.pull.deleted == 1, cycle.pull
+        samples.append(time.thread_time() - started)
+    return {"one_removal_cpu_ms": round(statistics.median(samples) * 1000, 2)}
 
 
 def _change(services: Any, calendar_id: str, source_id: int, n: int, *, shared: bool) -> float:
@@ -454,12 +477,13 @@ def _figures(run: dict[str, Any]) -> list[dict[str, Any]]:
             target=ONE_CHANGE_MS if at_target else None,
         ),
         _figure(f"one change vs the bare incremental list, {size}", change, "ms", floor=floor),
+        _figure(f"one removal, then a cycle, CPU, {size}", run["one_removal_cpu_ms"], "ms"),
         _figure(f"first sync, client CPU, {size}", run["first_sync_cpu_s"], "s"),
     ]
     if "full_reassessment_cpu_s" in run:
         rss, tuples = run["worker_peak_rss_mb"], run["tuples_peak_rss_mb"]
         full = run["full_reassessment_cpu_s"]
-        figures[2:2] = [
+        figures[3:3] = [
             _figure(f"full re-assessment, new process, CPU, {size}", full, "s", target=FULL_PASS_S),
             _figure(f"full re-assessment, peak RSS, {size}", rss, "MB", floor=tuples, target=1.5),
         ]
@@ -467,21 +491,25 @@ def _figures(run: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _growth_figures(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each size above 100k: its one-change cycle against the 100k one of the same run."""
+    """Each size above 100k: its one-change (and one-removal) cycle against the 100k one of
+    the same run."""
     base = next((run for run in runs if run["bookings"] == BASE), None)
     if base is None:
         return []
-    floor = base["one_change_cpu_ms"]
     return [
         _figure(
-            f"one change, then a cycle, CPU, {run['bookings']:,} vs {BASE:,} bookings",
-            run["one_change_cpu_ms"],
+            f"{what}, then a cycle, CPU, {run['bookings']:,} vs {BASE:,} bookings",
+            run[key],
             "ms",
-            floor=floor,
+            floor=base[key],
             target=GROWTH if run["bookings"] == 10 * BASE else None,
         )
         for run in runs
         if run["bookings"] > BASE
+        for what, key in (
+            ("one change", "one_change_cpu_ms"),
+            ("one removal", "one_removal_cpu_ms"),
+        )
     ]
 
 
@@ -529,6 +557,12 @@ def _table(results: dict[str, Any]) -> Table:
                 f"{change / floor:.1f}×" if floor else "",
             ),
             ("  slowest of the changes", f"{run['one_change_max_cpu_ms']:.1f} ms", "", ""),
+            (
+                "one removal, then a cycle (CPU, median)",
+                f"{run['one_removal_cpu_ms']:.1f} ms",
+                "",
+                "",
+            ),
             (
                 "  bookings re-assessed (median / max / shared name)",
                 f"{run['one_change_assessed']:.0f} / {run['one_change_max_assessed']} / "
