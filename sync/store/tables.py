@@ -559,7 +559,8 @@ class BookingIdentityKeyRow(StoreModel, table=True):
     __tablename__ = "booking_identity_keys"
     __table_args__ = (
         UniqueConstraint("booking_id", "kind", "value"),
-        Index(None, "clinic_id", "kind", "value"),
+        # A name's carriers a page at a time in row order, one range: no sort of them all.
+        Index(None, "clinic_id", "kind", "value", "booking_id"),
         _one_of("kind", IDENTITY_KEY_KINDS, "kind"),
     )
 
