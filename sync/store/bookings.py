@@ -49,6 +49,7 @@ __all__ = [
     "list_bookings",
     "list_patient_bookings",
     "live_of_source",
+    "live_removed",
     "load_events",
     "mark_bookings_cancelled",
     "mark_bookings_deleted",
@@ -383,6 +384,23 @@ def live_of_source(session: Session, source_id: int) -> dict[str, LiveBooking]:
         col(BookingRow.recurring_event_id),
     ).where(col(BookingRow.source_id) == source_id, col(BookingRow.deleted_at).is_(None))
     return {event_id: LiveBooking(day, series) for event_id, day, series in session.execute(query)}
+
+
+def live_removed(session: Session, source_id: int, removed: Collection[str]) -> set[str]:
+    """The live bookings of one calendar source that ``removed`` events take away: those
+    events, and the instances of those that are series (by the series id each instance was
+    stored with). Two index ranges per chunk, whatever the size of the calendar."""
+    gone: set[str] = set()
+    live = and_(col(BookingRow.source_id) == source_id, col(BookingRow.deleted_at).is_(None))
+    for chunk in chunked(sorted(removed)):
+        by_id = sql_select(col(BookingRow.provider_event_id)).where(
+            live, col(BookingRow.provider_event_id).in_(chunk)
+        )
+        by_series = sql_select(col(BookingRow.provider_event_id)).where(
+            live, col(BookingRow.recurring_event_id).in_(chunk)
+        )
+        gone.update(session.scalars(by_id.union(by_series)))
+    return gone
 
 
 def load_events(

@@ -178,6 +178,8 @@ class BookingRow(StoreModel, table=True):
         # A clinic's live bookings in id order, page by page (the full re-assessment's
         # stream), without scanning and sorting every remaining row for each page.
         Index(None, "clinic_id", "deleted_at", "id"),
+        # The instances of a removed series, found without reading the calendar's bookings.
+        Index(None, "source_id", "recurring_event_id"),
         _one_of("status", EVENT_STATUSES, "status"),
         _one_of("patient_kind", MATCH_KINDS, "patient_kind"),
         _one_of("match_kind", MATCH_KINDS, "match_kind"),
@@ -557,7 +559,8 @@ class BookingIdentityKeyRow(StoreModel, table=True):
     __tablename__ = "booking_identity_keys"
     __table_args__ = (
         UniqueConstraint("booking_id", "kind", "value"),
-        Index(None, "clinic_id", "kind", "value"),
+        # A name's carriers a page at a time in row order, one range: no sort of them all.
+        Index(None, "clinic_id", "kind", "value", "booking_id"),
         _one_of("kind", IDENTITY_KEY_KINDS, "kind"),
     )
 

@@ -20,6 +20,7 @@ from rules.model import Attendee, Booking, MatchKind, PatientKey
 from sync.store.bookings import (
     list_bookings,
     list_patient_bookings,
+    live_removed,
     load_events,
     mark_bookings_cancelled,
     mark_bookings_deleted,
@@ -210,6 +211,35 @@ def test_deleted_bookings_leave_the_listings_and_come_back_when_seen_again(engin
         assert load_events(session, source.id, ["evt1"]) == {}
         assert upsert_bookings(session, source.id, [stored], now=NOW).updated == ("evt1",)
         assert list_bookings(session, source.clinic_id) == [stored.booking]
+
+
+def test_a_removal_finds_the_event_and_its_series_instances_by_index(engine: Engine) -> None:
+    source, other = _source(engine), _source(engine, "room2@clinic.example")
+    days = [date(2025, 4, n) for n in range(1, 6)]
+    events = [
+        _event("single", days[0]),
+        *(_event(f"ser_{n}", day, recurring_event_id="ser") for n, day in enumerate(days[1:4])),
+        _event("ser_R20250410", days[4], recurring_event_id="ser_R20250410"),  # another series
+        _event("kept", days[0]),
+    ]
+    with session_scope(engine) as session:
+        upsert_bookings(session, source.id, events, now=NOW)
+        upsert_bookings(session, other.id, [_event("single", days[0])], now=NOW)
+        mark_bookings_deleted(session, source.id, ["ser_2"], now=NOW)
+        with _counting_selects(engine) as statements:
+            gone = live_removed(session, source.id, ["single", "ser", "unknown"])
+    assert gone == {"single", "ser_0", "ser_1"}
+    assert len(statements) == 1
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            plan = connection.exec_driver_sql(
+                f"EXPLAIN QUERY PLAN {statements[0]}",
+                (source.id, "single", "ser", "unknown", source.id, "single", "ser", "unknown"),
+            ).all()
+        reads = [step[-1] for step in plan if " bookings " in f"{step[-1]} "]
+        # each branch one index range of the removed ids, not the calendar's (source_id=?)
+        assert len(reads) == 2, plan
+        assert all("source_id=? AND" in read for read in reads), plan
 
 
 def test_bookings_list_by_day_range_across_calendars(engine: Engine) -> None:

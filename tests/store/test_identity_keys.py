@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlmodel import select
 
 from rules.model import Booking, MatchKind, PatientKey
@@ -20,7 +21,7 @@ from sync.store.conflicts import (
 )
 from sync.store.database import session_scope
 from sync.store.events import StoredEvent
-from sync.store.identity_keys import keys_by_row, refresh_keys, rows_with_keys
+from sync.store.identity_keys import keys_by_row, name_carriers, refresh_keys, rows_with_keys
 from sync.store.sources import CalendarSource, Provider, add_source
 from sync.store.tables import BookingIdentityKeyRow, BookingRow
 
@@ -107,6 +108,39 @@ def test_only_live_bookings_are_found_by_key(engine: Engine) -> None:
         found = rows_with_keys(session, source.clinic_id, [NAME])
         assert found == {rows[f"{source.id}/b2"]}
         assert keys_by_row(session, [rows[f"{source.id}/b3"]])  # a deleted booking keeps its keys
+
+
+def test_a_page_of_a_names_carriers_is_one_index_range_not_a_sort_of_them_all(
+    engine: Engine,
+) -> None:
+    source = _source(engine)
+    events = [
+        _event(f"b{n}", (PatientKey(MatchKind.EMAIL, f"p{n}@x.example"), NAME)) for n in range(6)
+    ]
+    with session_scope(engine) as session:
+        upsert_bookings(session, source.id, events, now=NOW)
+    rows = sorted(_rows(engine).values())
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        seen.append((statement, parameters))
+
+    days = (date(2025, 1, 1), date(2025, 12, 31))
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with session_scope(engine) as session:
+            page = name_carriers(
+                session, source.clinic_id, NAME.value, days=days, after=rows[1], limit=2
+            )
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert page == rows[2:4]
+    if engine.dialect.name == "sqlite":
+        [(statement, parameters)] = seen
+        with engine.connect() as connection:
+            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+        # the rows after ``after`` in id order from the index, not every carrier sorted
+        assert not [step for step in plan if "TEMP B-TREE" in step[-1]], plan
 
 
 def test_a_key_too_long_for_the_column_is_stored_as_its_digest(engine: Engine) -> None:
