@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -54,9 +55,11 @@ from sync.store.sources import (
     record_poll_success,
     record_reconciliation,
 )
+from sync.usecases.collector import fewer_collections
 from sync.worker.leases import check_lease
 
 __all__ = [
+    "MANY_EVENTS",
     "RECONCILE_EVERY",
     "BookingReader",
     "CalendarPull",
@@ -71,6 +74,9 @@ _log = logging.getLogger(__name__)
 ACTOR = "service"
 RECONCILE_EVERY = timedelta(days=1)
 """How often a calendar is listed in full by default (``CLINIC_SYNC_RECONCILE_INTERVAL``)."""
+MANY_EVENTS = 1_000
+"""A pull bringing at least this many events is stored with fewer young collections
+(:func:`~sync.usecases.collector.fewer_collections`), as a full listing always is."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,8 +319,10 @@ def _fetch(
     """Ask the provider what changed; a failure is recorded and returned as the pull."""
     at = now or datetime.now(UTC)
     reconciling = _reconcile_due(source, at, reconcile_every)
+    cursor = None if reconciling else source.sync_token
     try:
-        changes = remote.pull(source.external_id, None if reconciling else source.sync_token)
+        with fewer_collections() if cursor is None else nullcontext():
+            changes = remote.pull(source.external_id, cursor)
     except ClinicSyncError as err:
         return _record_failure(engine, source, err, at, poll_interval)
     except Exception as err:  # a provider adapter's bug must cost this calendar only
@@ -330,7 +338,7 @@ def _store(
     """Store one calendar's changes and its new cursor in one unit of work."""
     source, changes, at = fetched.source, fetched.changes, fetched.at
     try:
-        with session_scope(engine) as session:
+        with _collector_for(changes), session_scope(engine) as session:
             check_lease(session, "committing a pull")
             pull = _apply(session, source, changes, reader, at=at, live=live)
             if fetched.reconciling:
@@ -340,6 +348,15 @@ def _store(
         return _record_failure(engine, source, err, at, fetched.poll_interval)
     _log_skips(source, pull)
     return pull
+
+
+def _collector_for(changes: ChangeSet) -> AbstractContextManager[None]:
+    """Fewer young collections while a large pull is stored: a full listing (a first sync,
+    a reconciliation, a re-list after 410) or a run of pages; a pull of a few changes keeps
+    the interpreter's default."""
+    if changes.full or len(changes.events) >= MANY_EVENTS:
+        return fewer_collections()
+    return nullcontext()
 
 
 def _store_quiet(engine: Engine, quiet: list[_Fetched]) -> dict[int, CalendarPull]:

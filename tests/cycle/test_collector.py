@@ -1,11 +1,26 @@
-"""A full re-check raises the collector's young threshold while it runs, and only then."""
+"""A full re-check and a large pull raise the collector's young threshold while they run,
+and only then: a pull of a few changes keeps the interpreter's default."""
 
 from __future__ import annotations
 
 import gc
 import threading
+from collections.abc import Callable, Iterator
+from typing import Any
 
+import pytest
+from sqlalchemy import Engine
+
+from rules.vocabulary import Matcher
+from sync.emulator import EmulatorServer
+from sync.policy_file import load_policy
+from sync.sources.google import GoogleCalendarSource
+from sync.usecases import pull as pull_module
 from sync.usecases.collector import RECHECK_THRESHOLD, fewer_collections
+from sync.usecases.pull import BookingReader, pull_clinic
+from tests.cycle.conftest import NOW, connect
+
+Json = dict[str, Any]
 
 
 def test_the_threshold_is_raised_during_a_recheck_and_put_back_after() -> None:
@@ -42,3 +57,113 @@ def test_collection_switched_off_stays_off() -> None:
             assert gc.get_threshold()[0] == 0
     finally:
         gc.set_threshold(*before)
+
+
+class _Spy:
+    """The young threshold while the provider is asked and while the answer is stored."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, source: GoogleCalendarSource) -> None:
+        self.listing: list[int] = []
+        self.storing: list[int] = []
+        pull, store = source.pull, pull_module.store_events
+
+        def spied_pull(*args: Any, **kwargs: Any) -> Any:
+            self.listing.append(gc.get_threshold()[0])
+            return pull(*args, **kwargs)
+
+        def spied_store(*args: Any, **kwargs: Any) -> Any:
+            self.storing.append(gc.get_threshold()[0])
+            return store(*args, **kwargs)
+
+        monkeypatch.setattr(source, "pull", spied_pull)
+        monkeypatch.setattr(pull_module, "store_events", spied_store)
+
+
+@pytest.fixture
+def default_threshold() -> Iterator[int]:
+    """The interpreter's default young threshold for the test, whatever the process had."""
+    before = gc.get_threshold()
+    gc.set_threshold(700, *before[1:])
+    yield 700
+    gc.set_threshold(*before)
+
+
+def _pull(engine: Engine, source: GoogleCalendarSource) -> None:
+    reader = BookingReader(Matcher(load_policy()))
+    (pulled,) = pull_clinic(engine, source, reader, "default", now=NOW).calendars
+    assert pulled.ok, pulled.error
+
+
+def test_a_first_sync_is_listed_and_stored_with_fewer_collections(
+    engine: Engine,
+    source: GoogleCalendarSource,
+    new_calendar: Callable[..., str],
+    insert: Callable[..., Json],
+    monkeypatch: pytest.MonkeyPatch,
+    default_threshold: int,
+) -> None:
+    calendar = new_calendar()
+    connect(engine, calendar)
+    insert(calendar, "Botox Jane Doe", "2030-01-10T10:00:00+00:00")
+    spy = _Spy(monkeypatch, source)
+    _pull(engine, source)
+    assert spy.listing == spy.storing == [RECHECK_THRESHOLD]
+    assert gc.get_threshold()[0] == default_threshold
+
+
+def test_a_pull_of_a_few_changes_keeps_the_default(
+    engine: Engine,
+    source: GoogleCalendarSource,
+    new_calendar: Callable[..., str],
+    insert: Callable[..., Json],
+    monkeypatch: pytest.MonkeyPatch,
+    default_threshold: int,
+) -> None:
+    calendar = new_calendar()
+    connect(engine, calendar)
+    insert(calendar, "Botox Jane Doe", "2030-01-10T10:00:00+00:00")
+    _pull(engine, source)
+    insert(calendar, "Dysport Jane Doe", "2030-01-11T10:00:00+00:00")
+    spy = _Spy(monkeypatch, source)
+    _pull(engine, source)
+    assert spy.listing == spy.storing == [default_threshold]
+
+
+def test_a_relisting_after_410_is_stored_with_fewer_collections(
+    engine: Engine,
+    emulator: EmulatorServer,
+    source: GoogleCalendarSource,
+    new_calendar: Callable[..., str],
+    insert: Callable[..., Json],
+    monkeypatch: pytest.MonkeyPatch,
+    default_threshold: int,
+) -> None:
+    calendar = new_calendar()
+    connect(engine, calendar)
+    insert(calendar, "Botox Jane Doe", "2030-01-10T10:00:00+00:00")
+    _pull(engine, source)
+    emulator.expire_sync_tokens()
+    spy = _Spy(monkeypatch, source)
+    _pull(engine, source)
+    # Asked with a cursor, so listed at the default until the 410; stored as a full listing.
+    assert (spy.listing, spy.storing) == ([default_threshold], [RECHECK_THRESHOLD])
+    assert gc.get_threshold()[0] == default_threshold
+
+
+def test_an_incremental_pull_of_many_events_is_stored_with_fewer_collections(
+    engine: Engine,
+    source: GoogleCalendarSource,
+    new_calendar: Callable[..., str],
+    insert: Callable[..., Json],
+    monkeypatch: pytest.MonkeyPatch,
+    default_threshold: int,
+) -> None:
+    calendar = new_calendar()
+    connect(engine, calendar)
+    _pull(engine, source)
+    monkeypatch.setattr(pull_module, "MANY_EVENTS", 3)
+    for day in (10, 11, 12):
+        insert(calendar, "Botox Jane Doe", f"2030-01-{day}T10:00:00+00:00")
+    spy = _Spy(monkeypatch, source)
+    _pull(engine, source)
+    assert (spy.listing, spy.storing) == ([default_threshold], [RECHECK_THRESHOLD])
