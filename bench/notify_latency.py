@@ -224,6 +224,7 @@ def _report(args: argparse.Namespace, floor: list[float], worker: list[float]) -
             "floor": round(floor_median, 3),
             "ratio": round(value / floor_median, 2),
             "target": target,
+            "target_on": "value",  # seconds from booking to e-mail; the floor is shown beside
         }
 
     figures = [figure(name, value) for name, value in measured]
