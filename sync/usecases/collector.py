@@ -8,8 +8,8 @@ promoted, and the old generation, which holds every module and the services, fil
 is scanned again and again. That was about a third of a full re-check's CPU at 100k
 bookings. :func:`fewer_collections` raises the young threshold for as long as a re-check
 runs: objects mostly die before a collection sees them, and cycles are still collected.
-A large pull (a first sync, a full listing, a run of pages: :mod:`sync.usecases.pull`) holds
-the same raise while it is listed and stored.
+A pull of many events (a large calendar's first sync or re-list, a run of pages:
+:mod:`sync.usecases.pull`) holds the same raise while it is stored.
 """
 
 from __future__ import annotations

@@ -94,7 +94,7 @@ def _pull(engine: Engine, source: GoogleCalendarSource) -> None:
     assert pulled.ok, pulled.error
 
 
-def test_a_first_sync_is_listed_and_stored_with_fewer_collections(
+def test_a_first_sync_of_many_events_is_stored_with_fewer_collections(
     engine: Engine,
     source: GoogleCalendarSource,
     new_calendar: Callable[..., str],
@@ -104,11 +104,30 @@ def test_a_first_sync_is_listed_and_stored_with_fewer_collections(
 ) -> None:
     calendar = new_calendar()
     connect(engine, calendar)
+    monkeypatch.setattr(pull_module, "MANY_EVENTS", 3)
+    for day in (10, 11, 12):
+        insert(calendar, "Botox Jane Doe", f"2030-01-{day}T10:00:00+00:00")
+    spy = _Spy(monkeypatch, source)
+    _pull(engine, source)
+    assert (spy.listing, spy.storing) == ([default_threshold], [RECHECK_THRESHOLD])
+    assert gc.get_threshold()[0] == default_threshold
+
+
+def test_a_small_first_sync_keeps_the_default(
+    engine: Engine,
+    source: GoogleCalendarSource,
+    new_calendar: Callable[..., str],
+    insert: Callable[..., Json],
+    monkeypatch: pytest.MonkeyPatch,
+    default_threshold: int,
+) -> None:
+    """A fleet's many small calendars: a raise held for each would be held all the time."""
+    calendar = new_calendar()
+    connect(engine, calendar)
     insert(calendar, "Botox Jane Doe", "2030-01-10T10:00:00+00:00")
     spy = _Spy(monkeypatch, source)
     _pull(engine, source)
-    assert spy.listing == spy.storing == [RECHECK_THRESHOLD]
-    assert gc.get_threshold()[0] == default_threshold
+    assert spy.listing == spy.storing == [default_threshold]
 
 
 def test_a_pull_of_a_few_changes_keeps_the_default(
@@ -129,7 +148,7 @@ def test_a_pull_of_a_few_changes_keeps_the_default(
     assert spy.listing == spy.storing == [default_threshold]
 
 
-def test_a_relisting_after_410_is_stored_with_fewer_collections(
+def test_a_large_relisting_after_410_is_stored_with_fewer_collections(
     engine: Engine,
     emulator: EmulatorServer,
     source: GoogleCalendarSource,
@@ -140,12 +159,14 @@ def test_a_relisting_after_410_is_stored_with_fewer_collections(
 ) -> None:
     calendar = new_calendar()
     connect(engine, calendar)
-    insert(calendar, "Botox Jane Doe", "2030-01-10T10:00:00+00:00")
+    monkeypatch.setattr(pull_module, "MANY_EVENTS", 3)
+    for day in (10, 11, 12):
+        insert(calendar, "Botox Jane Doe", f"2030-01-{day}T10:00:00+00:00")
     _pull(engine, source)
     emulator.expire_sync_tokens()
     spy = _Spy(monkeypatch, source)
     _pull(engine, source)
-    # Asked with a cursor, so listed at the default until the 410; stored as a full listing.
+    # Listed at the default (through the 410); the re-list of the whole calendar is many.
     assert (spy.listing, spy.storing) == ([default_threshold], [RECHECK_THRESHOLD])
     assert gc.get_threshold()[0] == default_threshold
 
