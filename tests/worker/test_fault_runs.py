@@ -39,7 +39,7 @@ from sync.store.clinics import get_clinic
 from sync.store.conflicts import copies_by_row, list_conflicts
 from sync.store.database import make_engine, session_scope
 from sync.store.tables import CalendarSourceRow, FlagWriteRow
-from tests.cycle.test_write_machine import Witness, _expected, _named
+from tests.cycle.test_write_machine import Witness, _expected, _named, _nonce
 from tests.worker.conftest import _connect
 from tests.worker.processes import Workers, worker_env
 
@@ -67,8 +67,6 @@ class LeaseWitness(Witness):
 
     def _handle_witnessed(self, request: Any) -> Any:
         if request.method == "PATCH":
-            from tests.cycle.test_write_machine import _nonce
-
             nonce = _nonce(request)
             if nonce is not None:
                 self.arrived[nonce] = time.time()
@@ -76,8 +74,6 @@ class LeaseWitness(Witness):
         return super()._handle_witnessed(request)
 
     def _check_lease(self, request: Any) -> None:
-        from tests.cycle.test_write_machine import _nonce
-
         nonce = _nonce(request)
         if nonce is None:
             return
