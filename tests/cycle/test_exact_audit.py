@@ -140,6 +140,52 @@ def test_an_addition_whose_answer_was_lost_is_audited_once(
     assert _flag_actions(services) == ["flag.written"]
 
 
+class _UnreachableAfterWrite(_DroppingHttp):
+    """Loses the answer to the next PATCH, then cannot reach Google for any other PATCH."""
+
+    unreachable = False
+
+    def request(self, uri: str, method: str = "GET", *args: Any, **kwargs: Any) -> Any:
+        if method == "PATCH" and self.unreachable:
+            raise ConnectionRefusedError("Google unreachable")
+        if method == "PATCH" and self._drops and self._drops[0] > 0:
+            self.unreachable = True
+        return super().request(uri, method, *args, **kwargs)
+
+
+class _UnreachableClient(DroppingClient):
+    def _http(self) -> Any:
+        return _UnreachableAfterWrite(CalendarClient._http(self), self.drops)
+
+
+def test_a_write_whose_answer_was_lost_and_retry_never_sent_is_audited_by_a_later_pass(
+    services: Services,
+    source: GoogleCalendarSource,
+    retry: RetryPolicy,
+    calendars: tuple[str, str],
+    insert: Callable[..., Json],
+    service: Any,
+) -> None:
+    # The write reached the calendar; its writer never learnt it (no answer, no retry sent,
+    # no read after): it stays open, and a later pass proves it from the event, once.
+    client = _UnreachableClient(source.client)
+    lossy = replace(
+        services, google_source=GoogleCalendarSource(client, retry=retry, now=lambda: NOW)
+    )
+    botox = _book(insert, calendars)
+    client.drops[0] = 1
+    report = run_clinic_pass(lossy, now=NOW)
+    client.close()
+    assert sum(c.flagged for c in report.cycles) == 0
+    assert "flag.failed" in [e.action for e in _trail(services)]
+    event = service.events().get(calendarId=calendars[1], eventId=botox["id"]).execute()
+    assert FLAG_BEGIN in event.get("description", "")
+    assert _flag_actions(services) == []
+    for minutes in (1, 3, 4):
+        run_clinic_pass(services, now=NOW + timedelta(minutes=minutes))
+    assert _flag_actions(services) == ["flag.written"]
+
+
 @pytest.mark.parametrize("step", ["flag", "unflag"])
 def test_a_write_whose_writer_died_before_recording_it_is_audited_once(
     step: str,
