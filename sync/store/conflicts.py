@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from sync.store.errors import RecordNotFound
-from sync.store.events import StoredEvent, event_from_row
+from sync.store.events import StoredEvent, event_from_row, plain_records
 from sync.store.identity_keys import chunked
 from sync.store.tables import BookingRow, CalendarSourceRow, ConflictRow
 
@@ -134,7 +134,9 @@ def load_copies(
         .where(wanted)
         .order_by(col(BookingRow.id))
     )
-    return [_copy(row) for row in session.execute(query)]
+    result = session.execute(query)
+    record = plain_records(result)
+    return [_copy(record(row)) for row in result]
 
 
 def copies_by_row(session: Session, row_ids: Collection[int]) -> dict[int, BookingCopy]:
@@ -144,8 +146,10 @@ def copies_by_row(session: Session, row_ids: Collection[int]) -> dict[int, Booki
     columns = _copy_columns()
     for chunk in chunked(sorted(row_ids)):
         query = sql_select(*columns).where(table.c.id.in_(chunk))  # plain rows: see load_copies
-        rows = session.execute(query).all()  # one fetch of the chunk, not a row at a time
-        found.update((copy.row_id, copy) for copy in map(_copy, rows))
+        result = session.execute(query)
+        record = plain_records(result)
+        rows = result.all()  # one fetch of the chunk, not a row at a time
+        found.update((copy.row_id, copy) for copy in (_copy(record(row)) for row in rows))
     return found
 
 
@@ -202,7 +206,7 @@ def _copy_columns() -> list[Any]:
     return [column for column in table.columns if column.name not in _BOOKKEEPING]
 
 
-def _copy(row: BookingRow | Row[Any]) -> BookingCopy:
+def _copy(row: Any) -> BookingCopy:  # an ORM row, or a plain record of its columns
     assert row.id is not None, "a stored booking has an id"
     return BookingCopy(row.id, row.source_id, event_from_row(row), row.deleted_at is not None)
 

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections import namedtuple
+from collections.abc import Callable, Mapping
 from dataclasses import fields
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Result, Row
 
 from rules.model import Attendee, Booking, MatchKind, PatientKey
 from sync.sources.events import EventStatus, StoredEvent
@@ -32,6 +34,7 @@ __all__ = [
     "booking_from_row",
     "content_columns",
     "event_from_row",
+    "plain_records",
 ]
 
 
@@ -120,6 +123,22 @@ _KINDS = {kind.value: kind for kind in MatchKind}
 """Stored values' members, looked up: calling an enum (or reading a member's value) for
 each row of a clinic is a measurable part of reading it."""
 _CANCELLED = EventStatus.CANCELLED.value
+
+
+def plain_records(result: Result[Any]) -> Callable[[Row[Any]], Any]:
+    """What turns each row of ``result`` into a record read by attribute at tuple speed.
+
+    A row's own attribute access looks each name up through the result's key map (about
+    0.3 µs a name): :func:`event_from_row` reads some 25 names, over every booking of a
+    clinic on a full re-check. The record holds the same values under the same names.
+    """
+    make: Callable[[Row[Any]], Any] = _record_type(tuple(result.keys()))._make
+    return make
+
+
+@cache
+def _record_type(names: tuple[str, ...]) -> Any:
+    return namedtuple("_Record", names)
 
 
 def booking_from_row(row: BookingRow | Row[Any]) -> Booking:

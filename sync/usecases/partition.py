@@ -29,8 +29,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col
 
@@ -38,7 +38,7 @@ from rules.assess import Scope
 from rules.model import Booking, MatchKind, PatientKey
 from rules.patients import Identity, TitleNames, identify, patients_declined
 from sync.store.conflicts import ConflictState, list_conflicts
-from sync.store.events import booking_from_row
+from sync.store.events import booking_from_row, plain_records
 from sync.store.identity_keys import keys_by_row, replace_keys, stored_key, stored_keys
 from sync.store.tables import BookingRow
 from sync.usecases.pull import BookingReader, identity_keys
@@ -105,7 +105,7 @@ _READ_COLUMNS = (
 not the provider extras and instants, which it would decode for nothing."""
 
 
-def _pages(session: Session, clinic_id: int) -> Iterator[list[Row[tuple[object, ...]]]]:
+def _pages(session: Session, clinic_id: int) -> Iterator[list[Any]]:
     """The clinic's live booking rows, a page at a time, by row id (its primary key)."""
     table = BookingRow.__table__  # type: ignore[attr-defined]
     columns = [table.c[name] for name in _READ_COLUMNS]
@@ -118,7 +118,9 @@ def _pages(session: Session, clinic_id: int) -> Iterator[list[Row[tuple[object, 
             .order_by(table.c.id)
             .limit(_PAGE)
         )
-        page = list(session.execute(query))
+        result = session.execute(query)
+        record = plain_records(result)
+        page = [record(row) for row in result.all()]
         if not page:
             return
         yield page
@@ -154,7 +156,7 @@ class _Facts:
         self,
         session: Session,
         clinic_id: int,
-        page: list[Row[tuple[object, ...]]],
+        page: list[Any],
         *,
         reading: tuple[BookingReader, TitleNames, Scope],
     ) -> None:
