@@ -94,6 +94,15 @@ def _pull(engine: Engine, source: GoogleCalendarSource) -> None:
     assert pulled.ok, pulled.error
 
 
+def _many_events(
+    calendar: str, insert: Callable[..., Json], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three bookings on ``calendar``, and three made "many" for the pull."""
+    monkeypatch.setattr(pull_module, "MANY_EVENTS", 3)
+    for day in (10, 11, 12):
+        insert(calendar, "Botox Jane Doe", f"2030-01-{day}T10:00:00+00:00")
+
+
 def test_a_first_sync_of_many_events_is_stored_with_fewer_collections(
     engine: Engine,
     source: GoogleCalendarSource,
@@ -104,9 +113,7 @@ def test_a_first_sync_of_many_events_is_stored_with_fewer_collections(
 ) -> None:
     calendar = new_calendar()
     connect(engine, calendar)
-    monkeypatch.setattr(pull_module, "MANY_EVENTS", 3)
-    for day in (10, 11, 12):
-        insert(calendar, "Botox Jane Doe", f"2030-01-{day}T10:00:00+00:00")
+    _many_events(calendar, insert, monkeypatch)
     spy = _Spy(monkeypatch, source)
     _pull(engine, source)
     assert (spy.listing, spy.storing) == ([default_threshold], [RECHECK_THRESHOLD])
@@ -159,9 +166,7 @@ def test_a_large_relisting_after_410_is_stored_with_fewer_collections(
 ) -> None:
     calendar = new_calendar()
     connect(engine, calendar)
-    monkeypatch.setattr(pull_module, "MANY_EVENTS", 3)
-    for day in (10, 11, 12):
-        insert(calendar, "Botox Jane Doe", f"2030-01-{day}T10:00:00+00:00")
+    _many_events(calendar, insert, monkeypatch)
     _pull(engine, source)
     emulator.expire_sync_tokens()
     spy = _Spy(monkeypatch, source)
@@ -182,9 +187,7 @@ def test_an_incremental_pull_of_many_events_is_stored_with_fewer_collections(
     calendar = new_calendar()
     connect(engine, calendar)
     _pull(engine, source)
-    monkeypatch.setattr(pull_module, "MANY_EVENTS", 3)
-    for day in (10, 11, 12):
-        insert(calendar, "Botox Jane Doe", f"2030-01-{day}T10:00:00+00:00")
+    _many_events(calendar, insert, monkeypatch)
     spy = _Spy(monkeypatch, source)
     _pull(engine, source)
     assert (spy.listing, spy.storing) == ([default_threshold], [RECHECK_THRESHOLD])
