@@ -286,22 +286,31 @@ def apply_flags(
     tally = FlagTally()
     skipped: list[tuple[FlagTarget, str]] = []
     for target in targets:
-        writer = _Writer(engine, source, reader, clinic_id, options=options, known=known)
-        reason = writer.reason_to_skip(target)
+        reason = _reason_to_skip(target, options)
         if reason is not None:
             skipped.append((target, reason))
             tally.count(target, Outcome.SKIPPED)
             continue
-        record_skips(engine, clinic_id, skipped, options=options, known=known)
+        _record_skips(engine, clinic_id, skipped, options=options, known=known)
         skipped = []
+        writer = _Writer(engine, source, reader, clinic_id, options=options, known=known)
         outcome = writer.apply(target)
         tally.count(target, outcome)
         tally.requests += writer.requests
-    record_skips(engine, clinic_id, skipped, options=options, known=known)
+    _record_skips(engine, clinic_id, skipped, options=options, known=known)
     return tally
 
 
-def record_skips(
+def _reason_to_skip(target: FlagTarget, options: FlagOptions) -> str | None:
+    """Why ``target`` is recorded without a request, if it is."""
+    if target.copy.event.start <= options.now:
+        return "booking already started: recorded for audit only"
+    if options.dry_run:
+        return "dry run: " + ("would flag" if target.block else "would remove the flag")
+    return None
+
+
+def _record_skips(
     engine: Engine,
     clinic_id: int,
     skipped: Sequence[tuple[FlagTarget, str]],
@@ -313,7 +322,7 @@ def record_skips(
     same again gets no new entry. The conflicts are locked first, so racing cycles check
     and record one after the other."""
     entries = [
-        (target, conflict, _skip_detail(target, conflict, reason))
+        (target, conflict, _detail(target, conflict, {"reason": reason}))
         for target, reason in skipped
         for conflict in _concerned(target, known)
     ]
@@ -335,12 +344,15 @@ def record_skips(
 _SKIPPED = "flag.skipped"
 
 
-def _skip_detail(target: FlagTarget, conflict: StoredConflict, reason: str) -> dict[str, Any]:
+def _detail(
+    target: FlagTarget, conflict: StoredConflict, extra: Mapping[str, Any]
+) -> dict[str, Any]:
+    """An entry's detail about ``target``: the conflict, the flag's digest, where, and ``extra``."""
     return {
         "conflict": conflict.facts.public_id,
         "block": _digest(target.block),
         **_where(target),
-        "reason": reason,
+        **extra,
     }
 
 
@@ -394,10 +406,7 @@ class _Writer:
         """Whether one of this target's writes reached the calendar."""
 
     def apply(self, target: FlagTarget) -> Outcome:
-        skip = self.reason_to_skip(target)
-        if skip is not None:
-            self._record_skip(target, skip)
-            return Outcome.SKIPPED
+        """Write ``target`` (one :func:`_reason_to_skip` lets through)."""
         try:
             return self._write(_with_safe_dates(target, self.options))
         except LeaseLost:
@@ -408,13 +417,6 @@ class _Writer:
         except ClinicSyncError as err:
             self._record(target, "flag.failed", {"error": str(err)})
             return Outcome.FAILED
-
-    def reason_to_skip(self, target: FlagTarget) -> str | None:
-        if target.copy.event.start <= self.options.now:
-            return "booking already started: recorded for audit only"
-        if self.options.dry_run:
-            return "dry run: " + ("would flag" if target.block else "would remove the flag")
-        return None
 
     def _write(self, target: FlagTarget) -> Outcome:
         conflicts = [c for _, c in target.conflicts]
@@ -485,16 +487,13 @@ class _Writer:
             _store_event(session, target.copy, after, self.reader, self.options.now)
 
     def _record_skip(self, target: FlagTarget, reason: str) -> None:
-        record_skips(
+        _record_skips(
             self.engine, self.clinic_id, [(target, reason)], options=self.options, known=self.known
         )
 
     def _record(self, target: FlagTarget, action: str, detail: Mapping[str, Any]) -> None:
-        digest = _digest(target.block)
         with session_scope(self.engine) as session:
             for conflict in _concerned(target, self.known):
-                full = {"conflict": conflict.facts.public_id, "block": digest, **_where(target)}
-                full.update(detail)
                 record_audit_event(
                     session,
                     self.clinic_id,
@@ -502,7 +501,7 @@ class _Writer:
                     action,
                     conflict_id=conflict.id,
                     calendar_source_id=target.copy.source_id,
-                    detail=full,
+                    detail=_detail(target, conflict, detail),
                     at=self.options.stamp(),
                 )
 
