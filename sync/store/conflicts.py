@@ -45,7 +45,6 @@ __all__ = [
     "list_conflicts",
     "live_copies",
     "load_copies",
-    "lock_conflict",
     "lock_conflicts",
     "rows_of_events",
     "update_conflict",
@@ -334,25 +333,15 @@ def update_conflict(
     return _conflict(row)
 
 
-def lock_conflict(session: Session, conflict_id: int) -> None:
-    """Hold the conflict's row until the transaction ends, so a check-then-record on it
+def lock_conflicts(session: Session, conflict_ids: Collection[int]) -> None:
+    """Hold these conflicts' rows until the transaction ends, so a check-then-record on them
     (has this skip been recorded?) is made by one transaction at a time.
 
-    A no-op UPDATE, not ``SELECT … FOR UPDATE``: it locks the row on PostgreSQL and takes
-    SQLite's write lock before anything is read, which SQLite has no other way to do.
+    A no-op UPDATE, not ``SELECT … FOR UPDATE``: it locks the rows on PostgreSQL and takes
+    SQLite's write lock before anything is read, which SQLite has no other way to do. Rows
+    are taken in id order: two workers locking overlapping sets take them in one order, so
+    neither waits on the other in a cycle.
     """
-    statement = (
-        update(ConflictRow)
-        .where(col(ConflictRow.id) == conflict_id)
-        .values(id=ConflictRow.id)
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(statement)
-
-
-def lock_conflicts(session: Session, conflict_ids: Collection[int]) -> None:
-    """:func:`lock_conflict` for each of ``conflict_ids``, in id order (two workers locking
-    overlapping sets take them in one order, so neither waits on the other in a cycle)."""
     for chunk in chunked(sorted(set(conflict_ids))):
         statement = (
             update(ConflictRow)
