@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from rules.model import Attendee, Booking, PatientKey
 from sync.store.events import COLUMN_LIMITS, StoredEvent
@@ -154,52 +155,25 @@ def admit(event: StoredEvent) -> StoredEvent:
 
 def _booking(booking: Booking, cuts: _Cuts) -> Booking:
     """The core record with every text field cleaned and bounded (itself when none changed)."""
-    admitted = (
-        cuts.line("uid", booking.uid, COLUMN_LIMITS["ical_uid"]),
-        cuts.line("calendar", booking.calendar, COLUMN_LIMITS["calendar"]),
-        cuts.text("summary", booking.summary, MAX_SUMMARY),
-        cuts.text("description", booking.description, MAX_DESCRIPTION),
-        _attendees(booking.attendees, cuts),
-        cuts.line("calendar_email", booking.calendar_email, _EMAIL),
-        cuts.line("organizer_email", booking.organizer_email, _EMAIL),
-        _patient_id(booking.patient_id, cuts),
-    )
-    if admitted == _text_fields(booking):
+    cleaned: dict[str, Any] = {
+        "uid": cuts.line("uid", booking.uid, COLUMN_LIMITS["ical_uid"]),
+        "calendar": cuts.line("calendar", booking.calendar, COLUMN_LIMITS["calendar"]),
+        "summary": cuts.text("summary", booking.summary, MAX_SUMMARY),
+        "description": cuts.text("description", booking.description, MAX_DESCRIPTION),
+        "attendees": _attendees(booking.attendees, cuts),
+        "calendar_email": cuts.line("calendar_email", booking.calendar_email, _EMAIL),
+        "organizer_email": cuts.line("organizer_email", booking.organizer_email, _EMAIL),
+        "patient_id": _patient_id(booking.patient_id, cuts),
+    }
+    if all(getattr(booking, name) == value for name, value in cleaned.items()):
         return booking
-    uid, calendar, summary, description, attendees, calendar_email, organizer_email, patient_id = (
-        admitted
-    )
-    return replace(
-        booking,
-        uid=uid,
-        calendar=calendar,
-        summary=summary,
-        description=description,
-        attendees=attendees,
-        calendar_email=calendar_email,
-        organizer_email=organizer_email,
-        patient_id=patient_id,
-    )
+    return replace(booking, **cleaned)
 
 
 def _patient_id(patient_id: str | None, cuts: _Cuts) -> str | None:
     if patient_id is None:
         return None
     return cuts.line("patient_id", patient_id, COLUMN_LIMITS["explicit_patient_id"]) or None
-
-
-def _text_fields(booking: Booking) -> tuple[object, ...]:
-    """The fields :func:`_booking` cleans, in its order."""
-    return (
-        booking.uid,
-        booking.calendar,
-        booking.summary,
-        booking.description,
-        booking.attendees,
-        booking.calendar_email,
-        booking.organizer_email,
-        booking.patient_id,
-    )
 
 
 def fit_reading(event: StoredEvent) -> StoredEvent:
