@@ -329,3 +329,30 @@ def test_an_instant_is_written_to_sqlite_as_sqlalchemy_writes_its_utc_wall_time(
     assert ours(moment) == theirs(moment.astimezone(UTC).replace(tzinfo=None))
     with pytest.raises(NaiveDatetimeError):
         ours(moment.replace(tzinfo=None))
+
+
+@given(
+    st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1)),
+    st.booleans(),
+)
+def test_an_instant_is_read_from_sqlite_as_sqlalchemy_reads_it_given_utc(
+    wall: datetime, microseconds: bool
+) -> None:
+    """The column's one-step SQLite reading is SQLAlchemy's own DATETIME reading of the UTC
+    wall time, made aware (with or without the microseconds written)."""
+    dialect = sqlite.dialect()
+    ours = UtcDateTime()._cached_result_processor(dialect, None)
+    theirs = DateTime(timezone=True).dialect_impl(dialect).result_processor(dialect, None)
+    assert ours is not None
+    assert theirs is not None
+    text = wall.isoformat(" ", "microseconds" if microseconds else "seconds")
+    assert ours(text) == theirs(text).replace(tzinfo=UTC)
+    assert ours(text).tzinfo is not None
+    assert ours(None) is None
+
+
+def test_an_instant_of_another_layout_is_read_from_sqlite_the_way_sqlalchemy_reads_it() -> None:
+    dialect = sqlite.dialect()
+    ours = UtcDateTime()._cached_result_processor(dialect, None)
+    assert ours is not None
+    assert ours("2030-01-01T10:00:00+02:00") == datetime(2030, 1, 1, 8, tzinfo=UTC)
