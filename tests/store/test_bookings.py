@@ -28,6 +28,7 @@ from sync.store.bookings import (
 )
 from sync.store.clinics import get_or_create_clinic
 from sync.store.columns import NaiveDatetimeError, UtcDateTime
+from sync.store.conflicts import copies_by_row, load_copies
 from sync.store.database import session_scope
 from sync.store.errors import ConstraintViolation
 from sync.store.events import EventStatus, StoredEvent
@@ -118,6 +119,21 @@ def test_booking_round_trips_with_attendees_zones_and_extras(engine: Engine) -> 
     assert loaded.start.tzinfo is UTC
     assert loaded.start == datetime(2025, 3, 30, 8, 0, tzinfo=UTC)
     assert loaded.updated == NOW
+
+
+def test_a_copy_makes_its_stored_event_from_the_row_when_first_asked(engine: Engine) -> None:
+    source = _source(engine)
+    stored = _event("evt1", date(2025, 3, 30))
+    with session_scope(engine) as session:
+        upsert_bookings(session, source.id, [stored], now=NOW)
+    with session_scope(engine) as session:
+        [copy] = load_copies(session, source.clinic_id)
+        assert copies_by_row(session, [copy.row_id]) == {copy.row_id: copy}
+    assert copy.booking == stored.booking
+    assert copy.private_properties == stored.private_properties
+    assert copy.event == stored
+    assert copy.event is copy.event, "made once"
+    assert copy.event.booking is copy.booking
 
 
 def test_unchanged_events_keep_their_revision_and_changed_ones_bump_it(engine: Engine) -> None:
