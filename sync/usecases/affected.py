@@ -106,14 +106,14 @@ def choose_copies(copies: Iterable[BookingCopy]) -> dict[str, BookingCopy]:
     """The copy detection keeps of each event among live ``copies``: by calendar, then source."""
     chosen: dict[str, BookingCopy] = {}
     for copy in copies:
-        kept = chosen.get(copy.event.booking.id)
+        kept = chosen.get(copy.booking.id)
         if kept is None or _rank(copy) < _rank(kept):
-            chosen[copy.event.booking.id] = copy
+            chosen[copy.booking.id] = copy
     return chosen
 
 
 def _rank(copy: BookingCopy) -> tuple[str, int]:
-    return (copy.event.booking.calendar, copy.source_id)
+    return (copy.booking.calendar, copy.source_id)
 
 
 @dataclass
@@ -199,12 +199,12 @@ class _Witnesses:
         chosen = choose_copies(copy for copy in copies.values() if not copy.deleted)
         kept = [copy for copy in chosen.values() if copy.row_id in rows]
         read, _ = read_bookings(
-            (copy.event.booking for copy in kept),
+            (copy.booking for copy in kept),
             self.reader.matcher,
             self.scope,
             self.reader.options,
         )
-        row_of = {copy.event.booking.id: copy.row_id for copy in kept}
+        row_of = {copy.booking.id: copy.row_id for copy in kept}
         return sorted(
             row_of[item.booking.id]
             for item in read

@@ -388,7 +388,7 @@ def _flag(
     )
     with session_scope(services.engine) as session:
         later = copies_by_row(session, {stored.facts.later_row_id for stored, _ in done.active})
-        carried = {c.event.booking.id: c.event.private_properties for c in later.values()}
+        carried = {c.booking.id: c.private_properties for c in later.values()}
         settle_states(session, clinic_id, done.active, carried, options.now)
     return tally
 

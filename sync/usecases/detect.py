@@ -152,7 +152,7 @@ def _load_clinic(
     referenced = {row for c in stored for row in (c.facts.earlier_row_id, c.facts.later_row_id)}
     copies = load_copies(session, clinic_id, also_rows=referenced)
     live = [copy for copy in copies if not copy.deleted]
-    fresh = reader.keys(copy.event.booking for copy in live)
+    fresh = reader.keys(copy.booking for copy in live)
     refresh_keys(
         session, clinic_id, {copy.row_id: keys for copy, keys in zip(live, fresh, strict=True)}
     )
@@ -175,7 +175,7 @@ def detect(
     """
     rows = {copy.row_id: copy for copy in copies}
     chosen = choose_copies(copy for copy in rows.values() if not copy.deleted)
-    bookings = [copy.event.booking for copy in chosen.values()]
+    bookings = [copy.booking for copy in chosen.values()]
     result = assess(
         bookings,
         policy,
@@ -330,11 +330,11 @@ def _now_reads(detection: Detection, row_id: int, reader: BookingReader) -> Read
     copy = detection.rows.get(row_id)
     if copy is None:
         return None
-    booking = copy.event.booking
+    booking = copy.booking
     current = detection.chosen.get(booking.id)
     if current is None:
         return None
-    return _read(current.event.booking, reader)
+    return _read(current.booking, reader)
 
 
 def _read(booking: Booking, reader: BookingReader) -> ReadBooking:

@@ -120,11 +120,11 @@ class FlagTarget:
 
     @property
     def calendar_id(self) -> str:
-        return self.copy.event.booking.calendar_email
+        return self.copy.booking.calendar_email
 
     @property
     def event_id(self) -> str:
-        return self.copy.event.booking.id
+        return self.copy.booking.id
 
 
 class Outcome(enum.StrEnum):
@@ -223,7 +223,7 @@ def _kept(
 ) -> dict[str, SafeDate]:
     """The safe dates the booking's stored flag names that still hold."""
     zone = options.safe_dates.zone if options.safe_dates is not None else _UTC
-    return kept_safe_dates(copy.event.booking.description, [c for _, c in pairs], zone)
+    return kept_safe_dates(copy.booking.description, [c for _, c in pairs], zone)
 
 
 def _with_safe_dates(target: FlagTarget, options: FlagOptions) -> FlagTarget:
@@ -243,9 +243,9 @@ def _with_safe_dates(target: FlagTarget, options: FlagOptions) -> FlagTarget:
 def _stored_state(copy: BookingCopy, options: FlagOptions) -> EventFlagState:
     # The store keeps no colour: an event carrying our flag hash is taken to wear our
     # colour (a colour staff chose since is theirs to keep), any other to wear none.
-    private = copy.event.private_properties
+    private = copy.private_properties
     color = options.color if FLAG_HASH_PROPERTY in private else None
-    return EventFlagState(copy.event.booking.description, color, private)
+    return EventFlagState(copy.booking.description, color, private)
 
 
 def _needs_write(target: FlagTarget, options: FlagOptions) -> bool:
@@ -262,7 +262,7 @@ def carried_conflicts(targets: Sequence[FlagTarget]) -> set[str]:
     return {
         public_id
         for target in targets
-        for public_id in target.copy.event.private_properties.get(CONFLICT_PROPERTY, "").split(",")
+        for public_id in target.copy.private_properties.get(CONFLICT_PROPERTY, "").split(",")
         if public_id
     }
 
@@ -378,7 +378,7 @@ def _concerned(target: FlagTarget, known: Mapping[str, StoredConflict]) -> list[
     """The conflicts a write is about: those it adds, or those whose flag it removes."""
     if target.conflicts:
         return [stored for stored, _ in target.conflicts]
-    carried = target.copy.event.private_properties.get(CONFLICT_PROPERTY, "")
+    carried = target.copy.private_properties.get(CONFLICT_PROPERTY, "")
     return [known[i] for i in carried.split(",") if i in known]
 
 
@@ -507,7 +507,7 @@ class _Writer:
 
 
 def _where(target: FlagTarget) -> dict[str, str]:
-    booking = target.copy.event.booking
+    booking = target.copy.booking
     return {"event": booking.id, "calendar": booking.calendar, "day": booking.day.isoformat()}
 
 

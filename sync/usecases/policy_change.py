@@ -171,7 +171,7 @@ def preview(engine: Engine, clinic_id: int, proposal: Proposal, now: datetime) -
         profile, _ = current_profile(session, clinic_id)
         copies = load_copies(session, clinic_id)
     chosen = choose_copies(copy for copy in copies if not copy.deleted)
-    bookings = [copy.event.booking for copy in chosen.values()]
+    bookings = [copy.booking for copy in chosen.values()]
     scope = _scope(profile, now)
     domains = proposal.settings.get("staff_domains")
     options = IdentityOptions(domains) if isinstance(domains, frozenset) else profile.identity

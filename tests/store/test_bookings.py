@@ -28,6 +28,7 @@ from sync.store.bookings import (
 )
 from sync.store.clinics import get_or_create_clinic
 from sync.store.columns import NaiveDatetimeError, UtcDateTime
+from sync.store.conflicts import copies_by_row, load_copies
 from sync.store.database import session_scope
 from sync.store.errors import ConstraintViolation
 from sync.store.events import EventStatus, StoredEvent
@@ -118,6 +119,21 @@ def test_booking_round_trips_with_attendees_zones_and_extras(engine: Engine) -> 
     assert loaded.start.tzinfo is UTC
     assert loaded.start == datetime(2025, 3, 30, 8, 0, tzinfo=UTC)
     assert loaded.updated == NOW
+
+
+def test_a_copy_makes_its_stored_event_from_the_row_when_first_asked(engine: Engine) -> None:
+    source = _source(engine)
+    stored = _event("evt1", date(2025, 3, 30))
+    with session_scope(engine) as session:
+        upsert_bookings(session, source.id, [stored], now=NOW)
+    with session_scope(engine) as session:
+        [copy] = load_copies(session, source.clinic_id)
+        assert copies_by_row(session, [copy.row_id]) == {copy.row_id: copy}
+    assert copy.booking == stored.booking
+    assert copy.private_properties == stored.private_properties
+    assert copy.event == stored
+    assert copy.event is copy.event, "made once"
+    assert copy.event.booking is copy.booking
 
 
 def test_unchanged_events_keep_their_revision_and_changed_ones_bump_it(engine: Engine) -> None:
@@ -329,3 +345,30 @@ def test_an_instant_is_written_to_sqlite_as_sqlalchemy_writes_its_utc_wall_time(
     assert ours(moment) == theirs(moment.astimezone(UTC).replace(tzinfo=None))
     with pytest.raises(NaiveDatetimeError):
         ours(moment.replace(tzinfo=None))
+
+
+@given(
+    st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1)),
+    st.booleans(),
+)
+def test_an_instant_is_read_from_sqlite_as_sqlalchemy_reads_it_given_utc(
+    wall: datetime, microseconds: bool
+) -> None:
+    """The column's one-step SQLite reading is SQLAlchemy's own DATETIME reading of the UTC
+    wall time, made aware (with or without the microseconds written)."""
+    dialect = sqlite.dialect()
+    ours = UtcDateTime()._cached_result_processor(dialect, None)
+    theirs = DateTime(timezone=True).dialect_impl(dialect).result_processor(dialect, None)
+    assert ours is not None
+    assert theirs is not None
+    text = wall.isoformat(" ", "microseconds" if microseconds else "seconds")
+    assert ours(text) == theirs(text).replace(tzinfo=UTC)
+    assert ours(text).tzinfo is not None
+    assert ours(None) is None
+
+
+def test_an_instant_of_another_layout_is_read_from_sqlite_the_way_sqlalchemy_reads_it() -> None:
+    dialect = sqlite.dialect()
+    ours = UtcDateTime()._cached_result_processor(dialect, None)
+    assert ours is not None
+    assert ours("2030-01-01T10:00:00+02:00") == datetime(2030, 1, 1, 8, tzinfo=UTC)

@@ -109,7 +109,7 @@ def _pairs_on(detection: Detection, known: dict[str, StoredConflict], event_id: 
 def _settle(context: AdminContext, clinic_id: int, pairs: Sequence[Pair]) -> None:
     with session_scope(context.engine) as session:
         later = copies_by_row(session, {stored.facts.later_row_id for stored, _ in pairs})
-        carried = {c.event.booking.id: c.event.private_properties for c in later.values()}
+        carried = {c.booking.id: c.private_properties for c in later.values()}
         settle_states(session, clinic_id, pairs, carried, context.now())
 
 
