@@ -44,6 +44,7 @@ from sync.store.flag_writes import (
 )
 from sync.store.sources import get_source
 from sync.usecases.detect import ACTOR
+from sync.usecases.stamps import Clock
 
 __all__ = [
     "UNFENCED_GRACE",
@@ -109,8 +110,12 @@ def _outcome(session: Session, write: FlagWrite, remote: RemoteEvent | None) -> 
     return WriteOutcome.GONE if remote is None else WriteOutcome.NOT_APPLIED
 
 
-def settle_orphans(engine: Engine, source: CalendarSource, clinic_id: int, *, now: datetime) -> int:
-    """Settle the clinic's writes left open by a writer that is gone; how many were."""
+def settle_orphans(engine: Engine, source: CalendarSource, clinic_id: int, *, clock: Clock) -> int:
+    """Settle the clinic's writes left open by a writer that is gone; how many were.
+
+    ``clock`` is read when deciding which leases are gone and as each write settles.
+    """
+    now = clock()
     with session_scope(engine) as session:
         orphans = open_writes(session, clinic_id, now=now, unfenced_after=now - UNFENCED_GRACE)
         calendars = {w.source_id: get_source(session, w.source_id).external_id for w in orphans}
@@ -120,7 +125,7 @@ def settle_orphans(engine: Engine, source: CalendarSource, clinic_id: int, *, no
         except ClinicSyncError as err:
             _log.warning("flag write %s not settled yet: %s", write.nonce, err)
             continue
-        outcome = settle_from_event(engine, write, remote, now=now)
+        outcome = settle_from_event(engine, write, remote, now=clock())
         _log.info("flag write %s left open by its writer settled: %s", write.nonce, outcome)
     return len(orphans)
 

@@ -9,6 +9,7 @@ about it was stored.
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,7 @@ import pytest
 
 from rules.flag import FLAG_BEGIN, FlagPatch
 from sync.bootstrap import Services
+from sync.emulator import EmulatorServer
 from sync.sources.google import CalendarClient, GoogleCalendarSource, RetryPolicy
 from sync.sources.port import RemoteEvent
 from sync.store.audit import AuditEvent, list_audit_events
@@ -270,3 +272,52 @@ def test_concurrent_dry_run_polls_record_each_skip_once(
         e.detail["conflict"] for e in _trail(dry_services) if e.action == "flag.skipped"
     )
     assert sorted(skipped.values()) == [1, 1, 1]
+
+
+class _TimedHttp(_DroppingHttp):
+    """Notes the moment each PATCH is handed to the network (epoch seconds)."""
+
+    def __init__(self, http: Any, sent: list[float]) -> None:
+        super().__init__(http, [0])
+        self._sent = sent
+
+    def request(self, uri: str, method: str = "GET", *args: Any, **kwargs: Any) -> Any:
+        if method == "PATCH":
+            self._sent.append(time.time())
+        return super().request(uri, method, *args, **kwargs)
+
+
+class _TimedClient(DroppingClient):
+    def __init__(self, base: CalendarClient) -> None:
+        super().__init__(base)
+        self.sent: list[float] = []
+
+    def _http(self) -> Any:
+        return _TimedHttp(CalendarClient._http(self), self.sent)
+
+
+def test_a_flag_record_carries_the_moment_its_write_was_sent_however_long_the_pulls_took(
+    services: Services,
+    source: GoogleCalendarSource,
+    retry: RetryPolicy,
+    calendars: tuple[str, str],
+    insert: Callable[..., Json],
+    emulator: EmulatorServer,
+) -> None:
+    # Each pull waits (Google slow, or the budget full): the write goes out seconds after
+    # the pass read its "now", and the trail must say so, not the moment the pass began.
+    client = _TimedClient(source.client)
+    timed = replace(
+        services, google_source=GoogleCalendarSource(client, retry=retry, now=lambda: NOW)
+    )
+    _book(insert, calendars)
+    emulator.inject_fault(delay=1.5, count=2, method="events.list")
+    began = time.time()
+    report = run_clinic_pass(timed, now=NOW)
+    client.close()
+    assert sum(c.flagged for c in report.cycles) == 1
+    [written] = [e for e in _trail(services) if e.action == "flag.written"]
+    [sent] = client.sent
+    assert sent - began > 2.5
+    assert abs((written.at - NOW).total_seconds() - (sent - began)) < 0.5
+    assert [e.at for e in _trail(services)] == sorted(e.at for e in _trail(services))
