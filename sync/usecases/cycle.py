@@ -184,9 +184,10 @@ def _cycle(
         now=now,
         live=live,
     )
-    # Writes a dead writer left open are settled on every cycle, idle ones too: a quiet
-    # calendar would otherwise never have them read, and their audit records never made.
-    settle_orphans(services.engine, services.calendars, source.clinic_id, clock=stamp)
+    # Writes a dead writer left open on this calendar are settled by its poll, idle ones
+    # too: a quiet calendar would otherwise never have them read, nor their audit records
+    # made. Only by its poll: the lease makes that one thread of all the workers'.
+    settle_orphans(services.engine, services.calendars, source, clock=stamp)
     scope = _scope(services, now)
     settled = _marks(services.engine)
     with _settled_lock:

@@ -26,7 +26,7 @@ from sync.sources.google import CalendarClient, GoogleCalendarSource, RetryPolic
 from sync.sources.port import RemoteEvent
 from sync.store.audit import AuditEvent, list_audit_events
 from sync.store.database import session_scope
-from sync.store.sources import list_sources
+from sync.store.sources import list_sources, set_source_enabled
 from sync.usecases.cycle import run_calendar_cycle, run_clinic_pass
 from tests.cycle.conftest import NOW
 
@@ -321,3 +321,63 @@ def test_a_flag_record_carries_the_moment_its_write_was_sent_however_long_the_pu
     assert sent - began > 2.5
     assert abs((written.at - NOW).total_seconds() - (sent - began)) < 0.5
     assert [e.at for e in _trail(services)] == sorted(e.at for e in _trail(services))
+
+
+def test_a_write_left_open_by_a_dead_writer_is_read_once_by_its_calendars_poll_alone(
+    services: Services,
+    source: GoogleCalendarSource,
+    calendars: tuple[str, str],
+    insert: Callable[..., Json],
+    new_calendar: Callable[..., str],
+    emulator: EmulatorServer,
+) -> None:
+    from tests.google.conftest import connect
+
+    connect(services.engine, new_calendar("Laser", "Europe/London"))
+    _book(insert, calendars)
+    killed = replace(
+        services,
+        google_source=_KilledAfterWrite(source.client, retry=source.retry, now=lambda: NOW),
+    )
+    with pytest.raises(KeyboardInterrupt):
+        run_clinic_pass(killed, now=NOW)
+    with session_scope(services.engine) as session:
+        by_calendar = {s.external_id: s.id for s in list_sources(session, 1)}
+    later = NOW + timedelta(minutes=3)
+    emulator.reset_stats()
+    run_calendar_cycle(services, by_calendar[calendars[0]], now=later, dry_run=True)
+    assert emulator.stats().get("events.get", 0) == 0  # Room 2's write: not Dr Smith's poll's
+    assert _flag_actions(services) == []
+    barrier = threading.Barrier(len(by_calendar), timeout=20)
+
+    def poll(source_id: int) -> None:
+        barrier.wait()
+        # dry runs: the only events read are the ones settled
+        run_calendar_cycle(services, source_id, now=later, dry_run=True)
+
+    with ThreadPoolExecutor(len(by_calendar)) as pool:
+        for future in [pool.submit(poll, s) for s in by_calendar.values()]:
+            future.result(timeout=120)
+    assert emulator.stats().get("events.get", 0) == 1
+    assert _flag_actions(services) == ["flag.written"]
+
+
+def test_a_write_left_open_on_a_calendar_no_longer_polled_is_settled_by_another_poll(
+    services: Services,
+    source: GoogleCalendarSource,
+    calendars: tuple[str, str],
+    insert: Callable[..., Json],
+) -> None:
+    _book(insert, calendars)
+    killed = replace(
+        services,
+        google_source=_KilledAfterWrite(source.client, retry=source.retry, now=lambda: NOW),
+    )
+    with pytest.raises(KeyboardInterrupt):
+        run_clinic_pass(killed, now=NOW)
+    with session_scope(services.engine) as session:
+        by_calendar = {s.external_id: s.id for s in list_sources(session, 1)}
+        set_source_enabled(session, by_calendar[calendars[1]], enabled=False)
+    later = NOW + timedelta(minutes=3)
+    run_calendar_cycle(services, by_calendar[calendars[0]], now=later, dry_run=True)
+    assert _flag_actions(services) == ["flag.written"]
