@@ -19,12 +19,15 @@ from typing import Protocol
 from sync.bootstrap import Services
 from sync.push.channels import PushChannels
 from sync.usecases.cycle import CalendarCycle
+from sync.usecases.stamps import Clock
 
 __all__ = ["PushAwareCycle"]
 
 
 class _Cycle(Protocol):
-    def __call__(self, services: Services, source_id: int, *, now: datetime) -> CalendarCycle: ...
+    def __call__(
+        self, services: Services, source_id: int, *, now: datetime, clock: Clock | None = None
+    ) -> CalendarCycle: ...
 
 
 class PushAwareCycle:
@@ -48,15 +51,18 @@ class PushAwareCycle:
         calendar released by one thread may already be polled again on another."""
         self._lock = threading.Lock()
 
-    def __call__(self, services: Services, source_id: int, *, now: datetime) -> CalendarCycle:
+    def __call__(
+        self, services: Services, source_id: int, *, now: datetime, clock: Clock | None = None
+    ) -> CalendarCycle:
+        """Open or renew the calendar's channel, then run the cycle (stamped by ``clock``)."""
         channels = self._channels_of(services)
         if channels is None:
-            return self.cycle(services, source_id, now=now)
+            return self.cycle(services, source_id, now=now, clock=clock)
         watched = channels.ensure(source_id, now)
         before = channels.notifications(source_id)
         with self._lock:
             self._before[source_id, threading.get_ident()] = (channels, before)
-        result = self.cycle(services, source_id, now=now)
+        result = self.cycle(services, source_id, now=now, clock=clock)
         if watched and result.pull.ok:
             channels.poll_later(source_id, now)
         return result

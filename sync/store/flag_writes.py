@@ -119,15 +119,29 @@ def write_by_nonce(session: Session, nonce: str) -> FlagWrite | None:
 
 
 def open_writes(
-    session: Session, clinic_id: int, *, now: datetime, unfenced_after: datetime
+    session: Session,
+    clinic_id: int,
+    source_id: int,
+    *,
+    now: datetime,
+    unfenced_after: datetime,
 ) -> list[FlagWrite]:
-    """The clinic's open writes nobody is still making, oldest first.
+    """The open writes nobody is still making to events of calendar ``source_id`` (or of
+    a calendar of its clinic no longer enabled, which nothing polls), oldest first.
 
     A write made under a lease is orphaned once that lease is gone: released, expired or
     claimed again (a new token). A write made without a lease (``sync --once``) is taken
     for orphaned once older than ``unfenced_after``.
     """
     lease = CalendarSourceRow
+    disabled = (
+        select(col(CalendarSourceRow.id))
+        .where(
+            col(CalendarSourceRow.id) == col(FlagWriteRow.source_id),
+            col(CalendarSourceRow.enabled).is_(False),
+        )
+        .exists()
+    )
     held = (
         select(col(lease.id))
         .where(
@@ -143,6 +157,7 @@ def open_writes(
         .where(
             col(FlagWriteRow.clinic_id) == clinic_id,
             col(FlagWriteRow.settled_at).is_(None),
+            or_(col(FlagWriteRow.source_id) == source_id, disabled),
             or_(
                 (col(FlagWriteRow.fence_token).is_not(None)) & ~held,
                 (col(FlagWriteRow.fence_token).is_(None))

@@ -54,6 +54,7 @@ from sync.usecases.flagging import (
 from sync.usecases.partition import partition_clinic
 from sync.usecases.pull import CalendarPull, LiveBookings, pull_calendar
 from sync.usecases.safe_date import SafeDateFinder
+from sync.usecases.stamps import Clock, recording, since
 from sync.worker.leases import check_lease
 
 __all__ = [
@@ -84,30 +85,6 @@ _settled: WeakKeyDictionary[Engine, LRUCache[int, _Mark]] = WeakKeyDictionary()
 """Per clinic: the day it was last fully reconciled by this process, when, and at which
 version of the clinic's settings and policy (a changed policy re-checks everything)."""
 _settled_lock = threading.Lock()
-
-
-class _Stamps:
-    """Audit stamps that only move forward in this process.
-
-    A cycle stamps its records with its ``now`` plus the time elapsed; cycles that share
-    one ``now`` (the calendars of one ``sync --once`` pass) would otherwise stamp later
-    records earlier than the previous cycle's, and the trail would show them out of order.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._last: datetime | None = None
-
-    def next(self, candidate: datetime) -> datetime:
-        with self._lock:
-            if self._last is not None and candidate <= self._last:
-                candidate = self._last + timedelta(microseconds=1)
-            self._last = candidate
-            return candidate
-
-
-_stamps: WeakKeyDictionary[Engine, _Stamps] = WeakKeyDictionary()
-"""Per store (engine): the stamps of the cycles recording into it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,20 +139,25 @@ def run_calendar_cycle(
     source_id: int,
     *,
     now: datetime,
+    clock: Clock | None = None,
     dry_run: bool | None = None,
     live: LiveBookings | None = None,
 ) -> CalendarCycle:
     """Pull calendar ``source_id`` once, then reconcile the clinic's conflicts and flags.
 
-    ``dry_run`` (default: the settings' ``dry_run``) records what would be written and
-    writes nothing. A provider failure of the pull is recorded on the calendar, not raised;
-    detection and flags run only when something changed or the clinic was not yet fully
-    reconciled by this process. The cycle is counted in ``services.metrics`` when set.
+    The cycle decides with ``now``; it stamps what it records with ``clock`` (by default
+    ``now`` and the time elapsed since: :mod:`sync.usecases.stamps`), read as each
+    record is made. ``dry_run`` (default: the settings' ``dry_run``) records what would
+    be written and writes nothing. A provider failure of the pull is recorded on the
+    calendar, not raised; detection and flags run only when something changed or the
+    clinic was not yet fully reconciled by this process. The cycle is counted in
+    ``services.metrics`` when set.
     """
     started = time.perf_counter()
+    stamp = recording(services.engine, clock or since(now))
     with session_scope(services.engine) as session:
         source = get_source(session, source_id)
-    cycle = _cycle(services, source, now=now, dry_run=dry_run, live=live)
+    cycle = _cycle(services, source, now=now, stamp=stamp, dry_run=dry_run, live=live)
     if services.metrics is not None:
         seconds = time.perf_counter() - started
         ended = now + timedelta(seconds=seconds)
@@ -188,6 +170,7 @@ def _cycle(
     source: CalendarSource,
     *,
     now: datetime,
+    stamp: Clock,
     dry_run: bool | None,
     live: LiveBookings | None,
 ) -> CalendarCycle:
@@ -201,9 +184,10 @@ def _cycle(
         now=now,
         live=live,
     )
-    # Writes a dead writer left open are settled on every cycle, idle ones too: a quiet
-    # calendar would otherwise never have them read, and their audit records never made.
-    settle_orphans(services.engine, services.calendars, source.clinic_id, now=now)
+    # Writes a dead writer left open on this calendar are settled by its poll, idle ones
+    # too: a quiet calendar would otherwise never have them read, nor their audit records
+    # made. Only by its poll: the lease makes that one thread of all the workers'.
+    settle_orphans(services.engine, services.calendars, source, clock=stamp)
     scope = _scope(services, now)
     settled = _marks(services.engine)
     with _settled_lock:
@@ -216,7 +200,7 @@ def _cycle(
     changes = Changes(pull.changed, pull.retired_keys) if up_to_date else None
     dry = services.clinic.settings.dry_run if dry_run is None else dry_run
     cycle = _reconcile_clinic(
-        services, source.clinic_id, pull, now=now, changes=changes, dry_run=dry
+        services, source.clinic_id, pull, now=now, stamp=stamp, changes=changes, dry_run=dry
     )
     if cycle.complete:
         with _settled_lock:
@@ -261,20 +245,19 @@ def _reconcile_clinic(
     pull: CalendarPull,
     *,
     now: datetime,
+    stamp: Clock,
     changes: Changes | None,
     dry_run: bool,
 ) -> CalendarCycle:
     """Detect over what ``changes`` reach (everything when ``None``, a part at a time),
     store, then flag."""
     settings = services.settings
-    started = time.perf_counter()
-    stamps = _stamps.setdefault(services.engine, _Stamps())
     options = FlagOptions(
         color=services.clinic.settings.flag_color,
         link_base=f"{settings.public_url}/admin",
         now=now,
         dry_run=dry_run,
-        clock=lambda: stamps.next(now + timedelta(seconds=time.perf_counter() - started)),
+        clock=stamp,
         safe_dates=SafeDateFinder(
             services.calendars,
             services.clinic.zone,
@@ -285,7 +268,7 @@ def _reconcile_clinic(
     cycle = CalendarCycle(pull=pull)
     with fewer_collections() if changes is None else nullcontext():
         for load in _parts(services, clinic_id, _scope(services, now), changes):
-            cycle = _part(services, clinic_id, load, cycle, now=now, options=options)
+            cycle = _part(services, clinic_id, load, cycle, options=options)
     return cycle
 
 
@@ -295,7 +278,6 @@ def _part(
     load: _Load,
     cycle: CalendarCycle,
     *,
-    now: datetime,
     options: FlagOptions,
 ) -> CalendarCycle:
     """``cycle`` with one part detected, reconciled and flagged."""
@@ -309,7 +291,7 @@ def _part(
             stored,
             policy=services.policy,
             reader=services.reader,
-            now=now,
+            now=options.stamp(),
         )
     tally = _flag(services, clinic_id, detection, done, options)
     return _counted(cycle, detection, done, tally)
@@ -393,13 +375,18 @@ def _flag(
     return tally
 
 
-def run_clinic_pass(services: Services, *, now: datetime) -> PassReport:
-    """Run one cycle for every enabled calendar of the services' clinic, on any provider."""
+def run_clinic_pass(services: Services, *, now: datetime, clock: Clock | None = None) -> PassReport:
+    """Run one cycle for every enabled calendar of the services' clinic, on any provider.
+
+    Every cycle decides with ``now`` and stamps its records with ``clock``, by default
+    ``now`` and the time elapsed since the pass began."""
+    clock = clock or since(now)
     clinic = services.clinic.slug
     with session_scope(services.engine) as session:
         sources = list_sources(session, services.clinic.id, enabled_only=True)
     live = LiveBookings()
     cycles = tuple(
-        run_calendar_cycle(services, source.id, now=now, live=live) for source in sources
+        run_calendar_cycle(services, source.id, now=now, clock=clock, live=live)
+        for source in sources
     )
     return PassReport(clinic, cycles)

@@ -16,7 +16,8 @@ whose block it rewrites, ``flag.warning`` for what it warns of — go into that 
 transaction, stamped with the moment the write was sent. So whatever the threads, workers,
 kills and lost answers, each change on a calendar appears once, in the order it happened.
 
-:func:`settle_orphans` settles the writes their writer left open: those whose lease is gone.
+:func:`settle_orphans` settles the writes their writer left open: those whose lease is gone,
+each by the poll of the calendar the write went to.
 """
 
 from __future__ import annotations
@@ -42,8 +43,10 @@ from sync.store.flag_writes import (
     was_seen,
     write_by_nonce,
 )
+from sync.store.sources import CalendarSource as ConnectedCalendar
 from sync.store.sources import get_source
 from sync.usecases.detect import ACTOR
+from sync.usecases.stamps import Clock
 
 __all__ = [
     "UNFENCED_GRACE",
@@ -109,10 +112,21 @@ def _outcome(session: Session, write: FlagWrite, remote: RemoteEvent | None) -> 
     return WriteOutcome.GONE if remote is None else WriteOutcome.NOT_APPLIED
 
 
-def settle_orphans(engine: Engine, source: CalendarSource, clinic_id: int, *, now: datetime) -> int:
-    """Settle the clinic's writes left open by a writer that is gone; how many were."""
+def settle_orphans(
+    engine: Engine, source: CalendarSource, calendar: ConnectedCalendar, *, clock: Clock
+) -> int:
+    """Settle the writes to ``calendar``'s events left open by a writer that is gone (and
+    those to calendars no longer enabled); how many were.
+
+    Called by the poll holding ``calendar``'s lease, so each orphan is read by one
+    thread of all the workers', not raced for by every poll of the clinic. ``clock`` is
+    read when deciding which leases are gone and as each write settles.
+    """
+    now = clock()
     with session_scope(engine) as session:
-        orphans = open_writes(session, clinic_id, now=now, unfenced_after=now - UNFENCED_GRACE)
+        orphans = open_writes(
+            session, calendar.clinic_id, calendar.id, now=now, unfenced_after=now - UNFENCED_GRACE
+        )
         calendars = {w.source_id: get_source(session, w.source_id).external_id for w in orphans}
     for write in orphans:
         try:
@@ -120,7 +134,7 @@ def settle_orphans(engine: Engine, source: CalendarSource, clinic_id: int, *, no
         except ClinicSyncError as err:
             _log.warning("flag write %s not settled yet: %s", write.nonce, err)
             continue
-        outcome = settle_from_event(engine, write, remote, now=now)
+        outcome = settle_from_event(engine, write, remote, now=clock())
         _log.info("flag write %s left open by its writer settled: %s", write.nonce, outcome)
     return len(orphans)
 

@@ -76,6 +76,7 @@ from sync.store.database import session_scope
 from sync.store.errors import RecordNotFound, StoreError
 from sync.store.sources import Provider
 from sync.usecases.cycle import CalendarCycle, run_calendar_cycle
+from sync.usecases.stamps import Clock
 from sync.worker.budget import GOOGLE_PROJECT_PER_MINUTE, RequestBudget
 from sync.worker.clinics import Fleet, WorkerClinics
 from sync.worker.leases import (
@@ -108,9 +109,14 @@ _log = logging.getLogger(__name__)
 
 
 class CycleRunner(Protocol):
-    """What the worker calls for one calendar: :func:`sync.usecases.cycle.run_calendar_cycle`."""
+    """What the worker calls for one calendar: :func:`sync.usecases.cycle.run_calendar_cycle`.
 
-    def __call__(self, services: Services, source_id: int, *, now: datetime) -> CalendarCycle: ...
+    It decides with ``now`` and stamps its records with ``clock``, the worker's own.
+    """
+
+    def __call__(
+        self, services: Services, source_id: int, *, now: datetime, clock: Clock | None = None
+    ) -> CalendarCycle: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,7 +400,9 @@ class Worker:
         """
         try:
             with self.clinics.serving(lease.clinic_id) as services:
-                return self._cycle(services, lease.source_id, now=self._clock())
+                # The records are stamped as they are made, by this clock: a poll may
+                # wait long for the request budget (a minute, after a predecessor died).
+                return self._cycle(services, lease.source_id, now=self._clock(), clock=self._clock)
         except RecordNotFound:
             _log.info("calendar %d was removed while it was due", lease.source_id)
             return None

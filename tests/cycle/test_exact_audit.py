@@ -9,6 +9,7 @@ about it was stored.
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,11 +21,12 @@ import pytest
 
 from rules.flag import FLAG_BEGIN, FlagPatch
 from sync.bootstrap import Services
+from sync.emulator import EmulatorServer
 from sync.sources.google import CalendarClient, GoogleCalendarSource, RetryPolicy
 from sync.sources.port import RemoteEvent
 from sync.store.audit import AuditEvent, list_audit_events
 from sync.store.database import session_scope
-from sync.store.sources import list_sources
+from sync.store.sources import list_sources, set_source_enabled
 from sync.usecases.cycle import run_calendar_cycle, run_clinic_pass
 from tests.cycle.conftest import NOW
 
@@ -270,3 +272,112 @@ def test_concurrent_dry_run_polls_record_each_skip_once(
         e.detail["conflict"] for e in _trail(dry_services) if e.action == "flag.skipped"
     )
     assert sorted(skipped.values()) == [1, 1, 1]
+
+
+class _TimedHttp(_DroppingHttp):
+    """Notes the moment each PATCH is handed to the network (epoch seconds)."""
+
+    def __init__(self, http: Any, sent: list[float]) -> None:
+        super().__init__(http, [0])
+        self._sent = sent
+
+    def request(self, uri: str, method: str = "GET", *args: Any, **kwargs: Any) -> Any:
+        if method == "PATCH":
+            self._sent.append(time.time())
+        return super().request(uri, method, *args, **kwargs)
+
+
+class _TimedClient(DroppingClient):
+    def __init__(self, base: CalendarClient) -> None:
+        super().__init__(base)
+        self.sent: list[float] = []
+
+    def _http(self) -> Any:
+        return _TimedHttp(CalendarClient._http(self), self.sent)
+
+
+def test_a_flag_record_carries_the_moment_its_write_was_sent_however_long_the_pulls_took(
+    services: Services,
+    source: GoogleCalendarSource,
+    retry: RetryPolicy,
+    calendars: tuple[str, str],
+    insert: Callable[..., Json],
+    emulator: EmulatorServer,
+) -> None:
+    # Each pull waits (Google slow, or the budget full): the write goes out seconds after
+    # the pass read its "now", and the trail must say so, not the moment the pass began.
+    client = _TimedClient(source.client)
+    timed = replace(
+        services, google_source=GoogleCalendarSource(client, retry=retry, now=lambda: NOW)
+    )
+    _book(insert, calendars)
+    emulator.inject_fault(delay=1.5, count=2, method="events.list")
+    began = time.time()
+    report = run_clinic_pass(timed, now=NOW)
+    client.close()
+    assert sum(c.flagged for c in report.cycles) == 1
+    [written] = [e for e in _trail(services) if e.action == "flag.written"]
+    [sent] = client.sent
+    assert sent - began > 2.5
+    assert abs((written.at - NOW).total_seconds() - (sent - began)) < 0.5
+    assert [e.at for e in _trail(services)] == sorted(e.at for e in _trail(services))
+
+
+def test_a_write_left_open_by_a_dead_writer_is_read_once_by_its_calendars_poll_alone(
+    services: Services,
+    source: GoogleCalendarSource,
+    calendars: tuple[str, str],
+    insert: Callable[..., Json],
+    new_calendar: Callable[..., str],
+    emulator: EmulatorServer,
+) -> None:
+    from tests.google.conftest import connect
+
+    connect(services.engine, new_calendar("Laser", "Europe/London"))
+    _book(insert, calendars)
+    killed = replace(
+        services,
+        google_source=_KilledAfterWrite(source.client, retry=source.retry, now=lambda: NOW),
+    )
+    with pytest.raises(KeyboardInterrupt):
+        run_clinic_pass(killed, now=NOW)
+    with session_scope(services.engine) as session:
+        by_calendar = {s.external_id: s.id for s in list_sources(session, 1)}
+    later = NOW + timedelta(minutes=3)
+    emulator.reset_stats()
+    run_calendar_cycle(services, by_calendar[calendars[0]], now=later, dry_run=True)
+    assert emulator.stats().get("events.get", 0) == 0  # Room 2's write: not Dr Smith's poll's
+    assert _flag_actions(services) == []
+    barrier = threading.Barrier(len(by_calendar), timeout=20)
+
+    def poll(source_id: int) -> None:
+        barrier.wait()
+        # dry runs: the only events read are the ones settled
+        run_calendar_cycle(services, source_id, now=later, dry_run=True)
+
+    with ThreadPoolExecutor(len(by_calendar)) as pool:
+        for future in [pool.submit(poll, s) for s in by_calendar.values()]:
+            future.result(timeout=120)
+    assert emulator.stats().get("events.get", 0) == 1
+    assert _flag_actions(services) == ["flag.written"]
+
+
+def test_a_write_left_open_on_a_calendar_no_longer_polled_is_settled_by_another_poll(
+    services: Services,
+    source: GoogleCalendarSource,
+    calendars: tuple[str, str],
+    insert: Callable[..., Json],
+) -> None:
+    _book(insert, calendars)
+    killed = replace(
+        services,
+        google_source=_KilledAfterWrite(source.client, retry=source.retry, now=lambda: NOW),
+    )
+    with pytest.raises(KeyboardInterrupt):
+        run_clinic_pass(killed, now=NOW)
+    with session_scope(services.engine) as session:
+        by_calendar = {s.external_id: s.id for s in list_sources(session, 1)}
+        set_source_enabled(session, by_calendar[calendars[1]], enabled=False)
+    later = NOW + timedelta(minutes=3)
+    run_calendar_cycle(services, by_calendar[calendars[0]], now=later, dry_run=True)
+    assert _flag_actions(services) == ["flag.written"]

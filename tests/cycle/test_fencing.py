@@ -93,6 +93,7 @@ def test_a_worker_paused_past_its_lease_is_fenced(
     assert taken == [lease.token + 1]
     assert emulator.stats().get("events.patch", 0) == 0  # nothing written by the stale worker
     with session_scope(engine) as session:
-        assert open_writes(session, 1, now=clock.now, unfenced_after=clock.now) == []
+        orphans = open_writes(session, 1, lease.source_id, now=clock.now, unfenced_after=clock.now)
+        assert orphans == []
         if step == "pull":
             assert get_source(session, lease.source_id).last_sync_at is None  # not committed

@@ -17,6 +17,7 @@ from sync.push import PushAwareCycle, PushChannels, PushOptions
 from sync.push.options import webhook_address
 from sync.sources.google import CalendarClient, GoogleCalendarSource, RetryPolicy
 from sync.usecases.cycle import CalendarCycle, run_calendar_cycle
+from sync.usecases.stamps import Clock
 from sync.worker.runner import Worker, WorkerOptions
 from tests.cycle.conftest import make_services
 from tests.google.conftest import connect
@@ -54,8 +55,10 @@ def test_a_calendar_notified_while_it_was_pulled_is_due_again_at_once(
     calendar = new_calendar()
     source = connect(services.engine, calendar)
 
-    def change_during_pull(services: Services, source_id: int, *, now: datetime) -> CalendarCycle:
-        cycle = run_calendar_cycle(services, source_id, now=now)
+    def change_during_pull(
+        services: Services, source_id: int, *, now: datetime, clock: Clock | None = None
+    ) -> CalendarCycle:
+        cycle = run_calendar_cycle(services, source_id, now=now, clock=clock)
         insert(calendar, "Botox Jane Doe", (now + timedelta(days=3)).isoformat())
         wait_for(lambda: channels.notifications(source_id) == 1)
         return cycle

@@ -26,6 +26,7 @@ from sync.store.clinics import clinic_policy, set_clinic_policy
 from sync.store.database import make_engine, session_scope
 from sync.store.sources import CalendarSource, Provider, add_source, get_source
 from sync.usecases.cycle import CalendarCycle, run_calendar_cycle
+from sync.usecases.stamps import Clock
 from sync.worker.clinics import Fleet
 from sync.worker.leases import Turns, claim_due
 from sync.worker.runner import Worker, WorkerOptions
@@ -176,7 +177,9 @@ def test_a_clinic_with_many_due_calendars_cannot_starve_a_small_one(
     small = add_calendars(store, 2, clinic="small", provider=Provider.ICS)
     order: list[int] = []
 
-    def cycle(services: Any, source_id: int, *, now: datetime) -> CalendarCycle:
+    def cycle(
+        services: Any, source_id: int, *, now: datetime, clock: Clock | None = None
+    ) -> CalendarCycle:
         order.append(source_id)
         time.sleep(0.05)
         raise KeyError("not polled in this test")
@@ -311,7 +314,9 @@ def test_two_workers_on_postgresql_share_clinics_without_polling_a_calendar_twic
     lock = threading.Lock()
 
     def cycle_of(name: str) -> Callable[..., CalendarCycle]:
-        def cycle(services: Any, source_id: int, *, now: datetime) -> CalendarCycle:
+        def cycle(
+            services: Any, source_id: int, *, now: datetime, clock: Clock | None = None
+        ) -> CalendarCycle:
             with lock:
                 if source_id in running_now:
                     overlaps.append(source_id)
@@ -320,7 +325,7 @@ def test_two_workers_on_postgresql_share_clinics_without_polling_a_calendar_twic
             time.sleep(0.1)
             with lock:
                 running_now.discard(source_id)
-            return run_calendar_cycle(services, source_id, now=now)
+            return run_calendar_cycle(services, source_id, now=now, clock=clock)
 
         return cycle
 

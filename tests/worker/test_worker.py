@@ -22,9 +22,12 @@ from sync.config import Settings, load_settings
 from sync.emulator import EmulatorServer
 from sync.errors import ConfigError
 from sync.metrics import CycleMetrics
+from sync.store.audit import AuditEvent, list_audit_events
+from sync.store.clinics import get_clinic
 from sync.store.database import session_scope
 from sync.store.sources import get_source, list_sources, set_source_enabled
 from sync.usecases.cycle import CalendarCycle, run_calendar_cycle
+from sync.usecases.stamps import Clock
 from sync.worker.leases import claim_due
 from sync.worker.runner import Worker, WorkerOptions, lock_path, single_worker_lock
 from tests.worker.conftest import google_calendars
@@ -78,10 +81,12 @@ def test_a_crashing_calendar_backs_off_and_the_others_keep_polling(
     broken, healthy = google_calendars(services.engine, emulator, 2)
     ids = _source_ids(services.engine)
 
-    def cycle(services: Services, source_id: int, *, now: datetime) -> CalendarCycle:
+    def cycle(
+        services: Services, source_id: int, *, now: datetime, clock: Clock | None = None
+    ) -> CalendarCycle:
         if source_id == ids[broken]:
             raise KeyError("items")
-        return run_calendar_cycle(services, source_id, now=now)
+        return run_calendar_cycle(services, source_id, now=now, clock=clock)
 
     worker = Worker(services, WorkerOptions.from_settings(settings), cycle=cycle)
     with caplog.at_level(logging.DEBUG, logger="sync.worker.runner"), running(worker):
@@ -187,12 +192,14 @@ def test_a_poll_paused_past_its_lease_says_lease_lost_and_counts_it(
         google_calendars(services.engine, emulator, 1)
         stalled = threading.Event()
 
-        def stalling_cycle(services: Services, source_id: int, *, now: datetime) -> CalendarCycle:
+        def stalling_cycle(
+            services: Services, source_id: int, *, now: datetime, clock: Clock | None = None
+        ) -> CalendarCycle:
             if not stalled.is_set():
                 stalled.set()
                 later = _now() + timedelta(seconds=5)
                 claim_due(services.engine, "thief", now=later, ttl=timedelta(minutes=5), limit=1)
-            return run_calendar_cycle(services, source_id, now=now)
+            return run_calendar_cycle(services, source_id, now=now, clock=clock)
 
         worker = Worker(services, WorkerOptions.from_settings(settings), cycle=stalling_cycle)
         with caplog.at_level(logging.WARNING), running(worker):
@@ -255,3 +262,32 @@ def test_a_calendar_claimed_again_while_its_last_poll_winds_down_is_polled(
             runner_log.removeHandler(sink)
     assert "maximum number of running instances" not in caplog.text
     assert len(sink.polls) >= 2
+
+
+def test_a_workers_flag_records_carry_the_moment_each_write_reached_the_calendar(
+    services: Services, settings: Settings, emulator: EmulatorServer
+) -> None:
+    """Its pulls slowed by 1.5 s (as a budget wait slows them), each record still says when."""
+    from tests.worker.test_fault_runs import LeaseWitness, _seed
+
+    _seed(emulator, services.engine)
+    witness = LeaseWitness(emulator, services.engine)
+    emulator.inject_fault(delay=1.5, count=6, method="events.list")
+    try:
+        with running(Worker(services, WorkerOptions.from_settings(settings))):
+            deadline = time.monotonic() + 30
+            while len(_written(services.engine)) < 6 and time.monotonic() < deadline:
+                time.sleep(0.1)
+    finally:
+        witness.close()
+    written = _written(services.engine)
+    assert len(written) >= 6
+    for event in written:
+        arrived = datetime.fromtimestamp(witness.arrived[event.detail["write"]], UTC)
+        assert abs((event.at - arrived).total_seconds()) < 0.5, (event.at, arrived)
+
+
+def _written(engine: Engine) -> list[AuditEvent]:
+    with session_scope(engine) as session:
+        clinic = get_clinic(session, "default").id
+        return [e for e in list_audit_events(session, clinic) if e.action == "flag.written"]
