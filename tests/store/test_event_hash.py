@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, replace
+from dataclasses import asdict, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -125,3 +125,25 @@ def test_hash_is_the_json_of_the_columns_whatever_they_hold(
     )
     columns = content_columns(event)
     assert columns["content_hash"] == _as_before(columns)
+
+
+def test_an_event_read_as_the_engine_read_it_is_the_event_with_those_fields_replaced() -> None:
+    """``read_as`` keeps every other field: it is ``dataclasses.replace`` spelt out."""
+    event = _event(
+        updated=datetime(2026, 3, 1, tzinfo=UTC),
+        etag='"1"',
+        recurring_event_id="series",
+        private_properties={"a": "1"},
+        cut=("description",),
+        html_link="https://calendar.example/e",
+        all_day=True,
+    )
+    key = PatientKey(MatchKind.ID, "P-1")
+    read = event.read_as(("neurotoxin",), key, MatchKind.ID, (key,))
+    expected = replace(
+        event, categories=("neurotoxin",), patient=key, match=MatchKind.ID, identity_keys=(key,)
+    )
+    assert read == expected
+    assert {f.name: getattr(read, f.name) for f in fields(read)} == {
+        f.name: getattr(expected, f.name) for f in fields(expected)
+    }
