@@ -171,6 +171,8 @@ def _gather_texts(values: Iterable[Any], texts: list[str]) -> None:
     for value in values:
         if isinstance(value, str):
             texts.append(value)
+        elif not value:  # nothing, or an empty document (most are): no text inside
+            continue
         elif isinstance(value, Mapping):
             _gather_texts(value.keys(), texts)
             _gather_texts(value.values(), texts)

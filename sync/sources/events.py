@@ -63,6 +63,33 @@ class StoredEvent:
     html_link: str | None = None
     """Where the event opens in the provider's web UI (Google's ``htmlLink``), if it says."""
 
+    def read_as(
+        self,
+        categories: tuple[str, ...],
+        patient: PatientKey | None,
+        match: MatchKind | None,
+        identity_keys: tuple[PatientKey, ...] | None,
+    ) -> StoredEvent:
+        """This event with what the rules engine read in it: ``dataclasses.replace`` spelt
+        out, which costs half as much (every event of a pull is read once)."""
+        return StoredEvent(
+            self.booking,
+            self.start,
+            self.end,
+            self.all_day,
+            self.status,
+            self.etag,
+            self.updated,
+            self.recurring_event_id,
+            self.private_properties,
+            categories,
+            patient,
+            match,
+            identity_keys,
+            self.cut,
+            self.html_link,
+        )
+
     def __post_init__(self) -> None:
         for name in ("start", "end", "updated"):
             value = getattr(self, name)

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import JSON, Date
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session
@@ -127,7 +129,7 @@ def _compile(
     processed: list[tuple[int, int, Callable[[Any], Any]]] = []
     for place, name in enumerate(names):
         bind = compiled.binds[name]
-        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        process = _processor(bind.type.dialect_impl(dialect), dialect)
         processors.append(process)
         if name in index:
             if process is None:
@@ -146,6 +148,38 @@ def _compile(
         processed=tuple(processed),
         positional=bool(compiled.positional),
     )
+
+
+def _processor(impl: Any, dialect: Dialect) -> _Processor:
+    """The column type's own bind processor, remembering the values a page repeats: the
+    empty document (most of a booking's lists and mappings) and the day (a clinic's
+    bookings fall on a few hundred days). The text is the processor's, made once."""
+    process: _Processor = impl.bind_processor(dialect)
+    if process is None:
+        return None
+    if isinstance(impl, JSON):
+        return _empty_documents_once(process)
+    if isinstance(impl, Date):
+        return lru_cache(maxsize=_DAYS_REMEMBERED)(process)
+    return process
+
+
+_DAYS_REMEMBERED = 4096
+
+
+def _empty_documents_once(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    empty: dict[type, Any] = {list: process([]), dict: process({})}
+    if not all(isinstance(text, str) for text in empty.values()):
+        return process  # a driver's wrapper object, which rows should not share
+
+    def processed(value: Any) -> Any:
+        if not value:
+            text = empty.get(type(value))
+            if text is not None:
+                return text
+        return process(value)
+
+    return processed
 
 
 def _rendered(compiled: Any) -> list[str]:

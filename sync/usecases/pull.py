@@ -85,10 +85,20 @@ class BookingReader:
 
     matcher: Matcher
     options: IdentityOptions = field(default_factory=IdentityOptions)
+    titles: TitleNames | None = field(default=None, compare=False, repr=False)
+    """The titles read so far, shared by every batch this reader reads (see
+    :meth:`for_pass`); ``None``: each batch remembers its own."""
+
+    def for_pass(self) -> BookingReader:
+        """This reader remembering the titles it reads until it is dropped: one clinic pass
+        over its calendars, whose bookings share titles (a patient's treatments on several
+        practitioners' calendars) — never a worker's lifetime, so memory stays bounded."""
+        return replace(self, titles=TitleNames(self.matcher))
 
     def read(self, events: Iterable[StoredEvent]) -> list[StoredEvent]:
         """Each event with its categories, patient key, identity keys and how it was matched."""
-        titles = TitleNames(self.matcher)  # one per batch: titles repeat, memory stays bounded
+        # One per batch unless shared: titles repeat, memory stays bounded.
+        titles = self.titles or TitleNames(self.matcher)
         return [self._read(event, titles) for event in events]
 
     def keys(self, bookings: Iterable[Booking]) -> list[tuple[PatientKey, ...]]:
@@ -100,12 +110,8 @@ class BookingReader:
         booking = event.booking
         identity = identify(booking, titles, self.options)
         categories = titles.categories(booking)
-        return replace(
-            event,
-            categories=tuple(sorted(categories)),
-            patient=patient_key(identity),
-            match=identity.kind,
-            identity_keys=identity_keys(identity),
+        return event.read_as(
+            tuple(sorted(categories)), patient_key(identity), identity.kind, identity_keys(identity)
         )
 
 
@@ -224,7 +230,7 @@ def pull_clinic(
     with session_scope(engine) as session:
         clinic_id = get_clinic(session, clinic).id
         sources = list_sources(session, clinic_id, enabled_only=True)
-    live = LiveBookings()
+    live, reader = LiveBookings(), reader.for_pass()
     pulls: dict[int, CalendarPull] = {}
     quiet: list[_Fetched] = []
     for source in sources:

@@ -9,11 +9,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from rules.model import Attendee, Booking, MatchKind, PatientKey
 from sync.ingest import admit, clean_line, clean_text, fit_reading, settle_quarantine, store_events
-from sync.ingest.text import MAX_ATTENDEES, Unadmissible
+from sync.ingest import text as text_module
+from sync.ingest.text import MAX_ATTENDEES, MAX_SUMMARY, Unadmissible
 from sync.sources.port import ChangeSet, SkippedEvent
 from sync.store.bookings import load_events
 from sync.store.clinics import get_or_create_clinic
@@ -156,3 +159,49 @@ def test_only_an_exact_https_web_link_is_kept_for_the_admin_ui_to_open(
 ) -> None:
     admitted = admit(replace(_event("e1"), html_link=link))
     assert admitted.html_link == (link if kept else None)
+
+
+_FIELD_TEXT = st.text(
+    st.sampled_from(["a", "é", " ", "\t", "\n", "\x00", "\x85", "\ud800", "😀"]), max_size=6
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    texts=st.lists(_FIELD_TEXT, min_size=9, max_size=9),
+    long=st.sampled_from([None, "uid", "summary", "etag", "attendee", "property"]),
+    link=st.sampled_from([None, "https://calendar.example/e", "http://x", "https://a b"]),
+    patient_id=st.sampled_from([None, "", "P-1", "P\x001"]),
+)
+def test_the_quick_check_of_a_clean_event_agrees_with_cleaning_each_field(
+    texts: list[str], long: str | None, link: str | None, patient_id: str | None
+) -> None:
+    """``admit`` hands back an event as it is only when cleaning it field by field would."""
+    uid, calendar, summary, description, email, response, key, value, etag = texts
+    limits = {"uid": 1024, "summary": MAX_SUMMARY, "etag": 256, "attendee": 320, "property": 1024}
+    padding = {
+        name: "x" * (limits[name] + 1 if name == long else limits[name] - 6) for name in limits
+    }
+    booking = Booking(
+        id="e1",
+        uid=uid + padding["uid"],
+        calendar=calendar,
+        day=date(2030, 1, 2),
+        summary=summary + padding["summary"],
+        description=description,
+        attendees=(Attendee(email=email + padding["attendee"], response=response),),
+        calendar_email=email,
+        organizer_email=calendar,
+        patient_id=patient_id,
+    )
+    event = StoredEvent(
+        booking=booking,
+        start=datetime(2030, 1, 2, 10, tzinfo=UTC),
+        end=datetime(2030, 1, 2, 11, tzinfo=UTC),
+        etag=etag + padding["etag"],
+        private_properties={key: value + padding["property"]},
+        html_link=link,
+    )
+    fieldwise = text_module._cleaned(event)
+    assert admit(event) == fieldwise
+    assert (admit(event) is event) == (fieldwise is event)

@@ -13,10 +13,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import DateTime, Engine, event
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 
 from rules.model import Attendee, Booking, MatchKind, PatientKey
+from sync.store import bulk
 from sync.store.bookings import (
     list_bookings,
     list_patient_bookings,
@@ -372,3 +373,29 @@ def test_an_instant_of_another_layout_is_read_from_sqlite_the_way_sqlalchemy_rea
     ours = UtcDateTime()._cached_result_processor(dialect, None)
     assert ours is not None
     assert ours("2030-01-01T10:00:00+02:00") == datetime(2030, 1, 1, 8, tzinfo=UTC)
+
+
+_DOCUMENTS = st.recursive(
+    st.none() | st.text(max_size=3) | st.integers(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
+    max_leaves=6,
+)
+
+
+@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.psycopg.dialect()])
+@given(document=_DOCUMENTS, day=st.dates())
+def test_a_bulk_write_binds_documents_and_days_as_their_columns_own_processors(
+    dialect: Any, document: Any, day: date
+) -> None:
+    """The remembered empty documents and days are what each column's processor gives."""
+    for column in ("attendees", "day"):
+        impl = BookingRow.__table__.c[column].type.dialect_impl(dialect)  # type: ignore[attr-defined]
+        theirs, ours = impl.bind_processor(dialect), bulk._processor(impl, dialect)
+        value = document if column == "attendees" else day
+        for _ in range(2):  # the second time from memory
+            assert _bound(ours, value) == _bound(theirs, value)
+
+
+def _bound(process: Any, value: Any) -> Any:
+    bound = process(value) if process else value
+    return getattr(bound, "obj", bound)  # psycopg's Jsonb wrapper, compared by what it holds
