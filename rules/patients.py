@@ -95,6 +95,8 @@ def _patient_emails(booking: Booking, options: IdentityOptions) -> frozenset[str
     found = set()
     for attendee in booking.attendees:
         email = attendee.email.strip().casefold()
+        if email == attendee.email:  # mostly already folded: keep the booking's string
+            email = attendee.email
         if attendee.organizer or attendee.is_self or attendee.resource or email in own:
             continue
         domain = email.rpartition("@")[2]
