@@ -190,6 +190,7 @@ class Matcher:
         slips = [k for k, kind in kinds.items() if kind != _NOISY and len(k) >= _FUZZY_MIN_LENGTH]
         self._fuzzy = SlipIndex(slips)
         self._leftovers: dict[tuple[str, ...], Leftover] = {}
+        self._category_sets: dict[frozenset[str], frozenset[str]] = {}
 
     def hits(self, tokens: Sequence[str]) -> list[PhraseHit]:
         """All phrase and exclusion hits in ``tokens``, in text order.
@@ -298,7 +299,9 @@ class Matcher:
             named, ruled_out = self._effects[key]
             found |= named
             excluded |= ruled_out
-        return frozenset(found - excluded)
+        categories = frozenset(found - excluded)
+        # A policy names a few categories, so a few sets serve every title of a clinic.
+        return self._category_sets.setdefault(categories, categories)
 
     def _windows(self, tokens: Sequence[str]) -> list[_Window]:
         """Every window whose joined tokens are a known form; a window grows while it could."""
