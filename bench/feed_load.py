@@ -17,6 +17,16 @@ listening socket (each process its own app, as ``clinic-sync serve`` makes it), 
 - **floor**: nginx (Debian package ``nginx``, ``worker_processes auto``) serving the same
   bytes as a static file, with the same wrk settings, a 200 and a 304, in the same run.
 
+Each warm case also reports the CPU a request cost the serving processes (their user and
+system time from ``/proc/<pid>/stat`` over the wrk run, divided by the requests wrk
+counted): on a shared machine requests/s follow the other load, CPU per request much less.
+
+``--callgrind N`` measures instead the instructions one 304 costs: one web app process
+under ``valgrind --tool=callgrind`` (the smaller clinic), warmed up, its counters zeroed,
+then ``N`` requests with ``If-None-Match`` one after the other on one keep-alive
+connection, and the count dumped; instructions divided by ``N``, start-up left out.
+Instruction counts repeat from run to run whatever else the machine does.
+
 Needs ``wrk`` and ``nginx`` (``apt-get install -y wrk nginx``). Prints a table and writes
 ``bench/results/feed_load.json`` with its figures.
 """
@@ -25,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import http.client
 import json
 import os
 import re
@@ -169,12 +180,12 @@ def wait_for(url: str, timeout: float = 30.0) -> None:
 
 
 @contextmanager
-def process(args: list[str], env: dict[str, str], cwd: Path) -> Iterator[None]:
+def process(args: list[str], env: dict[str, str], cwd: Path) -> Iterator[int]:
     proc = subprocess.Popen(
         args, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        yield
+        yield proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=15)
@@ -195,12 +206,24 @@ def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[st
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
-def wrk(url: str, seconds: float, headers: dict[str, str]) -> dict[str, float]:
-    """Requests/s and p50/p99 latency (ms) from one wrk run."""
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes ``pids`` have used so far."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url: str, seconds: float, headers: dict[str, str], pids: list[int]) -> dict[str, float]:
+    """Requests/s, p50/p99 latency (ms) and the servers' CPU µs a request from one wrk run."""
     args = ["wrk", "-t2", "-c16", f"-d{seconds:g}s", "--latency", "--timeout", "10s"]
     for key, value in headers.items():
         args += ["-H", f"{key}: {value}"]
+    cpu = cpu_seconds(pids)
     out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    cpu = cpu_seconds(pids) - cpu
+    requests = int(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
     latency = {
         p: float(m[1]) * _UNITS[m[2]]
@@ -213,6 +236,8 @@ def wrk(url: str, seconds: float, headers: dict[str, str]) -> dict[str, float]:
         "p50_ms": latency.get("50", float("nan")),
         "p99_ms": latency.get("99", float("nan")),
         "errors": float(errors[1]) if errors else 0.0,
+        "requests": float(requests),
+        "cpu_us_per_request": cpu / requests * 1e6,
     }
 
 
@@ -241,11 +266,17 @@ def main() -> int:
     parser.add_argument("--cold-runs", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2, help="web app processes")
     parser.add_argument("--full", action="store_true", help="clinics of 10,000 and 100,000")
+    parser.add_argument(
+        "--callgrind", type=int, default=None, metavar="N", help="instructions a 304 costs"
+    )
     parser.add_argument("--serve-fd", type=int, default=None, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.serve_fd is not None:
         return serve_on(options.serve_fd)
     options.patients = options.patients or (10_000 if options.full else 1_000)
+    if options.callgrind is not None:
+        with tempfile.TemporaryDirectory(prefix="feed-callgrind-") as tmp:
+            return instructions(Path(tmp), options.patients, options.callgrind)
     missing = [tool for tool in ("wrk", "nginx") if shutil.which(tool) is None]
     if missing:
         print(f"missing {', '.join(missing)}: `apt-get install -y wrk nginx`", file=sys.stderr)
@@ -267,8 +298,13 @@ def serve_on(fd: int) -> int:
 
 
 @contextmanager
-def web_app(url: str, workers: int, tmp: Path) -> Iterator[str]:
-    """``workers`` processes serving the app on one loopback socket; yields the base URL."""
+def web_app(
+    url: str, workers: int, tmp: Path, wrapper: tuple[str, ...] = (), timeout: float = 30.0
+) -> Iterator[tuple[str, list[int]]]:
+    """``workers`` processes serving the app on one loopback socket: the base URL, their pids.
+
+    ``wrapper`` is put before each process's command (``valgrind …``).
+    """
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
@@ -281,7 +317,7 @@ def web_app(url: str, workers: int, tmp: Path) -> Iterator[str]:
         "CLINIC_SYNC_CLINIC": "bench",
         "CLINIC_SYNC_LOG_LEVEL": "WARNING",
     }
-    command = [sys.executable, __file__, "--serve-fd", str(listener.fileno())]
+    command = [*wrapper, sys.executable, __file__, "--serve-fd", str(listener.fileno())]
     procs = [
         subprocess.Popen(
             command, env=env, cwd=tmp, pass_fds=(listener.fileno(),),
@@ -290,14 +326,60 @@ def web_app(url: str, workers: int, tmp: Path) -> Iterator[str]:
         for _ in range(workers)
     ]  # fmt: skip
     try:
-        wait_for(f"{base}/healthz")
-        yield base
+        wait_for(f"{base}/healthz", timeout)
+        yield base, [proc.pid for proc in procs]
     finally:
         for proc in procs:
             proc.terminate()
         for proc in procs:
             proc.wait(timeout=15)
         listener.close()
+
+
+def instructions(tmp: Path, patients: int, count: int) -> int:
+    """Print the instructions one warm 304 costs a web app process (``--callgrind``)."""
+    url = f"sqlite:///{tmp}/bench.db"
+    _, secret, _ = build_clinic(url, patients)
+    out = tmp / "callgrind.out"
+    wrapper = ("valgrind", "--tool=callgrind", f"--callgrind-out-file={out}")
+    with web_app(url, 1, tmp, wrapper, timeout=600) as (base, pids):
+        path = f"/feeds/{secret}.ics"
+        etag = fetch(base + path)[1]["etag"]
+        host, port = base.removeprefix("http://").split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=120)
+        ask = functools.partial(_ask, connection, path, {"If-None-Match": etag})
+        for _ in range(200):  # warm: the answer's header list is made, the code paths run
+            ask()
+        subprocess.run(
+            ["callgrind_control", "--zero", str(pids[0])], check=True, capture_output=True
+        )
+        for _ in range(count):
+            ask()
+        subprocess.run(
+            ["callgrind_control", "--dump", str(pids[0])], check=True, capture_output=True
+        )
+        connection.close()
+        dumps = sorted(tmp.glob("callgrind.out.*"))
+        total = _summary(dumps[-1])
+    each = total / count
+    print(f"{count:,} warm 304s, one keep-alive connection: {each:,.0f} instructions each")
+    return 0
+
+
+def _ask(connection: http.client.HTTPConnection, path: str, headers: dict[str, str]) -> None:
+    connection.request("GET", path, headers=headers)
+    response = connection.getresponse()
+    response.read()
+    if response.status != 304:
+        raise RuntimeError(f"expected a 304, got {response.status}")
+
+
+def _summary(dump: Path) -> int:
+    """The instructions counted in one callgrind dump (its ``summary:`` line)."""
+    for line in dump.read_text().splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split()[1])
+    raise RuntimeError(f"no summary in {dump}")
 
 
 _NGINX = """worker_processes auto; daemon off; pid {tmp}/nginx.pid; error_log {tmp}/nginx.log;
@@ -310,15 +392,17 @@ http {{ access_log off; client_body_temp_path {tmp}/body; proxy_temp_path {tmp}/
 
 
 @contextmanager
-def nginx(root: Path, tmp: Path) -> Iterator[str]:
+def nginx(root: Path, tmp: Path) -> Iterator[tuple[str, list[int]]]:
+    """nginx serving ``root``: the base URL and the pids of its master and workers."""
     port = free_port()
     tmp.chmod(0o755)  # nginx's workers run as an unprivileged user: they must read the file
     conf = tmp / "nginx.conf"
     conf.write_text(_NGINX.format(tmp=tmp, port=port, root=root))
-    with process(["nginx", "-c", str(conf), "-p", str(tmp)], dict(os.environ), tmp):
+    with process(["nginx", "-c", str(conf), "-p", str(tmp)], dict(os.environ), tmp) as master:
         base = f"http://127.0.0.1:{port}"
         wait_for(f"{base}/feed.ics")
-        yield base
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        yield base, [master, *map(int, children)]
 
 
 def run(tmp: Path, options: argparse.Namespace) -> int:
@@ -330,7 +414,7 @@ def run(tmp: Path, options: argparse.Namespace) -> int:
         started = time.perf_counter()
         _, patient_secret, source_id = build_clinic(url, size)
         print(f"built a clinic of {size:,} patients in {time.perf_counter() - started:.1f}s")
-        with web_app(url, options.workers, tmp) as base:
+        with web_app(url, options.workers, tmp) as (base, pids):
             feed = f"{base}/feeds/{patient_secret}.ics"
             fetch(feed)
             touch = functools.partial(move_microneedling, url, source_id)
@@ -342,20 +426,23 @@ def run(tmp: Path, options: argparse.Namespace) -> int:
             _, headers, _ = fetch(feed)
             with urllib.request.urlopen(feed) as response:
                 body = response.read()
-            rows["clinic-sync warm 200"] = wrk(feed, options.seconds, {})
+            rows["clinic-sync warm 200"] = wrk(feed, options.seconds, {}, pids)
             rows["clinic-sync warm 304"] = wrk(
-                feed, options.seconds, {"If-None-Match": headers["etag"]}
+                feed, options.seconds, {"If-None-Match": headers["etag"]}, pids
             )
     root = tmp / "static"
     root.mkdir()
     (root / "feed.ics").write_bytes(body)
-    with nginx(root, tmp) as base:
+    with nginx(root, tmp) as (base, pids):
         static = f"{base}/feed.ics"
         etag = fetch(static)[1]["etag"]
-        rows["nginx static 200"] = wrk(static, options.seconds, {})
-        rows["nginx static 304"] = wrk(static, options.seconds, {"If-None-Match": etag})
+        rows["nginx static 200"] = wrk(static, options.seconds, {}, pids)
+        rows["nginx static 304"] = wrk(static, options.seconds, {"If-None-Match": etag}, pids)
     report(rows, options, sizes, len(body))
     return 0
+
+
+_WHO = ("clinic-sync warm", "nginx static")
 
 
 def report(
@@ -365,12 +452,14 @@ def report(
         f"\none patient's feed, {size:,} bytes; web app in {options.workers} processes; "
         f"wrk -t2 -c16 {options.seconds:g}s per warm case"
     )
-    print(f"{'case':<46} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9}")
+    print(f"{'case':<46} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'CPU µs/req':>11}")
+    nan = float("nan")
     for name, row in rows.items():
         rps = row.get("requests_per_s")
         print(
-            f"{name:<46} {rps if rps is not None else float('nan'):>10.1f} "
-            f"{row.get('p50_ms', float('nan')):>9.2f} {row.get('p99_ms', float('nan')):>9.2f}"
+            f"{name:<46} {rps if rps is not None else nan:>10.1f} "
+            f"{row.get('p50_ms', nan):>9.2f} {row.get('p99_ms', nan):>9.2f} "
+            f"{row.get('cpu_us_per_request', nan):>11.1f}"
         )
     ratios = {
         kind: rows[f"clinic-sync warm {kind}"]["requests_per_s"]
@@ -390,6 +479,12 @@ def report(
         }
         for kind, ratio in ratios.items()
     ]
+    for kind in ("200", "304"):
+        app, floor = (rows[f"{who} {kind}"]["cpu_us_per_request"] for who in _WHO)
+        figures.append({
+            "name": f"one patient's feed, warm {kind}, CPU a request beside nginx",
+            "value": app, "unit": "µs", "floor": floor, "ratio": app / floor, "target": None,
+        })  # fmt: skip
     figures.append({
         "name": "one patient's feed, warm 304, p99 at 16 connections",
         "value": rows["clinic-sync warm 304"]["p99_ms"], "unit": "ms",

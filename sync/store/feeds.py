@@ -20,10 +20,12 @@ import secrets
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, col, select
 
+from sync.store.bulk import BulkStatement
 from sync.store.errors import RecordNotFound
 from sync.store.tables import BookingRow, ClinicRow, FeedEventRow, FeedFetchRow, FeedTokenRow
 
@@ -68,9 +70,11 @@ class FeedToken:
         return self.revoked_at is not None
 
 
-@dataclass(frozen=True, slots=True)
-class FeedFetch:
-    """One request for a feed; ``token_id`` is ``None`` when the token was unknown."""
+class FeedFetch(NamedTuple):
+    """One request for a feed; ``token_id`` is ``None`` when the token was unknown.
+
+    A named tuple: one is made per request, and the batch insert reads its fields by place.
+    """
 
     at: datetime
     token_id: int | None
@@ -150,12 +154,12 @@ def revoke_feed_token(session: Session, token_id: int, *, now: datetime) -> Feed
 def record_fetches(session: Session, fetches: Sequence[FeedFetch]) -> None:
     """Append fetches to the log and move each token's ``last_fetched_at`` forward.
 
-    One set-based insert for the batch: a busy feed logs thousands of fetches a second, and
-    an ORM object per row would cost more than answering them.
+    One set-based insert for the batch, through the driver's executemany
+    (:class:`~sync.store.bulk.BulkStatement`): a busy feed logs thousands of fetches a
+    second, and SQLAlchemy's parameter dictionary per row cost more than answering a 304 —
+    while the writer thread held the interpreter, the event loop answered nothing.
     """
-    if fetches:
-        rows = [{"at": f.at, "token_id": f.token_id, "status": f.status} for f in fetches]
-        session.connection().execute(insert(FeedFetchRow), rows)
+    _INSERT_FETCHES.execute(session, fetches)
     latest: dict[int, datetime] = {}
     for fetch in fetches:
         if fetch.token_id is not None:
@@ -173,6 +177,12 @@ def record_fetches(session: Session, fetches: Sequence[FeedFetch]) -> None:
         )
         session.exec(statement)
     session.flush()
+
+
+_INSERT_FETCHES = BulkStatement(
+    lambda _dialect: insert(FeedFetchRow.__table__),  # type: ignore[attr-defined]
+    ("at", "token_id", "status"),
+)
 
 
 def load_event_sequences(

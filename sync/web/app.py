@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from sqlalchemy import Engine
 
 from sync.clinics.directory import ClinicDirectory
@@ -33,6 +34,8 @@ from sync.web.metrics import WebMetrics
 from sync.web.webhooks import webhooks_router
 
 __all__ = ["create_app"]
+
+_NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 def create_app(
@@ -60,13 +63,18 @@ def create_app(
                 database.dispose()
 
     # FastAPI's /docs and /redoc load their scripts from a CDN: off (see sync.web.api_docs).
+    # FastAPI's native OpenTelemetry is off: clinic-sync sets up no provider, and the check
+    # for one (environment and global providers) ran on every request, a feed's 304 too.
     app = FastAPI(
-        title="clinic-sync", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None
+        title="clinic-sync",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        telemetry=_NO_TELEMETRY,
     )
     app.add_middleware(JsonHeaders)
     app.add_middleware(RedactedAccessLog)  # it times and ids the whole request
-    # Outermost: a known feed token is answered before anything else (sync.web.feeds).
-    app.add_middleware(FeedsFromMemory, service=service, fetch_log=fetch_log, metrics=metrics)
     app.include_router(feeds_router(service, fetch_log, metrics))
     app.include_router(health_router(database, metrics))
     app.include_router(webhooks_router(database, clock))
@@ -74,6 +82,8 @@ def create_app(
     install_admin(app, admin)
     if settings.api_docs:
         app.include_router(api_docs_router(admin))
+    # Outermost, added last: a known feed token is answered before anything else.
+    app.add_middleware(FeedsFromMemory, service=service, fetch_log=fetch_log, metrics=metrics)
     app.state.feeds = service
     app.state.fetch_log = fetch_log
     app.state.metrics = metrics

@@ -13,8 +13,11 @@ and status — the token itself never is, in the record or in a log line.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
+from prometheus_client import Counter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sync.feeds.cache import RenderedFeed
@@ -71,7 +74,14 @@ def _serve(request: Request, feed: RenderedFeed, max_age: int) -> Response:
 _NAMES = ("if-none-match", "if-modified-since", "accept-encoding")
 
 
-_Raw = tuple[int, list[tuple[bytes, bytes]], bytes]
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """One answer as ASGI sends it, with the request counter of its status."""
+
+    start: dict[str, object]
+    body: dict[str, object]
+    status: int
+    counted: Counter
 
 
 class FeedsFromMemory:
@@ -80,8 +90,13 @@ class FeedsFromMemory:
     What the route would answer for a token the service answered within the recheck time
     (:meth:`~sync.feeds.service.FeedService.from_memory`), the same headers and bytes,
     without routing, a request object or a thread; anything else goes on to the app.
+    The answer to a feed, method and raw conditional headers (``If-None-Match``,
+    ``If-Modified-Since``, ``Accept-Encoding``) is made once — status, header list, body
+    and the request counter's child — and sent as it is to every request that repeats
+    them: a subscriber's 304 parses no header, formats no date and builds no list.
     It sits outside the access log, so these answers have no access-log line; the fetch
-    log and the request counter still count each one.
+    log and the request counter still count each one. Being outermost, it hands its
+    messages to the server alone, which only reads them, so they are shared.
     """
 
     def __init__(
@@ -92,44 +107,55 @@ class FeedsFromMemory:
         self.fetch_log = fetch_log
         self.metrics = metrics
         self.max_age = int(service.options.refresh.total_seconds())
-        self._headers: dict[tuple[str, bool, bool, str], _Raw] = {}
+        self._answers: dict[_AnswerKey, _Prepared] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope.get("path", "")
-        known = None
-        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
+        path = scope.get("path", "")
+        if (
+            scope["type"] == "http"
+            and path.startswith(_PREFIX)
+            and path.endswith(_SUFFIX)
+            and scope["method"] in _METHODS
+        ):
             secret = path[len(_PREFIX) : -len(_SUFFIX)]
-            if path.startswith(_PREFIX) and path.endswith(_SUFFIX) and "/" not in secret:
-                known = self.service.from_memory(secret)
-        if known is None or known.feed is None:
-            await self.app(scope, receive, send)
-            return
-        wanted = {k: v.decode("latin-1") for k, v in scope["headers"] if k in _CONDITIONAL}
-        status, raw, body = self._raw(scope["method"], wanted, known.feed)
-        await send({"type": "http.response.start", "status": status, "headers": raw})
-        await send({"type": "http.response.body", "body": body})
-        self.fetch_log.record(known.token_id, status)
-        self.metrics.feed_requests.labels(status=str(status)).inc()
+            known = None if "/" in secret else self.service.from_memory(secret)
+            if known is not None and known.feed is not None:
+                answer = self._prepared(scope, known.feed)
+                await send(answer.start)
+                await send(answer.body)
+                self.fetch_log.record(known.token_id, answer.status)
+                answer.counted.inc()
+                return
+        await self.app(scope, receive, send)
 
-    def _raw(self, method: str, wanted: dict[bytes, str], feed: RenderedFeed) -> _Raw:
-        """:func:`_reply` as ASGI wants it, made once per feed and kind of answer."""
-        gzipped = accepts_gzip(wanted.get(b"accept-encoding"))
-        stale_check = (wanted.get(b"if-none-match"), wanted.get(b"if-modified-since"))
-        fresh = not_modified(*stale_check, (feed.etag, feed.etag_gzip), feed.last_modified)
-        key = (feed.etag, fresh, gzipped, method)
-        known = self._headers.get(key)
+    def _prepared(self, scope: Scope, feed: RenderedFeed) -> _Prepared:
+        """:func:`_reply` as ASGI wants it, made once per feed, method and raw headers."""
+        sent = {name: value for name, value in scope["headers"] if name in _CONDITIONAL}
+        method: str = scope["method"]
+        conditions = tuple(sent.get(name) for name in _CONDITIONAL_ORDER)
+        key = (feed.etag, feed.last_modified, method, conditions)
+        known = self._answers.get(key)
         if known is None:
-            if len(self._headers) >= _HEADER_SETS:
-                self._headers.clear()
+            if len(self._answers) >= _HEADER_SETS:
+                self._answers.clear()
+            wanted = {name: value.decode("latin-1") for name, value in sent.items()}
             status, headers, body = _reply(method, wanted, feed, self.max_age)
             raw = [(k.lower().encode(), v.encode("latin-1")) for k, v in headers.items()]
-            known = self._headers[key] = (status, raw, body)
+            known = self._answers[key] = _Prepared(
+                start={"type": "http.response.start", "status": status, "headers": raw},
+                body={"type": "http.response.body", "body": body},
+                status=status,
+                counted=self.metrics.feed_requests.labels(status=str(status)),
+            )
         return known
 
 
 _PREFIX, _SUFFIX = "/feeds/", ".ics"
+_METHODS = frozenset({"GET", "HEAD"})
 _HEADER_SETS = 4096
-_CONDITIONAL = frozenset({b"if-none-match", b"if-modified-since", b"accept-encoding"})
+_CONDITIONAL_ORDER = (b"if-none-match", b"if-modified-since", b"accept-encoding")
+_CONDITIONAL = frozenset(_CONDITIONAL_ORDER)
+_AnswerKey = tuple[str, datetime, str, tuple[bytes | None, ...]]
 
 
 def _reply(

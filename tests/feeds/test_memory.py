@@ -7,18 +7,24 @@ are not the request's and are left out of the count.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from sqlalchemy import Engine, event
 
 from sync.clinics.directory import ClinicDirectory
-from sync.feeds.service import FeedOptions, FeedService
+from sync.feeds.cache import RenderedFeed
+from sync.feeds.service import FeedAnswer, FeedOptions, FeedService
 from sync.feeds.tokens import revoke_token
 from sync.store.database import session_scope
 from sync.web.app import create_app
+from sync.web.conditional import http_date
+from sync.web.feeds import FeedsFromMemory
+from sync.web.metrics import WebMetrics
 from sync.web.server import WebServer
 from tests.clinics import clinic_profile
 from tests.feeds.conftest import ClinicData, feed_settings
@@ -100,3 +106,85 @@ def test_a_revoked_token_is_not_answered_from_memory_once_rechecked(clinic: Clin
     assert feeds.answer(secret).feed is None
     feeds.options = FeedOptions(recheck_seconds=3600)
     assert feeds.from_memory(secret) is None, "a revoked token leaves memory"
+
+
+def _answers(url: str, path: str, cases: list[dict[str, str]]) -> list[tuple[object, ...]]:
+    """Status, headers (but the date and request id) and body of each case, GET and HEAD."""
+    seen: list[tuple[object, ...]] = []
+    with httpx.Client(base_url=url, headers={"Accept-Encoding": "identity"}) as http:
+        for method in ("GET", "HEAD"):
+            for headers in cases:
+                got = http.request(method, path, headers=headers)
+                kept = {k: v for k, v in got.headers.items() if k not in ("date", "x-request-id")}
+                seen.append((method, got.status_code, kept, got.content))
+    return seen
+
+
+def test_memory_gives_the_routes_very_answers_for_every_conditional_mix(
+    clinic: ClinicData,
+) -> None:
+    clinic.book("mn1", "2026-11-20", MN)
+    _, secret = clinic.issue("patient", "name:Jane Doe")
+    path = f"/feeds/{secret}.ics"
+    routed = create_app(feed_settings(feed_recheck_seconds=0), clinic.engine, clock=clinic.clock)
+    with WebServer(routed) as server, httpx.Client(base_url=server.url) as http:
+        plain = http.get(path, headers={"Accept-Encoding": "identity"}).headers
+        gzipped = http.get(path, headers={"Accept-Encoding": "gzip"}).headers
+        cases = [
+            {},
+            {"Accept-Encoding": "gzip"},
+            {"Accept-Encoding": "gzip;q=0"},
+            {"If-None-Match": plain["etag"]},
+            {"If-None-Match": f'W/{plain["etag"]}, "other"'},
+            {"If-None-Match": gzipped["etag"], "Accept-Encoding": "gzip"},
+            {"If-None-Match": '"other"', "If-Modified-Since": plain["last-modified"]},
+            {"If-Modified-Since": plain["last-modified"]},
+            {"If-Modified-Since": "Thu, 01 Jan 1970 00:00:00 GMT"},
+            {"If-Modified-Since": "not a date"},
+        ]
+        from_route = _answers(server.url, path, cases)
+    remembered = create_app(
+        feed_settings(feed_recheck_seconds=60), clinic.engine, clock=clinic.clock
+    )
+    with WebServer(remembered) as server:
+        _answers(server.url, path, cases[:1])  # the token is now known to the process
+        with queries(clinic.engine) as seen:
+            first, again = (_answers(server.url, path, cases) for _ in range(2))
+    assert seen == [], "answered from memory"
+    assert first == again == from_route
+    assert {status for _, status, _, _ in first} == {200, 304}
+
+
+def test_a_feed_with_the_same_bytes_and_a_later_date_is_answered_with_that_date(
+    clinic: ClinicData,
+) -> None:
+    _, secret = clinic.issue("clinic")
+    feeds = service(clinic, recheck=3600)
+    app = FeedsFromMemory(_no_app, service=feeds, fetch_log=_NoLog(), metrics=WebMetrics())
+    body = b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
+    dates = [datetime(2026, 11, 25, tzinfo=UTC), datetime(2026, 11, 26, tzinfo=UTC)]
+    for day in dates:
+        feed = RenderedFeed.of(body, day)
+        feeds.from_memory = lambda _secret, feed=feed: FeedAnswer(1, feed)  # type: ignore[method-assign]
+        sent = asyncio.run(_call(app, f"/feeds/{secret}.ics"))
+        assert dict(sent[0]["headers"])[b"last-modified"] == http_date(day).encode()
+
+
+class _NoLog:
+    def record(self, token_id: int | None, status: int) -> None:
+        pass
+
+
+async def _no_app(scope: Any, receive: Any, send: Any) -> None:
+    raise AssertionError("answered from memory, not by the app")
+
+
+async def _call(app: Any, path: str) -> list[dict[str, Any]]:
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": path, "headers": []}
+    await app(scope, None, send)
+    return sent
