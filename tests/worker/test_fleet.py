@@ -12,16 +12,19 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import Engine
 
 from sync.config import Settings
 from sync.emulator import EmulatorServer
+from sync.errors import SetupError
 from sync.policy_file import default_policy_text
 from sync.secrets import SecretBox, new_key
 from sync.sources.google.grants import save_service_account
+from sync.sources.port import CalendarSource as ProviderSource
+from sync.sources.router import CalendarRouter
 from sync.store.clinics import clinic_policy, set_clinic_policy
 from sync.store.database import make_engine, session_scope
 from sync.store.sources import CalendarSource, Provider, add_source, get_source
@@ -356,3 +359,24 @@ def test_a_turn_keeps_a_clinics_calendars_together_then_passes_to_the_next(
         turns.claimed([lease])
         order.append(clinic_of[lease.source_id])
     assert order == ["a", "a", "b", "b", "c", "c", "a"]
+
+
+def test_a_clinics_router_knows_its_own_calendars_only(store: Engine) -> None:
+    """A worker keeps a router per clinic: it remembers that clinic's calendars, not the
+    store's, and a calendar of another clinic is not routed."""
+    mine = add_calendars(store, 3, clinic="alpha", provider=Provider.ICS)
+    add_calendars(store, 5, clinic="beta", provider=Provider.ICS)
+    routed: list[str] = []
+
+    class _Source:
+        def get_calendar(self, calendar_id: str) -> str:
+            routed.append(calendar_id)
+            return calendar_id
+
+    alpha = clinic_profile(store, "alpha").id
+    router = CalendarRouter(store, alpha, {Provider.ICS: lambda: cast(ProviderSource, _Source())})
+    router.get_calendar("room0@alpha.example")
+    with pytest.raises(SetupError, match="not connected to this clinic"):
+        router.get_calendar("room0@beta.example")
+    assert routed == ["room0@alpha.example"]
+    assert len(router._providers) == len(mine)
