@@ -7,6 +7,7 @@ share the clinics).
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,7 +15,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+import httplib2
 import pytest
+from googleapiclient.discovery import Resource
 from sqlalchemy import Engine
 
 from sync.config import Settings
@@ -359,6 +362,42 @@ def test_a_turn_keeps_a_clinics_calendars_together_then_passes_to_the_next(
         turns.claimed([lease])
         order.append(clinic_of[lease.source_id])
     assert order == ["a", "a", "b", "b", "c", "c", "a"]
+
+
+def _alive(kind: type) -> int:
+    gc.collect()
+    return sum(1 for thing in gc.get_objects() if isinstance(thing, kind))
+
+
+def test_what_a_worker_keeps_does_not_grow_with_the_clinics_it_has_served(
+    store: Engine,
+    sqlite_url: str,
+    emulator: EmulatorServer,
+    service: Any,
+    new_calendar: Callable[..., str],
+) -> None:
+    """Services of 2 clinics kept (the LRU's bound); after 2 clinics and after 8, the same
+    transports (the 2 kept clinics', a thread's each) and the same Calendar service
+    objects: the process's one service for the endpoint, not one per clinic or thread."""
+    options = _options(sqlite_url, emulator, worker_threads=1, worker_clinics_cached=1)
+    worker = Worker(Fleet(_settings(sqlite_url, emulator), store), options)
+    sources: list[int] = []
+
+    def serve(first: int, last: int) -> tuple[int, int]:
+        for number in range(first, last):
+            calendar = new_calendar(f"Room {number}", "Europe/London")
+            _book(service, calendar, "Botox Jane Doe", 2)
+            sources.append(_connect(store, f"clinic-{number}", calendar, "Europe/London").id)
+        _wait_for(lambda: all(_polled(store, source) for source in sources))
+        return _alive(Resource), _alive(httplib2.Http)
+
+    service.calendars(), service.events(), service.calendarList()  # shared ones, built
+    before = _alive(Resource)
+    with running(worker):
+        resources, transports = serve(0, 2)
+        assert serve(2, 8) == (resources, transports)
+        assert len(worker.clinics) == 2
+    assert resources == before
 
 
 def test_a_clinics_router_knows_its_own_calendars_only(store: Engine) -> None:
