@@ -9,8 +9,14 @@ from typing import Any
 
 import pytest
 
+from sync.sources.google import discovery
 from sync.sources.google.client import SCOPES, CalendarClient, ClientConfig, GoogleAuth
-from sync.sources.google.discovery import BoundCollection, UnboundRequest, bound_service
+from sync.sources.google.discovery import (
+    _ENDPOINTS,
+    BoundCollection,
+    UnboundRequest,
+    bound_service,
+)
 from sync.sources.google.errors import CredentialsError
 
 
@@ -99,3 +105,13 @@ def test_a_request_of_the_shared_service_not_bound_to_a_client_is_refused() -> N
     root = bound_service("http://127.0.0.1:9/", None)._shared.root
     with pytest.raises(UnboundRequest, match="without a client's transport"):
         root.events().list(calendarId="primary").execute()
+
+
+def test_services_are_kept_for_a_few_endpoints_only() -> None:
+    """A process talks to one endpoint; one starting many emulators keeps the last few."""
+    endpoints = [f"http://127.0.0.1:{port}/" for port in range(20001, 20001 + 2 * _ENDPOINTS)]
+    first = bound_service(endpoints[0], None)
+    for endpoint in endpoints:
+        bound_service(endpoint, None)
+    assert len(discovery._services) == _ENDPOINTS
+    assert first.events().list(calendarId="primary").uri.startswith(endpoints[0])

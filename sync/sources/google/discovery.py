@@ -9,7 +9,8 @@ and google-api-python-client lets any request go through any ``httplib2.Http``
 (``request.execute(http=...)``: the documented way to share one service among threads,
 https://googleapis.github.io/google-api-python-client/docs/thread_safety.html).
 
-So the service and its collections are built once per endpoint, over a transport that
+So the service and its collections are built once per endpoint (the last few endpoints
+used are kept; a client keeps its own in use), over a transport that
 refuses every request, and a :class:`BoundService` (what
 :meth:`sync.sources.google.client.CalendarClient.service` gives) sets each request's
 ``http`` to the calling client's own, per-thread transport as the request is made. Making a
@@ -22,6 +23,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from cachetools import LRUCache
 from googleapiclient.discovery import build
 from googleapiclient.http import HttpRequest
 
@@ -68,7 +70,10 @@ class _Shared:
             return found
 
 
-_services: dict[str, _Shared] = {}
+_ENDPOINTS = 4
+"""Endpoints whose service is kept (a process talks to one; tests start emulators)."""
+
+_services: LRUCache[str, _Shared] = LRUCache(maxsize=_ENDPOINTS)
 _services_lock = threading.Lock()
 
 
