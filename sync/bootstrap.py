@@ -106,7 +106,7 @@ class Services:
         factories: dict[Provider, SourceFactory] = dict(self.others)
         if self.google_source is not None:
             factories[Provider.GOOGLE] = lambda: self.google
-        return CalendarRouter(self.engine, factories)
+        return CalendarRouter(self.engine, self.clinic.id, factories)
 
     def close(self) -> None:
         """Close provider connections and the database pool."""

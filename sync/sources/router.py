@@ -2,9 +2,11 @@
 
 The pull, detection and flags speak to a single :class:`~sync.sources.port.CalendarSource`
 and never ask which provider a calendar lives on. :class:`CalendarRouter` is that source:
-it looks up each calendar's provider in the store (Google, CalDAV or a read-only .ics
-URL) and hands the call to that provider's source, opened on first use — a clinic that
-connected no CalDAV account never needs CalDAV credentials.
+it looks up each calendar's provider among the clinic's calendars in the store (Google,
+CalDAV or a read-only .ics URL) and hands the call to that provider's source, opened on
+first use — a clinic that connected no CalDAV account never needs CalDAV credentials.
+What it remembers is the clinic's own calendars, never the store's: a worker keeps a router
+for each clinic it serves.
 """
 
 from __future__ import annotations
@@ -31,8 +33,11 @@ SourceFactory = Callable[[], CalendarSource]
 class CalendarRouter:
     """Routes each call to the source of the provider the calendar belongs to."""
 
-    def __init__(self, engine: Engine, factories: Mapping[Provider, SourceFactory]) -> None:
+    def __init__(
+        self, engine: Engine, clinic_id: int, factories: Mapping[Provider, SourceFactory]
+    ) -> None:
         self._engine = engine
+        self._clinic_id = clinic_id
         self._factories = dict(factories)
         self._opened: dict[Provider, CalendarSource] = {}
         self._providers: dict[str, Provider] = {}
@@ -92,4 +97,5 @@ class CalendarRouter:
 
     def _known_calendars(self) -> dict[str, Provider]:
         with session_scope(self._engine) as session:
-            return {s.external_id: s.provider for s in list_sources(session)}
+            sources = list_sources(session, self._clinic_id)
+            return {s.external_id: s.provider for s in sources}

@@ -7,21 +7,27 @@ share the clinics).
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
+import httplib2
 import pytest
+from googleapiclient.discovery import Resource
 from sqlalchemy import Engine
 
 from sync.config import Settings
 from sync.emulator import EmulatorServer
+from sync.errors import SetupError
 from sync.policy_file import default_policy_text
 from sync.secrets import SecretBox, new_key
 from sync.sources.google.grants import save_service_account
+from sync.sources.port import CalendarSource as ProviderSource
+from sync.sources.router import CalendarRouter
 from sync.store.clinics import clinic_policy, set_clinic_policy
 from sync.store.database import make_engine, session_scope
 from sync.store.sources import CalendarSource, Provider, add_source, get_source
@@ -361,3 +367,60 @@ def test_a_turn_keeps_a_clinics_calendars_together_then_passes_to_the_next(
         turns.claimed([lease])
         order.append(clinic_of[lease.source_id])
     assert order == ["a", "a", "b", "b", "c", "c", "a"]
+
+
+def _alive(kind: type) -> int:
+    gc.collect()
+    return sum(1 for thing in gc.get_objects() if isinstance(thing, kind))
+
+
+def test_what_a_worker_keeps_does_not_grow_with_the_clinics_it_has_served(
+    store: Engine,
+    sqlite_url: str,
+    emulator: EmulatorServer,
+    service: Any,
+    new_calendar: Callable[..., str],
+) -> None:
+    """Services of 2 clinics kept (the LRU's bound); after 2 clinics and after 8, the same
+    transports (the 2 kept clinics', a thread's each) and the same Calendar service
+    objects: the process's one service for the endpoint, not one per clinic or thread."""
+    options = _options(sqlite_url, emulator, worker_threads=1, worker_clinics_cached=1)
+    worker = Worker(Fleet(_settings(sqlite_url, emulator), store), options)
+    sources: list[int] = []
+
+    def serve(first: int, last: int) -> tuple[int, int]:
+        for number in range(first, last):
+            calendar = new_calendar(f"Room {number}", "Europe/London")
+            _book(service, calendar, "Botox Jane Doe", 2)
+            sources.append(_connect(store, f"clinic-{number}", calendar, "Europe/London").id)
+        _wait_for(lambda: all(_polled(store, source) for source in sources))
+        return _alive(Resource), _alive(httplib2.Http)
+
+    service.calendars(), service.events(), service.calendarList()  # shared ones, built
+    before = _alive(Resource)
+    with running(worker):
+        resources, transports = serve(0, 2)
+        assert serve(2, 8) == (resources, transports)
+        assert len(worker.clinics) == 2
+    assert resources == before
+
+
+def test_a_clinics_router_knows_its_own_calendars_only(store: Engine) -> None:
+    """A worker keeps a router per clinic: it remembers that clinic's calendars, not the
+    store's, and a calendar of another clinic is not routed."""
+    mine = add_calendars(store, 3, clinic="alpha", provider=Provider.ICS)
+    add_calendars(store, 5, clinic="beta", provider=Provider.ICS)
+    routed: list[str] = []
+
+    class _Source:
+        def get_calendar(self, calendar_id: str) -> str:
+            routed.append(calendar_id)
+            return calendar_id
+
+    alpha = clinic_profile(store, "alpha").id
+    router = CalendarRouter(store, alpha, {Provider.ICS: lambda: cast(ProviderSource, _Source())})
+    router.get_calendar("room0@alpha.example")
+    with pytest.raises(SetupError, match="not connected to this clinic"):
+        router.get_calendar("room0@beta.example")
+    assert routed == ["room0@alpha.example"]
+    assert len(router._providers) == len(mine)

@@ -11,10 +11,11 @@
   ``subject`` for domain-wide delegation; ``none`` sends no credentials (the emulator).
 - httplib2 is not thread-safe
   (https://googleapis.github.io/google-api-python-client/docs/thread_safety.html): each
-  thread gets its own ``Http`` and its own service object.
-- A resource collection (``service.events()``) is built anew on every call: eleven methods,
-  each with its docstring rendered from the discovery schemas — half the CPU of an idle
-  poll of 50 calendars. Each thread keeps the collections it used (:meth:`resource`).
+  thread gets its own ``Http``. The service object and its collections are the process's,
+  one per endpoint (:mod:`sync.sources.google.discovery`): each request made through
+  :meth:`CalendarClient.service` or :meth:`CalendarClient.resource` is bound to the calling
+  thread's ``Http`` of this client, so a client costs its transports, not a parsed
+  discovery document (about 1 MB) per thread.
 - ``new_batch_http_request()`` posts to Google's batch URL whatever the endpoint, so batches
   are built with ``batch_uri`` derived from the endpoint
   (https://developers.google.com/calendar/api/guides/batch).
@@ -43,9 +44,9 @@ from google.auth.exceptions import GoogleAuthError
 from google.oauth2 import credentials as user_credentials
 from google.oauth2 import service_account
 from google_auth_httplib2 import AuthorizedHttp  # type: ignore[import-untyped]
-from googleapiclient.discovery import build
 from googleapiclient.http import BatchHttpRequest
 
+from sync.sources.google.discovery import BoundCollection, BoundService, bound_service
 from sync.sources.google.errors import CredentialsError
 from sync.worker.budget import RequestBudget
 
@@ -93,7 +94,7 @@ def batch_uri_for(endpoint: str) -> str:
 
 
 class CalendarClient:
-    """Per-thread Calendar v3 service objects over one set of credentials."""
+    """The Calendar v3 service over one set of credentials, a transport per thread."""
 
     def __init__(self, config: ClientConfig, credentials: Any | None = None) -> None:
         """``credentials`` (a stored grant, already loaded) win over the configured file."""
@@ -122,23 +123,18 @@ class CalendarClient:
         """Where this client's batch requests go."""
         return batch_uri_for(self.config.endpoint)
 
-    def service(self) -> Any:
-        """The calendar service of the calling thread (built on first use)."""
-        service = getattr(self._local, "service", None)
+    def service(self) -> BoundService:
+        """The shared calendar service, its requests sent through the calling thread's
+        transport of this client (opened on first use)."""
+        service: BoundService | None = getattr(self._local, "service", None)
         if service is None:
-            service = self._build()
-            self._local.service = service
+            service = self._local.service = bound_service(self.config.endpoint, self._open())
         return service
 
-    def resource(self, name: str) -> Any:
-        """The calling thread's ``name`` collection (``events``, ``calendarList``…), built once."""
-        resources: dict[str, Any] | None = getattr(self._local, "resources", None)
-        if resources is None:
-            resources = self._local.resources = {}
-        found = resources.get(name)
-        if found is None:
-            found = resources[name] = getattr(self.service(), name)()
-        return found
+    def resource(self, name: str) -> BoundCollection:
+        """The ``name`` collection (``events``, ``calendarList``…) for the calling thread."""
+        collection: BoundCollection = getattr(self.service(), name)()
+        return collection
 
     def new_batch(self, callback: Callable[..., None] | None = None) -> BatchHttpRequest:
         """An empty batch request posted to the endpoint's own batch URL."""
@@ -148,21 +144,14 @@ class CalendarClient:
         """Close every connection any thread opened."""
         with self._lock:
             opened, self._opened = self._opened, []
-        for service in opened:
-            service.close()
+        for http in opened:
+            http.close()
 
-    def _build(self) -> Any:
-        service = build(
-            "calendar",
-            "v3",
-            http=self._http(),
-            static_discovery=True,
-            client_options={"api_endpoint": self.config.endpoint},
-            cache_discovery=False,
-        )
+    def _open(self) -> Any:
+        http = self._http()
         with self._lock:
-            self._opened.append(service)
-        return service
+            self._opened.append(http)
+        return http
 
     def _http(self) -> Any:
         http: Any = httplib2.Http(timeout=int(self.config.timeout))

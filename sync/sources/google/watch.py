@@ -49,7 +49,7 @@ class CalendarWatch:
             "token": token,
             "expiration": str(_ms(expires_at)),
         }
-        request = self.client.service().events().watch(calendarId=calendar_id, body=body)
+        request = self.client.resource("events").watch(calendarId=calendar_id, body=body)
         answer = self._execute(request, f"watching calendar {calendar_id}")
         granted = answer.get("expiration")
         return OpenedChannel(
@@ -61,7 +61,7 @@ class CalendarWatch:
     def stop(self, channel_id: str, resource_id: str) -> bool:
         """Stop a channel; ``False`` when Google no longer knew it (expired or stopped)."""
         body = {"id": channel_id, "resourceId": resource_id}
-        request = self.client.service().channels().stop(body=body)
+        request = self.client.resource("channels").stop(body=body)
         try:
             self._execute(request, f"stopping push channel {channel_id}")
         except CalendarNotFound:

@@ -63,7 +63,7 @@ def _router(context: AdminContext, clinic: ClinicProfile) -> CalendarRouter:
         return google_source(settings, clinic, engine=engine)
 
     others = other_sources(settings, engine, clinic)
-    return CalendarRouter(engine, {Provider.GOOGLE: google, **others})
+    return CalendarRouter(engine, clinic.id, {Provider.GOOGLE: google, **others})
 
 
 def _apply(
