@@ -36,7 +36,11 @@ def since(now: datetime) -> Clock:
 
 
 class _Forward:
-    """Stamps that only move forward: each later than the one before."""
+    """Stamps that never go back: each at least the one before.
+
+    A tie is left a tie: the trail breaks it by id, which is the order records were
+    made, and a stamp pushed past its clock would sort after what another writer (the web
+    app, on the same clock) records at that same moment."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -44,8 +48,8 @@ class _Forward:
 
     def next(self, candidate: datetime) -> datetime:
         with self._lock:
-            if self._last is not None and candidate <= self._last:
-                candidate = self._last + timedelta(microseconds=1)
+            if self._last is not None and candidate < self._last:
+                candidate = self._last
             self._last = candidate
             return candidate
 

@@ -139,7 +139,10 @@ def seed_conflict(
     smith, room = calendars
     insert(smith, "Microneedling Jane Doe", "2030-01-10T10:00:00+00:00", attendees=PATIENT)
     botox = insert(room, title, "2030-01-17T10:00:00+00:00", attendees=PATIENT)
-    run_clinic_pass(services, now=NOW)
+    # The pass stamps its records on the app's frozen clock, as a worker and the web app
+    # share the wall clock: otherwise its records, stamped NOW plus the pass's own time,
+    # would sort after what an admin does at NOW.
+    run_clinic_pass(services, now=NOW, clock=lambda: NOW)
     with session_scope(services.engine) as session:
         [conflict] = list_conflicts(session, 1)
     return Seeded(conflict.facts.public_id, room, botox["id"])

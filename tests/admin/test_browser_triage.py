@@ -50,7 +50,7 @@ def _seed(services: Services, insert: Callable[..., Json], calendars: tuple[str,
         insert(room, f"Botox - {name}", f"2030-01-{day + 2:02d}T11:15:00+00:00")
     insert(smith, "Microneedling Old Past", "2029-12-20T09:00:00+00:00")
     insert(smith, "Botox Old Past", "2029-12-24T09:00:00+00:00")
-    run_clinic_pass(services, now=NOW)
+    run_clinic_pass(services, now=NOW, clock=lambda: NOW)
 
 
 @pytest.mark.parametrize(("size", "width", "height"), SIZES, ids=[s[0] for s in SIZES])
@@ -106,7 +106,7 @@ def test_a_hostile_title_renders_inert_on_the_home_and_the_conflict_page(
     smith, room = calendars
     insert(smith, "Microneedling Jane Doe", "2030-01-10T10:00:00+00:00", attendees=PATIENT)
     insert(room, HOSTILE, "2030-01-17T10:00:00+00:00", attendees=PATIENT)
-    run_clinic_pass(services, now=NOW)
+    run_clinic_pass(services, now=NOW, clock=lambda: NOW)
     page = _open_home(browser, server, AUDITOR, 390, 844)
     assert page.locator("table.triage tbody tr").count() == 1
     assert page.locator("main img, main script").count() == 0

@@ -48,7 +48,7 @@ def _seed_three(
     insert(smith, "Botox 20u - Tom Begum", "2030-01-12T15:30:00+00:00")
     insert(room, "Microneedling Ann Lee", "2029-12-20T09:00:00+00:00")
     insert(room, "Botox Ann Lee", "2029-12-27T09:00:00+00:00")
-    run_clinic_pass(services, now=NOW)
+    run_clinic_pass(services, now=NOW, clock=lambda: NOW)
 
 
 def test_home_lists_upcoming_conflicts_soonest_appointment_first_without_past_bookings(
@@ -101,7 +101,7 @@ def test_a_row_says_when_where_who_the_gap_the_eligible_day_and_links_to_google_
     smith, room = calendars
     insert(smith, "Microneedling Jane Doe", "2030-01-10T10:00:00+00:00", attendees=PATIENT)
     botox = insert(room, "Botox Jane Doe", "2030-01-17T10:00:00+00:00", attendees=PATIENT)
-    run_clinic_pass(services, now=NOW)
+    run_clinic_pass(services, now=NOW, clock=lambda: NOW)
     clinic_profile(engine, time_zone="America/New_York")  # the clinic reads its own time
     sign_in(web, ADMIN)
     page = web.get("/admin/").text
@@ -134,7 +134,7 @@ def test_the_emulator_gives_each_event_the_htmlLink_google_does_and_the_store_ke
     )
     [eid] = parse_qs(parsed.query)["eid"]
     assert base64.urlsafe_b64decode(eid + "=" * (-len(eid) % 4)).decode() == f"{botox['id']} {room}"
-    run_clinic_pass(services, now=NOW)
+    run_clinic_pass(services, now=NOW, clock=lambda: NOW)
     with api(server, accounts.auditor_token) as http:
         [item] = http.get("/api/v1/conflicts").json()["items"]
     assert item["later"]["html_link"] == link
