@@ -118,13 +118,17 @@ class TitleNames:
     """Reads titles (categories and patient name) with one matcher, remembering them.
 
     A clinic's titles repeat (every instance of a recurring booking, a patient's
-    regular treatment), so one reader per assessment saves most of the matching.
+    regular treatment), so one reader per assessment saves most of the matching. Its
+    patients' names repeat more than its titles do ("Botox - Jane Doe", "Jane Doe
+    review"): each name, as written and as compared, is held once (at 100k bookings,
+    66k titles name 100 people).
     """
 
     def __init__(self, matcher: Matcher) -> None:
         self._matcher = matcher
         self._reader = TitleReader(matcher)
         self._seen: dict[str, TitleReading] = {}
+        self._names: dict[str, str] = {}
 
     def __call__(self, summary: str) -> tuple[str | None, str | None]:
         """The patient's name in ``summary`` as written, and as names compare."""
@@ -136,8 +140,16 @@ class TitleNames:
         try:
             return self._seen[summary]
         except KeyError:
-            reading = self._seen[summary] = self._reader.read(summary)
+            reading = self._reader.read(summary)
+            if reading.name is not None:
+                reading = reading._replace(
+                    name=self._one_name(reading.name), name_key=self._one_name(reading.name_key)
+                )
+            self._seen[summary] = reading
             return reading
+
+    def _one_name(self, name: str | None) -> str | None:
+        return None if name is None else self._names.setdefault(name, name)
 
     def categories(self, booking: Booking) -> frozenset[str]:
         """A booking's categories (:meth:`Matcher.categories`), its title read only once.
