@@ -226,7 +226,8 @@ def link(items: Iterable[ReadBooking], *, ambiguous: Collection[str] = ()) -> Li
     for index, entry in enumerate(entries):
         if index not in unlinked:
             groups[sets.find(index)].append(entry)
-    built = sorted((_group(members) for members in groups.values()), key=_patient_key)
+    del sets  # each patient's list goes as soon as its group holds the bookings
+    built = sorted((_group(groups.pop(root)) for root in list(groups)), key=_patient_key)
     left = [entries[index] for index in sorted(unlinked)]
     return Linking(built, shared, left)
 
@@ -285,7 +286,7 @@ def _group(members: list[ReadBooking]) -> PatientGroup:
     members.sort(key=lambda entry: (entry.booking.day, entry.booking.id))
     idents = [entry.identity for entry in members]
     ids = frozenset(i.patient_id for i in idents if i.patient_id) or _NONE
-    emails = frozenset(email for i in idents for email in i.emails) or _NONE
+    emails = _all_emails(idents)
     names = Counter(i.name for i in idents if i.name)
     name = min(names, key=lambda n: (-names[n], n)) if names else None
     if ids:
@@ -296,6 +297,14 @@ def _group(members: list[ReadBooking]) -> PatientGroup:
         key = PatientKey(MatchKind.NAME, min(i.name_key or "" for i in idents))
     patient = Patient(key=key, name=name, ids=ids, emails=emails)
     return PatientGroup(patient=patient, members=tuple(members))
+
+
+def _all_emails(idents: Sequence[Identity]) -> frozenset[str]:
+    """Every e-mail of ``idents``: most patients' bookings carry one set, kept as it is."""
+    found = {i.emails for i in idents if i.emails}
+    if len(found) == 1:
+        return found.pop()
+    return frozenset(email for emails in found for email in emails) or _NONE
 
 
 class _DisjointSets:
