@@ -16,6 +16,7 @@ from rules.conflicts import detect_conflicts
 from rules.eligibility import DEFAULT_FEED_HORIZON_DAYS, find_eligibility
 from rules.model import AmbiguousName, Booking, Conflict, Eligibility, Policy, Skip
 from rules.patients import (
+    Identity,
     IdentityOptions,
     PatientGroup,
     ReadBooking,
@@ -70,12 +71,15 @@ def read_bookings(
     kept: list[ReadBooking] = []
     skipped: list[Skip] = []
     titles = titles or TitleNames(matcher)
+    # A patient's bookings mostly say the same about them: one object for each identity.
+    identities: dict[Identity, Identity] = {}
     for booking in bookings:
         if not scope.covers(booking.day):
             continue
+        identity = identify(booking, titles, options)
         read = ReadBooking(
             booking=booking,
-            identity=identify(booking, titles, options),
+            identity=identities.setdefault(identity, identity),
             categories=titles.categories(booking),
         )
         reason = _reason_to_leave_out(read)

@@ -11,7 +11,7 @@ from rules.assess import Scope
 from rules.patients import IdentityOptions
 from sync.errors import ExportError
 from sync.policy_file import load_policy
-from sync.usecases.audit import audit_exports
+from sync.usecases.audit import audit_exports, read_exports
 from sync.usecases.report import render_json
 
 ROOT = Path(__file__).parents[2]
@@ -65,3 +65,15 @@ def test_an_address_of_a_calendar_read_in_another_process_names_no_patient(
 def test_a_missing_file_is_an_input_error_in_parallel_too(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="cannot be read"):
         report([*EXPORTS, tmp_path / "gone.ics"], workers=2)
+
+
+def test_files_read_in_different_processes_share_their_equal_values(tmp_path: Path) -> None:
+    # Memory, not results: a patient seen by two practitioners has one title, day and guest.
+    event = "DTSTART:20261110T100000Z\nSUMMARY:Botox - Jane Doe\nATTENDEE:mailto:jd@example.com"
+    paths = [_calendar(tmp_path / f"{name}.ics", f"Dr {name}", event) for name in "ab"]
+    window = (date(2026, 6, 1), date(2027, 6, 1))
+    exports, _ = read_exports(paths, window, workers=2)
+    first, second = (export.bookings[0] for export in exports)
+    assert first.summary is second.summary
+    assert first.day is second.day
+    assert first.attendees is second.attendees
