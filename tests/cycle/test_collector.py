@@ -88,6 +88,14 @@ def default_threshold() -> Iterator[int]:
     gc.set_threshold(*before)
 
 
+@pytest.fixture
+def calendar(engine: Engine, new_calendar: Callable[..., str]) -> str:
+    """A new emulated calendar, connected to the store's clinic."""
+    made = new_calendar()
+    connect(engine, made)
+    return made
+
+
 def _pull(engine: Engine, source: GoogleCalendarSource) -> None:
     reader = BookingReader(Matcher(load_policy()))
     (pulled,) = pull_clinic(engine, source, reader, "default", now=NOW).calendars
@@ -106,13 +114,11 @@ def _many_events(
 def test_a_first_sync_of_many_events_is_stored_with_fewer_collections(
     engine: Engine,
     source: GoogleCalendarSource,
-    new_calendar: Callable[..., str],
+    calendar: str,
     insert: Callable[..., Json],
     monkeypatch: pytest.MonkeyPatch,
     default_threshold: int,
 ) -> None:
-    calendar = new_calendar()
-    connect(engine, calendar)
     _many_events(calendar, insert, monkeypatch)
     spy = _Spy(monkeypatch, source)
     _pull(engine, source)
@@ -123,14 +129,12 @@ def test_a_first_sync_of_many_events_is_stored_with_fewer_collections(
 def test_a_small_first_sync_keeps_the_default(
     engine: Engine,
     source: GoogleCalendarSource,
-    new_calendar: Callable[..., str],
+    calendar: str,
     insert: Callable[..., Json],
     monkeypatch: pytest.MonkeyPatch,
     default_threshold: int,
 ) -> None:
     """A fleet's many small calendars: a raise held for each would be held all the time."""
-    calendar = new_calendar()
-    connect(engine, calendar)
     insert(calendar, "Botox Jane Doe", "2030-01-10T10:00:00+00:00")
     spy = _Spy(monkeypatch, source)
     _pull(engine, source)
@@ -140,13 +144,11 @@ def test_a_small_first_sync_keeps_the_default(
 def test_a_pull_of_a_few_changes_keeps_the_default(
     engine: Engine,
     source: GoogleCalendarSource,
-    new_calendar: Callable[..., str],
+    calendar: str,
     insert: Callable[..., Json],
     monkeypatch: pytest.MonkeyPatch,
     default_threshold: int,
 ) -> None:
-    calendar = new_calendar()
-    connect(engine, calendar)
     insert(calendar, "Botox Jane Doe", "2030-01-10T10:00:00+00:00")
     _pull(engine, source)
     insert(calendar, "Dysport Jane Doe", "2030-01-11T10:00:00+00:00")
@@ -159,13 +161,11 @@ def test_a_large_relisting_after_410_is_stored_with_fewer_collections(
     engine: Engine,
     emulator: EmulatorServer,
     source: GoogleCalendarSource,
-    new_calendar: Callable[..., str],
+    calendar: str,
     insert: Callable[..., Json],
     monkeypatch: pytest.MonkeyPatch,
     default_threshold: int,
 ) -> None:
-    calendar = new_calendar()
-    connect(engine, calendar)
     _many_events(calendar, insert, monkeypatch)
     _pull(engine, source)
     emulator.expire_sync_tokens()
@@ -179,13 +179,11 @@ def test_a_large_relisting_after_410_is_stored_with_fewer_collections(
 def test_an_incremental_pull_of_many_events_is_stored_with_fewer_collections(
     engine: Engine,
     source: GoogleCalendarSource,
-    new_calendar: Callable[..., str],
+    calendar: str,
     insert: Callable[..., Json],
     monkeypatch: pytest.MonkeyPatch,
     default_threshold: int,
 ) -> None:
-    calendar = new_calendar()
-    connect(engine, calendar)
     _pull(engine, source)
     _many_events(calendar, insert, monkeypatch)
     spy = _Spy(monkeypatch, source)
