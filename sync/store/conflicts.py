@@ -38,6 +38,7 @@ __all__ = [
     "BookingCopy",
     "ConflictFacts",
     "ConflictState",
+    "ReadCopy",
     "StoredConflict",
     "conflicts_by_public_id",
     "conflicts_touching",
@@ -83,7 +84,9 @@ class BookingCopy:
     Detection reads the booking of every copy and a flag's stored state its properties;
     only the copies a flag is written to read the rest of the event. So the event is made
     from the stored row when first asked for: about 3 µs a copy, over every copy of a
-    clinic on a full re-check, for the few a flag write concerns.
+    clinic on a full re-check, for the few a flag write concerns. A copy made from fewer
+    columns than a row (``row`` is ``None``: the stream of a full re-check, which reads
+    only what detection needs) has no event: :func:`copies_by_row` reads it whole.
     """
 
     row_id: int
@@ -101,6 +104,8 @@ class BookingCopy:
         """The stored event, with its provider extras (made once)."""
         event = self._event
         if event is None:
+            if self.row is None:
+                raise LookupError(f"booking row {self.row_id} was read without its event")
             event = event_from_row(self.row, booking=self.booking)
             object.__setattr__(self, "_event", event)  # frozen: set once, on first use
         return event
@@ -159,17 +164,53 @@ def load_copies(
     return [_copy(record(row)) for row in result]
 
 
-def copies_by_row(session: Session, row_ids: Collection[int]) -> dict[int, BookingCopy]:
-    """The copies stored under ``row_ids`` (live or deleted), by row id."""
+@dataclass(frozen=True, slots=True)
+class ReadCopy:
+    """A copy as it was read, with the row's revision then: still the stored copy while the
+    row's revision is the same (every change of a booking's content, its deletion and its
+    revival bump it: :mod:`sync.store.bookings`)."""
+
+    revision: int
+    copy: BookingCopy
+
+
+def copies_by_row(
+    session: Session, row_ids: Collection[int], *, read: Mapping[int, ReadCopy] | None = None
+) -> dict[int, BookingCopy]:
+    """The copies stored under ``row_ids`` (live or deleted), by row id.
+
+    ``read``: copies of some of these rows read before; those whose row has not changed
+    since are returned as they were (its revision is all that is read of such a row), the
+    others read afresh.
+    """
     found: dict[int, BookingCopy] = {}
+    wanted = set(row_ids)
+    if read:
+        found = _unchanged(session, [row for row in wanted if row in read], read)
+        wanted -= found.keys()
     table = BookingRow.__table__  # type: ignore[attr-defined]
     columns = _copy_columns()
-    for chunk in chunked(sorted(row_ids)):
+    for chunk in chunked(sorted(wanted)):
         query = sql_select(*columns).where(table.c.id.in_(chunk))  # plain rows: see load_copies
         result = session.execute(query)
         record = plain_records(result)
         rows = result.all()  # one fetch of the chunk, not a row at a time
         found.update((copy.row_id, copy) for copy in (_copy(record(row)) for row in rows))
+    return found
+
+
+def _unchanged(
+    session: Session, row_ids: list[int], read: Mapping[int, ReadCopy]
+) -> dict[int, BookingCopy]:
+    """The copies of ``read`` among ``row_ids`` whose rows still have the revision read."""
+    table = BookingRow.__table__  # type: ignore[attr-defined]
+    found: dict[int, BookingCopy] = {}
+    for chunk in chunked(sorted(row_ids)):
+        query = sql_select(table.c.id, table.c.revision).where(table.c.id.in_(chunk))
+        for row_id, revision in session.execute(query).all():
+            was = read[row_id]
+            if was.revision == revision:
+                found[row_id] = was.copy
     return found
 
 

@@ -326,6 +326,7 @@ def _parts(
             rows=rows,
             ambiguous=parts.ambiguous,
             titles=parts.titles,
+            read=parts.take(rows),
         )
 
 

@@ -41,6 +41,7 @@ from sync.store.conflicts import (
     BookingCopy,
     ConflictFacts,
     ConflictState,
+    ReadCopy,
     StoredConflict,
     conflicts_by_public_id,
     conflicts_touching,
@@ -131,12 +132,14 @@ def load_part(
     rows: Collection[int],
     ambiguous: Collection[str] = (),
     titles: TitleNames | None = None,
+    read: Mapping[int, ReadCopy] | None = None,
 ) -> tuple[Detection, list[StoredConflict]]:
     """Run detection over ``rows``, a part of the clinic closed like a change's reach
     (:mod:`sync.usecases.affected`, :mod:`sync.usecases.partition`), with the stored conflicts
     to reconcile: those about a booking it read, and those it detected, in any state.
-    ``titles``: titles already read with ``reader``'s matcher, shared between parts."""
-    copies = copies_by_row(session, rows).values()
+    ``titles``: titles already read with ``reader``'s matcher, shared between parts;
+    ``read``: copies of some of the rows read before (those unchanged since are used)."""
+    copies = copies_by_row(session, rows, read=read).values()
     detection = detect(copies, policy, reader, scope, ambiguous=ambiguous, titles=titles)
     stored = {c.id: c for c in conflicts_touching(session, clinic_id, rows)}
     found = conflicts_by_public_id(session, clinic_id, detection.conflicts.keys())

@@ -53,6 +53,7 @@ from sync.store.conflicts import (
     BookingCopy,
     ConflictState,
     StoredConflict,
+    copies_by_row,
     lock_conflicts,
     update_conflict_if,
 )
@@ -285,7 +286,7 @@ def apply_flags(
     """
     tally = FlagTally()
     skipped: list[tuple[FlagTarget, str]] = []
-    for target in targets:
+    for target in _with_events(engine, targets):
         reason = _reason_to_skip(target, options)
         if reason is not None:
             skipped.append((target, reason))
@@ -299,6 +300,21 @@ def apply_flags(
         tally.requests += writer.requests
     _record_skips(engine, clinic_id, skipped, options=options, known=known)
     return tally
+
+
+def _with_events(engine: Engine, targets: Sequence[FlagTarget]) -> Sequence[FlagTarget]:
+    """``targets`` with copies that hold their stored event: a full re-check reads the
+    copies it detects over without it (:class:`~sync.store.conflicts.BookingCopy`)."""
+    lean = {target.copy.row_id for target in targets if target.copy.row is None}
+    if not lean:
+        return targets
+    with session_scope(engine) as session:
+        whole = copies_by_row(session, lean)
+    return [
+        target if target.copy.row is not None else replace(target, copy=whole[target.copy.row_id])
+        for target in targets
+        if target.copy.row is not None or target.copy.row_id in whole
+    ]
 
 
 def _reason_to_skip(target: FlagTarget, options: FlagOptions) -> str | None:

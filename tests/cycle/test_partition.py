@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 from rules.patients import name_key
 from sync.store.conflicts import copies_by_row
 from sync.store.database import session_scope
+from sync.usecases.detect import load_part
 from sync.usecases.partition import partition_clinic
 from tests.cycle.test_incremental import booking
 from tests.cycle.twins import Twins
@@ -59,3 +60,27 @@ def test_small_parts_are_batched_up_to_the_size_asked(engine: Engine) -> None:
         twins.put(booking(f"b{n}", f"Hydrafacial Person {chr(65 + n)}x", n))
     parts, _ = _parts(twins, batch_rows=3)
     assert [len(part) for part in parts] == [3, 3, 1]
+
+
+def test_a_batch_reads_again_what_changed_since_the_stream_and_keeps_the_rest(
+    engine: Engine,
+) -> None:
+    """The stream's copies stand for their rows only while those rows are unchanged."""
+    twins = Twins(engine)
+    twins.put(booking("mn", "Microneedling Ann Lee", 2))
+    twins.put(booking("tox", "Hydrafacial Ann Lee", 9, calendar="room"))
+    with session_scope(twins.engine) as session:
+        parts = partition_clinic(session, twins.full.id, twins.reader, twins.scope)
+    [rows] = parts.batches
+    read = parts.take(rows)
+    assert set(read) == set(rows)
+    assert not parts.take(rows)  # handed over once
+    twins.put(booking("tox", "Botox Ann Lee", 9, calendar="room"))  # after the stream
+    with session_scope(twins.engine) as session:
+        detection, _ = load_part(
+            session, twins.full.id, *twins._rules, rows=rows, read=read, titles=parts.titles
+        )
+    by_id = {copy.booking.id: copy for copy in detection.chosen.values()}
+    assert by_id["tox"].booking.summary == "Botox Ann Lee"  # read again
+    assert by_id["mn"] is read[by_id["mn"].row_id].copy  # unchanged: the stream's copy
+    assert [(c.earlier.id, c.later.id) for c in detection.assessment.conflicts] == [("mn", "tox")]

@@ -116,6 +116,7 @@ class Twins:
                         rows=rows,
                         ambiguous=parts.ambiguous,
                         titles=parts.titles,
+                        read=parts.take(rows),
                     )
                     for rows in parts.batches
                 )
