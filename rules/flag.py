@@ -33,6 +33,7 @@ __all__ = [
     "PREVIOUS_COLOR_PROPERTY",
     "EventFlagState",
     "FlagPatch",
+    "carries_flag",
     "conflict_id",
     "flag_patch",
     "flag_safe_lines",
@@ -228,7 +229,13 @@ class EventFlagState:
 
     @property
     def flagged(self) -> bool:
-        return FLAG_BEGIN in self.description or any(k in self.private for k in _OUR_PROPERTIES)
+        return carries_flag(self.description, self.private)
+
+
+def carries_flag(description: str, private: Mapping[str, str]) -> bool:
+    """Whether an event with this description and these private properties carries any of
+    a flag's parts (:attr:`EventFlagState.flagged`, asked of every booking a pass reads)."""
+    return FLAG_BEGIN in description or any(key in private for key in _OUR_PROPERTIES)
 
 
 @dataclass(frozen=True, slots=True)

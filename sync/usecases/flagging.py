@@ -39,6 +39,7 @@ from rules.flag import (
     FLAG_HASH_PROPERTY,
     EventFlagState,
     FlagPatch,
+    carries_flag,
     conflict_id,
     flag_patch,
     render_flag,
@@ -181,7 +182,11 @@ def plan_flags(
     for stored, conflict in active:
         if stored.state.wants_flag:
             wanted.setdefault(conflict.later.id, []).append((stored, conflict))
-    flagged = {bid for bid, c in detection.chosen.items() if _stored_state(c, options).flagged}
+    flagged = {
+        bid
+        for bid, c in detection.chosen.items()
+        if carries_flag(c.booking.description, c.private_properties)
+    }
     targets = []
     for booking_id in sorted(wanted.keys() | flagged):
         pairs = tuple(wanted.get(booking_id, ()))
