@@ -106,6 +106,8 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+_STOP_CHECK_SECONDS = 0.5
+"""How long a worker waiting for a free thread goes without looking whether it must stop."""
 
 
 class CycleRunner(Protocol):
@@ -234,8 +236,7 @@ class Worker:
         self._wait_out_the_dead()
         try:
             while not stop.is_set():
-                self._claim_safely()
-                stop.wait(self.options.claim_every)
+                self._wait_for_room(stop, more_due=self._claim_safely())
         finally:
             self._stop(why())
 
@@ -327,11 +328,31 @@ class Worker:
             return idle, tuple(p for p in Provider if p is not Provider.GOOGLE)
         return min(idle, project), tuple(Provider)
 
-    def _claim_safely(self) -> None:
+    def _claim_safely(self) -> bool:
+        """Claim; whether the claim took all the room it had (so more may be due)."""
+        limit = self._room()[0]
         try:
-            self.claim()
+            leases = self.claim()
         except StoreError as err:
             _log.warning("cannot claim calendars, trying again shortly: %s", err)
+            return False
+        return limit > 0 and len(leases) >= limit
+
+    def _wait_for_room(self, stop: threading.Event, *, more_due: bool) -> None:
+        """Until the next claim: one claim interval, or — while more may be due — only
+        until a thread is free. At a fixed interval a worker polled at most its threads'
+        worth of calendars an interval (two a second at the defaults) however many were
+        due, and a fleet's calendars waited their turn for minutes."""
+        if not more_due:
+            stop.wait(self.options.claim_every)
+            return
+        deadline = time.monotonic() + self.options.claim_every
+        with self._lock:
+            while len(self._in_hand) >= self.options.threads and not stop.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self._lock.wait(min(left, _STOP_CHECK_SECONDS))
 
     def _schedule(self, lease: Lease) -> None:
         with self._lock:

@@ -291,3 +291,28 @@ def _written(engine: Engine) -> list[AuditEvent]:
     with session_scope(engine) as session:
         clinic = get_clinic(session, "default").id
         return [e for e in list_audit_events(session, clinic) if e.action == "flag.written"]
+
+
+def test_a_worker_with_more_due_than_threads_claims_again_as_each_poll_ends(
+    services: Services, settings: Settings, emulator: EmulatorServer
+) -> None:
+    """A full claim means more may be due: the next comes when a thread is free, not a
+    claim interval later (at 2 s and a few threads, a worker polled two calendars a second
+    however many were due)."""
+    google_calendars(services.engine, emulator, 12)
+    ids = set(_source_ids(services.engine).values())
+    slow = settings.model_copy(update={"worker_claim_seconds": 30.0, "worker_threads": 2})
+    polled: list[int] = []
+
+    def cycle(
+        services: Services, source_id: int, *, now: datetime, clock: Clock | None = None
+    ) -> CalendarCycle:
+        polled.append(source_id)
+        return run_calendar_cycle(services, source_id, now=now, clock=clock)
+
+    worker = Worker(services, WorkerOptions.from_settings(slow), cycle=cycle)
+    with running(worker):
+        deadline = time.monotonic() + 15
+        while set(polled) != ids and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert set(polled) == ids  # within one claim interval: never waited for the next
