@@ -37,7 +37,6 @@ from sync.sources.google.web_oauth import (
     OAuthEndpoints,
     WebSignIn,
 )
-from sync.sources.icsurl.source import IcsUrlSource
 from sync.sources.port import CalendarSource
 from sync.sources.router import CalendarRouter, SourceFactory
 from sync.store.clinics import get_or_create_clinic
@@ -321,6 +320,9 @@ def other_sources(
             )
 
     def ics() -> CalendarSource:
+        # Only a clinic with ICS feeds loads the iCalendar reader (a tenth of a start-up).
+        from sync.sources.icsurl.source import IcsUrlSource  # noqa: PLC0415
+
         return IcsUrlSource(
             timeout=settings.ics_timeout_seconds,
             scan_days_back=scan.scan_days_back,

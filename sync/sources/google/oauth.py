@@ -26,8 +26,6 @@ from typing import Any
 
 from google.auth.exceptions import GoogleAuthError
 from google.oauth2 import service_account
-from google_auth_oauthlib.flow import InstalledAppFlow  # type: ignore[import-untyped]
-from oauthlib.oauth2.rfc6749.errors import OAuth2Error  # type: ignore[import-untyped]
 
 from sync.sources.google.client import SCOPES
 from sync.sources.google.errors import CredentialsError, GoogleSetupError
@@ -89,6 +87,11 @@ def sign_in_installed_app(
     state: str | None = None,
 ) -> str:
     """Run the installed-app flow; the authorised-user JSON (with the refresh token)."""
+    # Only a sign-in runs the flow: every worker and command importing this module for
+    # service accounts would otherwise load requests-oauthlib and requests for nothing.
+    from google_auth_oauthlib.flow import InstalledAppFlow  # type: ignore[import-untyped]  # noqa: PLC0415
+    from oauthlib.oauth2.rfc6749.errors import OAuth2Error  # type: ignore[import-untyped]  # noqa: PLC0415
+
     flow = InstalledAppFlow.from_client_config(read_client_secrets(client_secrets), list(SCOPES))
     extra = {"state": state} if state else {}
     try:
