@@ -259,7 +259,9 @@ class Worker:
 
     def claim(self) -> list[Lease]:
         """Lease what is due, within idle threads and budget, and schedule a poll of each."""
-        limit, providers = self._room()
+        return self._claim(*self._room())
+
+    def _claim(self, limit: int, providers: tuple[Provider, ...]) -> list[Lease]:
         leases = claim_due(
             self.engine,
             self.owner,
@@ -330,9 +332,9 @@ class Worker:
 
     def _claim_safely(self) -> bool:
         """Claim; whether the claim took all the room it had (so more may be due)."""
-        limit = self._room()[0]
+        limit, providers = self._room()
         try:
-            leases = self.claim()
+            leases = self._claim(limit, providers)
         except StoreError as err:
             _log.warning("cannot claim calendars, trying again shortly: %s", err)
             return False
