@@ -19,7 +19,6 @@ the provider:
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,7 +31,7 @@ from rules.model import PatientKey
 from sync.ingest.text import Unadmissible, admit, clean_line, fit_reading
 from sync.sources.port import ChangeSet, SkippedEvent
 from sync.store.bookings import upsert_bookings
-from sync.store.events import StoredEvent, content_columns
+from sync.store.events import StoredEvent, storable_columns
 from sync.store.quarantine import (
     QuarantineEntry,
     keep_only_quarantined,
@@ -128,11 +127,14 @@ def store_events(
     stored = Stored()
     # Each event's columns (and content hash) are worked out once, here, for the check and
     # the write alike.
-    writable = [
-        (event, columns)
-        for event, columns in ((event, content_columns(event)) for event in events)
-        if _encodable(event, columns, stored)
-    ]
+    writable: list[_Row] = []
+    for event in events:
+        columns = storable_columns(event)
+        if columns is None:
+            reason = "the database refused it: text that cannot be encoded as UTF-8"
+            stored.failed.append(SkippedEvent(event.booking.id, reason))
+        else:
+            writable.append((event, columns))
     # pysqlite's SAVEPOINTs are unsafe without changing how every transaction begins
     # (https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#serializable-isolation-savepoints-transactional-ddl):
     # a released outermost savepoint commits. On SQLite the one refusal a cleaned event
@@ -150,34 +152,6 @@ def store_events(
             for row in chunk:
                 _upsert_alone(session, source_id, row, now, stored)
     return stored
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-"""A code point UTF-8 cannot encode: in a Python string, any surrogate is unpaired."""
-
-
-def _encodable(event: StoredEvent, columns: Mapping[str, Any], stored: Stored) -> bool:
-    texts: list[str] = []
-    _gather_texts(columns.values(), texts)
-    if _SURROGATE.search("".join(texts)):
-        reason = "the database refused it: text that cannot be encoded as UTF-8"
-        stored.failed.append(SkippedEvent(event.booking.id, reason))
-        return False
-    return True
-
-
-def _gather_texts(values: Iterable[Any], texts: list[str]) -> None:
-    """Add every text among ``values`` (nested in lists and mappings, keys too) to ``texts``."""
-    for value in values:
-        if isinstance(value, str):
-            texts.append(value)
-        elif not value:  # nothing, or an empty document (most are): no text inside
-            continue
-        elif isinstance(value, Mapping):
-            _gather_texts(value.keys(), texts)
-            _gather_texts(value.values(), texts)
-        elif isinstance(value, list | tuple):
-            _gather_texts(value, texts)
 
 
 _Row = tuple[StoredEvent, Mapping[str, Any]]

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import namedtuple
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields
 from datetime import datetime
 from functools import cache
@@ -35,6 +36,7 @@ __all__ = [
     "content_columns",
     "event_from_row",
     "plain_records",
+    "storable_columns",
 ]
 
 
@@ -54,33 +56,89 @@ so the ingest boundary (:mod:`sync.ingest.text`) and the schema cannot drift apa
 
 def content_columns(event: StoredEvent) -> dict[str, Any]:
     """The ``bookings`` columns that hold the event's content, with their hash."""
+    return _content(event)[0]
+
+
+def storable_columns(event: StoredEvent) -> dict[str, Any] | None:
+    """:func:`content_columns`, or ``None`` when some text of the event cannot be encoded as
+    UTF-8 (an unpaired surrogate), which neither database stores.
+
+    The hash's text is ASCII JSON, where every code point beyond the basic plane is written
+    as escaped surrogates: without ``\\ud`` in it, no text it covers holds one, and only
+    the few events with such an escape (an emoji, say) have their texts looked through.
+    """
+    columns, text = _content(event)
+    link = columns["html_link"]
+    if "\\ud" in text or (link and _SURROGATE.search(link)):
+        texts: list[str] = []
+        _gather_texts(columns.values(), texts)
+        if _SURROGATE.search("".join(texts)):
+            return None
+    return columns
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""A code point UTF-8 cannot encode: in a Python string, any surrogate is unpaired."""
+
+
+def _gather_texts(values: Iterable[Any], texts: list[str]) -> None:
+    """Add every text among ``values`` (nested in lists and mappings, keys too) to ``texts``."""
+    for value in values:
+        if isinstance(value, str):
+            texts.append(value)
+        elif not value:  # nothing, or an empty document (most are): no text inside
+            continue
+        elif isinstance(value, Mapping):
+            _gather_texts(value.keys(), texts)
+            _gather_texts(value.values(), texts)
+        elif isinstance(value, list | tuple):
+            _gather_texts(value, texts)
+
+
+def _content(event: StoredEvent) -> tuple[dict[str, Any], str]:
+    """The content columns with their hash, and the text hashed."""
     booking = event.booking
     status = EventStatus.CANCELLED if booking.cancelled else event.status
+    start, end, day = event.start, event.end, booking.day
+    # In the order of their names: the hash's text is their JSON with sorted keys, and an
+    # encoder that need not sort them writes it in two thirds of the time.
     columns: dict[str, Any] = {
-        "ical_uid": booking.uid,
-        "recurring_event_id": event.recurring_event_id,
+        "all_day": event.all_day,
+        "attendees": [_attendee_columns(attendee) for attendee in booking.attendees],
         "calendar": booking.calendar,
         "calendar_email": booking.calendar_email,
-        "organizer_email": booking.organizer_email,
-        "start_at": event.start,
-        "end_at": event.end,
-        "day": booking.day,
-        "all_day": event.all_day,
-        "status": status.value,
-        "summary": booking.summary,
-        "description": booking.description,
-        "attendees": [_attendee_columns(attendee) for attendee in booking.attendees],
-        "private_properties": dict(sorted(event.private_properties.items())),
         "categories": sorted(set(event.categories)),
+        "cut_fields": sorted(set(event.cut)),
+        "day": day,
+        "description": booking.description,
+        "end_at": end,
         "explicit_patient_id": booking.patient_id,
+        "ical_uid": booking.uid,
+        "match_kind": event.match.value if event.match else None,
+        "organizer_email": booking.organizer_email,
         "patient_kind": event.patient.kind.value if event.patient else None,
         "patient_value": event.patient.value if event.patient else None,
-        "match_kind": event.match.value if event.match else None,
-        "cut_fields": sorted(set(event.cut)),
-        "html_link": event.html_link,
+        "private_properties": dict(sorted(event.private_properties.items())),
+        "recurring_event_id": event.recurring_event_id,
+        "start_at": start,
+        "status": status.value,
+        "summary": booking.summary,
     }
-    columns["content_hash"] = _hash({k: v for k, v in columns.items() if k not in _UNHASHED})
-    return columns
+    # Hashed as they are but for the instants and the day, written as ``_plain`` would give
+    # them, up front (each keeps its place): the same text, without a call back from the
+    # encoder for each.
+    text = _HASH_TEXT.encode(
+        {
+            **columns,
+            "start_at": None if start is None else _plain(start),
+            "end_at": None if end is None else _plain(end),
+            "day": None if day is None else _plain(day),
+        }
+    )
+    # Unhashed: where the event opens is not what it says.
+    columns["html_link"] = event.html_link
+    columns["content_hash"] = hashlib.sha256(text.encode()).hexdigest()
+    return columns, text
 
 
 def _attendee_columns(attendee: Attendee) -> dict[str, Any]:
@@ -89,22 +147,8 @@ def _attendee_columns(attendee: Attendee) -> dict[str, Any]:
     return {name: getattr(attendee, name) for name in _ATTENDEE_FIELDS}
 
 
-_ATTENDEE_FIELDS = tuple(item.name for item in fields(Attendee))
-
-
-_UNHASHED = frozenset({"html_link"})
-"""Content columns left out of the hash: where the event opens is not what it says."""
-
-
-def _hash(columns: Mapping[str, Any]) -> str:
-    # The instants and the day are written as ``_plain`` would give them, up front: the
-    # same text, without a call back from the encoder for each of them.
-    plain = {name: _plain(columns[name]) for name in _PLAIN if columns[name] is not None}
-    text = _HASH_TEXT.encode({**columns, **plain})
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-_PLAIN = ("start_at", "end_at", "day")
+_ATTENDEE_FIELDS = tuple(sorted(item.name for item in fields(Attendee)))
+"""In the order of their names, as the hash's text writes them."""
 
 
 def _plain(value: Any) -> str:
@@ -114,8 +158,10 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
-_HASH_TEXT = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=_plain)
-"""What ``json.dumps`` with these options builds anew for every call: one, kept."""
+_HASH_TEXT = json.JSONEncoder(separators=(",", ":"), default=_plain)
+"""What ``json.dumps`` with these options builds anew for every call: one, kept. It writes
+keys in the order given, which :func:`_content` makes the order of their names: the text is
+``json.dumps(..., sort_keys=True)``'s, as the store has always hashed."""
 
 
 _STATUSES = {status.value: status for status in EventStatus}
