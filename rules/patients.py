@@ -44,6 +44,8 @@ __all__ = [
 ]
 
 _NAME_LINE = re.compile(r"^\s*(?:patient|client)\s*:\s*(?P<name>.+?)\s*$", re.IGNORECASE)
+_NAME_HINT = re.compile(r"(?:patient|client)\s*:", re.IGNORECASE)
+"""What any :data:`_NAME_LINE` holds: a description without it names no one, unread."""
 _RESOURCE_DOMAIN = "resource.calendar.google.com"
 _NONE: frozenset[str] = frozenset()
 """The one empty set most bookings' e-mails and most patients' ids are (an empty
@@ -91,6 +93,8 @@ def identify(booking: Booking, titles: TitleNames, options: IdentityOptions) -> 
 
 
 def _patient_emails(booking: Booking, options: IdentityOptions) -> frozenset[str]:
+    if not booking.attendees:  # most bookings: the patient is named, not invited
+        return _NONE
     own = {booking.calendar_email.casefold(), booking.organizer_email.casefold(), ""}
     found = set()
     for attendee in booking.attendees:
@@ -107,6 +111,8 @@ def _patient_emails(booking: Booking, options: IdentityOptions) -> frozenset[str
 
 
 def _description_name(description: str) -> str | None:
+    if not _NAME_HINT.search(description):  # most descriptions: no such line at all
+        return None
     for line in strip_flag(description).splitlines():
         match = _NAME_LINE.match(line)
         if match and normalize(match["name"]):
