@@ -91,6 +91,16 @@ class StoredEvent:
         )
 
     def __post_init__(self) -> None:
+        # Spelt out rather than a loop over the names: every event of a pull is made twice.
+        start, end, updated = self.start, self.end, self.updated
+        if (
+            (start is not None and start.utcoffset() is None)
+            or (end is not None and end.utcoffset() is None)
+            or (updated is not None and updated.utcoffset() is None)
+        ):
+            self._naive()
+
+    def _naive(self) -> None:
         for name in ("start", "end", "updated"):
             value = getattr(self, name)
             if value is not None and value.utcoffset() is None:
