@@ -107,8 +107,8 @@ def _content(event: StoredEvent) -> tuple[dict[str, Any], str]:
         "attendees": [_attendee_columns(attendee) for attendee in booking.attendees],
         "calendar": booking.calendar,
         "calendar_email": booking.calendar_email,
-        "categories": sorted(set(event.categories)),
-        "cut_fields": sorted(set(event.cut)),
+        "categories": sorted(set(event.categories)) if event.categories else [],
+        "cut_fields": sorted(set(event.cut)) if event.cut else [],
         "day": day,
         "description": booking.description,
         "end_at": end,
@@ -118,7 +118,9 @@ def _content(event: StoredEvent) -> tuple[dict[str, Any], str]:
         "organizer_email": booking.organizer_email,
         "patient_kind": event.patient.kind.value if event.patient else None,
         "patient_value": event.patient.value if event.patient else None,
-        "private_properties": dict(sorted(event.private_properties.items())),
+        "private_properties": (
+            dict(sorted(event.private_properties.items())) if event.private_properties else {}
+        ),
         "recurring_event_id": event.recurring_event_id,
         "start_at": start,
         "status": status.value,
