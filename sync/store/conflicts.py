@@ -175,17 +175,25 @@ class ReadCopy:
 
 
 def copies_by_row(
-    session: Session, row_ids: Collection[int], *, read: Mapping[int, ReadCopy] | None = None
+    session: Session,
+    row_ids: Collection[int],
+    *,
+    read: Mapping[int, ReadCopy] | None = None,
+    current: bool = False,
 ) -> dict[int, BookingCopy]:
     """The copies stored under ``row_ids`` (live or deleted), by row id.
 
     ``read``: copies of some of these rows read before; those whose row has not changed
     since are returned as they were (its revision is all that is read of such a row), the
-    others read afresh.
+    others read afresh. ``current``: the caller knows no row has changed since (its clinic's
+    data version has not moved), so not even the revisions are read.
     """
     found: dict[int, BookingCopy] = {}
     wanted = set(row_ids)
-    if read:
+    if read and current:
+        found = {row: read[row].copy for row in wanted if row in read}
+        wanted -= found.keys()
+    elif read:
         found = _unchanged(session, [row for row in wanted if row in read], read)
         wanted -= found.keys()
     table = BookingRow.__table__  # type: ignore[attr-defined]

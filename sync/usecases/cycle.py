@@ -327,6 +327,7 @@ def _parts(
             ambiguous=parts.ambiguous,
             titles=parts.titles,
             read=parts.take(rows),
+            read_version=parts.version,
         )
 
 

@@ -52,6 +52,7 @@ from sync.store.conflicts import (
     update_conflict,
     update_conflict_if,
 )
+from sync.store.data_version import clinic_data_version
 from sync.store.identity_keys import refresh_keys
 from sync.store.review import REVIEW_PREFIX
 from sync.usecases.affected import Changes, choose_copies, reach
@@ -133,13 +134,18 @@ def load_part(
     ambiguous: Collection[str] = (),
     titles: TitleNames | None = None,
     read: Mapping[int, ReadCopy] | None = None,
+    read_version: int | None = None,
 ) -> tuple[Detection, list[StoredConflict]]:
     """Run detection over ``rows``, a part of the clinic closed like a change's reach
     (:mod:`sync.usecases.affected`, :mod:`sync.usecases.partition`), with the stored conflicts
     to reconcile: those about a booking it read, and those it detected, in any state.
     ``titles``: titles already read with ``reader``'s matcher, shared between parts;
-    ``read``: copies of some of the rows read before (those unchanged since are used)."""
-    copies = copies_by_row(session, rows, read=read).values()
+    ``read``: copies of some of the rows read before (those unchanged since are used), when
+    the clinic's data version was ``read_version`` (still that version: all of them are)."""
+    current = read_version is not None and (
+        clinic_data_version(session, clinic_id).counter == read_version
+    )
+    copies = copies_by_row(session, rows, read=read, current=current).values()
     detection = detect(copies, policy, reader, scope, ambiguous=ambiguous, titles=titles)
     stored = {c.id: c for c in conflicts_touching(session, clinic_id, rows)}
     found = conflicts_by_public_id(session, clinic_id, detection.conflicts.keys())

@@ -28,8 +28,10 @@ The stream also keeps the copy it made of each row — the booking and its flag'
 properties, about 1 KiB a row (:class:`~sync.store.conflicts.ReadCopy`), up to
 ``KEPT_ROWS`` of them — so a batch reads only the revisions of its rows and reads again
 just those that changed since (:func:`sync.store.conflicts.copies_by_row`): reading a row
-whole a second time cost a third of a full re-check. A batch's copies are let go once it
-is detected. Rows past ``KEPT_ROWS`` (a clinic of a million bookings) are read again.
+whole a second time cost a third of a full re-check. While the clinic's data version has
+not moved since the stream began, no row can have changed, and not even the revisions are
+read. A batch's copies are let go once it is detected. Rows past ``KEPT_ROWS`` (a clinic
+of a million bookings) are read again.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from rules.assess import Scope
 from rules.model import Booking, MatchKind, PatientKey
 from rules.patients import Identity, TitleNames, identify, patients_declined
 from sync.store.conflicts import BookingCopy, ConflictState, ReadCopy, list_conflicts
+from sync.store.data_version import clinic_data_version
 from sync.store.events import booking_from_row, plain_records
 from sync.store.identity_keys import keys_by_row, replace_keys, stored_key, stored_keys
 from sync.store.tables import BookingRow
@@ -73,6 +76,10 @@ class Partition:
     reading per distinct title (a clinic's titles repeat), far less than its bookings."""
     refreshed: int = 0
     """Bookings whose stored identity keys were rewritten."""
+    version: int | None = None
+    """The clinic's data version (:mod:`sync.store.data_version`) before the stream read its
+    rows: every insert, change or deletion of a booking moves it, so while it has not moved
+    every copy the stream made is still the stored one."""
     read: dict[int, ReadCopy] = field(default_factory=dict, repr=False, compare=False)
     """The copies the stream made, by row id, for the batches to take (:meth:`take`)."""
 
@@ -93,6 +100,7 @@ def partition_clinic(
     """Stream the clinic's bookings, refresh their keys, and split them into parts."""
     facts = _Facts()
     titles = TitleNames(reader.matcher)
+    version = clinic_data_version(session, clinic_id).counter  # before any row is read
     for page in _pages(session, clinic_id):
         facts.add(session, clinic_id, page, reading=(reader, titles, scope))
     for stored in list_conflicts(session, clinic_id, states=_UNRESOLVED):
@@ -100,7 +108,12 @@ def partition_clinic(
     ambiguous = facts.ambiguous()
     facts.join_names({stored_key(PatientKey(MatchKind.NAME, name)).value for name in ambiguous})
     return Partition(
-        facts.batches(batch_rows), frozenset(ambiguous), titles, facts.refreshed, facts.read
+        facts.batches(batch_rows),
+        frozenset(ambiguous),
+        titles,
+        facts.refreshed,
+        version,
+        facts.read,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from rules.patients import name_key
 from sync.store.conflicts import copies_by_row
@@ -84,3 +84,65 @@ def test_a_batch_reads_again_what_changed_since_the_stream_and_keeps_the_rest(
     assert by_id["tox"].booking.summary == "Botox Ann Lee"  # read again
     assert by_id["mn"] is read[by_id["mn"].row_id].copy  # unchanged: the stream's copy
     assert [(c.earlier.id, c.later.id) for c in detection.assessment.conflicts] == [("mn", "tox")]
+
+
+def test_while_the_clinic_data_version_stands_a_batch_reads_not_even_revisions(
+    engine: Engine,
+) -> None:
+    """No booking of the clinic changed since the stream: its copies are used unread."""
+    twins = Twins(engine)
+    twins.put(booking("mn", "Microneedling Ann Lee", 2))
+    twins.put(booking("tox", "Botox Ann Lee", 9, calendar="room"))
+    with session_scope(twins.engine) as session:
+        parts = partition_clinic(session, twins.full.id, twins.reader, twins.scope)
+    [rows] = parts.batches
+    read = parts.take(rows)
+    statements: list[str] = []
+
+    def listen(*args: object) -> None:
+        statements.append(str(args[2]))  # the statement's text
+
+    event.listen(twins.engine, "before_cursor_execute", listen)
+    try:
+        with session_scope(twins.engine) as session:
+            detection, _ = load_part(
+                session,
+                twins.full.id,
+                *twins._rules,
+                rows=rows,
+                read=read,
+                titles=parts.titles,
+                read_version=parts.version,
+            )
+    finally:
+        event.remove(twins.engine, "before_cursor_execute", listen)
+    assert not [text for text in statements if "FROM bookings" in text]
+    assert {copy.booking.id for copy in detection.chosen.values()} == {"mn", "tox"}
+    assert all(copy is read[copy.row_id].copy for copy in detection.chosen.values())
+    assert [(c.earlier.id, c.later.id) for c in detection.assessment.conflicts] == [("mn", "tox")]
+
+
+def test_once_the_clinic_data_version_moved_a_batch_reads_again_what_changed(
+    engine: Engine,
+) -> None:
+    twins = Twins(engine)
+    twins.put(booking("mn", "Microneedling Ann Lee", 2))
+    twins.put(booking("tox", "Hydrafacial Ann Lee", 9, calendar="room"))
+    with session_scope(twins.engine) as session:
+        parts = partition_clinic(session, twins.full.id, twins.reader, twins.scope)
+    [rows] = parts.batches
+    read = parts.take(rows)
+    twins.put(booking("tox", "Botox Ann Lee", 9, calendar="room"))  # after the stream
+    with session_scope(twins.engine) as session:
+        detection, _ = load_part(
+            session,
+            twins.full.id,
+            *twins._rules,
+            rows=rows,
+            read=read,
+            titles=parts.titles,
+            read_version=parts.version,
+        )
+    by_id = {copy.booking.id: copy for copy in detection.chosen.values()}
+    assert by_id["tox"].booking.summary == "Botox Ann Lee"  # read again
+    assert by_id["mn"] is read[by_id["mn"].row_id].copy  # unchanged: the stream's copy

@@ -24,6 +24,7 @@ from sync.policy_file import load_policy
 from sync.store.bookings import mark_bookings_deleted, upsert_bookings
 from sync.store.clinics import get_or_create_clinic
 from sync.store.conflicts import copies_by_row, list_conflicts
+from sync.store.data_version import bump_data_version
 from sync.store.database import session_scope
 from sync.store.events import StoredEvent
 from sync.store.sources import Provider, add_source
@@ -78,6 +79,7 @@ class Twins:
         for clinic in (self.incremental, self.full):
             with session_scope(self.engine) as session:
                 done = upsert_bookings(session, clinic.sources[booking.calendar], [event], now=NOW)
+                bump_data_version(session, clinic.id, NOW)
             clinic.pending.update(done.inserted + done.updated)
             clinic.retired.update(done.retired_keys)
 
@@ -86,6 +88,7 @@ class Twins:
         for clinic in (self.incremental, self.full):
             with session_scope(self.engine) as session:
                 mark_bookings_deleted(session, clinic.sources[calendar], [booking_id], now=NOW)
+                bump_data_version(session, clinic.id, NOW)
             clinic.pending.add(booking_id)
 
     def detect(self, *, full_first: bool = False) -> None:
@@ -117,6 +120,7 @@ class Twins:
                         ambiguous=parts.ambiguous,
                         titles=parts.titles,
                         read=parts.take(rows),
+                        read_version=parts.version,
                     )
                     for rows in parts.batches
                 )
