@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import Engine, event
 
 from rules.patients import name_key
-from sync.store.conflicts import copies_by_row
+from sync.store.conflicts import ReadCopy, copies_by_row
 from sync.store.database import session_scope
-from sync.usecases.detect import load_part
-from sync.usecases.partition import partition_clinic
+from sync.usecases.detect import Detection, load_part
+from sync.usecases.partition import Partition, partition_clinic
 from tests.cycle.test_incremental import booking
 from tests.cycle.twins import Twins
 
@@ -62,24 +63,44 @@ def test_small_parts_are_batched_up_to_the_size_asked(engine: Engine) -> None:
     assert [len(part) for part in parts] == [3, 3, 1]
 
 
-def test_a_batch_reads_again_what_changed_since_the_stream_and_keeps_the_rest(
-    engine: Engine,
-) -> None:
-    """The stream's copies stand for their rows only while those rows are unchanged."""
-    twins = Twins(engine)
+def _streamed(twins: Twins, title: str) -> tuple[Partition, list[int], dict[int, ReadCopy]]:
+    """A microneedling and a ``title`` booking streamed, and the copies of their batch."""
     twins.put(booking("mn", "Microneedling Ann Lee", 2))
-    twins.put(booking("tox", "Hydrafacial Ann Lee", 9, calendar="room"))
+    twins.put(booking("tox", title, 9, calendar="room"))
     with session_scope(twins.engine) as session:
         parts = partition_clinic(session, twins.full.id, twins.reader, twins.scope)
     [rows] = parts.batches
     read = parts.take(rows)
     assert set(read) == set(rows)
     assert not parts.take(rows)  # handed over once
-    twins.put(booking("tox", "Botox Ann Lee", 9, calendar="room"))  # after the stream
+    return parts, rows, read
+
+
+def _load(
+    twins: Twins, parts: Partition, rows: list[int], read: dict[int, ReadCopy], *, version: bool
+) -> Detection:
     with session_scope(twins.engine) as session:
         detection, _ = load_part(
-            session, twins.full.id, *twins._rules, rows=rows, read=read, titles=parts.titles
+            session,
+            twins.full.id,
+            *twins._rules,
+            rows=rows,
+            read=read,
+            titles=parts.titles,
+            read_version=parts.version if version else None,
         )
+    return detection
+
+
+@pytest.mark.parametrize("version", [False, True], ids=["by revision", "by data version"])
+def test_a_batch_reads_again_what_changed_since_the_stream_and_keeps_the_rest(
+    engine: Engine, version: bool
+) -> None:
+    """The stream's copies stand for their rows only while those rows are unchanged."""
+    twins = Twins(engine)
+    parts, rows, read = _streamed(twins, "Hydrafacial Ann Lee")
+    twins.put(booking("tox", "Botox Ann Lee", 9, calendar="room"))  # after the stream
+    detection = _load(twins, parts, rows, read, version=version)
     by_id = {copy.booking.id: copy for copy in detection.chosen.values()}
     assert by_id["tox"].booking.summary == "Botox Ann Lee"  # read again
     assert by_id["mn"] is read[by_id["mn"].row_id].copy  # unchanged: the stream's copy
@@ -91,12 +112,7 @@ def test_while_the_clinic_data_version_stands_a_batch_reads_not_even_revisions(
 ) -> None:
     """No booking of the clinic changed since the stream: its copies are used unread."""
     twins = Twins(engine)
-    twins.put(booking("mn", "Microneedling Ann Lee", 2))
-    twins.put(booking("tox", "Botox Ann Lee", 9, calendar="room"))
-    with session_scope(twins.engine) as session:
-        parts = partition_clinic(session, twins.full.id, twins.reader, twins.scope)
-    [rows] = parts.batches
-    read = parts.take(rows)
+    parts, rows, read = _streamed(twins, "Botox Ann Lee")
     statements: list[str] = []
 
     def listen(*args: object) -> None:
@@ -104,45 +120,9 @@ def test_while_the_clinic_data_version_stands_a_batch_reads_not_even_revisions(
 
     event.listen(twins.engine, "before_cursor_execute", listen)
     try:
-        with session_scope(twins.engine) as session:
-            detection, _ = load_part(
-                session,
-                twins.full.id,
-                *twins._rules,
-                rows=rows,
-                read=read,
-                titles=parts.titles,
-                read_version=parts.version,
-            )
+        detection = _load(twins, parts, rows, read, version=True)
     finally:
         event.remove(twins.engine, "before_cursor_execute", listen)
     assert not [text for text in statements if "FROM bookings" in text]
-    assert {copy.booking.id for copy in detection.chosen.values()} == {"mn", "tox"}
     assert all(copy is read[copy.row_id].copy for copy in detection.chosen.values())
     assert [(c.earlier.id, c.later.id) for c in detection.assessment.conflicts] == [("mn", "tox")]
-
-
-def test_once_the_clinic_data_version_moved_a_batch_reads_again_what_changed(
-    engine: Engine,
-) -> None:
-    twins = Twins(engine)
-    twins.put(booking("mn", "Microneedling Ann Lee", 2))
-    twins.put(booking("tox", "Hydrafacial Ann Lee", 9, calendar="room"))
-    with session_scope(twins.engine) as session:
-        parts = partition_clinic(session, twins.full.id, twins.reader, twins.scope)
-    [rows] = parts.batches
-    read = parts.take(rows)
-    twins.put(booking("tox", "Botox Ann Lee", 9, calendar="room"))  # after the stream
-    with session_scope(twins.engine) as session:
-        detection, _ = load_part(
-            session,
-            twins.full.id,
-            *twins._rules,
-            rows=rows,
-            read=read,
-            titles=parts.titles,
-            read_version=parts.version,
-        )
-    by_id = {copy.booking.id: copy for copy in detection.chosen.values()}
-    assert by_id["tox"].booking.summary == "Botox Ann Lee"  # read again
-    assert by_id["mn"] is read[by_id["mn"].row_id].copy  # unchanged: the stream's copy
