@@ -91,15 +91,9 @@ def replace_keys(
     rows = [
         (row_id, key.kind.value, key.value)
         for row_id, row_keys in keys.items()
-        for key in sorted(stored_keys(row_keys), key=_order)
+        for key in sorted(stored_keys(row_keys))  # PatientKey's own order: kind, then value
     ]
     _INSERT.execute(session, rows, {"clinic_id": clinic_id})
-
-
-def _order(key: PatientKey) -> tuple[str, str]:
-    # The order of str(key) ("kind:value"; no kind's name begins another's), without
-    # formatting every key of a first sync.
-    return key.kind.value, key.value
 
 
 _INSERT = BulkStatement(
