@@ -18,6 +18,7 @@ from datetime import date
 from typing import TypeVar
 
 from sqlalchemy import and_, delete, insert, or_
+from sqlalchemy import select as sql_select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
@@ -29,7 +30,9 @@ from sync.store.tables import BookingIdentityKeyRow, BookingRow
 
 __all__ = [
     "IN_CHUNK",
+    "KeyPair",
     "chunked",
+    "key_pairs_by_row",
     "keys_by_row",
     "name_carriers",
     "refresh_keys",
@@ -37,6 +40,7 @@ __all__ = [
     "rows_with_keys",
     "stored_key",
     "stored_keys",
+    "stored_value",
 ]
 
 IN_CHUNK = 500
@@ -51,8 +55,14 @@ def stored_key(key: PatientKey) -> PatientKey:
     """``key`` as the store keeps it: a value too long for the column becomes its digest."""
     if len(key.value) <= _VALUE_LENGTH:
         return key
-    digest = hashlib.sha256(key.value.encode()).hexdigest()
-    return PatientKey(key.kind, f"sha256:{digest}")
+    return PatientKey(key.kind, stored_value(key.value))
+
+
+def stored_value(value: str) -> str:
+    """A key's ``value`` as the store keeps it (see :func:`stored_key`)."""
+    if len(value) <= _VALUE_LENGTH:
+        return value
+    return f"sha256:{hashlib.sha256(value.encode()).hexdigest()}"
 
 
 def stored_keys(keys: Iterable[PatientKey]) -> frozenset[PatientKey]:
@@ -62,14 +72,43 @@ def stored_keys(keys: Iterable[PatientKey]) -> frozenset[PatientKey]:
 
 def keys_by_row(session: Session, row_ids: Collection[int]) -> dict[int, frozenset[PatientKey]]:
     """The stored keys of each booking row in ``row_ids`` (rows without keys are left out)."""
-    found: dict[int, set[PatientKey]] = {}
-    table = BookingIdentityKeyRow
-    columns = (col(table.booking_id), col(table.kind), col(table.value))
-    for chunk in chunked(row_ids):
-        query = select(*columns).where(col(table.booking_id).in_(chunk))
-        for row_id, kind, value in session.exec(query):
-            found.setdefault(row_id, set()).add(PatientKey(_KINDS[kind], value))
-    return {row_id: frozenset(keys) for row_id, keys in found.items()}
+    return {
+        row_id: frozenset(PatientKey(_KINDS[kind], value) for kind, value in pairs)
+        for row_id, pairs in key_pairs_by_row(session, row_ids).items()
+    }
+
+
+KeyPair = tuple[str, str]
+"""A stored key as its row holds it: the kind's value ("id", "email", "name") and the value."""
+
+
+def key_pairs_by_row(session: Session, row_ids: Collection[int]) -> dict[int, frozenset[KeyPair]]:
+    """The stored keys of each row in ``row_ids`` as pairs, no :class:`PatientKey` made.
+
+    What a full re-check reads for every row of the clinic. Rows close together (a page of
+    the clinic's rows by id, most of the ids in between its own) are read as one range of
+    the ``(booking_id, kind, value)`` index, the rows not asked for left out; scattered
+    rows, by ``IN`` lists on it.
+    """
+    wanted = set(row_ids)
+    if not wanted:
+        return {}
+    table = BookingIdentityKeyRow.__table__  # type: ignore[attr-defined]
+    columns = (table.c.booking_id, table.c.kind, table.c.value)
+    low, high = min(wanted), max(wanted)
+    if high - low < 2 * len(wanted) + IN_CHUNK:
+        queries = [sql_select(*columns).where(table.c.booking_id.between(low, high))]
+    else:
+        queries = [
+            sql_select(*columns).where(table.c.booking_id.in_(chunk)) for chunk in chunked(wanted)
+        ]
+    found: dict[int, set[KeyPair]] = {}
+    connection = session.connection()  # plain rows: no ORM loading for a clinic's keys
+    for query in queries:
+        for row_id, kind, value in connection.execute(query):
+            if row_id in wanted:
+                found.setdefault(row_id, set()).add((kind, value))
+    return {row_id: frozenset(pairs) for row_id, pairs in found.items()}
 
 
 def replace_keys(

@@ -49,9 +49,15 @@ from rules.patients import Identity, TitleNames, identify, patients_declined
 from sync.store.conflicts import BookingCopy, ConflictState, ReadCopy, list_conflicts
 from sync.store.data_version import clinic_data_version
 from sync.store.events import booking_from_row, plain_records
-from sync.store.identity_keys import keys_by_row, replace_keys, stored_key, stored_keys
+from sync.store.identity_keys import (
+    KeyPair,
+    key_pairs_by_row,
+    replace_keys,
+    stored_key,
+    stored_value,
+)
 from sync.store.tables import BookingRow
-from sync.usecases.pull import BookingReader, identity_keys
+from sync.usecases.pull import BookingReader
 
 __all__ = ["BATCH_ROWS", "Partition", "partition_clinic"]
 
@@ -161,6 +167,20 @@ def _pages(session: Session, clinic_id: int) -> Iterator[list[Any]]:
         after = page[-1].id
 
 
+_KINDS = {kind.value: kind for kind in MatchKind}
+
+
+def _stored_pairs(identity: Identity) -> frozenset[KeyPair]:
+    """``identity_keys(identity)`` as the store keeps them, as the pairs its rows hold: a
+    clinic's keys compared without a :class:`PatientKey` made for each."""
+    pairs = [(MatchKind.EMAIL.value, stored_value(email)) for email in identity.emails]
+    if identity.patient_id:
+        pairs.append((MatchKind.ID.value, stored_value(identity.patient_id)))
+    if identity.name_key:
+        pairs.append((MatchKind.NAME.value, stored_value(identity.name_key)))
+    return frozenset(pairs)
+
+
 @dataclass(frozen=True, slots=True)
 class _Counted:
     """How linking counts one booking copy: identified, in view, and the name it carries."""
@@ -197,21 +217,22 @@ class _Facts:
         reading: tuple[BookingReader, TitleNames, Scope],
     ) -> None:
         reader, titles, scope = reading
-        stored = keys_by_row(session, [row.id for row in page])
+        stored = key_pairs_by_row(session, [row.id for row in page])
         stale: dict[int, frozenset[PatientKey]] = {}
+        none: frozenset[KeyPair] = frozenset()
         for row in page:
             booking = booking_from_row(row)
             identity = identify(booking, titles, reader.options)
-            keys = stored_keys(identity_keys(identity))
-            if keys != stored.get(row.id, frozenset()):
-                stale[row.id] = keys
+            pairs = _stored_pairs(identity)
+            if pairs != stored.get(row.id, none):
+                stale[row.id] = frozenset(PatientKey(_KINDS[kind], v) for kind, v in pairs)
             at = self._row(row.id)
             self._join_key(f"event:{booking.id}", at)
-            for key in keys:
-                if key.kind is MatchKind.NAME:
-                    self.by_name.setdefault(key.value, []).append(at)
+            for kind, value in pairs:
+                if kind == "name":
+                    self.by_name.setdefault(value, []).append(at)
                 else:
-                    self._join_key(f"{key.kind.value}:{key.value}", at)
+                    self._join_key(f"{kind}:{value}", at)
             source_id = int(row.source_id)
             self._count(booking, source_id, identity, scope)
             if len(self.read) < KEPT_ROWS:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, delete, event
 
+from rules.model import MatchKind, PatientKey
 from rules.patients import name_key
 from sync.store.conflicts import ReadCopy, copies_by_row
 from sync.store.database import session_scope
+from sync.store.identity_keys import keys_by_row
+from sync.store.tables import BookingIdentityKeyRow
 from sync.usecases.detect import Detection, load_part
 from sync.usecases.partition import Partition, partition_clinic
 from tests.cycle.test_incremental import booking
@@ -126,3 +129,33 @@ def test_while_the_clinic_data_version_stands_a_batch_reads_not_even_revisions(
     assert not [text for text in statements if "FROM bookings" in text]
     assert all(copy is read[copy.row_id].copy for copy in detection.chosen.values())
     assert [(c.earlier.id, c.later.id) for c in detection.assessment.conflicts] == [("mn", "tox")]
+
+
+def test_the_stream_rewrites_only_the_keys_that_read_otherwise_now(engine: Engine) -> None:
+    """Every kind of key, a digest of a long name too, compares equal to the stored one;
+    a key lost from the store is found missing and written back, and only that row's."""
+    twins = Twins(engine)
+    long_name = f"Anna {'R' * 300} {'L' * 300}"  # longer than the column
+    twins.put(booking("a", f"Botox {long_name}", 9, emails=("anna@example.com",)))
+    twins.put(booking("b", "Consultation Jane Doe", 3, patient_id="P7", emails=("j@x.example",)))
+    twins.put(booking("c", "Hydrafacial", 4))
+
+    def stream() -> tuple[int, dict[int, frozenset[PatientKey]]]:
+        with session_scope(twins.engine) as session:
+            parts = partition_clinic(session, twins.full.id, twins.reader, twins.scope)
+            rows = [row for batch in parts.batches for row in batch]
+            return parts.refreshed, keys_by_row(session, rows)
+
+    refreshed, keys = stream()
+    assert refreshed == 0
+    assert sorted(len(found) for found in keys.values()) == [2, 3]  # "c" carries none
+    assert any(key.value.startswith("sha256:") for found in keys.values() for key in found)
+    row, lost = next((row, found) for row, found in keys.items() if len(found) == 3)
+    with session_scope(twins.engine) as session:
+        table = BookingIdentityKeyRow.__table__  # type: ignore[attr-defined]
+        session.execute(
+            delete(table).where(table.c.booking_id == row, table.c.kind == MatchKind.ID.value)
+        )
+    assert stream() == (1, keys)
+    assert stream() == (0, keys)
+    assert keys[row] == lost

@@ -143,6 +143,40 @@ def test_a_page_of_a_names_carriers_is_one_index_range_not_a_sort_of_them_all(
         assert not [step for step in plan if "TEMP B-TREE" in step[-1]], plan
 
 
+def test_keys_by_row_read_as_a_range_or_by_lists_give_each_asked_row_its_own(
+    engine: Engine,
+) -> None:
+    """A page of one clinic's rows is one range of the index; rows of another clinic and
+    rows not asked for inside it are left out, and scattered rows are read by lists."""
+    mine, theirs = _source(engine), _source(engine, "https://x.example/b.ics")
+    with session_scope(engine) as session:
+        other = get_or_create_clinic(session, "other")
+        theirs = add_source(
+            session,
+            other.id,
+            Provider.ICS,
+            "https://y.example/c.ics",
+            display_name="c",
+            time_zone="UTC",
+        )
+        for n in range(700):  # the two clinics' rows interleave by id
+            source = mine if n % 2 else theirs
+            key = PatientKey(MatchKind.EMAIL, f"p{n}@x.example")
+            upsert_bookings(session, source.id, [_event(f"b{n}", (key, NAME))], now=NOW)
+    rows = _rows(engine)
+    ours = sorted(row for name, row in rows.items() if name.startswith(f"{mine.id}/"))
+    dense, scattered = ours[10:60], ours[::70]  # one range; far apart (IN lists)
+    with session_scope(engine) as session:
+        for asked in (dense, scattered, ours):
+            found = keys_by_row(session, asked)
+            assert set(found) == set(asked)
+            for row in asked:
+                assert found[row] == keys_by_row(session, [row])[row]
+                assert NAME in found[row]
+                assert len(found[row]) == 2
+        assert keys_by_row(session, []) == {}
+
+
 def test_a_key_too_long_for_the_column_is_stored_as_its_digest(engine: Engine) -> None:
     source = _source(engine)
     long_name = PatientKey(MatchKind.NAME, "anna " * 200)
