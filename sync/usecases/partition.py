@@ -158,9 +158,8 @@ def _pages(session: Session, clinic_id: int) -> Iterator[list[Any]]:
             .order_by(table.c.id)
             .limit(_PAGE)
         )
-        result = session.execute(query)
-        record = plain_records(result)
-        page = [record(row) for row in result.all()]
+        result = session.connection().execute(query)  # plain rows: no ORM loading step
+        page = list(map(plain_records(result), result))
         if not page:
             return
         yield page
