@@ -40,6 +40,8 @@ __all__ = [
     "ConflictState",
     "ReadCopy",
     "StoredConflict",
+    "conflict_ends",
+    "conflicts_by_id",
     "conflicts_by_public_id",
     "conflicts_touching",
     "copies_by_row",
@@ -320,6 +322,37 @@ def conflicts_touching(
 _CONFLICTS = ConflictRow.__table__  # type: ignore[attr-defined]
 """Conflicts read as plain rows where many are read: no ORM object (and identity-map entry)
 is made for each, only the record the rest of the service reads."""
+
+
+def conflict_ends(session: Session, clinic_id: int) -> list[tuple[int, int, int, ConflictState]]:
+    """Each of a clinic's stored conflicts as (id, earlier row, later row, state), plain rows:
+    what a full re-check reads of them all to join each conflict's bookings into one part
+    and to know which conflicts each batch must load (:func:`conflicts_by_id`)."""
+    table = _CONFLICTS
+    query = sql_select(
+        table.c.id, table.c.earlier_booking_id, table.c.later_booking_id, table.c.state
+    ).where(table.c.clinic_id == clinic_id)
+    states = {state.value: state for state in ConflictState}
+    return [
+        (conflict_id, earlier, later, states[state])
+        for conflict_id, earlier, later, state in session.connection().execute(query)
+    ]
+
+
+def conflicts_by_id(
+    session: Session, clinic_id: int, conflict_ids: Collection[int]
+) -> list[StoredConflict]:
+    """A clinic's conflicts among ``conflict_ids`` (another clinic's are left out), oldest
+    detection first, as :func:`conflicts_touching` orders them."""
+    found: list[StoredConflict] = []
+    for chunk in chunked(sorted(conflict_ids)):
+        query = (
+            sql_select(_CONFLICTS)
+            .where(col(ConflictRow.id).in_(chunk))
+            .where(col(ConflictRow.clinic_id) == clinic_id)
+        )
+        found += map(_conflict, session.execute(query).all())
+    return sorted(found, key=lambda c: (c.detected_at, c.id))
 
 
 def conflicts_by_public_id(

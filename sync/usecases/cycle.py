@@ -316,7 +316,7 @@ def _parts(
     with session_scope(services.engine) as session:
         check_lease(session, "refreshing identity keys")
         parts = partition_clinic(session, clinic_id, reader, scope)
-    for rows in parts.batches:
+    for rows, touching in zip(parts.batches, parts.touching, strict=True):
         yield partial(
             load_part,
             clinic_id=clinic_id,
@@ -328,6 +328,7 @@ def _parts(
             titles=parts.titles,
             read=parts.take(rows),
             read_version=parts.version,
+            touching=touching,
         )
 
 

@@ -43,6 +43,7 @@ from sync.store.conflicts import (
     ConflictState,
     ReadCopy,
     StoredConflict,
+    conflicts_by_id,
     conflicts_by_public_id,
     conflicts_touching,
     copies_by_row,
@@ -135,19 +136,26 @@ def load_part(
     titles: TitleNames | None = None,
     read: Mapping[int, ReadCopy] | None = None,
     read_version: int | None = None,
+    touching: Collection[int] | None = None,
 ) -> tuple[Detection, list[StoredConflict]]:
     """Run detection over ``rows``, a part of the clinic closed like a change's reach
     (:mod:`sync.usecases.affected`, :mod:`sync.usecases.partition`), with the stored conflicts
     to reconcile: those about a booking it read, and those it detected, in any state.
     ``titles``: titles already read with ``reader``'s matcher, shared between parts;
     ``read``: copies of some of the rows read before (those unchanged since are used), when
-    the clinic's data version was ``read_version`` (still that version: all of them are)."""
+    the clinic's data version was ``read_version`` (still that version: all of them are);
+    ``touching``: the ids of the stored conflicts with a row among ``rows``, found when the
+    data version was ``read_version`` (while it stands, loaded by id, not searched by row)."""
     current = read_version is not None and (
         clinic_data_version(session, clinic_id).counter == read_version
     )
     copies = copies_by_row(session, rows, read=read, current=current).values()
     detection = detect(copies, policy, reader, scope, ambiguous=ambiguous, titles=titles)
-    stored = {c.id: c for c in conflicts_touching(session, clinic_id, rows)}
+    if current and touching is not None:
+        by_row = conflicts_by_id(session, clinic_id, touching)
+    else:
+        by_row = conflicts_touching(session, clinic_id, rows)
+    stored = {c.id: c for c in by_row}
     found = conflicts_by_public_id(session, clinic_id, detection.conflicts.keys())
     stored.update((c.id, c) for c in found)
     return detection, sorted(stored.values(), key=lambda c: (c.detected_at, c.id))

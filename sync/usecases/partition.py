@@ -46,7 +46,7 @@ from sqlmodel import Session, col
 from rules.assess import Scope
 from rules.model import Booking, MatchKind, PatientKey
 from rules.patients import Identity, TitleNames, identify, patients_declined
-from sync.store.conflicts import BookingCopy, ConflictState, ReadCopy, list_conflicts
+from sync.store.conflicts import BookingCopy, ConflictState, ReadCopy, conflict_ends
 from sync.store.data_version import clinic_data_version
 from sync.store.events import booking_from_row, plain_records
 from sync.store.identity_keys import (
@@ -66,7 +66,6 @@ BATCH_ROWS = 5000
 KEPT_ROWS = 200_000
 """Copies the stream keeps for detection at most (about 200 MB)."""
 _PAGE = 2000
-_UNRESOLVED = tuple(state for state in ConflictState if state is not ConflictState.RESOLVED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +85,9 @@ class Partition:
     """The clinic's data version (:mod:`sync.store.data_version`) before the stream read its
     rows: every insert, change or deletion of a booking moves it, so while it has not moved
     every copy the stream made is still the stored one."""
+    touching: list[frozenset[int]] = field(default_factory=list)
+    """For each batch (same index), the ids of the clinic's stored conflicts, in any state,
+    with one of its rows: what the batch reconciles with, while :attr:`version` stands."""
     read: dict[int, ReadCopy] = field(default_factory=dict, repr=False, compare=False)
     """The copies the stream made, by row id, for the batches to take (:meth:`take`)."""
 
@@ -109,18 +111,36 @@ def partition_clinic(
     version = clinic_data_version(session, clinic_id).counter  # before any row is read
     for page in _pages(session, clinic_id):
         facts.add(session, clinic_id, page, reading=(reader, titles, scope))
-    for stored in list_conflicts(session, clinic_id, states=_UNRESOLVED):
-        facts.join_rows(stored.facts.earlier_row_id, stored.facts.later_row_id)
+    conflicts = conflict_ends(session, clinic_id)
+    for _, earlier, later, state in conflicts:
+        if state is not ConflictState.RESOLVED:
+            facts.join_rows(earlier, later)
     ambiguous = facts.ambiguous()
     facts.join_names({stored_key(PatientKey(MatchKind.NAME, name)).value for name in ambiguous})
+    batches = facts.batches(batch_rows)
     return Partition(
-        facts.batches(batch_rows),
+        batches,
         frozenset(ambiguous),
         titles,
         facts.refreshed,
         version,
+        _touching(batches, conflicts),
         facts.read,
     )
+
+
+def _touching(
+    batches: list[list[int]], conflicts: list[tuple[int, int, int, ConflictState]]
+) -> list[frozenset[int]]:
+    """The ids of the stored conflicts, in any state, with a row in each batch."""
+    batch_of = {row: number for number, batch in enumerate(batches) for row in batch}
+    touching: list[set[int]] = [set() for _ in batches]
+    for conflict_id, earlier, later, _ in conflicts:
+        for row in (earlier, later):
+            number = batch_of.get(row)
+            if number is not None:
+                touching[number].add(conflict_id)
+    return [frozenset(found) for found in touching]
 
 
 _READ_COLUMNS = (

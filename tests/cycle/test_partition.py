@@ -7,7 +7,7 @@ from sqlalchemy import Engine, delete, event
 
 from rules.model import MatchKind, PatientKey
 from rules.patients import name_key
-from sync.store.conflicts import ReadCopy, copies_by_row
+from sync.store.conflicts import ReadCopy, conflicts_touching, copies_by_row
 from sync.store.database import session_scope
 from sync.store.identity_keys import keys_by_row
 from sync.store.tables import BookingIdentityKeyRow
@@ -159,3 +159,51 @@ def test_the_stream_rewrites_only_the_keys_that_read_otherwise_now(engine: Engin
     assert stream() == (1, keys)
     assert stream() == (0, keys)
     assert keys[row] == lost
+
+
+@pytest.mark.parametrize("moved", [False, True], ids=["version stands", "version moved"])
+def test_a_batch_reconciles_with_the_stored_conflicts_touching_its_rows(
+    engine: Engine, moved: bool
+) -> None:
+    """The stream names each batch's stored conflicts (resolved ones too), loaded by id
+    while the data version stands; once it moves they are searched by row again."""
+    twins = Twins(engine)
+    twins.put(booking("mn", "Microneedling Ann Lee", 2))
+    twins.put(booking("tox", "Botox Ann Lee", 9, calendar="room"))
+    twins.put(booking("mn2", "Microneedling Bo Park", 2))
+    twins.put(booking("tox2", "Botox Bo Park", 9, calendar="room"))
+    twins.detect(full_first=True)
+    twins.put(booking("tox2", "Hydrafacial Bo Park", 9, calendar="room"))  # resolves one
+    twins.detect(full_first=True)
+    assert twins.open() == {("mn", "tox")}
+    with session_scope(twins.engine) as session:
+        parts = partition_clinic(session, twins.full.id, twins.reader, twins.scope)
+    [rows], [touching] = parts.batches, parts.touching
+    assert len(touching) == 2  # the open conflict and the resolved one
+    if moved:
+        twins.put(booking("other", "Hydrafacial Cy Lo", 5))
+    statements: list[str] = []
+
+    def listen(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(twins.engine, "before_cursor_execute", listen)
+    try:
+        with session_scope(twins.engine) as session:
+            _, stored = load_part(
+                session,
+                twins.full.id,
+                *twins._rules,
+                rows=rows,
+                read=parts.take(rows),
+                titles=parts.titles,
+                read_version=parts.version,
+                touching=touching,
+            )
+    finally:
+        event.remove(twins.engine, "before_cursor_execute", listen)
+    with session_scope(twins.engine) as session:
+        expected = conflicts_touching(session, twins.full.id, rows)
+    assert {c.id for c in stored} == touching == {c.id for c in expected}
+    by_row = [text for text in statements if "earlier_booking_id IN" in text]
+    assert bool(by_row) is moved

@@ -121,8 +121,9 @@ class Twins:
                         titles=parts.titles,
                         read=parts.take(rows),
                         read_version=parts.version,
+                        touching=touching,
                     )
-                    for rows in parts.batches
+                    for rows, touching in zip(parts.batches, parts.touching, strict=True)
                 )
             clinic.assessed = 0
             for detection, stored in found:
