@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from rules.flag import strip_flag
@@ -123,6 +123,9 @@ def _description_name(description: str) -> str | None:
 class TitleNames:
     """Reads titles (categories and patient name) with one matcher, remembering them.
 
+    ``recall`` may give the reading of a title made before, by this matcher's policy and
+    this reader (kept by the caller between processes); the titles it does not know are read.
+
     A clinic's titles repeat (every instance of a recurring booking, a patient's
     regular treatment), so one reader per assessment saves most of the matching. Its
     patients' names repeat more than its titles do ("Botox - Jane Doe", "Jane Doe
@@ -130,11 +133,16 @@ class TitleNames:
     66k titles name 100 people).
     """
 
-    def __init__(self, matcher: Matcher) -> None:
+    def __init__(
+        self, matcher: Matcher, recall: Callable[[str], TitleReading | None] | None = None
+    ) -> None:
         self._matcher = matcher
         self._reader = TitleReader(matcher)
+        self._recall = recall
         self._seen: dict[str, TitleReading] = {}
         self._names: dict[str, str] = {}
+        self.fresh: dict[str, TitleReading] = {}
+        """The titles read here, not recalled: what a caller keeping readings would add."""
 
     def __call__(self, summary: str) -> tuple[str | None, str | None]:
         """The patient's name in ``summary`` as written, and as names compare."""
@@ -146,13 +154,19 @@ class TitleNames:
         try:
             return self._seen[summary]
         except KeyError:
-            reading = self._reader.read(summary)
+            reading = self._recall(summary) if self._recall else None
+            if reading is None:
+                reading = self.fresh[summary] = self._reader.read(summary)
             if reading.name is not None:
                 reading = reading._replace(
                     name=self._one_name(reading.name), name_key=self._one_name(reading.name_key)
                 )
             self._seen[summary] = reading
             return reading
+
+    def titles(self) -> Collection[str]:
+        """Every title read so far (recalled or read)."""
+        return self._seen.keys()
 
     def _one_name(self, name: str | None) -> str | None:
         return None if name is None else self._names.setdefault(name, name)

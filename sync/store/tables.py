@@ -811,3 +811,29 @@ class GoogleSignInRow(StoreModel, table=True):
 
 
 __all__ += ["GoogleSignInRow"]
+
+
+class TitleReadingRow(StoreModel, table=True):
+    """What one title of a clinic's bookings says, as one version of the reader read it.
+
+    Reading a title (:class:`rules.titles.TitleReader`) depends on nothing but the title,
+    the policy and the reader's code; ``reader`` names those two
+    (:func:`sync.store.title_readings.reading_version`), so a new process re-checking the
+    clinic takes the readings instead of reading every distinct title again. Keyed by the
+    title's SHA-256 digest (``title_digest``): a title may be longer than an index entry.
+    Kept for the titles the clinic's live bookings carry; a full re-check deletes the rest.
+    """
+
+    __tablename__ = "title_readings"
+    __table_args__ = (UniqueConstraint("clinic_id", "reader", "title_digest"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    clinic_id: int = Field(sa_column=_fk("clinics.id"))
+    reader: str = Field(sa_type=String(64))
+    title_digest: str = Field(sa_type=String(64))
+    categories: list[str] = Field(sa_type=json_document())
+    name: str | None = Field(default=None, sa_type=Text)
+    name_key: str | None = Field(default=None, sa_type=Text)
+
+
+__all__ += ["TitleReadingRow"]

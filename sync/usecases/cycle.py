@@ -315,7 +315,7 @@ def _parts(
         return
     with session_scope(services.engine) as session:
         check_lease(session, "refreshing identity keys")
-        parts = partition_clinic(session, clinic_id, reader, scope)
+        parts = partition_clinic(session, clinic_id, reader, scope, policy=policy)
     for rows, touching in zip(parts.batches, parts.touching, strict=True):
         yield partial(
             load_part,

@@ -44,8 +44,9 @@ from sqlalchemy import select as sql_select
 from sqlmodel import Session, col
 
 from rules.assess import Scope
-from rules.model import Booking, MatchKind, PatientKey
+from rules.model import Booking, MatchKind, PatientKey, Policy
 from rules.patients import Identity, TitleNames, identify, patients_declined
+from rules.titles import TitleReading
 from sync.store.conflicts import BookingCopy, ConflictState, ReadCopy, conflict_ends
 from sync.store.data_version import clinic_data_version
 from sync.store.events import booking_from_row, plain_records
@@ -57,6 +58,7 @@ from sync.store.identity_keys import (
     stored_value,
 )
 from sync.store.tables import BookingRow
+from sync.store.title_readings import keep_readings, load_readings, reading_version, title_digest
 from sync.usecases.pull import BookingReader
 
 __all__ = ["BATCH_ROWS", "Partition", "partition_clinic"]
@@ -104,13 +106,21 @@ def partition_clinic(
     scope: Scope,
     *,
     batch_rows: int = BATCH_ROWS,
+    policy: Policy | None = None,
 ) -> Partition:
-    """Stream the clinic's bookings, refresh their keys, and split them into parts."""
+    """Stream the clinic's bookings, refresh their keys, and split them into parts.
+
+    ``policy``: the policy ``reader``'s matcher was built from; given, the titles are read
+    once per reading version, kept between processes (:mod:`sync.store.title_readings`).
+    """
     facts = _Facts()
-    titles = TitleNames(reader.matcher)
+    kept = _KeptReadings(session, clinic_id, policy) if policy is not None else None
+    titles = TitleNames(reader.matcher, kept.recall if kept else None)
     version = clinic_data_version(session, clinic_id).counter  # before any row is read
     for page in _pages(session, clinic_id):
         facts.add(session, clinic_id, page, reading=(reader, titles, scope))
+    if kept is not None:
+        kept.keep(titles)
     conflicts = conflict_ends(session, clinic_id)
     for _, earlier, later, state in conflicts:
         if state is not ConflictState.RESOLVED:
@@ -127,6 +137,33 @@ def partition_clinic(
         _touching(batches, conflicts),
         facts.read,
     )
+
+
+class _KeptReadings:
+    """The clinic's title readings kept under this policy's and reader's version: what the
+    stream recalls instead of reading, and, once it has read every live title, keeps."""
+
+    def __init__(self, session: Session, clinic_id: int, policy: Policy) -> None:
+        self._session, self._clinic_id = session, clinic_id
+        self._version = reading_version(policy)
+        self._known = load_readings(session, clinic_id, self._version)
+        self._digests: dict[str, str] = {}
+
+    def recall(self, title: str) -> TitleReading | None:
+        digest = self._digests[title] = title_digest(title)  # asked once a title
+        return self._known.get(digest)
+
+    def keep(self, titles: TitleNames) -> None:
+        digests = self._digests
+        keep_readings(
+            self._session,
+            self._clinic_id,
+            self._version,
+            fresh={digests[title]: reading for title, reading in titles.fresh.items()},
+            kept=self._known.keys(),
+            live=set(digests.values()),
+        )
+        self._known = {}
 
 
 def _touching(

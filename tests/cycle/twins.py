@@ -110,7 +110,9 @@ class Twins:
             if changes is not None:
                 found = [load_detection(session, clinic.id, *self._rules, changes=changes)]
             else:
-                parts = partition_clinic(session, clinic.id, self.reader, self.scope, batch_rows=3)
+                parts = partition_clinic(
+                    session, clinic.id, self.reader, self.scope, batch_rows=3, policy=self.policy
+                )
                 found = (
                     load_part(
                         session,
