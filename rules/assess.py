@@ -8,7 +8,7 @@ eligibility. It takes "today" as an argument and touches nothing outside its inp
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -62,21 +62,29 @@ def read_bookings(
     scope: Scope,
     options: IdentityOptions,
     titles: TitleNames | None = None,
+    *,
+    known: Sequence[Identity | None] | None = None,
 ) -> tuple[list[ReadBooking], list[Skip]]:
     """Classify and identify each booking; set aside what must not be evaluated.
 
     ``titles`` may carry titles already read with ``matcher`` (a caller reading a clinic
-    a part at a time shares one); by default the titles are read afresh.
+    a part at a time shares one); by default the titles are read afresh. ``known`` may
+    give bookings' identities already read (``identities`` of :func:`assess`).
     """
     kept: list[ReadBooking] = []
     skipped: list[Skip] = []
     titles = titles or TitleNames(matcher)
     # A patient's bookings mostly say the same about them: one object for each identity.
     identities: dict[Identity, Identity] = {}
-    for booking in bookings:
+    pairs: Iterable[tuple[Booking, Identity | None]] = (
+        ((booking, None) for booking in bookings)
+        if known is None
+        else zip(bookings, known, strict=True)  # never one booking left unread
+    )
+    for booking, given in pairs:
         if not scope.covers(booking.day):
             continue
-        identity = identify(booking, titles, options)
+        identity = identify(booking, titles, options) if given is None else given
         read = ReadBooking(
             booking=booking,
             identity=identities.setdefault(identity, identity),
@@ -109,14 +117,19 @@ def assess(
     options: IdentityOptions | None = None,
     ambiguous: Collection[str] = (),
     titles: TitleNames | None = None,
+    identities: Sequence[Identity | None] | None = None,
 ) -> Assessment:
     """Detect conflicts and eligibility over a clinic's bookings, as of ``scope.today``.
 
     ``ambiguous``: names other bookings of the clinic show to be shared by several
-    identified patients (see :func:`rules.patients.link`).
+    identified patients (see :func:`rules.patients.link`). ``identities``: for each of
+    ``bookings`` in order, its identity as :func:`rules.patients.identify` already read it
+    with ``options`` and ``titles``, or ``None`` where it was not.
     """
     matcher = matcher or Matcher(policy)
-    read, skipped = read_bookings(bookings, matcher, scope, options or IdentityOptions(), titles)
+    read, skipped = read_bookings(
+        bookings, matcher, scope, options or IdentityOptions(), titles, known=identities
+    )
     linking = link(read, ambiguous=ambiguous)
     groups = linking.groups
     conflicts = detect_conflicts(groups, policy)

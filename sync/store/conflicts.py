@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from rules.model import Booking
+from rules.patients import Identity
 from sync.store.errors import RecordNotFound
 from sync.store.events import StoredEvent, booking_from_row, event_from_row, plain_records
 from sync.store.identity_keys import chunked
@@ -99,6 +100,9 @@ class BookingCopy:
     deleted: bool = False
     row: Any = field(default=None, repr=False, compare=False)
     """The stored row's columns, read by attribute (:func:`event_from_row`)."""
+    identity: Identity | None = field(default=None, repr=False, compare=False)
+    """The patient identity already read from ``booking`` (the stream of a full re-check
+    reads every booking's), for detection not to read it again; ``None``: not read yet."""
     _event: StoredEvent | None = field(default=None, init=False, repr=False, compare=False)
 
     @property

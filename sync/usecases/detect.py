@@ -201,6 +201,7 @@ def detect(
         options=reader.options,
         ambiguous=ambiguous,
         titles=titles,
+        identities=[copy.identity for copy in chosen.values()],
     )
     return Detection(result, chosen, rows)
 

@@ -292,7 +292,9 @@ class _Facts:
             source_id = int(row.source_id)
             self._count(booking, source_id, identity, scope)
             if len(self.read) < KEPT_ROWS:
-                copy = BookingCopy(row.id, source_id, booking, row.private_properties)
+                copy = BookingCopy(
+                    row.id, source_id, booking, row.private_properties, identity=identity
+                )
                 self.read[row.id] = ReadCopy(row.revision, copy)
         replace_keys(session, clinic_id, stale)
         self.refreshed += len(stale)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rules.assess import Assessment
+from rules.assess import Assessment, Scope, assess
 from rules.model import Booking, Policy
+from rules.patients import IdentityOptions, TitleNames, identify
 from rules.vocabulary import Matcher
 from tests.factories import TODAY, booking, run
 
@@ -122,3 +124,27 @@ def test_moving_the_later_booking_further_out_never_adds_a_conflict(
         [*mns, booking("bo", botox_day + timedelta(days=extra), "Botox - Jane Doe")], default_policy
     )
     assert _keys(far) <= _keys(near)
+
+
+@given(clinics(), st.lists(st.booleans(), min_size=14, max_size=14))
+def test_identities_read_before_give_the_assessment_reading_them_gives(
+    default_policy: Policy, matcher: Matcher, bookings: list[Booking], read_before: list[bool]
+) -> None:
+    """A caller that identified some bookings already (a full re-check's stream) hands
+    those identities over; the assessment is the one that reads every booking itself."""
+    titles, options, scope = TitleNames(matcher), IdentityOptions(), Scope(today=TODAY)
+    known = [
+        identify(item, titles, options) if before else None
+        for item, before in zip(bookings, read_before, strict=False)
+    ]
+    given_ = assess(bookings, default_policy, scope, matcher=matcher, identities=known)
+    assert given_ == run(bookings, default_policy)
+
+
+def test_an_identity_for_each_booking_or_none_at_all(
+    default_policy: Policy, matcher: Matcher
+) -> None:
+    """Fewer identities than bookings is a caller's mistake, never a booking unread."""
+    bookings = [booking("a", TODAY, "Botox - Jane Doe"), booking("b", TODAY, "Botox - Kim Lee")]
+    with pytest.raises(ValueError, match="shorter"):
+        assess(bookings, default_policy, Scope(today=TODAY), matcher=matcher, identities=[None])
