@@ -30,8 +30,14 @@ properties, about 1 KiB a row (:class:`~sync.store.conflicts.ReadCopy`), up to
 just those that changed since (:func:`sync.store.conflicts.copies_by_row`): reading a row
 whole a second time cost a third of a full re-check. While the clinic's data version has
 not moved since the stream began, no row can have changed, and not even the revisions are
-read. A batch's copies are let go once it is detected. Rows past ``KEPT_ROWS`` (a clinic
-of a million bookings) are read again.
+read, nor the stored conflicts searched by row: the stream names each batch's
+(:attr:`Partition.touching`). A kept copy carries the identity the stream read, which
+detection takes as it is. A batch's copies are let go once it is detected. Rows past
+``KEPT_ROWS`` (a clinic of a million bookings) are read again.
+
+Given the policy, the stream recalls the titles read under the same policy and reader
+code by an earlier re-check, in this process or another (:mod:`sync.store.title_readings`),
+and keeps what it read for the next one.
 """
 
 from __future__ import annotations
