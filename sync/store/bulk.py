@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, Date
+from sqlalchemy import JSON, Date, Insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session
@@ -187,3 +188,10 @@ def _rendered(compiled: Any) -> list[str]:
     anonymous ones under their unresolved labels)."""
     rendered = set(compiled.bind_names.values())
     return [name for name in compiled.binds if name in rendered]
+
+
+def insert_if_absent(dialect: Dialect, table: Any) -> Insert:
+    """``INSERT ... ON CONFLICT DO NOTHING`` into ``table`` (a model or a table), in ``dialect``."""
+    if dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()

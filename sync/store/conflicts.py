@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Row, or_, update
+from sqlalchemy import Row, or_, update
 from sqlalchemy import select as sql_select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from rules.model import Booking
 from rules.patients import Identity
+from sync.store.bulk import insert_if_absent
 from sync.store.errors import RecordNotFound
 from sync.store.events import StoredEvent, booking_from_row, event_from_row, plain_records
 from sync.store.identity_keys import chunked
@@ -389,18 +389,15 @@ def insert_conflict(
         "detected_at": now,
         **_fact_columns(facts),
     }
-    statement = _insert_if_absent(session).values(**columns).returning(col(ConflictRow.id))
+    statement = (
+        insert_if_absent(session.get_bind().dialect, ConflictRow)
+        .values(**columns)
+        .returning(col(ConflictRow.id))
+    )
     new_id = session.exec(statement).scalar_one_or_none()
     if new_id is not None:
         return _conflict(_row(session, new_id)), True
     return _existing(session, clinic_id, facts), False
-
-
-def _insert_if_absent(session: Session) -> Insert:
-    """``INSERT ... ON CONFLICT DO NOTHING`` into ``conflicts``, in the session's dialect."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(ConflictRow).on_conflict_do_nothing()
-    return sqlite.insert(ConflictRow).on_conflict_do_nothing()
 
 
 def _existing(session: Session, clinic_id: int, facts: ConflictFacts) -> StoredConflict:

@@ -34,6 +34,7 @@ __all__ = [
     "chunked",
     "key_pairs_by_row",
     "keys_by_row",
+    "keys_of",
     "name_carriers",
     "refresh_keys",
     "replace_keys",
@@ -72,14 +73,16 @@ def stored_keys(keys: Iterable[PatientKey]) -> frozenset[PatientKey]:
 
 def keys_by_row(session: Session, row_ids: Collection[int]) -> dict[int, frozenset[PatientKey]]:
     """The stored keys of each booking row in ``row_ids`` (rows without keys are left out)."""
-    return {
-        row_id: frozenset(PatientKey(_KINDS[kind], value) for kind, value in pairs)
-        for row_id, pairs in key_pairs_by_row(session, row_ids).items()
-    }
+    return {row_id: keys_of(pairs) for row_id, pairs in key_pairs_by_row(session, row_ids).items()}
 
 
 KeyPair = tuple[str, str]
 """A stored key as its row holds it: the kind's value ("id", "email", "name") and the value."""
+
+
+def keys_of(pairs: Iterable[KeyPair]) -> frozenset[PatientKey]:
+    """Stored keys held as pairs (:func:`key_pairs_by_row`), as keys."""
+    return frozenset(PatientKey(_KINDS[kind], value) for kind, value in pairs)
 
 
 def key_pairs_by_row(session: Session, row_ids: Collection[int]) -> dict[int, frozenset[KeyPair]]:

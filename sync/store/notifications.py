@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Insert, func, or_, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, or_, text, update
 from sqlmodel import Session, col, select
 
 from sync.store.audit import AuditEvent, audit_event
+from sync.store.bulk import insert_if_absent
 from sync.store.errors import RecordNotFound
 from sync.store.tables import (
     AuditEventRow,
@@ -263,7 +263,7 @@ def open_episode(session: Session, clinic_id: int, key: str, *, started_at: date
     """
     values = {"clinic_id": clinic_id, "key": key, "started_at": started_at, "audit_event_id": 0}
     statement = (
-        _insert_if_absent(session, NotificationEpisodeRow)
+        insert_if_absent(session.get_bind().dialect, NotificationEpisodeRow)
         .values(**values)
         .returning(col(NotificationEpisodeRow.id))
     )
@@ -302,7 +302,11 @@ def plan_deliveries(session: Session, plans: Iterable[DeliveryPlan], *, now: dat
             "due_at": plan.due_at,
             "created_at": now,
         }
-        statement = _insert_if_absent(session, _Row).values(**values).returning(col(_Row.id))
+        statement = (
+            insert_if_absent(session.get_bind().dialect, _Row)
+            .values(**values)
+            .returning(col(_Row.id))
+        )
         created += session.exec(statement).scalar_one_or_none() is not None
     return created
 
@@ -422,12 +426,6 @@ def _update_held(session: Session, ids: Sequence[int], owner: str, **values: Any
 
 def _free(now: datetime) -> Any:
     return or_(col(_Row.lease_owner).is_(None), col(_Row.lease_expires_at) <= now)
-
-
-def _insert_if_absent(session: Session, table: type[Any]) -> Insert:
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    return sqlite.insert(table).on_conflict_do_nothing()
 
 
 def _cursor_row(session: Session, clinic_id: int) -> NotificationCursorRow | None:

@@ -19,18 +19,15 @@ import hashlib
 from collections.abc import Collection, Mapping
 from functools import cache
 from importlib import resources
-from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy import select as sql_select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect
 from sqlmodel import Session
 
 from rules.model import Policy
 from rules.titles import TitleReading
 from sync.policy_file import render_policy
-from sync.store.bulk import BulkStatement
+from sync.store.bulk import BulkStatement, insert_if_absent
 from sync.store.identity_keys import chunked
 from sync.store.tables import TitleReadingRow
 
@@ -111,12 +108,8 @@ def keep_readings(
     _INSERT.execute(session, rows, {"clinic_id": clinic_id, "reader": version})
 
 
-def _insert_if_absent(dialect: Dialect) -> Any:
-    if dialect.name == "postgresql":
-        return postgresql.insert(_TABLE).on_conflict_do_nothing()
-    return sqlite.insert(_TABLE).on_conflict_do_nothing()
-
-
 _INSERT = BulkStatement(
-    _insert_if_absent, ("title_digest", "categories", "name", "name_key"), ("clinic_id", "reader")
+    lambda dialect: insert_if_absent(dialect, _TABLE),
+    ("title_digest", "categories", "name", "name_key"),
+    ("clinic_id", "reader"),
 )

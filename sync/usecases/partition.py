@@ -59,6 +59,7 @@ from sync.store.events import booking_from_row, plain_records
 from sync.store.identity_keys import (
     KeyPair,
     key_pairs_by_row,
+    keys_of,
     replace_keys,
     stored_key,
     stored_value,
@@ -229,9 +230,6 @@ def _pages(session: Session, clinic_id: int) -> Iterator[list[Any]]:
         after = page[-1].id
 
 
-_KINDS = {kind.value: kind for kind in MatchKind}
-
-
 def _stored_pairs(identity: Identity) -> frozenset[KeyPair]:
     """``identity_keys(identity)`` as the store keeps them, as the pairs its rows hold: a
     clinic's keys compared without a :class:`PatientKey` made for each."""
@@ -287,7 +285,7 @@ class _Facts:
             identity = identify(booking, titles, reader.options)
             pairs = _stored_pairs(identity)
             if pairs != stored.get(row.id, none):
-                stale[row.id] = frozenset(PatientKey(_KINDS[kind], v) for kind, v in pairs)
+                stale[row.id] = keys_of(pairs)
             at = self._row(row.id)
             self._join_key(f"event:{booking.id}", at)
             for kind, value in pairs:
