@@ -17,13 +17,13 @@ it lost are reported, so detection can reach the patient it left.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, update
+from sqlalchemy import JSON, Date, String, and_, bindparam, or_, type_coerce, update
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
@@ -33,6 +33,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from rules.model import Booking, MatchKind, PatientKey
 from sync.store.bulk import BulkStatement
+from sync.store.database import json_document_from_text
 from sync.store.errors import RecordNotFound
 from sync.store.events import (
     EventStatus,
@@ -40,6 +41,7 @@ from sync.store.events import (
     booking_from_row,
     content_columns,
     event_from_row,
+    record_type,
 )
 from sync.store.identity_keys import chunked, replace_keys, stored_keys
 from sync.store.tables import BookingIdentityKeyRow, BookingRow, CalendarSourceRow
@@ -50,6 +52,7 @@ __all__ = [
     "list_bookings",
     "list_patient_bookings",
     "live_of_source",
+    "live_pages",
     "live_removed",
     "load_events",
     "mark_bookings_cancelled",
@@ -389,6 +392,62 @@ def live_of_source(session: Session, source_id: int) -> dict[str, LiveBooking]:
         col(BookingRow.recurring_event_id),
     ).where(col(BookingRow.source_id) == source_id, col(BookingRow.deleted_at).is_(None))
     return {event_id: LiveBooking(day, series) for event_id, day, series in session.execute(query)}
+
+
+def live_pages(
+    session: Session, clinic_id: int, columns: Sequence[str], *, size: int
+) -> Iterator[list[Any]]:
+    """The clinic's live booking rows, ``size`` at a time by row id (its primary key), each
+    a record of ``columns`` (which must start with ``id``) read by attribute.
+
+    What a full re-check streams, so each value is taken as the driver gives it and decoded
+    here once, not through the ORM's result processing: with three processors a row (a
+    date, two JSON documents) that cost two fifths of reading the rows. SQLite gives the
+    date and the documents as text; PostgreSQL's driver gives them decoded already.
+    """
+    table = BookingRow.__table__  # type: ignore[attr-defined]
+    selected, decoders = [], []
+    for at, name in enumerate(columns):
+        column = table.c[name]
+        if isinstance(column.type, JSON | Date):
+            decoders.append((at, _json_value if isinstance(column.type, JSON) else _date_value))
+            column = type_coerce(column, String).label(name)  # no processor: the raw value
+        selected.append(column)
+    make = _records(record_type(tuple(columns)), decoders)
+    after = 0
+    while True:
+        query = (
+            sql_select(*selected)
+            .where(table.c.clinic_id == clinic_id, table.c.id > after)
+            .where(table.c.deleted_at.is_(None))
+            .order_by(table.c.id)
+            .limit(size)
+        )
+        page = list(map(make, session.connection().execute(query)))
+        if not page:
+            return
+        yield page
+        after = page[-1].id
+
+
+def _records(
+    record: Any, decoders: Sequence[tuple[int, Callable[[Any], Any]]]
+) -> Callable[[Sequence[Any]], Any]:
+    def make(row: Sequence[Any]) -> Any:
+        values = list(row)
+        for at, decode in decoders:
+            values[at] = decode(values[at])
+        return record._make(values)
+
+    return make
+
+
+def _json_value(value: Any) -> Any:
+    return json_document_from_text(value) if isinstance(value, str) else value
+
+
+def _date_value(value: Any) -> Any:
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def live_removed(session: Session, source_id: int, removed: Collection[str]) -> set[str]:

@@ -36,6 +36,7 @@ __all__ = [
     "content_columns",
     "event_from_row",
     "plain_records",
+    "record_type",
     "storable_columns",
 ]
 
@@ -180,12 +181,13 @@ def plain_records(result: Result[Any]) -> Callable[[Row[Any]], Any]:
     0.3 µs a name): :func:`event_from_row` reads some 25 names, over every booking of a
     clinic on a full re-check. The record holds the same values under the same names.
     """
-    make: Callable[[Row[Any]], Any] = _record_type(tuple(result.keys()))._make
+    make: Callable[[Row[Any]], Any] = record_type(tuple(result.keys()))._make
     return make
 
 
 @cache
-def _record_type(names: tuple[str, ...]) -> Any:
+def record_type(names: tuple[str, ...]) -> Any:
+    """A record of ``names`` read by attribute at tuple speed, one type per set of names."""
     return namedtuple("_Record", names)
 
 
@@ -199,7 +201,7 @@ def booking_from_row(row: BookingRow | Row[Any]) -> Booking:
         summary=row.summary,
         description=row.description,
         cancelled=row.status == _CANCELLED,
-        attendees=tuple(_attendee(item) for item in row.attendees),
+        attendees=tuple(map(_attendee, row.attendees)) if row.attendees else (),
         calendar_email=row.calendar_email,
         organizer_email=row.organizer_email,
         patient_id=row.explicit_patient_id,

@@ -29,7 +29,7 @@ from sqlmodel import Session
 
 from rules.assess import Scope
 from sync.bootstrap import Services
-from sync.store.conflicts import StoredConflict, conflicts_by_public_id, copies_by_row
+from sync.store.conflicts import StoredConflict, conflicts_by_public_id, flag_properties
 from sync.store.database import session_scope
 from sync.store.review import reviewed_since
 from sync.store.sources import CalendarSource, get_source, list_sources
@@ -372,8 +372,8 @@ def _flag(
         known=known,
     )
     with session_scope(services.engine) as session:
-        later = copies_by_row(session, {stored.facts.later_row_id for stored, _ in done.active})
-        carried = {c.booking.id: c.private_properties for c in later.values()}
+        later = {stored.facts.later_row_id for stored, _ in done.active}
+        carried = flag_properties(session, later)
         settle_states(session, clinic_id, done.active, carried, options.now)
     return tally
 

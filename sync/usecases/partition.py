@@ -42,20 +42,19 @@ and keeps what it read for the next one.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import select as sql_select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from rules.assess import Scope
 from rules.model import Booking, MatchKind, PatientKey, Policy
 from rules.patients import Identity, TitleNames, identify, patients_declined
 from rules.titles import TitleReading
+from sync.store.bookings import live_pages
 from sync.store.conflicts import BookingCopy, ConflictState, ReadCopy, conflict_ends
 from sync.store.data_version import clinic_data_version
-from sync.store.events import booking_from_row, plain_records
+from sync.store.events import booking_from_row
 from sync.store.identity_keys import (
     KeyPair,
     key_pairs_by_row,
@@ -64,7 +63,6 @@ from sync.store.identity_keys import (
     stored_key,
     stored_value,
 )
-from sync.store.tables import BookingRow
 from sync.store.title_readings import keep_readings, load_readings, reading_version, title_digest
 from sync.usecases.pull import BookingReader
 
@@ -124,7 +122,7 @@ def partition_clinic(
     kept = _KeptReadings(session, clinic_id, policy) if policy is not None else None
     titles = TitleNames(reader.matcher, kept.recall if kept else None)
     version = clinic_data_version(session, clinic_id).counter  # before any row is read
-    for page in _pages(session, clinic_id):
+    for page in live_pages(session, clinic_id, _READ_COLUMNS, size=_PAGE):
         facts.add(session, clinic_id, page, reading=(reader, titles, scope))
     if kept is not None:
         kept.keep(titles)
@@ -209,27 +207,6 @@ flag's stored state need, not the provider extras and instants, which it would d
 for nothing."""
 
 
-def _pages(session: Session, clinic_id: int) -> Iterator[list[Any]]:
-    """The clinic's live booking rows, a page at a time, by row id (its primary key)."""
-    table = BookingRow.__table__  # type: ignore[attr-defined]
-    columns = [table.c[name] for name in _READ_COLUMNS]
-    after = 0
-    while True:
-        query = (
-            sql_select(*columns)
-            .where(table.c.clinic_id == clinic_id, table.c.id > after)
-            .where(col(BookingRow.deleted_at).is_(None))
-            .order_by(table.c.id)
-            .limit(_PAGE)
-        )
-        result = session.connection().execute(query)  # plain rows: no ORM loading step
-        page = list(map(plain_records(result), result))
-        if not page:
-            return
-        yield page
-        after = page[-1].id
-
-
 def _stored_pairs(identity: Identity) -> frozenset[KeyPair]:
     """``identity_keys(identity)`` as the store keeps them, as the pairs its rows hold: a
     clinic's keys compared without a :class:`PatientKey` made for each."""
@@ -241,9 +218,9 @@ def _stored_pairs(identity: Identity) -> frozenset[KeyPair]:
     return frozenset(pairs)
 
 
-@dataclass(frozen=True, slots=True)
-class _Counted:
-    """How linking counts one booking copy: identified, in view, and the name it carries."""
+class _Counted(NamedTuple):
+    """How linking counts one booking copy: identified, in view, and the name it carries
+    (a tuple: one is made for each row of the clinic)."""
 
     rank: tuple[str, int]
     strong: tuple[str, ...]
@@ -304,21 +281,22 @@ class _Facts:
         self.refreshed += len(stale)
 
     def _count(self, booking: Booking, source_id: int, identity: Identity, scope: Scope) -> None:
+        rank = (booking.calendar, source_id)
+        kept = self.kept.get(booking.id)
+        if kept is not None and not rank < kept.rank:
+            return  # another copy of the event is the one detection keeps
         counts = (
             scope.covers(booking.day)
             and not booking.cancelled
             and not patients_declined(booking, identity)
         )
+        if not counts:
+            self.kept[booking.id] = _Counted(rank, (), None)
+            return
         strong = [f"id:{identity.patient_id}"] if identity.patient_id else []
-        strong += [f"email:{email}" for email in sorted(identity.emails)]
-        counted = _Counted(
-            (booking.calendar, source_id),
-            tuple(strong) if counts else (),
-            identity.name_key if counts else None,
-        )
-        kept = self.kept.get(booking.id)
-        if kept is None or counted.rank < kept.rank:
-            self.kept[booking.id] = counted
+        if identity.emails:
+            strong += [f"email:{email}" for email in sorted(identity.emails)]
+        self.kept[booking.id] = _Counted(rank, tuple(strong), identity.name_key)
 
     def ambiguous(self) -> set[str]:
         """Names two identified patients or more carry, counted as :func:`rules.patients.link`."""

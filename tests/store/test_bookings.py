@@ -21,6 +21,7 @@ from sync.store import bulk
 from sync.store.bookings import (
     list_bookings,
     list_patient_bookings,
+    live_pages,
     live_removed,
     load_events,
     mark_bookings_cancelled,
@@ -29,10 +30,10 @@ from sync.store.bookings import (
 )
 from sync.store.clinics import get_or_create_clinic
 from sync.store.columns import NaiveDatetimeError, UtcDateTime
-from sync.store.conflicts import copies_by_row, load_copies
+from sync.store.conflicts import copies_by_row, flag_properties, load_copies
 from sync.store.database import session_scope
 from sync.store.errors import ConstraintViolation
-from sync.store.events import EventStatus, StoredEvent
+from sync.store.events import EventStatus, StoredEvent, booking_from_row
 from sync.store.sources import CalendarSource, Provider, add_source
 from sync.store.tables import BookingRow
 
@@ -135,6 +136,74 @@ def test_a_copy_makes_its_stored_event_from_the_row_when_first_asked(engine: Eng
     assert copy.event == stored
     assert copy.event is copy.event, "made once"
     assert copy.event.booking is copy.booking
+
+
+def test_live_pages_read_a_clinics_live_rows_in_order_with_dates_and_documents_decoded(
+    engine: Engine,
+) -> None:
+    ours, theirs = _source(engine), _source(engine, "room2@clinic.example")
+    with session_scope(engine) as session:
+        other = get_or_create_clinic(session, "other").id
+        elsewhere = add_source(
+            session, other, Provider.GOOGLE, "x@clinic.example", display_name="x", time_zone="UTC"
+        )
+    events = [_event(f"evt{n}", date(2025, 3, 1 + n)) for n in range(7)]
+    bare = replace(events[6].booking, attendees=())
+    events[6] = replace(events[6], booking=bare, private_properties={})
+    with session_scope(engine) as session:
+        for n, stored in enumerate(events):  # the clinics' rows interleaved
+            upsert_bookings(session, (ours, theirs)[n % 2].id, [stored], now=NOW)
+            upsert_bookings(session, elsewhere.id, [_event(f"far{n}", stored.booking.day)], now=NOW)
+        mark_bookings_deleted(session, ours.id, ["evt2"], now=NOW)
+        columns = (
+            *("id", "provider_event_id", "ical_uid", "calendar", "day", "summary"),
+            *("description", "status", "attendees", "calendar_email", "organizer_email"),
+            *("explicit_patient_id", "private_properties"),
+        )
+        pages = list(live_pages(session, ours.clinic_id, columns, size=2))
+        whole = {copy.row_id: copy for copy in load_copies(session, ours.clinic_id)}
+    assert [len(page) for page in pages] == [2, 2, 2]
+    records = [record for page in pages for record in page]
+    assert [r.provider_event_id for r in records] == [f"evt{n}" for n in (0, 1, 3, 4, 5, 6)]
+    assert [r.id for r in records] == sorted(r.id for r in records)
+    for record in records:
+        copy = whole[record.id]
+        assert record.day == copy.booking.day
+        assert isinstance(record.day, date)
+        assert record.private_properties == copy.private_properties
+        assert booking_from_row(record) == copy.booking
+    assert records[0].attendees == [
+        {
+            "email": "room1@clinic.example",
+            "organizer": True,
+            "is_self": True,
+            "resource": False,
+            "response": "needsAction",
+        },
+        {
+            "email": "anna@example.com",
+            "organizer": False,
+            "is_self": False,
+            "resource": False,
+            "response": "accepted",
+        },
+    ]
+    assert records[-1].attendees == []
+    assert records[-1].private_properties == {}
+
+
+def test_flag_properties_read_what_each_row_carries_by_event_id(engine: Engine) -> None:
+    source = _source(engine)
+    flagged = _event("evt1", date(2025, 3, 3), private_properties={"clinic_sync_conflicts": "c1"})
+    with session_scope(engine) as session:
+        upsert_bookings(session, source.id, [flagged, _event("evt2", date(2025, 3, 4))], now=NOW)
+        rows = {copy.booking.id: copy.row_id for copy in load_copies(session, source.clinic_id)}
+        assert flag_properties(session, rows.values()) == {
+            "evt1": {"clinic_sync_conflicts": "c1"},
+            "evt2": {"patient_id": "P-17"},
+        }
+        assert flag_properties(session, [rows["evt2"]]) == {"evt2": {"patient_id": "P-17"}}
+        assert flag_properties(session, []) == {}
 
 
 def test_unchanged_events_keep_their_revision_and_changed_ones_bump_it(engine: Engine) -> None:
