@@ -16,7 +16,7 @@ from sync.emulator import EmulatorServer
 from sync.policy_file import load_policy
 from sync.sources.google import GoogleCalendarSource
 from sync.usecases import pull as pull_module
-from sync.usecases.collector import RECHECK_THRESHOLD, fewer_collections
+from sync.usecases.collector import OLDER_THRESHOLD, RECHECK_THRESHOLD, fewer_collections
 from sync.usecases.pull import BookingReader, pull_clinic
 from tests.cycle.conftest import NOW, connect
 
@@ -26,7 +26,11 @@ Json = dict[str, Any]
 def test_the_threshold_is_raised_during_a_recheck_and_put_back_after() -> None:
     before = gc.get_threshold()
     with fewer_collections():
-        assert gc.get_threshold() == (max(before[0], RECHECK_THRESHOLD), *before[1:])
+        assert gc.get_threshold() == (
+            max(before[0], RECHECK_THRESHOLD),
+            max(before[1], OLDER_THRESHOLD),
+            before[2],
+        )
     assert gc.get_threshold() == before
 
 
