@@ -398,7 +398,7 @@ def live_pages(
     session: Session, clinic_id: int, columns: Sequence[str], *, size: int
 ) -> Iterator[list[Any]]:
     """The clinic's live booking rows, ``size`` at a time by row id (its primary key), each
-    a record of ``columns`` (which must start with ``id``) read by attribute.
+    a record of ``columns`` (which must include ``id``) read by attribute.
 
     What a full re-check streams, so each value is taken as the driver gives it and decoded
     here once, not through the ORM's result processing: with three processors a row (a
