@@ -11,8 +11,10 @@
   ``subject`` for domain-wide delegation; ``none`` sends no credentials (the emulator).
 - httplib2 is not thread-safe
   (https://googleapis.github.io/google-api-python-client/docs/thread_safety.html): each
-  thread gets its own ``Http``. The service object and its collections are the process's,
-  one per endpoint (:mod:`sync.sources.google.discovery`): each request made through
+  thread gets its own ``Http`` (:class:`~sync.sources.google.transport.TlsHttp`: its HTTPS
+  connections share the process's TLS context, about 0.8 MB each otherwise). The service
+  object and its collections are the process's, one per endpoint
+  (:mod:`sync.sources.google.discovery`): each request made through
   :meth:`CalendarClient.service` or :meth:`CalendarClient.resource` is bound to the calling
   thread's ``Http`` of this client, so a client costs its transports, not a parsed
   discovery document (about 1 MB) per thread.
@@ -39,7 +41,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httplib2
 from google.auth.exceptions import GoogleAuthError
 from google.oauth2 import credentials as user_credentials
 from google.oauth2 import service_account
@@ -48,6 +49,7 @@ from googleapiclient.http import BatchHttpRequest
 
 from sync.sources.google.discovery import BoundCollection, BoundService, bound_service
 from sync.sources.google.errors import CredentialsError
+from sync.sources.google.transport import TlsHttp
 from sync.worker.budget import RequestBudget
 
 __all__ = [
@@ -154,7 +156,7 @@ class CalendarClient:
         return http
 
     def _http(self) -> Any:
-        http: Any = httplib2.Http(timeout=int(self.config.timeout))
+        http: Any = TlsHttp(timeout=int(self.config.timeout))
         if self._budget is not None:
             http = MeteredHttp(http, self._budget, self._metered_as or self.account)
         if self._credentials is None:
