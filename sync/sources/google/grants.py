@@ -19,7 +19,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import httplib2
 from google.auth.credentials import Credentials
 from google.auth.exceptions import RefreshError, TransportError
 from google.oauth2 import credentials as user_credentials
@@ -32,6 +31,7 @@ from sync.secrets import SecretBox
 from sync.sources.google.client import SCOPES
 from sync.sources.google.errors import CredentialsError, GoogleSetupError, ProviderUnavailable
 from sync.sources.google.oauth import service_account_credentials
+from sync.sources.google.transport import TlsHttp
 from sync.store import credentials as store
 from sync.store.credentials import Credential, CredentialKind
 from sync.store.database import session_scope
@@ -69,7 +69,7 @@ class ReconnectRequired(GoogleSetupError):
 
 def refresh_request(timeout: float = 30.0) -> RefreshRequest:
     """The transport google-auth refreshes tokens over (httplib2, like the calendar client)."""
-    return Request(httplib2.Http(timeout=int(timeout)))  # type: ignore[no-any-return]
+    return Request(TlsHttp(timeout=int(timeout)))  # type: ignore[no-any-return]
 
 
 def save_oauth_grant(
@@ -143,7 +143,7 @@ def load_google_credentials(
         _refresh(credentials, clinic_id, request)
         return credentials
     # A connection of our own, closed once refreshed: the client refreshes over its own later.
-    http = httplib2.Http(timeout=30)
+    http = TlsHttp(timeout=30)
     try:
         _refresh(credentials, clinic_id, Request(http))
     finally:
