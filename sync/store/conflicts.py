@@ -214,15 +214,17 @@ def copies_by_row(
     return found
 
 
-def flag_properties(session: Session, row_ids: Collection[int]) -> dict[str, Mapping[str, str]]:
-    """The private properties (where a flag keeps its state) stored on ``row_ids``, by their
-    provider event ids: what settling a part's conflicts reads after flagging, two columns
-    of each row rather than its whole copy."""
+def flag_properties(
+    session: Session, clinic_id: int, row_ids: Collection[int]
+) -> dict[str, Mapping[str, str]]:
+    """The private properties (where a flag keeps its state) stored on the clinic's rows
+    among ``row_ids``, by their provider event ids: what settling a part's conflicts reads
+    after flagging, two columns of each row rather than its whole copy."""
     table = BookingRow.__table__  # type: ignore[attr-defined]
     found: dict[str, Mapping[str, str]] = {}
     for chunk in chunked(sorted(row_ids)):
         query = sql_select(table.c.provider_event_id, table.c.private_properties).where(
-            table.c.id.in_(chunk)
+            table.c.clinic_id == clinic_id, table.c.id.in_(chunk)
         )
         found.update((event_id, properties) for event_id, properties in session.execute(query))
     return found

@@ -373,7 +373,7 @@ def _flag(
     )
     with session_scope(services.engine) as session:
         later = {stored.facts.later_row_id for stored, _ in done.active}
-        carried = flag_properties(session, later)
+        carried = flag_properties(session, clinic_id, later)
         settle_states(session, clinic_id, done.active, carried, options.now)
     return tally
 

@@ -198,12 +198,16 @@ def test_flag_properties_read_what_each_row_carries_by_event_id(engine: Engine) 
     with session_scope(engine) as session:
         upsert_bookings(session, source.id, [flagged, _event("evt2", date(2025, 3, 4))], now=NOW)
         rows = {copy.booking.id: copy.row_id for copy in load_copies(session, source.clinic_id)}
-        assert flag_properties(session, rows.values()) == {
+        assert flag_properties(session, source.clinic_id, rows.values()) == {
             "evt1": {"clinic_sync_conflicts": "c1"},
             "evt2": {"patient_id": "P-17"},
         }
-        assert flag_properties(session, [rows["evt2"]]) == {"evt2": {"patient_id": "P-17"}}
-        assert flag_properties(session, []) == {}
+        assert flag_properties(session, source.clinic_id, [rows["evt2"]]) == {
+            "evt2": {"patient_id": "P-17"}
+        }
+        assert flag_properties(session, source.clinic_id, []) == {}
+        other = get_or_create_clinic(session, "other").id
+        assert flag_properties(session, other, rows.values()) == {}, "another clinic's rows"
 
 
 def test_unchanged_events_keep_their_revision_and_changed_ones_bump_it(engine: Engine) -> None:
