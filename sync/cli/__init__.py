@@ -17,6 +17,8 @@ import typer
 from typer import _click as click
 from typer.core import TyperGroup
 
+from sync.usecases.collector import collection_free_start
+
 __all__ = ["COMMANDS", "Command", "app", "main"]
 
 
@@ -76,7 +78,8 @@ class _LazyGroup(TyperGroup):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in _BY_NAME:
-            self.commands[cmd_name] = _BY_NAME[cmd_name].load()
+            with collection_free_start():  # the command's code lives as long as the process
+                self.commands[cmd_name] = _BY_NAME[cmd_name].load()
         return self.commands.get(cmd_name)
 
 

@@ -16,7 +16,12 @@ from sync.emulator import EmulatorServer
 from sync.policy_file import load_policy
 from sync.sources.google import GoogleCalendarSource
 from sync.usecases import pull as pull_module
-from sync.usecases.collector import OLDER_THRESHOLD, RECHECK_THRESHOLD, fewer_collections
+from sync.usecases.collector import (
+    OLDER_THRESHOLD,
+    RECHECK_THRESHOLD,
+    collection_free_start,
+    fewer_collections,
+)
 from sync.usecases.pull import BookingReader, pull_clinic
 from tests.cycle.conftest import NOW, connect
 
@@ -193,3 +198,50 @@ def test_an_incremental_pull_of_many_events_is_stored_with_fewer_collections(
     spy = _Spy(monkeypatch, source)
     _pull(engine, source)
     assert (spy.listing, spy.storing) == ([default_threshold], [RECHECK_THRESHOLD])
+
+
+@pytest.fixture
+def unfrozen() -> Iterator[None]:
+    """What a test freezes goes back to the collector's generations after it."""
+    yield
+    gc.unfreeze()
+
+
+@pytest.mark.usefixtures("unfrozen")
+def test_a_start_collects_nothing_while_it_runs_and_freezes_what_it_made() -> None:
+    assert gc.isenabled()
+    collected: list[int] = []
+    gc.callbacks.append(recorder := lambda phase, info: collected.append(info["generation"]))
+    try:
+        with collection_free_start():
+            assert not gc.isenabled()
+            made = [[n] for n in range(5 * gc.get_threshold()[0])]  # would set one off
+        assert collected == []
+    finally:
+        gc.callbacks.remove(recorder)
+    assert gc.isenabled()
+    assert gc.get_freeze_count() >= len(made)  # start-up's objects: no longer scanned
+
+
+@pytest.mark.usefixtures("unfrozen")
+def test_a_start_leaves_a_collector_turned_off_off() -> None:
+    gc.disable()
+    try:
+        with collection_free_start():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_the_command_line_loads_a_command_with_the_collector_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sync.cli as cli
+
+    seen: list[bool] = []
+    monkeypatch.setattr(cli.Command, "load", lambda self: seen.append(gc.isenabled()) or None)
+    cli._LazyGroup(name="clinic-sync").get_command(None, "doctor")  # type: ignore[arg-type]
+    gc.unfreeze()
+    assert seen == [False]
+    assert gc.isenabled()
