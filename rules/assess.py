@@ -118,13 +118,16 @@ def assess(
     ambiguous: Collection[str] = (),
     titles: TitleNames | None = None,
     identities: Sequence[Identity | None] | None = None,
+    eligibility: bool = True,
 ) -> Assessment:
     """Detect conflicts and eligibility over a clinic's bookings, as of ``scope.today``.
 
     ``ambiguous``: names other bookings of the clinic show to be shared by several
     identified patients (see :func:`rules.patients.link`). ``identities``: for each of
     ``bookings`` in order, its identity as :func:`rules.patients.identify` already read it
-    with ``options`` and ``titles``, or ``None`` where it was not.
+    with ``options`` and ``titles``, or ``None`` where it was not. ``eligibility=False``:
+    conflicts only, for a caller that does not publish eligible dates (the assessment's
+    ``eligibility`` is then empty).
     """
     matcher = matcher or Matcher(policy)
     read, skipped = read_bookings(
@@ -133,10 +136,14 @@ def assess(
     linking = link(read, ambiguous=ambiguous)
     groups = linking.groups
     conflicts = detect_conflicts(groups, policy)
-    eligibility = find_eligibility(groups, policy, scope.today, scope.feed_horizon_days)
+    eligible = (
+        find_eligibility(groups, policy, scope.today, scope.feed_horizon_days)
+        if eligibility
+        else []
+    )
     return Assessment(
         conflicts=sorted(conflicts, key=_conflict_order),
-        eligibility=sorted(eligibility, key=_eligibility_order),
+        eligibility=sorted(eligible, key=_eligibility_order),
         skipped=skipped + [_unlinked(item) for item in linking.unlinked if item.categories],
         patients=groups,
         ambiguous_names=linking.ambiguous,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -30,6 +30,7 @@ from sqlmodel import Session
 from rules.assess import Scope
 from sync.bootstrap import Services
 from sync.store.conflicts import StoredConflict, conflicts_by_public_id, flag_properties
+from sync.store.data_version import clinic_data_version
 from sync.store.database import session_scope
 from sync.store.review import reviewed_since
 from sync.store.sources import CalendarSource, get_source, list_sources
@@ -373,9 +374,26 @@ def _flag(
     )
     with session_scope(services.engine) as session:
         later = {stored.facts.later_row_id for stored, _ in done.active}
-        carried = flag_properties(session, clinic_id, later)
+        carried = _carried(session, clinic_id, detection, later)
         settle_states(session, clinic_id, done.active, carried, options.now)
     return tally
+
+
+def _carried(
+    session: Session, clinic_id: int, detection: Detection, rows: Collection[int]
+) -> Mapping[str, Mapping[str, str]]:
+    """The private properties stored on ``rows`` after flagging, by event id.
+
+    While the clinic's data version is the one detection read its copies at, nothing was
+    stored since (a flag written is stored with the event, and moves the version: a dry
+    run, or flags already in place, move nothing), so the copies' are the stored ones."""
+    if detection.version is None or (
+        clinic_data_version(session, clinic_id).counter != detection.version
+    ):
+        return flag_properties(session, clinic_id, rows)
+    copies = detection.rows
+    found = (copies[row] for row in sorted(rows) if row in copies)
+    return {copy.booking.id: copy.private_properties for copy in found}
 
 
 def run_clinic_pass(services: Services, *, now: datetime, clock: Clock | None = None) -> PassReport:

@@ -83,6 +83,9 @@ class Detection:
     """The copy kept for each booking id: where that booking's flag is written."""
     rows: Mapping[int, BookingCopy]
     """Every copy read, live or deleted, by row id."""
+    version: int | None = None
+    """The clinic's data version (:mod:`sync.store.data_version`) read before its copies
+    were: while the clinic is still at it, no stored row differs from its copy here."""
     conflicts: Mapping[str, Conflict] = field(init=False, repr=False, compare=False)
     """The conflicts found, by public id: hashed once here, not on every look-up (a
     reconciliation looks each stored conflict up)."""
@@ -146,11 +149,19 @@ def load_part(
     the clinic's data version was ``read_version`` (still that version: all of them are);
     ``touching``: the ids of the stored conflicts with a row among ``rows``, found when the
     data version was ``read_version`` (while it stands, loaded by id, not searched by row)."""
-    current = read_version is not None and (
-        clinic_data_version(session, clinic_id).counter == read_version
-    )
+    version = clinic_data_version(session, clinic_id).counter  # before any copy is read
+    current = version == read_version
     copies = copies_by_row(session, rows, read=read, current=current).values()
-    detection = detect(copies, policy, reader, scope, ambiguous=ambiguous, titles=titles)
+    detection = detect(
+        copies,
+        policy,
+        reader,
+        scope,
+        ambiguous=ambiguous,
+        titles=titles,
+        version=version,
+        eligibility=False,  # what the cycle and its callers store and flag: conflicts
+    )
     if current and touching is not None:
         by_row = conflicts_by_id(session, clinic_id, touching)
     else:
@@ -184,11 +195,15 @@ def detect(
     *,
     ambiguous: Collection[str] = (),
     titles: TitleNames | None = None,
+    version: int | None = None,
+    eligibility: bool = True,
 ) -> Detection:
     """Merge copies, then assess them once.
 
     ``ambiguous``: names shown shared by bookings not among ``copies``
-    (:class:`~sync.usecases.affected.Reach`).
+    (:class:`~sync.usecases.affected.Reach`). ``version``: the clinic's data version read
+    before ``copies`` were (:attr:`Detection.version`). ``eligibility=False``: conflicts
+    only (:func:`rules.assess.assess`).
     """
     rows = {copy.row_id: copy for copy in copies}
     chosen = choose_copies(copy for copy in rows.values() if not copy.deleted)
@@ -202,8 +217,9 @@ def detect(
         ambiguous=ambiguous,
         titles=titles,
         identities=[copy.identity for copy in chosen.values()],
+        eligibility=eligibility,
     )
-    return Detection(result, chosen, rows)
+    return Detection(result, chosen, rows, version)
 
 
 def reconcile(

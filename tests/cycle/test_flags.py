@@ -12,7 +12,7 @@ from rules.flag import CONFLICT_PROPERTY, FLAG_BEGIN, FLAG_END, PREVIOUS_COLOR_P
 from sync.bootstrap import Services
 from sync.emulator import EmulatorServer
 from sync.store.audit import AuditEvent, list_audit_events
-from sync.store.conflicts import ConflictState, StoredConflict, list_conflicts
+from sync.store.conflicts import ConflictState, StoredConflict, list_conflicts, update_conflict
 from sync.store.database import session_scope
 from sync.store.review import find_conflict, override
 from sync.usecases.cycle import run_clinic_pass
@@ -245,3 +245,41 @@ def test_an_overridden_pair_that_resolves_and_returns_is_not_flagged_again(
     (back,) = _conflicts(services.engine)
     assert back.state is ConflictState.OVERRIDDEN
     assert FLAG_BEGIN not in _get(service, calendars[1], botox).get("description", "")
+
+
+def _set_state(engine: Engine, conflict: StoredConflict, state: ConflictState) -> None:
+    with session_scope(engine) as session:
+        update_conflict(session, conflict.id, state=state)
+
+
+def test_a_full_recheck_settles_a_state_left_behind_by_a_kill_without_writing(
+    services: Services,
+    calendars: tuple[str, str],
+    insert: Callable[..., Json],
+    emulator: EmulatorServer,
+) -> None:
+    """Killed between writing a flag and moving the conflict's state: the next full re-check
+    finds the flag on the calendar, writes nothing, and settles the state from it."""
+    _book_pair(insert, calendars)
+    run_clinic_pass(services, now=NOW)
+    [conflict] = _conflicts(services.engine)
+    _set_state(services.engine, conflict, ConflictState.OPEN)
+    emulator.reset_stats()
+    report = run_clinic_pass(services, now=NOW + timedelta(days=1))  # a new day: everything
+    assert sum(c.assessed for c in report.cycles) == 2
+    assert emulator.stats().get("events.patch", 0) == 0
+    [settled] = _conflicts(services.engine)
+    assert settled.state is ConflictState.FLAGGED
+
+
+def test_a_full_recheck_in_a_dry_run_takes_back_a_state_no_flag_carries(
+    dry_services: Services, calendars: tuple[str, str], insert: Callable[..., Json]
+) -> None:
+    _book_pair(insert, calendars)
+    run_clinic_pass(dry_services, now=NOW)
+    [conflict] = _conflicts(dry_services.engine)
+    assert conflict.state is ConflictState.OPEN
+    _set_state(dry_services.engine, conflict, ConflictState.FLAGGED)
+    run_clinic_pass(dry_services, now=NOW + timedelta(days=1))
+    [settled] = _conflicts(dry_services.engine)
+    assert settled.state is ConflictState.OPEN
