@@ -151,25 +151,27 @@ class TitleNames:
 
     def reading(self, summary: str) -> TitleReading:
         """Everything ``summary`` says, read once."""
-        try:
-            return self._seen[summary]
-        except KeyError:
-            reading = self._recall(summary) if self._recall else None
-            if reading is None:
-                reading = self.fresh[summary] = self._reader.read(summary)
-            if reading.name is not None:
-                reading = reading._replace(
-                    name=self._one_name(reading.name), name_key=self._one_name(reading.name_key)
-                )
-            self._seen[summary] = reading
+        reading = self._seen.get(summary)  # a third of a clinic's titles are new: no raise
+        if reading is not None:
             return reading
+        reading = self._recall(summary) if self._recall else None
+        if reading is None:
+            reading = self.fresh[summary] = self._reader.read(summary)
+        if reading.name is not None:
+            names = self._names
+            reading = TitleReading(
+                reading.categories,
+                names.setdefault(reading.name, reading.name),
+                None
+                if reading.name_key is None
+                else names.setdefault(reading.name_key, reading.name_key),
+            )
+        self._seen[summary] = reading
+        return reading
 
     def titles(self) -> Collection[str]:
         """Every title read so far (recalled or read)."""
         return self._seen.keys()
-
-    def _one_name(self, name: str | None) -> str | None:
-        return None if name is None else self._names.setdefault(name, name)
 
     def categories(self, booking: Booking) -> frozenset[str]:
         """A booking's categories (:meth:`Matcher.categories`), its title read only once.
