@@ -254,29 +254,39 @@ class _Facts:
         reading: tuple[BookingReader, TitleNames, Scope],
     ) -> None:
         reader, titles, scope = reading
+        options = reader.options
         stored = key_pairs_by_row(session, [row.id for row in page])
         stale: dict[int, frozenset[PatientKey]] = {}
         none: frozenset[KeyPair] = frozenset()
+        # The loop runs once for every booking of the clinic: what it calls is bound once.
+        read, by_name, new_row, join_key, count = (
+            self.read,
+            self.by_name,
+            self._row,
+            self._join_key,
+            self._count,
+        )
         for row in page:
+            row_id = row.id
             booking = booking_from_row(row)
-            identity = identify(booking, titles, reader.options)
+            identity = identify(booking, titles, options)
             pairs = _stored_pairs(identity)
-            if pairs != stored.get(row.id, none):
-                stale[row.id] = keys_of(pairs)
-            at = self._row(row.id)
-            self._join_key(f"event:{booking.id}", at)
+            if pairs != stored.get(row_id, none):
+                stale[row_id] = keys_of(pairs)
+            at = new_row(row_id)
+            join_key(f"event:{booking.id}", at)
             for kind, value in pairs:
                 if kind == "name":
-                    self.by_name.setdefault(value, []).append(at)
+                    by_name.setdefault(value, []).append(at)
                 else:
-                    self._join_key(f"{kind}:{value}", at)
+                    join_key(f"{kind}:{value}", at)
             source_id = int(row.source_id)
-            self._count(booking, source_id, identity, scope)
-            if len(self.read) < KEPT_ROWS:
+            count(booking, source_id, identity, scope)
+            if len(read) < KEPT_ROWS:
                 copy = BookingCopy(
-                    row.id, source_id, booking, row.private_properties, identity=identity
+                    row_id, source_id, booking, row.private_properties, identity=identity
                 )
-                self.read[row.id] = ReadCopy(row.revision, copy)
+                read[row_id] = ReadCopy(row.revision, copy)
         replace_keys(session, clinic_id, stale)
         self.refreshed += len(stale)
 
