@@ -15,9 +15,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date
-from typing import TypeVar
+from functools import cache
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, delete, insert, or_
+from sqlalchemy import Date, Select, and_, bindparam, delete, insert, or_
 from sqlalchemy import select as sql_select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -176,6 +177,16 @@ def name_carriers(
     Read a page at a time (rows after ``after``), so a name carried by thousands of
     identified bookings is never read whole when its first few settle the question.
     """
+    values = {"clinic_id": clinic_id, "name": name, "after": after, "first": days[0]}
+    found = session.execute(_carriers_statement(limit), {**values, "last": days[1]})
+    return list(found.scalars())
+
+
+@cache
+def _carriers_statement(limit: int) -> Select[Any]:
+    """:func:`name_carriers`' statement, built once for each page size with its values
+    bound at execution: a change's cycle asks it several times, and building it (an
+    alias of the keys table, an ``EXISTS``) cost 2 ms, against 0.1 ms for the query."""
     table = BookingIdentityKeyRow
     strong = aliased(BookingIdentityKeyRow)
     identified = (
@@ -184,20 +195,20 @@ def name_carriers(
         .where(col(strong.kind).in_([MatchKind.ID.value, MatchKind.EMAIL.value]))
         .exists()
     )
-    query = (
-        select(col(table.booking_id))
+    return (
+        sql_select(col(table.booking_id))
         .join(BookingRow, col(BookingRow.id) == col(table.booking_id))
-        .where(col(table.clinic_id) == clinic_id)
-        .where(col(table.kind) == MatchKind.NAME.value, col(table.value) == name)
-        .where(col(table.booking_id) > after)
+        .where(col(table.clinic_id) == bindparam("clinic_id"))
+        .where(col(table.kind) == MatchKind.NAME.value, col(table.value) == bindparam("name"))
+        .where(col(table.booking_id) > bindparam("after"))
         .where(col(BookingRow.deleted_at).is_(None))
         .where(col(BookingRow.status) != EventStatus.CANCELLED.value)
-        .where(col(BookingRow.day) >= days[0], col(BookingRow.day) <= days[1])
+        .where(col(BookingRow.day) >= bindparam("first", type_=Date()))
+        .where(col(BookingRow.day) <= bindparam("last", type_=Date()))
         .where(identified)
         .order_by(col(table.booking_id))
         .limit(limit)
     )
-    return list(session.exec(query))
 
 
 def refresh_keys(
