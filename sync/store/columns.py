@@ -69,6 +69,8 @@ class UtcDateTime(TypeDecorator[datetime]):
 def _sqlite_text(value: datetime | None) -> str | None:
     if value is None:
         return None
+    if value.tzinfo is UTC:  # most instants: what the providers' "Z" times parse to
+        return value.replace(tzinfo=None).isoformat(" ", "microseconds")
     if value.tzinfo is None or value.utcoffset() is None:
         raise NaiveDatetimeError(f"naive datetime {value.isoformat()} needs a time zone")
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
