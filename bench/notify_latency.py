@@ -82,6 +82,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--samples", type=int, default=8, help="bookings timed")
     parser.add_argument("--poll", type=int, default=5, help="seconds between polls")
     parser.add_argument("--notify", type=float, default=1.0, help="seconds between runs")
+    # make bench FULL=1 passes --full to every script (bench/run.py): the latency of one
+    # booking does not grow with a clinic, so the default is its full size.
+    parser.add_argument("--full", action="store_true", help="the default size")
     return parser.parse_args()
 
 
