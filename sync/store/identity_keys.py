@@ -177,9 +177,9 @@ def name_carriers(
     Read a page at a time (rows after ``after``), so a name carried by thousands of
     identified bookings is never read whole when its first few settle the question.
     """
-    values = {"clinic_id": clinic_id, "name": name, "after": after, "first": days[0]}
-    found = session.execute(_carriers_statement(limit), {**values, "last": days[1]})
-    return list(found.scalars())
+    first, last = days
+    values = {"clinic_id": clinic_id, "name": name, "after": after, "first": first, "last": last}
+    return list(session.execute(_carriers_statement(limit), values).scalars())
 
 
 @cache
