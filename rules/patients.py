@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from rules.flag import strip_flag
@@ -141,8 +141,8 @@ class TitleNames:
         self._recall = recall
         self._seen: dict[str, TitleReading] = {}
         self._names: dict[str, str] = {}
-        self.fresh: dict[str, TitleReading] = {}
-        """The titles read here, not recalled: what a caller keeping readings would add."""
+        self._readings: dict[TitleReading, TitleReading] = {}
+        self._fresh: dict[str, TitleReading] = {}
 
     def __call__(self, summary: str) -> tuple[str | None, str | None]:
         """The patient's name in ``summary`` as written, and as names compare."""
@@ -154,20 +154,35 @@ class TitleNames:
         reading = self._seen.get(summary)  # a third of a clinic's titles are new: no raise
         if reading is not None:
             return reading
-        reading = self._recall(summary) if self._recall else None
+        recalled = self._recall(summary) if self._recall else None
+        read = self._reader.read(summary) if recalled is None else recalled
+        # Titles say the same things in many ways ("Botox - Jane Doe", "Jane Doe botox
+        # 20u"): each reading, and each name as written and as compared, is held once.
+        reading = self._readings.get(read)
         if reading is None:
-            reading = self.fresh[summary] = self._reader.read(summary)
-        if reading.name is not None:
-            names = self._names
-            reading = TitleReading(
-                reading.categories,
-                names.setdefault(reading.name, reading.name),
-                None
-                if reading.name_key is None
-                else names.setdefault(reading.name_key, reading.name_key),
-            )
+            reading = read
+            if read.name is not None:
+                names = self._names
+                reading = TitleReading(
+                    read.categories,
+                    names.setdefault(read.name, read.name),
+                    None
+                    if read.name_key is None
+                    else names.setdefault(read.name_key, read.name_key),
+                )
+            self._readings[reading] = reading
         self._seen[summary] = reading
+        if recalled is None and self._recall is not None:
+            self._fresh[summary] = reading
         return reading
+
+    @property
+    def fresh(self) -> Mapping[str, TitleReading]:
+        """The titles read here, not recalled: what a caller keeping readings would add.
+
+        With nothing to recall that is every title seen, held once.
+        """
+        return self._seen if self._recall is None else self._fresh
 
     def titles(self) -> Collection[str]:
         """Every title read so far (recalled or read)."""
@@ -239,18 +254,34 @@ def link(items: Iterable[ReadBooking], *, ambiguous: Collection[str] = ()) -> Li
     ``ambiguous`` names compared names already known to be carried by several identified
     patients — by bookings not among ``items`` (a re-assessment of part of a clinic): they
     link nobody here either.
+
+    Bookings saying the same about their patient are one patient whatever else links
+    them, so the joining is done over the distinct identities (a patient's bookings
+    mostly repeat one), each counting the bookings that carry it.
     """
     entries = [item for item in items if item.identity.kind is not None]
-    sets = _DisjointSets(len(entries))
-    _join_strong(entries, sets)
-    shared, unlinked = _join_names(entries, sets, frozenset(ambiguous))
+    number: dict[Identity, int] = {}
+    carried: list[int] = []  # bookings carrying each identity, by its number
+    for entry in entries:
+        found = number.setdefault(entry.identity, len(number))
+        if found == len(carried):
+            carried.append(1)
+        else:
+            carried[found] += 1
+    identities = list(number)
+    sets = _DisjointSets(len(identities))
+    _join_strong(identities, sets)
+    shared, unlinked = _join_names(identities, carried, sets, frozenset(ambiguous))
     groups: dict[int, list[ReadBooking]] = defaultdict(list)
-    for index, entry in enumerate(entries):
-        if index not in unlinked:
+    left: list[ReadBooking] = []
+    for entry in entries:
+        index = number[entry.identity]
+        if index in unlinked:
+            left.append(entry)
+        else:
             groups[sets.find(index)].append(entry)
-    del sets  # each patient's list goes as soon as its group holds the bookings
+    del sets, number  # each patient's list goes as soon as its group holds the bookings
     built = sorted((_group(groups.pop(root)) for root in list(groups)), key=_patient_key)
-    left = [entries[index] for index in sorted(unlinked)]
     return Linking(built, shared, left)
 
 
@@ -263,10 +294,9 @@ def _patient_key(group: PatientGroup) -> PatientKey:
     return group.patient.key
 
 
-def _join_strong(entries: Sequence[ReadBooking], sets: _DisjointSets) -> None:
+def _join_strong(identities: Sequence[Identity], sets: _DisjointSets) -> None:
     first_seen: dict[tuple[str, str], int] = {}
-    for index, entry in enumerate(entries):
-        ident = entry.identity
+    for index, ident in enumerate(identities):
         keys = [("id", ident.patient_id)] if ident.patient_id else []
         keys += [("email", email) for email in ident.emails]
         for key in keys:
@@ -274,18 +304,23 @@ def _join_strong(entries: Sequence[ReadBooking], sets: _DisjointSets) -> None:
 
 
 def _join_names(
-    entries: Sequence[ReadBooking], sets: _DisjointSets, known: frozenset[str]
+    identities: Sequence[Identity],
+    carried: Sequence[int],
+    sets: _DisjointSets,
+    known: frozenset[str],
 ) -> tuple[list[AmbiguousName], set[int]]:
-    """Link name-only bookings; return the ambiguous names and the bookings they leave out."""
+    """Link name-only identities; return the ambiguous names and the identities they leave out.
+
+    ``carried``: how many bookings carry each identity (names count bookings).
+    """
     strong_roots: dict[str, set[int]] = defaultdict(set)
     carriers: Counter[str] = Counter()
     weak_by_name: dict[str, list[int]] = defaultdict(list)
-    for index, entry in enumerate(entries):
-        ident = entry.identity
+    for index, ident in enumerate(identities):
         key = ident.name_key
         if key is None:
             continue
-        carriers[key] += 1
+        carriers[key] += carried[index]
         if ident.strong:
             strong_roots[key].add(sets.find(index))
         else:
@@ -295,7 +330,8 @@ def _join_names(
     for key in sorted(carriers):
         roots, weak = strong_roots.get(key, set()), weak_by_name.get(key, [])
         if len(roots) > 1 or key in known:
-            ambiguous.append(AmbiguousName(key, carriers[key], len(roots), len(weak)))
+            weak_bookings = sum(carried[index] for index in weak)
+            ambiguous.append(AmbiguousName(key, carriers[key], len(roots), weak_bookings))
             unlinked.update(weak)
         elif weak:
             anchor = next(iter(roots)) if roots else weak[0]
