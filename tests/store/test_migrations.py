@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, inspect, text
 
+from sync.store import migrate
 from sync.store.database import make_engine
 from sync.store.errors import SchemaDrift
 from sync.store.migrate import (
+    HEAD,
     check_schema,
     current_revision,
     head_revision,
@@ -37,6 +39,29 @@ def test_upgrade_twice_changes_nothing(engine: Engine) -> None:
     upgrade(engine)
     assert current_revision(engine) == head_revision()
     assert schema_differences(engine) == []
+
+
+def test_the_head_the_code_names_is_the_newest_revision_file() -> None:
+    """Adding a migration means naming it as :data:`HEAD` too, or no store reaches it."""
+    assert head_revision() == HEAD
+
+
+def test_a_store_at_head_is_not_handed_to_alembic(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*_: object) -> None:
+        raise AssertionError("Alembic ran on a store already at head")
+
+    monkeypatch.setattr(migrate.command, "upgrade", refuse)
+    upgrade(engine)
+    assert current_revision(engine) == HEAD
+
+
+def test_a_store_behind_head_is_still_upgraded(blank_engine: Engine) -> None:
+    upgrade(blank_engine, "0028")
+    upgrade(blank_engine)
+    assert current_revision(blank_engine) == HEAD
+    assert schema_differences(blank_engine) == []
 
 
 def test_migrated_tables_match_the_models(engine: Engine) -> None:
